@@ -1,0 +1,21 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RTCP's sans-IO TCP core.
+//!
+//! Everything here is plain logic over bytes and numbers: no `unsafe`, no
+//! allocation, no clock and no I/O. Events go in, segments and actions come
+//! out. The same files are built into `rtcp.ko` (as `mod proto`, where the
+//! kernel passes `--cfg MODULE`) and on the host as the `proto` cargo crate,
+//! which runs the unit, property and fuzz tests.
+//!
+//! Nothing in this module may panic on any input: the kernel builds Rust
+//! with overflow checks, and a panic is a dead machine. Arithmetic on
+//! untrusted numbers is wrapping or checked, slicing goes through `get`.
+
+#![cfg_attr(not(any(MODULE, test)), no_std)]
+#![forbid(unsafe_code)]
+
+pub mod checksum;
+pub mod options;
+pub mod segment;
+pub mod seq;

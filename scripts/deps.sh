@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Install what RTCP's build, VM and tests need, when it is missing.
+# A second run with everything present does nothing but check.
+set -euo pipefail
+. "$(dirname "$0")/lib.sh"
+
+missing=()
+for p in "${DEB_PACKAGES[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' ||
+		missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+	log "installing Debian packages: ${missing[*]}"
+	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
+	$SUDO apt-get update -q
+	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+fi
+
+command -v rustup >/dev/null || die "rustup not found: RTCP builds with the machine's rustup toolchain"
+if ! rustup component list --installed | grep -q '^rust-src'; then
+	log "adding rust-src"
+	rustup component add rust-src
+fi
+
+if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
+	log "installing bindgen-cli $BINDGEN_VERSION"
+	cargo install --locked --force bindgen-cli --version "$BINDGEN_VERSION"
+fi
+
+venv=$RTCP_CACHE/venv
+if [ "$("$venv/bin/vng" --version 2>/dev/null)" != "virtme-ng $VIRTME_NG_VERSION" ]; then
+	log "installing virtme-ng $VIRTME_NG_VERSION into $venv"
+	mkdir -p "$RTCP_CACHE"
+	python3 -m venv "$venv"
+	"$venv/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
+fi
