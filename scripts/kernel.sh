@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Fetch, patch, configure and build RTCP's kernel into the cache.
 #
-#   scripts/kernel.sh [debug|bench]   build (or reuse) and print the tree's path
+#   scripts/kernel.sh [debug|bench]          build (or reuse) and print its path
+#   scripts/kernel.sh --print [debug|bench]  print the path if it is built
 #
 # The tree lives in $RTCP_CACHE/kernel-<flavour>-<key>, keyed by the kernel
 # version, the patches, the config fragments, the toolchain and the recipe
@@ -9,6 +10,11 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
+print_only=
+if [ "${1:-}" = --print ]; then
+	print_only=1
+	shift
+fi
 flavour=${1:-debug}
 case $flavour in debug|bench) ;; *) die "unknown kernel flavour '$flavour'" ;; esac
 
@@ -17,6 +23,7 @@ if [ -f "$dir/.rtcp-built" ]; then
 	echo "$dir"
 	exit 0
 fi
+[ -z "$print_only" ] || exit 1
 
 # Fetch Debian's source package through a private apt configuration: the
 # machine's own apt sources are left alone.

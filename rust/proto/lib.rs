@@ -14,6 +14,9 @@
 
 #![cfg_attr(not(any(MODULE, test)), no_std)]
 #![forbid(unsafe_code)]
+// No arithmetic that can overflow and no indexing that can go out of bounds
+// in the code that runs in the kernel (tests may do as they like).
+#![cfg_attr(not(test), deny(clippy::arithmetic_side_effects, clippy::indexing_slicing))]
 
 pub mod checksum;
 pub mod options;

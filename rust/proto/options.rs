@@ -119,25 +119,22 @@ impl Options {
     /// How many bytes [`Options::emit`] writes: a multiple of 4, at most
     /// [`MAX_OPTION_LEN`].
     pub fn len(&self) -> usize {
-        let mut n = 0;
-        if self.mss.is_some() {
-            n += 4;
-        }
+        let mss: usize = if self.mss.is_some() { 4 } else { 0 };
         // SACK-permitted rides in the two NOPs before the timestamp when
         // both are present, as Linux writes it.
-        if self.timestamp.is_some() {
-            n += 12;
-        } else if self.sack_permitted {
-            n += 4;
+        let ts_sack_perm = match (self.timestamp.is_some(), self.sack_permitted) {
+            (true, _) => 12,
+            (false, true) => 4,
+            (false, false) => 0,
+        };
+        let wscale = if self.wscale.is_some() { 4 } else { 0 };
+        let fixed = mss.saturating_add(ts_sack_perm).saturating_add(wscale);
+        let sacks = self.sack_blocks().len(); // at most 4
+        let room = MAX_OPTION_LEN.saturating_sub(fixed).saturating_sub(4) / 8;
+        match sacks.min(room) {
+            0 => fixed,
+            n => fixed.saturating_add(4).saturating_add(n.saturating_mul(8)),
         }
-        if self.wscale.is_some() {
-            n += 4;
-        }
-        let sacks = self.sack_blocks().len();
-        if sacks > 0 {
-            n += 4 + 8 * sacks;
-        }
-        n.min(MAX_OPTION_LEN)
     }
 
     /// True when no option would be written.
@@ -177,7 +174,7 @@ impl Options {
         let sacks = sacks.get(..sacks.len().min(room)).unwrap_or(&[]);
         if !sacks.is_empty() {
             // 2 + 8 * 4 = 34 at most: fits in a u8.
-            let len = (2 + 8 * sacks.len()) as u8;
+            let len = sacks.len().saturating_mul(8).saturating_add(2) as u8;
             w.put(&[TCPOPT_NOP, TCPOPT_NOP, TCPOPT_SACK, len]);
             for s in sacks {
                 let [l0, l1, l2, l3] = s.left.to_be_bytes();
@@ -270,7 +267,7 @@ pub(crate) mod tests {
     fn silly_length_ends_the_parse() {
         let o = Options::parse(&[3, 3, 2, 4, 1, 0]);
         assert_eq!(o.wscale, Some(2));
-        assert_eq!(Options::parse(&[3, 3, 2, 2, 1, 2, 4, 2]).sack_permitted, false);
+        assert!(!Options::parse(&[3, 3, 2, 2, 1, 2, 4, 2]).sack_permitted);
         assert_eq!(Options::parse(&[3, 3, 2, 8, 1, 4, 2]).wscale, Some(2));
         assert_eq!(Options::parse(&[2, 0, 1, 1]), Options::default());
         assert_eq!(Options::parse(&[2]), Options::default());

@@ -20,9 +20,9 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
-use crate::checksum::pseudo_header_ipv4;
-use crate::options::{Options, MAX_OPTION_LEN};
-use crate::seq::SeqNum;
+use super::checksum::pseudo_header_ipv4;
+use super::options::{Options, MAX_OPTION_LEN};
+use super::seq::SeqNum;
 
 /// The fixed part of the TCP header.
 pub const HEADER_LEN: usize = 20;
@@ -147,7 +147,7 @@ impl Segment {
 
     /// The header length [`Segment::emit`] writes for these options.
     pub fn emit_header_len(&self) -> usize {
-        HEADER_LEN + self.options.len()
+        HEADER_LEN.saturating_add(self.options.len())
     }
 
     /// Writes the header into `buf[..emit_header_len()]`, in front of the

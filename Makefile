@@ -1,0 +1,60 @@
+# SPDX-License-Identifier: GPL-2.0
+#
+# RTCP's top level. `make run` and `make test` set up everything they need
+# (packages, toolchain pieces, the kernel) on first use; see README.md.
+#
+#   make            build rtcp.ko against the cached RTCP kernel
+#   make run        boot the VM, load rtcp.ko, run the AF_RTCP demo
+#   make test       host cargo tests, rtcp.ko (clippy-clean), VM selftests
+#   make fuzz       run the segment parser fuzzer for FUZZ_SECONDS
+#   make kernel     only fetch, patch, configure and build the kernel
+#   make clean      remove build outputs (the kernel cache stays)
+#
+# Kbuild (not this file) describes the module; the kernel's build system
+# reads it when this file calls `make -C <kernel> M=$(CURDIR)`.
+
+SHELL := /bin/bash
+LLVM_SUFFIX := -19
+FUZZ_SECONDS ?= 60
+
+KSRC = $$(scripts/kernel.sh debug)
+KMAKE = $(MAKE) -C "$$kdir" M=$(CURDIR) LLVM=$(LLVM_SUFFIX)
+
+all: module
+
+deps:
+	@scripts/deps.sh
+
+kernel: deps
+	@scripts/kernel.sh debug
+
+module: deps
+	@kdir=$(KSRC) && $(KMAKE) CLIPPY=1 modules
+
+selftests: deps
+	@kdir=$(KSRC) && $(MAKE) -C selftests KSFT_DIR="$$kdir/tools/testing/selftests"
+
+demo: deps
+	@$(MAKE) -C demo
+
+cargo-test: deps
+	cd rust/proto && RUSTFLAGS="-Dwarnings" cargo test --locked
+	cd rust/proto && cargo clippy --locked --all-targets -- -Dwarnings
+
+test: cargo-test module selftests
+	@scripts/vm.sh selftests
+
+run: module demo
+	@scripts/vm.sh demo
+
+fuzz: deps
+	@scripts/fuzz.sh $(FUZZ_SECONDS)
+
+clean:
+	@if kdir=$$(scripts/kernel.sh --print debug 2>/dev/null); then $(KMAKE) clean; fi
+	rm -f rust/sys_generated.rs
+	$(MAKE) -C selftests clean
+	$(MAKE) -C demo clean
+	rm -rf build rust/proto/target
+
+.PHONY: all deps kernel module selftests demo cargo-test test run fuzz clean

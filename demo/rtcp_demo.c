@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * A small tour of AF_RTCP as it stands: create sockets with the flags a
+ * program would use, read back what the kernel says about them, show the
+ * errnos of what RTCP refuses, and close them. Prints every step.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <linux/rtcp.h>
+
+static int failures;
+
+static int getint(int fd, int opt)
+{
+	int v = -1;
+	socklen_t len = sizeof(v);
+
+	if (getsockopt(fd, SOL_SOCKET, opt, &v, &len))
+		return -errno;
+	return v;
+}
+
+static void attempt(const char *what, int family, int type, int protocol, int want_errno)
+{
+	int fd = socket(family, type, protocol);
+	int err = fd < 0 ? errno : 0;
+
+	printf("  %-44s -> %s", what, fd < 0 ? strerror(err) : "a socket");
+	if (err == want_errno) {
+		printf("\n");
+	} else {
+		printf("   (expected %s)\n", want_errno ? strerror(want_errno) : "a socket");
+		failures++;
+	}
+	if (fd >= 0)
+		close(fd);
+}
+
+int main(void)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(80),
+				   .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	struct pollfd pfd;
+	FILE *protocols;
+	char line[256];
+	int fd;
+
+	printf("RTCP demo: AF_RTCP is family %d\n\n", AF_RTCP);
+
+	fd = socket(AF_RTCP, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		printf("socket(AF_RTCP, SOCK_STREAM, 0): %s\n", strerror(errno));
+		return 1;
+	}
+	printf("socket(AF_RTCP, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0) = %d\n", fd);
+	printf("  SO_DOMAIN %d, SO_TYPE %d (SOCK_STREAM), SO_PROTOCOL %d (IPPROTO_TCP)\n",
+	       getint(fd, SO_DOMAIN), getint(fd, SO_TYPE), getint(fd, SO_PROTOCOL));
+	printf("  O_NONBLOCK %s, FD_CLOEXEC %s\n",
+	       fcntl(fd, F_GETFL) & O_NONBLOCK ? "set" : "clear",
+	       fcntl(fd, F_GETFD) & FD_CLOEXEC ? "set" : "clear");
+	pfd = (struct pollfd){ .fd = fd, .events = POLLIN | POLLOUT };
+	poll(&pfd, 1, 0);
+	printf("  poll: %s%s%s (a new, unconnected stream socket)\n",
+	       pfd.revents & POLLOUT ? "POLLOUT " : "", pfd.revents & POLLHUP ? "POLLHUP " : "",
+	       pfd.revents & POLLIN ? "POLLIN" : "");
+
+	protocols = fopen("/proc/net/protocols", "r");
+	while (protocols && fgets(line, sizeof(line), protocols))
+		if (!strncmp(line, "RTCP ", 5))
+			printf("  /proc/net/protocols: %.40s...\n", line);
+	if (protocols)
+		fclose(protocols);
+
+	printf("  connect(127.0.0.1:80): %s (the handshake is the next step of RTCP)\n",
+	       connect(fd, (void *)&sin, sizeof(sin)) ? strerror(errno) : "connected");
+	printf("close(%d) = %d\n\n", fd, close(fd));
+
+	printf("What RTCP refuses, with the errnos Linux's TCP gives:\n");
+	attempt("socket(AF_RTCP, SOCK_STREAM, IPPROTO_TCP)", AF_RTCP, SOCK_STREAM, IPPROTO_TCP, 0);
+	attempt("socket(AF_RTCP, SOCK_DGRAM, 0)", AF_RTCP, SOCK_DGRAM, 0, ESOCKTNOSUPPORT);
+	attempt("socket(AF_RTCP, SOCK_STREAM, IPPROTO_UDP)", AF_RTCP, SOCK_STREAM, IPPROTO_UDP,
+		EPROTONOSUPPORT);
+	attempt("socket(AF_RTCP, SOCK_STREAM, -1)", AF_RTCP, SOCK_STREAM, -1, EINVAL);
+
+	printf("\n%s\n", failures ? "Something did not behave as expected." : "All as expected.");
+	return failures ? 1 : 0;
+}

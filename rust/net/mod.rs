@@ -1,0 +1,19 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Safe wrappers over the kernel objects RTCP touches.
+//!
+//! Every `unsafe` of the module lives here (and in the generated
+//! [`crate::sys`]): the protocol code above sees references with lifetimes,
+//! traits to implement and RAII registrations, never a raw pointer.
+
+pub(crate) mod family;
+pub(crate) mod ops;
+pub(crate) mod pernet;
+pub(crate) mod proto;
+pub(crate) mod sock;
+
+pub(crate) use family::{Family, FamilyRegistration};
+pub(crate) use ops::{PollTable, SocketOps};
+pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
+pub(crate) use proto::{Proto, ProtoDef, ProtoRegistration};
+pub(crate) use sock::{Net, Sock, Socket};

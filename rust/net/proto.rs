@@ -1,0 +1,72 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `struct proto`: the transport protocol behind a family's socks.
+//!
+//! C header: [`include/net/sock.h`], `proto_register()` in
+//! `net/core/sock.c`.
+
+use crate::sys;
+use kernel::{error::to_result, ffi::c_char, prelude::*, types::Opaque};
+
+/// What the `struct proto` of a transport says about it.
+pub(crate) trait Proto {
+    /// The name, as in `/proc/net/protocols` and the slab cache (at most 31
+    /// bytes; longer names are cut).
+    const NAME: &'static [u8];
+    /// The size of one sock: `struct sock` and the protocol's state after it.
+    const OBJ_SIZE: usize;
+}
+
+/// A `struct proto`, as a `static` (the kernel links it into its protocol
+/// list and writes its bookkeeping into it while it is registered).
+pub(crate) struct ProtoDef(Opaque<sys::proto>);
+
+// SAFETY: the kernel serialises its own writes (under `proto_list_mutex`);
+// Rust never touches the contents after construction.
+unsafe impl Sync for ProtoDef {}
+
+impl ProtoDef {
+    pub(crate) const fn new<P: Proto>() -> Self {
+        let mut p: sys::proto = pin_init::zeroed();
+        let mut i = 0;
+        // Keep the last byte zero: the name stays NUL-terminated.
+        while i < P::NAME.len() && i + 1 < p.name.len() {
+            p.name[i] = P::NAME[i] as c_char;
+            i += 1;
+        }
+        p.owner = crate::THIS_MODULE.as_ptr().cast();
+        p.obj_size = P::OBJ_SIZE as u32;
+        Self(Opaque::new(p))
+    }
+
+    pub(crate) fn as_ptr(&self) -> *mut sys::proto {
+        self.0.get()
+    }
+}
+
+/// A registered [`ProtoDef`] (`proto_register`, with a slab cache for its
+/// socks); unregistered on drop.
+///
+/// # Invariants
+///
+/// The proto is registered from `new` until `drop`.
+pub(crate) struct ProtoRegistration(&'static ProtoDef);
+
+impl ProtoRegistration {
+    pub(crate) fn new(def: &'static ProtoDef) -> Result<Self> {
+        // SAFETY: `def` is a static; `drop` unregisters it before the
+        // module's memory goes away.
+        to_result(unsafe { sys::proto_register(def.as_ptr(), 1) })?;
+        // INVARIANT: registered just above.
+        Ok(Self(def))
+    }
+}
+
+impl Drop for ProtoRegistration {
+    fn drop(&mut self) {
+        // SAFETY: by the type invariant the proto is registered; every sock
+        // of it holds a module reference, so none is left when the module
+        // unloads.
+        unsafe { sys::proto_unregister(self.0.as_ptr()) }
+    }
+}

@@ -1,0 +1,148 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0
+"""Turn what scripts/guest.sh left in the shared directory into KTAP, and
+judge the run: every test program's own KTAP results, the module's unload,
+and the kernel log (WARN, BUG, Oops, KASAN, lockdep, refcount, kmemleak,
+hung netdevice unregister).
+
+    vm_report.py <out dir> selftests|demo
+    vm_report.py --check-log <file>     exit 1 if the kernel log has a report
+
+Prints KTAP and ends with "rtcp-selftests: N passed, N failed" (selftests)
+or the demo's output; exits 1 on any failure."""
+
+import pathlib
+import re
+import sys
+
+# Kernel log lines that fail a run, whatever the tests said.
+BAD_LOG = [
+    (re.compile(r"\bWARNING:"), "WARN"),
+    (re.compile(r"\bBUG[: ]"), "BUG"),
+    (re.compile(r"\bOops\b|general protection fault|Kernel panic"), "Oops"),
+    (re.compile(r"KASAN"), "KASAN"),
+    (re.compile(r"possible (recursive|circular) locking|inconsistent lock state|"
+                r"lock held when returning|suspicious RCU usage|"
+                r"sleeping function called from invalid context"), "lockdep"),
+    (re.compile(r"refcount_t:"), "refcount"),
+    (re.compile(r"unregister_netdevice: waiting"), "netdevice unregister hang"),
+    (re.compile(r"rtcp: .*leak"), "rtcp leak"),
+    (re.compile(r"kmemleak: \d+ new suspected memory leaks"), "kmemleak"),
+    (re.compile(r"blocked for more than \d+ seconds|soft lockup"), "hang"),
+]
+
+RESULT = re.compile(r"^\s*(not ok|ok) \d+ (.*?)(?:\s+#\s*(SKIP|XFAIL|TODO)\b.*)?$")
+
+
+def read(path):
+    try:
+        return path.read_text(errors="replace")
+    except FileNotFoundError:
+        return None
+
+
+def bad_lines(log):
+    bad = []
+    for l in log.splitlines():
+        for pat, what in BAD_LOG:
+            if pat.search(l):
+                bad.append(f"{what}: {l.strip()}")
+                break
+    return bad
+
+
+def main():
+    if sys.argv[1] == "--check-log":
+        bad = bad_lines(read(pathlib.Path(sys.argv[2])) or "")
+        print("\n".join(bad))
+        sys.exit(1 if bad else 0)
+    out, mode = pathlib.Path(sys.argv[1]), sys.argv[2]
+    counts = {"pass": 0, "fail": 0, "skip": 0, "xfail": 0}
+    lines = []
+    number = 0
+
+    def top(ok, name, directive=""):
+        nonlocal number
+        number += 1
+        lines.append(f"{'ok' if ok else 'not ok'} {number} {name}{directive}")
+
+    done = read(out / "done") is not None
+    results = {}
+    for line in (read(out / "results") or "").splitlines():
+        name, _, rc = line.rpartition(" ")
+        results[name] = int(rc)
+
+    if mode == "selftests":
+        programs = (read(out / "tests") or "").split()
+        for prog in programs:
+            log = read(out / f"test-{prog}.log")
+            rc = results.get(prog)
+            own = {"pass": 0, "fail": 0, "skip": 0, "xfail": 0}
+            for l in (log or "").splitlines():
+                lines.append("  " + l)
+                m = RESULT.match(l)
+                if not m or l.startswith(" "):
+                    continue
+                verdict, _, directive = m.groups()
+                if verdict == "not ok":
+                    own["fail"] += 1
+                elif directive == "SKIP":
+                    own["skip"] += 1
+                elif directive == "XFAIL":
+                    own["xfail"] += 1
+                else:
+                    own["pass"] += 1
+            # A program that failed or never finished without saying which
+            # case failed (a crash, a timeout) counts as one failure.
+            if rc is None or (rc not in (0, 4) and own["fail"] == 0):
+                own["fail"] += 1
+                lines.append(f"  # {prog}: exit status {rc}")
+            for k in counts:
+                counts[k] += own[k]
+            top(rc in (0, 4) and own["fail"] == 0, f"selftests: rtcp: {prog}")
+    else:
+        print(read(out / "demo.log") or "(the demo left no output)")
+        rc = results.get("rtcp_demo")
+        counts["pass" if rc == 0 else "fail"] += 1
+        top(rc == 0, "rtcp_demo")
+
+    module = (read(out / "module") or "").split("\n")
+    loaded = "insmod 0" in module
+    unloaded = any(l == "rmmod 0" for l in module) or not any(l.startswith("rmmod") for l in module)
+    for ok, name in ((loaded, "rtcp: insmod rtcp.ko"), (unloaded, "rtcp: rmmod rtcp after the tests")):
+        counts["pass" if ok else "fail"] += 1
+        top(ok, name)
+
+    log = (read(out / "dmesg") or "") + (read(out / "kmemleak") or "")
+    if not done:
+        # The guest never finished: the console is all there is.
+        log += read(out / "console.log") or ""
+    bad = bad_lines(log)
+    tainted = read(out / "boot-tainted")
+    if tainted:
+        bad.append("the kernel reported a bug while booting, before rtcp.ko was loaded, "
+                   "in every attempt: " + tainted.splitlines()[0])
+    if (read(out / "kmemleak") or "").strip():
+        bad.append("kmemleak: unreferenced objects (see kmemleak in " + str(out) + ")")
+    clean = done and not bad
+    counts["pass" if clean else "fail"] += 1
+    top(clean, "rtcp: kernel log clean")
+    if not done:
+        lines.append(f"# the guest did not finish; see {out}/console.log and guest.log")
+    for b in bad[:40]:
+        lines.append("# " + b)
+
+    print("TAP version 13")
+    print(f"1..{number}")
+    print("\n".join(lines))
+    print(f"# Totals: pass:{counts['pass']} fail:{counts['fail']} "
+          f"xfail:{counts['xfail']} xpass:0 skip:{counts['skip']} error:0")
+    if mode == "selftests":
+        extra = f", {counts['skip']} skipped" if counts["skip"] else ""
+        print(f"rtcp-selftests: {counts['pass']} passed, {counts['fail']} failed{extra}")
+    ran = counts["pass"] + counts["fail"] > 0
+    sys.exit(0 if counts["fail"] == 0 and ran and done else 1)
+
+
+if __name__ == "__main__":
+    main()

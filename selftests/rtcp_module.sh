@@ -1,0 +1,92 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# rtcp.ko's lifetime: every socket holds a module reference, so rmmod is
+# refused while one is open and succeeds once all are closed; and the first
+# socket(AF_RTCP, ...) loads the module through its "net-pf-46" alias.
+#
+# Needs: RTCP_KO, the path of the built rtcp.ko; KSFT_DIR, the kernel's
+# tools/testing/selftests; rtcp.ko loaded when it starts. Leaves it loaded.
+
+set -u
+here=$(dirname "$(readlink -f "$0")")
+. "$KSFT_DIR/kselftest/ktap_helpers.sh"
+
+hold_pid=
+hold_in=
+
+# Starts rtcp_hold with $1 sockets (in netns $2 if given) and waits for it.
+hold_start() {
+	local n=$1 ns=${2:-} fifo
+	fifo=$(mktemp -u)
+	mkfifo "$fifo"
+	if [ -n "$ns" ]; then
+		ip netns exec "$ns" "$here/rtcp_hold" "$n" <"$fifo" >"$fifo.out" &
+	else
+		"$here/rtcp_hold" "$n" <"$fifo" >"$fifo.out" &
+	fi
+	hold_pid=$!
+	exec {hold_in}>"$fifo"
+	rm -f "$fifo"
+	for _ in $(seq 100); do
+		grep -q ready "$fifo.out" 2>/dev/null && return 0
+		kill -0 "$hold_pid" 2>/dev/null || return 1
+		sleep 0.1
+	done
+	return 1
+}
+
+hold_stop() {
+	exec {hold_in}>&-
+	wait "$hold_pid"
+}
+
+loaded() { [ -d /sys/module/rtcp ]; }
+refcnt() { cat /sys/module/rtcp/refcnt; }
+
+test_refused_while_open() {
+	hold_start 3 || return 1
+	[ "$(refcnt)" -ge 3 ] || { echo "# refcnt $(refcnt) with 3 sockets open"; hold_stop; return 1; }
+	if rmmod rtcp 2>/dev/null; then
+		echo "# rmmod succeeded with sockets open"
+		hold_stop
+		return 1
+	fi
+	loaded || return 1
+	hold_stop
+}
+
+test_refused_while_open_in_netns() {
+	ip netns add rtcp-mod || return 1
+	hold_start 1 rtcp-mod || { ip netns del rtcp-mod; return 1; }
+	local ret=0
+	rmmod rtcp 2>/dev/null && { echo "# rmmod succeeded with a socket open in a netns"; ret=1; }
+	hold_stop
+	ip netns del rtcp-mod
+	return $ret
+}
+
+test_unload_after_close() {
+	[ "$(refcnt)" = 0 ] || { echo "# refcnt $(refcnt) with no socket open"; return 1; }
+	rmmod rtcp || return 1
+	! loaded
+}
+
+test_autoload() {
+	local dir=/lib/modules/$(uname -r)
+	# A private modules tree: the guest's /lib/modules is the host's, read-only.
+	mountpoint -q /lib/modules || mount -t tmpfs rtcp-modules /lib/modules || return 1
+	mkdir -p "$dir/extra" && cp "$RTCP_KO" "$dir/extra/" && depmod || return 1
+	modinfo -F alias rtcp | grep -qx net-pf-46 || { echo "# no net-pf-46 alias"; return 1; }
+	loaded && { echo "# module loaded before the test"; return 1; }
+	"$here/rtcp_hold" 1 </dev/null >/dev/null || return 1
+	loaded
+}
+
+ktap_print_header
+ktap_set_plan 4
+ktap_test_result "rmmod refused while sockets are open" test_refused_while_open
+ktap_test_result "rmmod refused while a socket is open in a netns" test_refused_while_open_in_netns
+ktap_test_result "rmmod succeeds once all sockets are closed" test_unload_after_close
+ktap_test_result "socket(AF_RTCP) autoloads the module (net-pf-46)" test_autoload
+ktap_finished
