@@ -31,6 +31,6 @@ venv=$RTCP_CACHE/venv
 if [ "$("$venv/bin/vng" --version 2>/dev/null)" != "virtme-ng $VIRTME_NG_VERSION" ]; then
 	log "installing virtme-ng $VIRTME_NG_VERSION into $venv"
 	mkdir -p "$RTCP_CACHE"
-	python3 -m venv "$venv"
-	"$venv/bin/pip" install -q "virtme-ng==$VIRTME_NG_VERSION"
+	python3 -m venv --clear "$venv"
+	"$venv/bin/python3" -m pip install -q "virtme-ng==$VIRTME_NG_VERSION"
 fi

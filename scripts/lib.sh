@@ -23,8 +23,16 @@ DEB_PACKAGES=(
 )
 
 RTCP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
-# The cache lives outside the repo so that clones and CI runs share it.
+# The cache lives outside the repo so that clones and CI runs share it. The
+# VM sees the host's root read-only, except /var/cache, /var/tmp and a few
+# others that virtme-ng replaces with empty tmpfs: the cache must not be
+# under those (the selftests read the kernel tree's kselftest helpers).
 RTCP_CACHE=${RTCP_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/rtcp}
+case $RTCP_CACHE in
+/var/cache/*|/var/tmp/*|/var/log/*|/var/lib/*|/run/*)
+	echo "[rtcp] RTCP_CACHE=$RTCP_CACHE is hidden inside the VM; use another path" >&2
+	exit 1 ;;
+esac
 export LIBCLANG_PATH=${LIBCLANG_PATH:-/usr/lib/llvm${LLVM_SUFFIX}/lib}
 export PATH="$HOME/.cargo/bin:$PATH"
 
