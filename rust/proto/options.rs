@@ -96,6 +96,8 @@ impl Options {
                     ));
                 }
                 (TCPOPT_SACK, body) if !body.is_empty() && body.len() % 8 == 0 => {
+                    // A later SACK option replaces an earlier one whole.
+                    o.sack = [SackBlock::default(); TCP_NUM_SACKS];
                     o.sack_len = 0;
                     for (slot, b) in o.sack.iter_mut().zip(body.chunks_exact(8)) {
                         if let &[a0, a1, a2, a3, b0, b1, b2, b3] = b {
@@ -289,6 +291,15 @@ pub(crate) mod tests {
         assert_eq!(emit(&o), raw);
         // A block count that is not whole is ignored.
         assert_eq!(Options::parse(&[5, 6, 0, 0, 0, 1]).sack_len, 0);
+    }
+
+    #[test]
+    fn a_second_sack_option_replaces_the_first() {
+        // Found by the fuzzer: two blocks, then one.
+        let raw = [5, 18, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 3, 0, 0, 0, 4, 5, 10, 0, 0, 0, 7, 0, 0, 0, 8];
+        let o = Options::parse(&raw);
+        assert_eq!(o.sack_blocks(), &[SackBlock { left: 7, right: 8 }]);
+        assert_eq!(o, Options::parse(&emit(&o)));
     }
 
     #[test]
