@@ -19,6 +19,9 @@
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects, clippy::indexing_slicing))]
 
 pub mod checksum;
+pub mod conn;
 pub mod options;
+pub mod request;
 pub mod segment;
 pub mod seq;
+pub mod state;

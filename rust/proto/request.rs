@@ -1,0 +1,454 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The passive side of the handshake: a SYN reaching a listener becomes a
+//! request (the embryonic connection of `tcp_minisocks.c`), answered by a
+//! SYN-ACK; the ACK of that SYN-ACK turns it into an established [`Conn`].
+//! Follows `tcp_v4_conn_request()`, `tcp_make_synack()` and
+//! `tcp_check_req()`, with the RFC 5961 checks on RST and ACK.
+
+use super::conn::{Config, Conn, Endpoint, Negotiated, RTO_INITIAL_MS, RTO_MAX_MS};
+use super::options::Options;
+use super::segment::{Flags, Segment};
+use super::seq::SeqNum;
+use super::state::State;
+
+/// What a listener does with a segment that matches no connection.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ListenAction {
+    /// A SYN: make a request (`conn_request`).
+    Syn,
+    /// Send this reset (an ACK reaching a listener, RFC 9293 3.10.7.2).
+    Reset(Segment),
+    /// Drop it silently (a RST, a SYN with FIN, anything else).
+    Drop,
+}
+
+/// RFC 9293 3.10.7.2 for the LISTEN state, as `tcp_rcv_state_process`.
+pub fn listen_segment(seg: &Segment) -> ListenAction {
+    let f = seg.flags;
+    if f.contains(Flags::RST) {
+        ListenAction::Drop
+    } else if f.contains(Flags::ACK) {
+        ListenAction::Reset(Segment {
+            src_port: seg.dst_port,
+            dst_port: seg.src_port,
+            seq: seg.ack,
+            flags: Flags::RST,
+            ..Segment::default()
+        })
+    } else if f.contains(Flags::SYN) && !f.contains(Flags::FIN) {
+        ListenAction::Syn
+    } else {
+        ListenAction::Drop
+    }
+}
+
+/// What a segment did to a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum RequestOutcome {
+    /// Nothing to do.
+    Nothing,
+    /// Send this segment; the request stays.
+    Reply(Segment),
+    /// The request is dead; send this reset if any.
+    Drop(Option<Segment>),
+    /// The handshake completed: the established connection.
+    Established(Conn),
+}
+
+/// An embryonic connection: our SYN-ACK is out (SYN-RECEIVED).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Request {
+    /// This side (the listener's address as the SYN reached it).
+    pub local: Endpoint,
+    /// The peer.
+    pub remote: Endpoint,
+    /// What we offered.
+    pub cfg: Config,
+    /// What the SYN and our SYN-ACK agreed on.
+    pub neg: Negotiated,
+    /// The options of the peer's SYN (the SYN-ACK echoes what it offered).
+    pub syn_options: Options,
+    /// Our initial sequence number.
+    pub iss: SeqNum,
+    /// The peer's initial sequence number.
+    pub irs: SeqNum,
+    /// The peer's window in its SYN (never scaled).
+    pub snd_wnd: u32,
+    /// Added to the clock for our TSval.
+    pub ts_offset: u32,
+    /// The peer's most recent TSval.
+    pub ts_recent: u32,
+    /// SYN-ACK retransmissions so far.
+    pub retransmits: u8,
+    /// The current retransmission timeout.
+    pub rto_ms: u32,
+    /// When [`Request::on_timer`] wants to run.
+    pub deadline: u64,
+}
+
+impl Request {
+    /// A SYN reached a listener (the caller checked [`listen_segment`]): the
+    /// request and its SYN-ACK. `cfg.syn_retries` bounds the SYN-ACK's
+    /// retransmissions (`synack_retries`).
+    pub fn new(
+        cfg: Config,
+        local: Endpoint,
+        remote: Endpoint,
+        syn: &Segment,
+        iss: SeqNum,
+        ts_offset: u32,
+        now: u64,
+    ) -> (Request, Segment) {
+        let req = Request {
+            local,
+            remote,
+            cfg,
+            neg: Negotiated::new(&cfg, &syn.options),
+            syn_options: syn.options,
+            iss,
+            irs: syn.seq,
+            snd_wnd: u32::from(syn.window),
+            ts_offset,
+            ts_recent: syn.options.timestamp.map_or(0, |(val, _)| val),
+            retransmits: 0,
+            rto_ms: RTO_INITIAL_MS,
+            deadline: now.saturating_add(u64::from(RTO_INITIAL_MS)),
+        };
+        let synack = req.synack(now);
+        (req, synack)
+    }
+
+    /// The next sequence number expected from the peer.
+    pub fn rcv_nxt(&self) -> SeqNum {
+        self.irs.add(1)
+    }
+
+    fn tsval(&self, now: u64) -> u32 {
+        (now as u32).wrapping_add(self.ts_offset)
+    }
+
+    /// The SYN-ACK (`tcp_make_synack`): our MSS; window scale, SACK and
+    /// timestamps only where the SYN offered them.
+    pub fn synack(&self, now: u64) -> Segment {
+        Segment {
+            src_port: self.local.port,
+            dst_port: self.remote.port,
+            seq: self.iss,
+            ack: self.rcv_nxt(),
+            flags: Flags::SYN | Flags::ACK,
+            window: u16::try_from(self.cfg.rcv_wnd).unwrap_or(u16::MAX),
+            options: Options {
+                mss: Some(self.cfg.mss),
+                wscale: self.cfg.wscale.filter(|_| self.syn_options.wscale.is_some()),
+                sack_permitted: self.neg.sack,
+                timestamp: self.neg.timestamps.then(|| (self.tsval(now), self.ts_recent)),
+                ..Options::default()
+            },
+            ..Segment::default()
+        }
+    }
+
+    /// A segment of the request's four-tuple arrived (`tcp_check_req`).
+    pub fn on_segment(&mut self, seg: &Segment, now: u64) -> RequestOutcome {
+        let f = seg.flags;
+        // A retransmission of the peer's SYN: our SYN-ACK was lost.
+        if f == Flags::SYN && seg.seq == self.irs {
+            return RequestOutcome::Reply(self.synack(now));
+        }
+        // RFC 5961 3.2 for RST: exactly RCV.NXT resets; elsewhere in the
+        // window it earns a challenge ACK; outside it is dropped.
+        let rcv_nxt = self.rcv_nxt();
+        let wnd = self.cfg.rcv_wnd;
+        let in_window = |seq: SeqNum| !seq.before(rcv_nxt) && seq.before(rcv_nxt.add(wnd.max(1)));
+        if f.contains(Flags::RST) {
+            return if seg.seq == rcv_nxt {
+                RequestOutcome::Drop(None)
+            } else if in_window(seg.seq) {
+                RequestOutcome::Reply(self.challenge_ack(now))
+            } else {
+                RequestOutcome::Nothing
+            };
+        }
+        // Sequence check (RFC 9293 3.10.7.4): outside the window, an ACK
+        // and nothing else.
+        if !in_window(seg.seq) {
+            return RequestOutcome::Reply(self.challenge_ack(now));
+        }
+        // RFC 5961 4.2: a SYN in the window (not the retransmission above)
+        // gets a challenge ACK.
+        if f.contains(Flags::SYN) {
+            return RequestOutcome::Reply(self.challenge_ack(now));
+        }
+        if !f.contains(Flags::ACK) {
+            return RequestOutcome::Nothing;
+        }
+        // Only the ACK of our SYN completes the handshake; any other ACK is
+        // answered with a reset (RFC 9293 3.10.7.4, fifth check).
+        if seg.ack != self.iss.add(1) {
+            return RequestOutcome::Reply(Segment {
+                src_port: self.local.port,
+                dst_port: self.remote.port,
+                seq: seg.ack,
+                flags: Flags::RST,
+                ..Segment::default()
+            });
+        }
+        let mut conn = Conn {
+            state: State::Established,
+            local: self.local,
+            remote: self.remote,
+            cfg: self.cfg,
+            neg: self.neg,
+            iss: self.iss,
+            irs: self.irs,
+            snd_una: seg.ack,
+            snd_nxt: seg.ack,
+            snd_wnd: u32::from(seg.window) << self.neg.snd_wscale,
+            rcv_nxt,
+            rcv_wnd: self.cfg.rcv_wnd,
+            ts_offset: self.ts_offset,
+            ts_recent: self.ts_recent,
+            syn_tsval: 0,
+            retransmits: 0,
+            rto_ms: RTO_INITIAL_MS,
+            deadline: None,
+        };
+        if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
+            conn.ts_recent = val;
+        }
+        RequestOutcome::Established(conn)
+    }
+
+    /// An ACK of what we have, for the challenges of RFC 5961.
+    fn challenge_ack(&self, now: u64) -> Segment {
+        Segment {
+            src_port: self.local.port,
+            dst_port: self.remote.port,
+            seq: self.iss.add(1),
+            ack: self.rcv_nxt(),
+            flags: Flags::ACK,
+            window: u16::try_from(self.cfg.rcv_wnd >> self.neg.rcv_wscale).unwrap_or(u16::MAX),
+            options: Options {
+                timestamp: self.neg.timestamps.then(|| (self.tsval(now), self.ts_recent)),
+                ..Options::default()
+            },
+            ..Segment::default()
+        }
+    }
+
+    /// The SYN-ACK timer fired: the SYN-ACK again with the timeout doubled,
+    /// or `None` when `cfg.syn_retries` retransmissions went unanswered
+    /// and the request should go.
+    pub fn on_timer(&mut self, now: u64) -> Option<Segment> {
+        if self.retransmits >= self.cfg.syn_retries {
+            return None;
+        }
+        self.retransmits = self.retransmits.saturating_add(1);
+        self.rto_ms = self.rto_ms.saturating_mul(2).min(RTO_MAX_MS);
+        self.deadline = now.saturating_add(u64::from(self.rto_ms));
+        Some(self.synack(now))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::tests::{CLIENT, SERVER};
+    use proptest::prelude::*;
+
+    const ISS: SeqNum = SeqNum(0x1234_5678);
+    const IRS: SeqNum = SeqNum(4000);
+    const NOW: u64 = 10_000;
+
+    fn syn() -> Segment {
+        Segment {
+            src_port: CLIENT.port,
+            dst_port: SERVER.port,
+            seq: IRS,
+            flags: Flags::SYN,
+            window: 64240,
+            options: Options {
+                mss: Some(1460),
+                wscale: Some(7),
+                sack_permitted: true,
+                timestamp: Some((555, 0)),
+                ..Options::default()
+            },
+            ..Segment::default()
+        }
+    }
+
+    fn request() -> (Request, Segment) {
+        Request::new(Config::default(), SERVER, CLIENT, &syn(), ISS, 3, NOW)
+    }
+
+    fn from_client(seq: SeqNum, ack: SeqNum, flags: Flags) -> Segment {
+        Segment {
+            src_port: CLIENT.port,
+            dst_port: SERVER.port,
+            seq,
+            ack,
+            flags,
+            window: 502,
+            options: Options { timestamp: Some((556, NOW as u32 + 3)), ..Options::default() },
+            ..Segment::default()
+        }
+    }
+
+    // =========================================================================
+    // Tests for the LISTEN state
+    // =========================================================================
+
+    #[test]
+    fn listener_takes_syns_only() {
+        assert_eq!(listen_segment(&syn()), ListenAction::Syn);
+        let mut s = syn();
+        s.flags = Flags::SYN | Flags::FIN;
+        assert_eq!(listen_segment(&s), ListenAction::Drop);
+        s.flags = Flags::RST;
+        assert_eq!(listen_segment(&s), ListenAction::Drop);
+        s.flags = Flags::RST | Flags::ACK;
+        assert_eq!(listen_segment(&s), ListenAction::Drop);
+        s.flags = Flags(0);
+        assert_eq!(listen_segment(&s), ListenAction::Drop);
+    }
+
+    #[test]
+    fn listener_resets_an_ack() {
+        let ack = from_client(IRS.add(1), SeqNum(99), Flags::ACK);
+        let ListenAction::Reset(rst) = listen_segment(&ack) else { panic!("no reset") };
+        assert_eq!((rst.flags, rst.seq), (Flags::RST, SeqNum(99)));
+        assert_eq!((rst.src_port, rst.dst_port), (SERVER.port, CLIENT.port));
+        // A SYN-ACK reaching a listener is an ACK too.
+        let sa = from_client(IRS, SeqNum(7), Flags::SYN | Flags::ACK);
+        assert!(matches!(listen_segment(&sa), ListenAction::Reset(_)));
+    }
+
+    // =========================================================================
+    // Tests for the SYN-RECEIVED state
+    // =========================================================================
+
+    #[test]
+    fn synack_echoes_what_the_syn_offered() {
+        let (req, sa) = request();
+        assert_eq!(sa.flags, Flags::SYN | Flags::ACK);
+        assert_eq!((sa.seq, sa.ack), (ISS, IRS.add(1)));
+        assert_eq!((sa.src_port, sa.dst_port), (SERVER.port, CLIENT.port));
+        assert_eq!(sa.options.mss, Some(1460));
+        assert_eq!(sa.options.wscale, Some(7));
+        assert!(sa.options.sack_permitted);
+        assert_eq!(sa.options.timestamp, Some((NOW as u32 + 3, 555)));
+        assert_eq!(req.deadline, NOW + 1000);
+    }
+
+    #[test]
+    fn synack_leaves_out_what_the_syn_did_not_offer() {
+        let mut s = syn();
+        s.options = Options { mss: Some(1000), ..Options::default() };
+        let (req, sa) = Request::new(Config::default(), SERVER, CLIENT, &s, ISS, 3, NOW);
+        assert_eq!(sa.options, Options { mss: Some(1460), ..Options::default() });
+        assert_eq!(req.neg.mss, 1000);
+        assert_eq!((req.neg.snd_wscale, req.neg.rcv_wscale), (0, 0));
+    }
+
+    #[test]
+    fn the_ack_of_our_syn_establishes() {
+        let (mut req, _) = request();
+        let ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
+        let RequestOutcome::Established(c) = req.on_segment(&ack, NOW) else { panic!("not established") };
+        assert_eq!(c.state, State::Established);
+        assert_eq!((c.snd_una, c.snd_nxt, c.rcv_nxt), (ISS.add(1), ISS.add(1), IRS.add(1)));
+        assert_eq!(c.snd_wnd, 502 << 7);
+        assert_eq!(c.ts_recent, 556);
+        assert_eq!((c.local, c.remote), (SERVER, CLIENT));
+    }
+
+    #[test]
+    fn an_ack_of_something_else_is_reset() {
+        for ack in [ISS, ISS.add(2), SeqNum(0)] {
+            let (mut req, _) = request();
+            let seg = from_client(IRS.add(1), ack, Flags::ACK);
+            let RequestOutcome::Reply(rst) = req.on_segment(&seg, NOW) else { panic!("no reply") };
+            assert_eq!((rst.flags, rst.seq), (Flags::RST, ack));
+        }
+    }
+
+    #[test]
+    fn rst_at_rcv_nxt_kills_the_request() {
+        let (mut req, _) = request();
+        let rst = from_client(IRS.add(1), SeqNum(0), Flags::RST);
+        assert_eq!(req.on_segment(&rst, NOW), RequestOutcome::Drop(None));
+    }
+
+    #[test]
+    fn rst_in_window_gets_a_challenge_ack() {
+        let (mut req, _) = request();
+        let rst = from_client(IRS.add(100), SeqNum(0), Flags::RST);
+        let RequestOutcome::Reply(ack) = req.on_segment(&rst, NOW) else { panic!("no challenge") };
+        assert_eq!((ack.flags, ack.seq, ack.ack), (Flags::ACK, ISS.add(1), IRS.add(1)));
+    }
+
+    #[test]
+    fn rst_outside_the_window_is_ignored() {
+        let (mut req, _) = request();
+        for seq in [IRS, IRS.add(1 + 64240), IRS.sub(1000)] {
+            let rst = from_client(seq, SeqNum(0), Flags::RST);
+            assert_eq!(req.on_segment(&rst, NOW), RequestOutcome::Nothing, "seq {seq:?}");
+        }
+    }
+
+    #[test]
+    fn a_retransmitted_syn_gets_the_synack_again() {
+        let (mut req, sa) = request();
+        assert_eq!(req.on_segment(&syn(), NOW), RequestOutcome::Reply(sa));
+    }
+
+    #[test]
+    fn another_syn_in_the_window_gets_a_challenge_ack() {
+        let (mut req, _) = request();
+        let s = from_client(IRS.add(10), SeqNum(0), Flags::SYN);
+        let RequestOutcome::Reply(ack) = req.on_segment(&s, NOW) else { panic!("no challenge") };
+        assert_eq!(ack.flags, Flags::ACK);
+    }
+
+    #[test]
+    fn a_segment_outside_the_window_is_acked_not_taken() {
+        let (mut req, _) = request();
+        let seg = from_client(IRS.sub(50), ISS.add(1), Flags::ACK);
+        let RequestOutcome::Reply(ack) = req.on_segment(&seg, NOW) else { panic!("no ack") };
+        assert_eq!((ack.flags, ack.ack), (Flags::ACK, IRS.add(1)));
+    }
+
+    #[test]
+    fn synack_is_retransmitted_with_backoff_then_given_up() {
+        let cfg = Config { syn_retries: 5, ..Config::default() };
+        let (mut req, sa) = Request::new(cfg, SERVER, CLIENT, &syn(), ISS, 3, NOW);
+        let mut now = NOW;
+        let mut rto = 1000;
+        for _ in 0..5 {
+            now += rto;
+            let again = req.on_timer(now).unwrap();
+            assert_eq!((again.seq, again.ack, again.flags), (sa.seq, sa.ack, sa.flags));
+            rto *= 2;
+            assert_eq!(req.deadline, now + rto);
+        }
+        assert_eq!(req.on_timer(now + rto), None);
+    }
+
+    proptest! {
+        /// No segment makes a request panic, and only the exact ACK of our
+        /// SYN establishes it.
+        #[test]
+        fn any_segment(seq: u32, ack: u32, flags: u8, window: u16) {
+            let (mut req, _) = request();
+            let seg = Segment { window, ..from_client(SeqNum(seq), SeqNum(ack), Flags(flags)) };
+            if let RequestOutcome::Established(c) = req.on_segment(&seg, NOW) {
+                prop_assert_eq!(SeqNum(ack), ISS.add(1));
+                prop_assert!(Flags(flags).contains(Flags::ACK));
+                prop_assert!(!Flags(flags).contains(Flags::RST) && !Flags(flags).contains(Flags::SYN));
+                prop_assert_eq!(c.state, State::Established);
+            }
+        }
+    }
+}
