@@ -6,7 +6,10 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::prelude::*;
 
-use crate::net::{self, Net, Pernet, PernetDef, PernetId, PollTable, ProtoDef, Sock, Socket};
+use crate::net::{
+    self, Net, Pernet, PernetDef, PernetId, PollTable, PortReservation, ProtoDef, Sock, SockAddrIn,
+    Socket,
+};
 use crate::sys;
 
 /// The family number (`include/uapi/linux/rtcp.h`, and the kernel patch
@@ -27,21 +30,24 @@ const TCP_CLOSE: u8 = sys::TCP_CLOSE as u8;
 const RCV_SHUTDOWN: u8 = sys::RCV_SHUTDOWN as u8;
 const SEND_SHUTDOWN: u8 = sys::SEND_SHUTDOWN as u8;
 
-/// One RTCP sock: the `struct sock` and, after it, RTCP's own state.
-#[repr(C)]
-struct RtcpSock {
-    sk: sys::sock,
-}
+/// RTCP's protocol.
+pub(crate) struct RtcpProto;
 
-/// RTCP's `struct proto`.
-struct RtcpProto;
+/// RTCP's state in each sock, under the socket lock.
+#[derive(Default)]
+pub(crate) struct RtcpSock {
+    /// The local address and port, once bound.
+    local: SockAddrIn,
+    /// The port, held in the namespace's TCP port space while bound.
+    port: Option<PortReservation>,
+}
 
 impl net::Proto for RtcpProto {
     const NAME: &'static [u8] = b"RTCP";
-    const OBJ_SIZE: usize = core::mem::size_of::<RtcpSock>();
+    type Private = RtcpSock;
 }
 
-pub(crate) static PROTO: ProtoDef = ProtoDef::new::<RtcpProto>();
+pub(crate) static PROTO: ProtoDef<RtcpProto> = ProtoDef::new();
 
 /// What RTCP keeps in each network namespace.
 pub(crate) struct RtcpNet {
@@ -101,17 +107,56 @@ impl net::Family for RtcpFamily {
 struct RtcpOps;
 
 impl net::SocketOps for RtcpOps {
+    type Proto = RtcpProto;
     const FAMILY: i32 = AF_RTCP;
 
-    fn release(sock: &Socket) -> Result {
+    fn release(sock: &Socket<RtcpProto>) -> Result {
         if let Some(sk) = sock.take_sk() {
+            // The port goes back to the namespace now, not when the last
+            // reference to the sock does.
+            sk.lock().port = None;
             sk.orphan();
             // Dropping the socket's reference frees the sock (destruct).
         }
         Ok(())
     }
 
-    fn poll(sock: &Socket, wait: &PollTable<'_>) -> u32 {
+    /// `__inet_bind`'s rules, in its order: the address (`EINVAL`,
+    /// `EAFNOSUPPORT`), a local one (`EADDRNOTAVAIL`), the privileged
+    /// ports (`EACCES`), not bound yet (`EINVAL`), then the port itself,
+    /// whose conflicts with TCP and RTCP sockets the kernel's bind rules
+    /// decide (`EADDRINUSE`).
+    fn bind(sock: &Socket<RtcpProto>, raw: &[u8]) -> Result {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        let addr = SockAddrIn::from_bind(raw)?;
+        let net = sk.net();
+        if !net::inet::bindable_addr(net, addr.addr) {
+            return Err(EADDRNOTAVAIL);
+        }
+        if addr.port != 0 && net::inet::port_needs_privilege(net, addr.port) {
+            return Err(EACCES);
+        }
+        let mut st = sk.lock();
+        if sk.state() != TCP_CLOSE || st.port.is_some() {
+            return Err(EINVAL);
+        }
+        let port = PortReservation::take(net, addr, sk.bind_options())?;
+        st.local = port.addr()?;
+        st.port = Some(port);
+        Ok(())
+    }
+
+    fn getname(sock: &Socket<RtcpProto>, peer: bool) -> Result<SockAddrIn> {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        if peer {
+            // No connection yet: as inet_getname for a socket that is not
+            // connected.
+            return Err(ENOTCONN);
+        }
+        Ok(sk.lock().local)
+    }
+
+    fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
         wait.wait(sock);
         let Some(sk) = sock.sk() else { return EPOLLHUP };
         // As tcp_poll() for the states RTCP has so far.
@@ -129,7 +174,7 @@ impl net::SocketOps for RtcpOps {
         mask
     }
 
-    fn destruct(sk: &Sock) {
+    fn destruct(sk: &Sock<RtcpProto>) {
         net::pernet::state::<RtcpPernet>(sk.net()).socks.fetch_sub(1, Ordering::Relaxed);
     }
 }

@@ -36,7 +36,7 @@ pub(crate) const THIS_MODULE: &ThisModule = kernel::module::this_module::<Rtcp>(
 /// order, the reverse of the order `init` makes them in.
 struct Rtcp {
     _family: net::FamilyRegistration<af_rtcp::RtcpFamily>,
-    _proto: net::ProtoRegistration,
+    _proto: net::ProtoRegistration<af_rtcp::RtcpProto>,
     _pernet: net::PernetRegistration,
 }
 

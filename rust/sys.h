@@ -12,6 +12,9 @@
 #include <net/sock.h>
 #include <net/net_namespace.h>
 #include <net/netns/generic.h>
+#include <net/ip.h>
+#include <net/route.h>
+#include <linux/capability.h>
 
 void rtcp_helper_sock_hold(struct sock *sk);
 void rtcp_helper_sock_put(struct sock *sk);
@@ -19,6 +22,9 @@ void rtcp_helper_sock_orphan(struct sock *sk);
 void rtcp_helper_lock_sock(struct sock *sk);
 void *rtcp_helper_net_generic(const struct net *net, unsigned int id);
 void rtcp_helper_sock_poll_wait(struct file *filp, struct socket *sock, poll_table *p);
+bool rtcp_helper_ip_nonlocal_bind(struct net *net);
+bool rtcp_helper_inet_port_requires_bind_service(struct net *net, unsigned short port);
+bool rtcp_helper_net_capable(struct net *net, int cap);
 
 /*
  * Constants whose macros bindgen cannot evaluate (they carry casts): as
@@ -26,6 +32,7 @@ void rtcp_helper_sock_poll_wait(struct file *filp, struct socket *sock, poll_tab
  * RUST_CONST_HELPER_* trick in rust/bindings/bindings_helper.h).
  */
 const gfp_t RTCP_GFP_KERNEL = GFP_KERNEL;
+const u32 RTCP_RT_TABLE_LOCAL = RT_TABLE_LOCAL;
 const __poll_t RTCP_EPOLLIN = EPOLLIN;
 const __poll_t RTCP_EPOLLOUT = EPOLLOUT;
 const __poll_t RTCP_EPOLLERR = EPOLLERR;

@@ -19,8 +19,9 @@ pub(crate) trait Family: 'static {
     /// The family number.
     const FAMILY: i32;
 
-    /// Creates the protocol side of `sock` in `net`. `sock->type` is set;
-    /// `kern` is true for sockets the kernel makes for itself.
+    /// Creates the protocol side of `sock` in `net` (with
+    /// [`super::Sock::alloc`]). `sock->type` is set; `kern` is true for
+    /// sockets the kernel makes for itself.
     fn create(net: &Net, sock: &Socket, protocol: i32, kern: bool) -> Result;
 }
 

@@ -7,6 +7,7 @@
 //! traits to implement and RAII registrations, never a raw pointer.
 
 pub(crate) mod family;
+pub(crate) mod inet;
 pub(crate) mod ops;
 pub(crate) mod pernet;
 pub(crate) mod proto;
@@ -16,4 +17,5 @@ pub(crate) use family::{Family, FamilyRegistration};
 pub(crate) use ops::{PollTable, SocketOps};
 pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
 pub(crate) use proto::{Proto, ProtoDef, ProtoRegistration};
+pub(crate) use inet::{PortReservation, SockAddrIn};
 pub(crate) use sock::{Net, Sock, Socket};

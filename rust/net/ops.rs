@@ -8,6 +8,8 @@ use crate::sys;
 use core::marker::PhantomData;
 use kernel::{error::from_result, ffi::c_int, prelude::*};
 
+use super::inet::SockAddrIn;
+use super::proto::Proto;
 use super::sock::{Sock, Socket};
 
 /// A `poll_table` handed to [`SocketOps::poll`].
@@ -24,35 +26,40 @@ pub(crate) struct PollTable<'a> {
 
 impl PollTable<'_> {
     /// Registers the caller on the socket's wait queue (`sock_poll_wait`).
-    pub(crate) fn wait(&self, sock: &Socket) {
+    pub(crate) fn wait<P>(&self, sock: &Socket<P>) {
         // SAFETY: by the type invariant `file` and `table` come from the
         // current `poll` call on `sock`'s file.
-        unsafe { sys::rtcp_helper_sock_poll_wait(self.file, sock_ptr(sock), self.table) }
+        unsafe { sys::rtcp_helper_sock_poll_wait(self.file, sock.as_ptr(), self.table) }
     }
-}
-
-fn sock_ptr(sock: &Socket) -> *mut sys::socket {
-    core::ptr::from_ref(sock).cast_mut().cast()
 }
 
 /// The socket calls RTCP implements. Calls without a method here answer
 /// `EOPNOTSUPP` through the kernel's `sock_no_*` helpers.
 pub(crate) trait SocketOps: 'static {
+    /// The protocol of the family's socks.
+    type Proto: Proto;
     /// The address family (`proto_ops.family`).
     const FAMILY: i32;
 
     /// `close()` of the last file reference.
-    fn release(sock: &Socket) -> Result;
+    fn release(sock: &Socket<Self::Proto>) -> Result;
+
+    /// `bind()`, with the address as the caller passed it (`addr.len()` is
+    /// the caller's `addrlen`).
+    fn bind(sock: &Socket<Self::Proto>, addr: &[u8]) -> Result;
+
+    /// `getsockname()` (`peer == false`) and `getpeername()`.
+    fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
 
     /// `poll()`: the ready mask (`EPOLL*`).
-    fn poll(sock: &Socket, wait: &PollTable<'_>) -> u32;
+    fn poll(sock: &Socket<Self::Proto>, wait: &PollTable<'_>) -> u32;
 
     /// The last reference to a sock of this family is going
-    /// (`sk_destruct`).
-    fn destruct(sk: &Sock);
+    /// (`sk_destruct`); its private state is dropped after this returns.
+    fn destruct(sk: &Sock<Self::Proto>);
 }
 
-/// Builds the C table of an [`SocketOps`] implementation.
+/// Builds the C table of a [`SocketOps`] implementation.
 pub(crate) struct Adapter<O>(PhantomData<O>);
 
 impl<O: SocketOps> Adapter<O> {
@@ -60,12 +67,12 @@ impl<O: SocketOps> Adapter<O> {
         family: O::FAMILY,
         owner: crate::THIS_MODULE.as_ptr().cast(),
         release: Some(Self::release),
+        bind: Some(Self::bind),
+        getname: Some(Self::getname),
         poll: Some(Self::poll),
-        bind: Some(sys::sock_no_bind),
         connect: Some(sys::sock_no_connect),
         socketpair: Some(sys::sock_no_socketpair),
         accept: Some(sys::sock_no_accept),
-        getname: Some(sys::sock_no_getname),
         ioctl: Some(sys::sock_no_ioctl),
         listen: Some(sys::sock_no_listen),
         shutdown: Some(sys::sock_no_shutdown),
@@ -80,14 +87,66 @@ impl<O: SocketOps> Adapter<O> {
         &Self::TABLE
     }
 
+    /// The socket of a call: its ops are this table, so its sock (if any)
+    /// was allocated for `O::Proto` (`Sock::alloc::<O>`).
+    ///
+    /// # Safety
+    ///
+    /// `sock` is a live socket whose `ops` is [`Adapter::table`], alive for
+    /// `'a`.
+    unsafe fn socket<'a>(sock: *mut sys::socket) -> &'a Socket<O::Proto> {
+        // SAFETY: as the caller guarantees.
+        unsafe { Socket::from_raw(sock) }
+    }
+
     /// # Safety
     ///
     /// Called by the socket layer with a live socket of this family.
     unsafe extern "C" fn release(sock: *mut sys::socket) -> c_int {
         from_result(|| {
             // SAFETY: the socket layer keeps `sock` alive for the call.
-            O::release(unsafe { Socket::from_raw(sock) })?;
+            O::release(unsafe { Self::socket(sock) })?;
             Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family and the
+    /// address the caller gave, copied into kernel memory
+    /// (`move_addr_to_kernel`: `len` bytes at most `sockaddr_storage`).
+    unsafe extern "C" fn bind(
+        sock: *mut sys::socket,
+        addr: *mut sys::sockaddr_unsized,
+        len: c_int,
+    ) -> c_int {
+        from_result(|| {
+            let len = usize::try_from(len).map_err(|_| EINVAL)?;
+            // SAFETY: `addr` holds `len` initialised bytes (see above).
+            let addr = unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len) };
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            O::bind(unsafe { Self::socket(sock) }, addr)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family and
+    /// room for a `sockaddr_storage` at `addr`.
+    unsafe extern "C" fn getname(
+        sock: *mut sys::socket,
+        addr: *mut sys::sockaddr,
+        peer: c_int,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            let name = O::getname(unsafe { Self::socket(sock) }, peer != 0)?;
+            let bytes = name.to_bytes();
+            // SAFETY: `addr` has room for a `sockaddr_storage` (128 bytes),
+            // more than a `sockaddr_in`.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), bytes.len()) };
+            Ok(bytes.len() as c_int)
         })
     }
 
@@ -103,14 +162,19 @@ impl<O: SocketOps> Adapter<O> {
         // INVARIANT: `file` and `table` are those of this `poll` call.
         let wait = PollTable { file, table, _p: PhantomData };
         // SAFETY: the socket layer keeps `sock` alive for the call.
-        O::poll(unsafe { Socket::from_raw(sock) }, &wait)
+        O::poll(unsafe { Self::socket(sock) }, &wait)
     }
 
     /// # Safety
     ///
-    /// Called by `__sk_destruct` with the sock whose last reference went.
+    /// Called by `__sk_destruct` with a sock of `O::Proto` whose last
+    /// reference went.
     pub(crate) unsafe extern "C" fn destruct(sk: *mut sys::sock) {
-        // SAFETY: the sock is alive until its destructor returns.
-        O::destruct(unsafe { Sock::from_raw(sk) })
+        // SAFETY: the sock was allocated for `O::Proto` (its destructor is
+        // set only by `Sock::alloc::<O>`) and is alive until this returns.
+        let sk = unsafe { Sock::<O::Proto>::from_raw(sk) };
+        O::destruct(sk);
+        // SAFETY: the last reference is gone; nothing uses the state again.
+        unsafe { sk.drop_private() };
     }
 }

@@ -6,27 +6,31 @@
 //! `net/core/sock.c`.
 
 use crate::sys;
+use core::marker::PhantomData;
 use kernel::{error::to_result, ffi::c_char, prelude::*, types::Opaque};
 
+use super::sock::SockWith;
+
 /// What the `struct proto` of a transport says about it.
-pub(crate) trait Proto {
+pub(crate) trait Proto: Sized + 'static {
     /// The name, as in `/proc/net/protocols` and the slab cache (at most 31
     /// bytes; longer names are cut).
     const NAME: &'static [u8];
-    /// The size of one sock: `struct sock` and the protocol's state after it.
-    const OBJ_SIZE: usize;
+    /// The protocol's state in each sock, after the `struct sock`; made
+    /// with `Default` when the sock is allocated, dropped when it is freed.
+    type Private: Default + Send + Sync;
 }
 
 /// A `struct proto`, as a `static` (the kernel links it into its protocol
 /// list and writes its bookkeeping into it while it is registered).
-pub(crate) struct ProtoDef(Opaque<sys::proto>);
+pub(crate) struct ProtoDef<P>(Opaque<sys::proto>, PhantomData<P>);
 
 // SAFETY: the kernel serialises its own writes (under `proto_list_mutex`);
 // Rust never touches the contents after construction.
-unsafe impl Sync for ProtoDef {}
+unsafe impl<P> Sync for ProtoDef<P> {}
 
-impl ProtoDef {
-    pub(crate) const fn new<P: Proto>() -> Self {
+impl<P: Proto> ProtoDef<P> {
+    pub(crate) const fn new() -> Self {
         let mut p: sys::proto = pin_init::zeroed();
         let mut i = 0;
         // Keep the last byte zero: the name stays NUL-terminated.
@@ -35,8 +39,8 @@ impl ProtoDef {
             i += 1;
         }
         p.owner = crate::THIS_MODULE.as_ptr().cast();
-        p.obj_size = P::OBJ_SIZE as u32;
-        Self(Opaque::new(p))
+        p.obj_size = core::mem::size_of::<SockWith<P>>() as u32;
+        Self(Opaque::new(p), PhantomData)
     }
 
     pub(crate) fn as_ptr(&self) -> *mut sys::proto {
@@ -50,10 +54,10 @@ impl ProtoDef {
 /// # Invariants
 ///
 /// The proto is registered from `new` until `drop`.
-pub(crate) struct ProtoRegistration(&'static ProtoDef);
+pub(crate) struct ProtoRegistration<P: Proto>(&'static ProtoDef<P>);
 
-impl ProtoRegistration {
-    pub(crate) fn new(def: &'static ProtoDef) -> Result<Self> {
+impl<P: Proto> ProtoRegistration<P> {
+    pub(crate) fn new(def: &'static ProtoDef<P>) -> Result<Self> {
         // SAFETY: `def` is a static; `drop` unregisters it before the
         // module's memory goes away.
         to_result(unsafe { sys::proto_register(def.as_ptr(), 1) })?;
@@ -62,7 +66,7 @@ impl ProtoRegistration {
     }
 }
 
-impl Drop for ProtoRegistration {
+impl<P: Proto> Drop for ProtoRegistration<P> {
     fn drop(&mut self) {
         // SAFETY: by the type invariant the proto is registered; every sock
         // of it holds a module reference, so none is left when the module

@@ -1,0 +1,262 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * bind(), getsockname() and getpeername() on AF_RTCP, against AF_INET TCP
+ * as the reference: the same errnos for the same addresses, one port space
+ * shared both ways (EADDRINUSE), SO_REUSEADDR, ephemeral ports from
+ * ip_local_port_range, privileged ports, and the port freed on close.
+ * Every test runs in a network namespace of its own with only lo up.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <linux/rtcp.h>
+
+#include "kselftest_harness.h"
+
+static const int families[] = { AF_INET, AF_RTCP };
+
+static int stream(int family)
+{
+	return socket(family, SOCK_STREAM, 0);
+}
+
+static struct sockaddr_in sin_of(const char *addr, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return sin;
+}
+
+/* bind() as a result: 0 or -errno. */
+static int bind_res(int fd, const void *addr, socklen_t len)
+{
+	return bind(fd, addr, len) ? -errno : 0;
+}
+
+static int local_port(int fd)
+{
+	struct sockaddr_in sin;
+	socklen_t len = sizeof(sin);
+
+	if (getsockname(fd, (void *)&sin, &len))
+		return -errno;
+	return ntohs(sin.sin_port);
+}
+
+FIXTURE(netns)
+{
+};
+
+FIXTURE_SETUP(netns)
+{
+	struct ifreq ifr = { .ifr_name = "lo" };
+	int fd;
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	fd = socket(AF_INET, SOCK_DGRAM, 0);
+	ASSERT_LE(0, fd);
+	ASSERT_EQ(0, ioctl(fd, SIOCGIFFLAGS, &ifr));
+	ifr.ifr_flags |= IFF_UP;
+	ASSERT_EQ(0, ioctl(fd, SIOCSIFFLAGS, &ifr));
+	close(fd);
+}
+
+FIXTURE_TEARDOWN(netns)
+{
+}
+
+/* Each address, on a new socket of each family: the same answer. */
+TEST_F(netns, errors_like_inet)
+{
+	static const struct { const char *name; const char *addr; int family; socklen_t len; int err; } cases[] = {
+		{ "any", "0.0.0.0", AF_INET, 16, 0 },
+		{ "loopback", "127.0.0.1", AF_INET, 16, 0 },
+		{ "other loopback", "127.1.2.3", AF_INET, 16, 0 },
+		{ "broadcast", "255.255.255.255", AF_INET, 16, 0 },
+		{ "not local", "198.51.100.7", AF_INET, 16, EADDRNOTAVAIL },
+		{ "short", "127.0.0.1", AF_INET, 15, EINVAL },
+		{ "empty", "127.0.0.1", AF_INET, 0, EINVAL },
+		{ "longer than sockaddr_in", "127.0.0.1", AF_INET, 32, 0 },
+		{ "AF_INET6", "0.0.0.0", AF_INET6, 16, EAFNOSUPPORT },
+		{ "AF_UNSPEC any", "0.0.0.0", AF_UNSPEC, 16, 0 },
+		{ "AF_UNSPEC loopback", "127.0.0.1", AF_UNSPEC, 16, EAFNOSUPPORT },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct { struct sockaddr_in sin; char pad[16]; } a = { .sin = sin_of(cases[i].addr, 0) };
+		int res[2];
+
+		a.sin.sin_family = cases[i].family;
+		for (int f = 0; f < 2; f++) {
+			int fd = stream(families[f]);
+
+			ASSERT_LE(0, fd);
+			res[f] = bind_res(fd, &a, cases[i].len);
+			close(fd);
+		}
+		EXPECT_EQ(res[0], res[1]) TH_LOG("%s: AF_INET %d, AF_RTCP %d", cases[i].name, res[0], res[1]);
+		EXPECT_EQ(-cases[i].err, res[1]) TH_LOG("%s", cases[i].name);
+	}
+}
+
+TEST_F(netns, second_bind_is_einval)
+{
+	struct sockaddr_in a = sin_of("127.0.0.1", 0);
+	int fd = stream(AF_RTCP);
+
+	ASSERT_EQ(0, bind_res(fd, &a, sizeof(a)));
+	EXPECT_EQ(-EINVAL, bind_res(fd, &a, sizeof(a)));
+	close(fd);
+}
+
+/* getsockname on a new socket: 0.0.0.0:0, as AF_INET; getpeername: ENOTCONN. */
+TEST_F(netns, names_of_an_unbound_socket)
+{
+	for (int f = 0; f < 2; f++) {
+		struct sockaddr_in sin = { .sin_port = 1, .sin_addr.s_addr = 1 };
+		socklen_t len = sizeof(sin);
+		int fd = stream(families[f]);
+
+		ASSERT_EQ(0, getsockname(fd, (void *)&sin, &len));
+		EXPECT_EQ(sizeof(sin), len);
+		EXPECT_EQ(AF_INET, sin.sin_family);
+		EXPECT_EQ(0, sin.sin_port);
+		EXPECT_EQ(0U, sin.sin_addr.s_addr);
+		EXPECT_EQ(-1, getpeername(fd, (void *)&sin, &len));
+		EXPECT_EQ(ENOTCONN, errno);
+		close(fd);
+	}
+}
+
+TEST_F(netns, getsockname_after_bind)
+{
+	struct sockaddr_in a = sin_of("127.0.0.1", 0), got;
+	socklen_t len = sizeof(got);
+	int fd = stream(AF_RTCP);
+
+	a.sin_port = htons(4242);
+	ASSERT_EQ(0, bind_res(fd, &a, sizeof(a)));
+	ASSERT_EQ(0, getsockname(fd, (void *)&got, &len));
+	EXPECT_EQ(AF_INET, got.sin_family);
+	EXPECT_EQ(htons(4242), got.sin_port);
+	EXPECT_EQ(htonl(INADDR_LOOPBACK), got.sin_addr.s_addr);
+	close(fd);
+}
+
+TEST_F(netns, ephemeral_port_in_range)
+{
+	struct sockaddr_in a = sin_of("0.0.0.0", 0);
+	int lo = 0, hi = 0, fd = stream(AF_RTCP);
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	ASSERT_NE(NULL, f);
+	ASSERT_EQ(2, fscanf(f, "%d %d", &lo, &hi));
+	fclose(f);
+	ASSERT_EQ(0, bind_res(fd, &a, sizeof(a)));
+	EXPECT_LE(lo, local_port(fd));
+	EXPECT_GE(hi, local_port(fd));
+	close(fd);
+}
+
+/* A port RTCP holds is taken for TCP, and the other way round. */
+TEST_F(netns, one_port_space_both_ways)
+{
+	struct sockaddr_in any = sin_of("0.0.0.0", 0), lo = sin_of("127.0.0.1", 0);
+	int rtcp = stream(AF_RTCP), tcp = stream(AF_INET), other;
+
+	ASSERT_EQ(0, bind_res(rtcp, &lo, sizeof(lo)));
+	any.sin_port = lo.sin_port = htons(local_port(rtcp));
+	EXPECT_EQ(-EADDRINUSE, bind_res(tcp, &lo, sizeof(lo)));
+	EXPECT_EQ(-EADDRINUSE, bind_res(tcp, &any, sizeof(any)));
+	close(tcp);
+
+	/* A TCP listener's port, for RTCP. */
+	tcp = stream(AF_INET);
+	any.sin_port = 0;
+	ASSERT_EQ(0, bind_res(tcp, &any, sizeof(any)));
+	ASSERT_EQ(0, listen(tcp, 1));
+	lo.sin_port = htons(local_port(tcp));
+	other = stream(AF_RTCP);
+	EXPECT_EQ(-EADDRINUSE, bind_res(other, &lo, sizeof(lo)));
+	close(other);
+	close(tcp);
+	close(rtcp);
+}
+
+/* Closing an RTCP socket gives its port back at once. */
+TEST_F(netns, close_frees_the_port)
+{
+	struct sockaddr_in lo = sin_of("127.0.0.1", 0);
+	int rtcp = stream(AF_RTCP), tcp = stream(AF_INET);
+
+	ASSERT_EQ(0, bind_res(rtcp, &lo, sizeof(lo)));
+	lo.sin_port = htons(local_port(rtcp));
+	close(rtcp);
+	EXPECT_EQ(0, bind_res(tcp, &lo, sizeof(lo)));
+	close(tcp);
+}
+
+/* SO_REUSEADDR on two sockets of the same port: as TCP decides. */
+TEST_F(netns, reuseaddr_like_inet)
+{
+	for (int f = 0; f < 2; f++) {
+		struct sockaddr_in lo = sin_of("127.0.0.1", 5000 + f);
+		int one = 1, a = stream(families[f]), b = stream(families[f]), c = stream(families[f]);
+
+		ASSERT_EQ(0, setsockopt(a, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+		ASSERT_EQ(0, setsockopt(b, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)));
+		EXPECT_EQ(0, bind_res(a, &lo, sizeof(lo)));
+		EXPECT_EQ(0, bind_res(b, &lo, sizeof(lo))) TH_LOG("family %d", families[f]);
+		/* Without SO_REUSEADDR on the newcomer: in use. */
+		EXPECT_EQ(-EADDRINUSE, bind_res(c, &lo, sizeof(lo))) TH_LOG("family %d", families[f]);
+		close(a);
+		close(b);
+		close(c);
+	}
+}
+
+/* Ports below ip_unprivileged_port_start need CAP_NET_BIND_SERVICE. */
+TEST_F(netns, privileged_port_needs_the_capability)
+{
+	int status;
+	pid_t pid = fork();
+
+	ASSERT_LE(0, pid);
+	if (pid == 0) {
+		struct sockaddr_in low = sin_of("127.0.0.1", 80), high = sin_of("127.0.0.1", 8080);
+		int res[2][2];
+
+		/* Leaving uid 0 drops every capability. */
+		if (setresuid(65534, 65534, 65534))
+			_exit(10);
+		for (int f = 0; f < 2; f++) {
+			int a = stream(families[f]), b = stream(families[f]);
+
+			res[f][0] = bind_res(a, &low, sizeof(low));
+			res[f][1] = bind_res(b, &high, sizeof(high));
+			close(a);
+			close(b);
+			high.sin_port = htons(8081);
+		}
+		if (res[1][0] != -EACCES || res[0][0] != -EACCES)
+			_exit(1);
+		if (res[1][1] != 0 || res[0][1] != 0)
+			_exit(2);
+		_exit(0);
+	}
+	ASSERT_EQ(pid, waitpid(pid, &status, 0));
+	ASSERT_TRUE(WIFEXITED(status));
+	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+TEST_HARNESS_MAIN
