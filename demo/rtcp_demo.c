@@ -78,6 +78,19 @@ int main(void)
 	if (protocols)
 		fclose(protocols);
 
+	{
+		struct sockaddr_in lo = { .sin_family = AF_INET,
+					  .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		socklen_t len = sizeof(lo);
+
+		if (bind(fd, (void *)&lo, sizeof(lo)) || getsockname(fd, (void *)&lo, &len)) {
+			printf("  bind(127.0.0.1:0): %s\n", strerror(errno));
+			failures++;
+		} else {
+			printf("  bind(127.0.0.1:0), getsockname: 127.0.0.1:%d (an ephemeral port,\n"
+			       "    held in the port space Linux's TCP shares)\n", ntohs(lo.sin_port));
+		}
+	}
 	printf("  connect(127.0.0.1:80): %s (the handshake is the next step of RTCP)\n",
 	       connect(fd, (void *)&sin, sizeof(sin)) ? strerror(errno) : "connected");
 	printf("close(%d) = %d\n\n", fd, close(fd));
