@@ -14,3 +14,24 @@ void rtcp_helper_sock_poll_wait(struct file *filp, struct socket *sock, poll_tab
 bool rtcp_helper_ip_nonlocal_bind(struct net *net) { return READ_ONCE(net->ipv4.sysctl_ip_nonlocal_bind); }
 bool rtcp_helper_inet_port_requires_bind_service(struct net *net, unsigned short port) { return inet_port_requires_bind_service(net, port); }
 bool rtcp_helper_net_capable(struct net *net, int cap) { return ns_capable(net->user_ns, cap); }
+void rtcp_helper_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *)) { timer_setup(t, fn, 0); }
+unsigned long rtcp_helper_jiffies(void) { return jiffies; }
+wait_queue_head_t *rtcp_helper_sk_sleep(struct sock *sk) { return sk_sleep(sk); }
+void rtcp_helper_init_wait_woken(struct wait_queue_entry *w) { *w = (struct wait_queue_entry) { .private = current, .func = woken_wake_function, .entry = LIST_HEAD_INIT(w->entry) }; }
+bool rtcp_helper_signal_pending(void) { return signal_pending(current); }
+void rtcp_helper_sk_state_change(struct sock *sk) { sk->sk_state_change(sk); }
+void rtcp_helper_flowi4_init_output(struct flowi4 *fl4, int oif, __u32 mark, __u8 proto, __be32 daddr, __be32 saddr, __be16 dport, __be16 sport, kuid_t uid) { flowi4_init_output(fl4, oif, mark, 0, RT_SCOPE_UNIVERSE, proto, 0, daddr, saddr, dport, sport, uid); }
+struct dst_entry *rtcp_helper_rt_dst(struct rtable *rt) { return &rt->dst; }
+unsigned int rtcp_helper_rt_flags(struct rtable *rt) { return rt->rt_flags; }
+unsigned int rtcp_helper_dst_mtu(const struct dst_entry *dst) { return dst_mtu(dst); }
+int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst) { return ip4_dst_hoplimit(dst); }
+void rtcp_helper_ip_rt_put(struct rtable *rt) { ip_rt_put(rt); }
+struct sk_buff *rtcp_helper_alloc_skb(unsigned int size) { return alloc_skb(size, GFP_ATOMIC); }
+void rtcp_helper_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
+void rtcp_helper_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
+void rtcp_helper_skb_reset_network_header(struct sk_buff *skb) { skb_reset_network_header(skb); }
+void rtcp_helper_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst) { skb_dst_set(skb, dst); }
+void rtcp_helper_skb_set_protocol_ip(struct sk_buff *skb) { skb->protocol = htons(ETH_P_IP); }
+bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len) { return pskb_may_pull(skb, len); }
+unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb) { return skb_network_header(skb); }
+bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb) { return !skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) && !skb_checksum_complete(skb); }

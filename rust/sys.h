@@ -15,6 +15,14 @@
 #include <net/ip.h>
 #include <net/route.h>
 #include <linux/capability.h>
+#include <linux/netfilter.h>
+#include <linux/netfilter_ipv4.h>
+#include <linux/skbuff.h>
+#include <linux/timer.h>
+#include <linux/wait.h>
+#include <linux/sched/signal.h>
+#include <net/secure_seq.h>
+#include <net/dst.h>
 
 void rtcp_helper_sock_hold(struct sock *sk);
 void rtcp_helper_sock_put(struct sock *sk);
@@ -25,6 +33,28 @@ void rtcp_helper_sock_poll_wait(struct file *filp, struct socket *sock, poll_tab
 bool rtcp_helper_ip_nonlocal_bind(struct net *net);
 bool rtcp_helper_inet_port_requires_bind_service(struct net *net, unsigned short port);
 bool rtcp_helper_net_capable(struct net *net, int cap);
+void rtcp_helper_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *));
+unsigned long rtcp_helper_jiffies(void);
+wait_queue_head_t *rtcp_helper_sk_sleep(struct sock *sk);
+void rtcp_helper_init_wait_woken(struct wait_queue_entry *w);
+bool rtcp_helper_signal_pending(void);
+void rtcp_helper_sk_state_change(struct sock *sk);
+void rtcp_helper_flowi4_init_output(struct flowi4 *fl4, int oif, __u32 mark, __u8 proto,
+				    __be32 daddr, __be32 saddr, __be16 dport, __be16 sport, kuid_t uid);
+struct dst_entry *rtcp_helper_rt_dst(struct rtable *rt);
+unsigned int rtcp_helper_rt_flags(struct rtable *rt);
+unsigned int rtcp_helper_dst_mtu(const struct dst_entry *dst);
+int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst);
+void rtcp_helper_ip_rt_put(struct rtable *rt);
+struct sk_buff *rtcp_helper_alloc_skb(unsigned int size);
+void rtcp_helper_kfree_skb(struct sk_buff *skb);
+void rtcp_helper_skb_reserve(struct sk_buff *skb, int len);
+void rtcp_helper_skb_reset_network_header(struct sk_buff *skb);
+void rtcp_helper_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst);
+void rtcp_helper_skb_set_protocol_ip(struct sk_buff *skb);
+bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len);
+unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb);
+bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
 
 /*
  * Constants whose macros bindgen cannot evaluate (they carry casts): as
@@ -33,6 +63,12 @@ bool rtcp_helper_net_capable(struct net *net, int cap);
  */
 const gfp_t RTCP_GFP_KERNEL = GFP_KERNEL;
 const u32 RTCP_RT_TABLE_LOCAL = RT_TABLE_LOCAL;
+const unsigned int RTCP_RTCF_MULTICAST_BROADCAST = RTCF_MULTICAST | RTCF_BROADCAST;
+const unsigned int RTCP_MAX_HEADER = MAX_HEADER;
+const unsigned int RTCP_NF_INET_LOCAL_IN = NF_INET_LOCAL_IN;
+const int RTCP_NF_IP_PRI_FILTER = NF_IP_PRI_FILTER;
+const long RTCP_MAX_SCHEDULE_TIMEOUT = MAX_SCHEDULE_TIMEOUT;
+const unsigned int RTCP_TASK_INTERRUPTIBLE = TASK_INTERRUPTIBLE;
 const __poll_t RTCP_EPOLLIN = EPOLLIN;
 const __poll_t RTCP_EPOLLOUT = EPOLLOUT;
 const __poll_t RTCP_EPOLLERR = EPOLLERR;

@@ -49,6 +49,22 @@ impl SockAddrIn {
         Ok(a)
     }
 
+    /// Reads the address `connect()` was given (`tcp_v4_connect`):
+    /// `EINVAL` if shorter than a `sockaddr_in`, `EAFNOSUPPORT` for a
+    /// family other than `AF_INET`.
+    pub(crate) fn from_connect(raw: &[u8]) -> Result<SockAddrIn> {
+        let Some(&[f0, f1, p0, p1, a0, a1, a2, a3]) = raw.get(..8) else {
+            return Err(EINVAL);
+        };
+        if raw.len() < SOCKADDR_IN_LEN {
+            return Err(EINVAL);
+        }
+        if u16::from_ne_bytes([f0, f1]) != AF_INET {
+            return Err(EAFNOSUPPORT);
+        }
+        Ok(SockAddrIn { addr: u32::from_be_bytes([a0, a1, a2, a3]), port: u16::from_be_bytes([p0, p1]) })
+    }
+
     /// The `struct sockaddr_in` bytes.
     pub(crate) fn to_bytes(self) -> [u8; SOCKADDR_IN_LEN] {
         let mut b = [0u8; SOCKADDR_IN_LEN];

@@ -7,15 +7,20 @@
 //! traits to implement and RAII registrations, never a raw pointer.
 
 pub(crate) mod family;
+pub(crate) mod hook;
 pub(crate) mod inet;
 pub(crate) mod ops;
 pub(crate) mod pernet;
 pub(crate) mod proto;
+pub(crate) mod route;
+pub(crate) mod skb;
 pub(crate) mod sock;
 
 pub(crate) use family::{Family, FamilyRegistration};
 pub(crate) use ops::{PollTable, SocketOps};
 pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
 pub(crate) use proto::{Proto, ProtoDef, ProtoRegistration};
+pub(crate) use hook::{Hook, HookDef, HookRegistration, Packet};
 pub(crate) use inet::{PortReservation, SockAddrIn};
+pub(crate) use route::Route;
 pub(crate) use sock::{Net, Sock, Socket};

@@ -48,11 +48,18 @@ pub(crate) trait SocketOps: 'static {
     /// the caller's `addrlen`).
     fn bind(sock: &Socket<Self::Proto>, addr: &[u8]) -> Result;
 
+    /// `connect()`, with the address as the caller passed it; `nonblock`
+    /// for `O_NONBLOCK`.
+    fn connect(sock: &Socket<Self::Proto>, addr: &[u8], nonblock: bool) -> Result;
+
     /// `getsockname()` (`peer == false`) and `getpeername()`.
     fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
 
     /// `poll()`: the ready mask (`EPOLL*`).
     fn poll(sock: &Socket<Self::Proto>, wait: &PollTable<'_>) -> u32;
+
+    /// The sock's timer (`sk_timer`) fired; softirq context.
+    fn timer(sk: &Sock<Self::Proto>);
 
     /// The last reference to a sock of this family is going
     /// (`sk_destruct`); its private state is dropped after this returns.
@@ -70,7 +77,7 @@ impl<O: SocketOps> Adapter<O> {
         bind: Some(Self::bind),
         getname: Some(Self::getname),
         poll: Some(Self::poll),
-        connect: Some(sys::sock_no_connect),
+        connect: Some(Self::connect),
         socketpair: Some(sys::sock_no_socketpair),
         accept: Some(sys::sock_no_accept),
         ioctl: Some(sys::sock_no_ioctl),
@@ -132,6 +139,26 @@ impl<O: SocketOps> Adapter<O> {
 
     /// # Safety
     ///
+    /// As for `bind`; `flags` are the file's flags.
+    unsafe extern "C" fn connect(
+        sock: *mut sys::socket,
+        addr: *mut sys::sockaddr_unsized,
+        len: c_int,
+        flags: c_int,
+    ) -> c_int {
+        from_result(|| {
+            let len = usize::try_from(len).map_err(|_| EINVAL)?;
+            // SAFETY: `addr` holds `len` initialised bytes (see `bind`).
+            let addr = unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len) };
+            let nonblock = flags & sys::O_NONBLOCK as c_int != 0;
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            O::connect(unsafe { Self::socket(sock) }, addr, nonblock)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
     /// Called by the socket layer with a live socket of this family and
     /// room for a `sockaddr_storage` at `addr`.
     unsafe extern "C" fn getname(
@@ -163,6 +190,22 @@ impl<O: SocketOps> Adapter<O> {
         let wait = PollTable { file, table, _p: PhantomData };
         // SAFETY: the socket layer keeps `sock` alive for the call.
         O::poll(unsafe { Self::socket(sock) }, &wait)
+    }
+
+    /// # Safety
+    ///
+    /// Called by the timer code with the `sk_timer` of a sock of
+    /// `O::Proto` (set up by `Sock::alloc::<O>`), which holds a reference
+    /// on the sock (`sk_reset_timer`).
+    pub(crate) unsafe extern "C" fn timer(t: *mut sys::timer_list) {
+        let off = core::mem::offset_of!(sys::sock, __bindgen_anon_3.sk_timer);
+        // SAFETY: `t` is the `sk_timer` field of a sock (container_of).
+        let sk = unsafe { t.cast::<u8>().sub(off).cast::<sys::sock>() };
+        // SAFETY: the pending timer held a reference, alive until the
+        // `sock_put` below.
+        O::timer(unsafe { Sock::<O::Proto>::from_raw(sk) });
+        // SAFETY: the reference `sk_reset_timer` took for this expiry.
+        unsafe { sys::rtcp_helper_sock_put(sk) };
     }
 
     /// # Safety

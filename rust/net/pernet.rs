@@ -6,6 +6,7 @@
 //! C header: [`include/net/net_namespace.h`], [`include/net/netns/generic.h`].
 
 use crate::sys;
+use pin_init::PinInit as _;
 use core::marker::PhantomData;
 use kernel::{
     error::{from_result, to_result},
@@ -26,8 +27,8 @@ pub(crate) trait Pernet: 'static {
     const ID: &'static PernetId;
 
     /// A namespace appears (and, at registration, every existing one):
-    /// its state.
-    fn init(net: &Net) -> Result<Self::State>;
+    /// its state, initialised in place.
+    fn init(net: &Net) -> impl PinInit<Self::State, Error> + '_;
 
     /// A namespace goes away (and, at unregistration, every one); the state
     /// is dropped after this returns.
@@ -100,11 +101,10 @@ impl<P: Pernet> Adapter<P> {
         from_result(|| {
             // SAFETY: the namespace is alive for the call.
             let net = unsafe { Net::from_raw(net) };
-            let state = P::init(net)?;
-            // SAFETY: called for a registered `P` and a live `net`; the
-            // room is uninitialised until now, and nothing reads it before
-            // `init` returns.
-            unsafe { state_ptr::<P>(net).write(state) };
+            // SAFETY: called for a registered `P` and a live `net`; the room
+            // is uninitialised until now, never moves, and nothing reads it
+            // before `init` returns.
+            unsafe { P::init(net).__init(state_ptr::<P>(net))? };
             Ok(0)
         })
     }

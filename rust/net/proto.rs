@@ -11,14 +11,21 @@ use kernel::{error::to_result, ffi::c_char, prelude::*, types::Opaque};
 
 use super::sock::SockWith;
 
-/// What the `struct proto` of a transport says about it.
+/// What the `struct proto` of a transport says about it, and the state its
+/// socks carry after the `struct sock`.
 pub(crate) trait Proto: Sized + 'static {
     /// The name, as in `/proc/net/protocols` and the slab cache (at most 31
     /// bytes; longer names are cut).
     const NAME: &'static [u8];
-    /// The protocol's state in each sock, after the `struct sock`; made
-    /// with `Default` when the sock is allocated, dropped when it is freed.
-    type Private: Default + Send + Sync;
+    /// State only socket calls touch, under the socket lock
+    /// ([`super::Sock::lock`]).
+    type Owned: Default + Send;
+    /// State shared with softirq context (receive, timers), which brings
+    /// its own locking.
+    type Shared: Send + Sync;
+
+    /// Initialises the shared state of a new sock.
+    fn shared() -> impl PinInit<Self::Shared, Error>;
 }
 
 /// A `struct proto`, as a `static` (the kernel links it into its protocol

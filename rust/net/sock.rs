@@ -10,6 +10,7 @@
 //! typed handles, which only the adapters that allocated them hand out.
 
 use crate::sys;
+use pin_init::PinInit as _;
 use core::{cell::UnsafeCell, marker::PhantomData, ops::Deref, ops::DerefMut};
 use kernel::{
     prelude::*,
@@ -47,7 +48,8 @@ impl Net {
 #[repr(C)]
 pub(crate) struct SockWith<P: Proto> {
     sk: sys::sock,
-    private: UnsafeCell<P::Private>,
+    owned: UnsafeCell<P::Owned>,
+    shared: P::Shared,
 }
 
 /// A BSD socket of a family whose socks are of protocol `P` (or have
@@ -84,6 +86,19 @@ impl<P> Socket<P> {
 }
 
 impl<P: Proto> Socket<P> {
+    /// The BSD socket state (`SS_UNCONNECTED`, `SS_CONNECTING`, ...).
+    pub(crate) fn state(&self) -> u32 {
+        // SAFETY: by the type invariant the socket is alive; the socket
+        // calls that write it hold the socket lock, as the callers do.
+        unsafe { (*self.as_ptr()).state }
+    }
+
+    /// Sets the BSD socket state.
+    pub(crate) fn set_state(&self, state: u32) {
+        // SAFETY: as for `state`.
+        unsafe { (*self.as_ptr()).state = state }
+    }
+
     /// The sock attached to the socket, if any.
     pub(crate) fn sk(&self) -> Option<&Sock<P>> {
         // SAFETY: by the type invariant the socket is alive.
@@ -108,7 +123,7 @@ impl<P: Proto> Socket<P> {
     }
 }
 
-/// A sock of protocol `P`: `struct sock` with `P::Private` after it.
+/// A sock of protocol `P`: `struct sock` with `P`'s state after it.
 ///
 /// # Invariants
 ///
@@ -133,9 +148,9 @@ impl<P: Proto> Sock<P> {
     }
 
     /// Allocates a sock of `proto` in `net`, attaches it to `sock`
-    /// (`sock_init_data`), and gives `sock` the operations of `O`. The
-    /// socket owns the one reference; `release` takes it back with
-    /// [`Socket::take_sk`].
+    /// (`sock_init_data`), and gives `sock` the operations of `O` (and the
+    /// sock `O`'s timer). The socket owns the one reference; `release`
+    /// takes it back with [`Socket::take_sk`].
     pub(crate) fn alloc<'a, O: SocketOps<Proto = P>>(
         net: &Net,
         sock: &'a Socket,
@@ -151,18 +166,27 @@ impl<P: Proto> Sock<P> {
         if sk.is_null() {
             return Err(ENOBUFS);
         }
-        let s = sock.as_ptr();
+        let with = sk.cast::<SockWith<P>>();
         // SAFETY: `sk` is a new sock of `proto`, whose `obj_size` is that of
-        // `SockWith<P>`: the private state is written before anything can
-        // read it. `s` is the socket being created (alive, not yet visible
-        // to anyone else); `sock_init_data` links the two and sets the
-        // sock's reference count to one, owned by the socket.
+        // `SockWith<P>`; the state after the `struct sock` is uninitialised
+        // and pinned (socks never move).
+        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
+            // SAFETY: nothing else knows the sock; `sk_free` takes the
+            // allocation reference `sk_alloc` gave.
+            unsafe { sys::sk_free(sk) };
+            return Err(e);
+        }
+        let s = sock.as_ptr();
+        // SAFETY: as above for the owned state. `s` is the socket being
+        // created (alive, not yet visible to anyone else); `sock_init_data`
+        // links the two and sets the sock's reference count to one, owned
+        // by the socket.
         unsafe {
-            let with = sk.cast::<SockWith<P>>();
-            (&raw mut (*with).private).write(UnsafeCell::new(P::Private::default()));
+            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
             (*s).ops = Adapter::<O>::table();
             sys::sock_init_data(s, sk);
             (*sk).sk_destruct = Some(Adapter::<O>::destruct);
+            sys::rtcp_helper_timer_setup(&raw mut (*sk).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
         }
         // INVARIANT: allocated for `P` with its private state initialised;
         // alive while the socket holds it.
@@ -170,16 +194,130 @@ impl<P: Proto> Sock<P> {
         Ok(unsafe { Sock::from_raw(sk) })
     }
 
-    /// Drops the private state; called from the sock's destructor only.
+    /// Drops `P`'s state; called from the sock's destructor only.
     ///
     /// # Safety
     ///
-    /// The last reference to the sock is gone and the private state is not
-    /// used again.
+    /// The last reference to the sock is gone and the state is not used
+    /// again.
     pub(crate) unsafe fn drop_private(&self) {
+        let with = self.0.get();
         // SAFETY: the caller guarantees nobody uses the state any more; it
         // was initialised by `alloc`.
-        unsafe { core::ptr::drop_in_place((*self.0.get()).private.get()) }
+        unsafe {
+            core::ptr::drop_in_place((*with).owned.get());
+            core::ptr::drop_in_place(&raw mut (*with).shared);
+        }
+    }
+
+    /// The state shared with softirq context.
+    pub(crate) fn shared(&self) -> &P::Shared {
+        // SAFETY: initialised by `alloc` (type invariant); `P::Shared` is
+        // `Sync` and brings its own locking.
+        unsafe { &(*self.0.get()).shared }
+    }
+
+    /// Sets `sk_state` (what `poll`, `/proc` and `SO_*` read).
+    pub(crate) fn set_state(&self, state: u8) {
+        // SAFETY: the sock is alive; a byte store, as
+        // `inet_sk_state_store` without its tracepoint.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).__sk_common.skc_state, state) }
+    }
+
+    /// Records a pending error (`sk_err`, what `SO_ERROR` returns) and
+    /// wakes the socket's waiters with it (`sk_error_report`).
+    pub(crate) fn report_error(&self, errno: i32) {
+        // SAFETY: the sock is alive; `sk_err` is an int read with
+        // `READ_ONCE`/`xchg` by the socket layer.
+        unsafe {
+            core::ptr::write_volatile(&raw mut (*self.as_ptr()).sk_err, errno);
+            sys::sk_error_report(self.as_ptr());
+        }
+    }
+
+    /// Is an error pending (`sk_err`)?
+    pub(crate) fn has_error(&self) -> bool {
+        // SAFETY: the sock is alive; a racy read, as `READ_ONCE(sk->sk_err)`.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).sk_err) != 0 }
+    }
+
+    /// Takes the pending error (`sock_error`): a positive errno or 0.
+    pub(crate) fn take_error(&self) -> i32 {
+        let p = self.as_ptr();
+        // SAFETY: the sock is alive; an atomic exchange on `sk_err`, as
+        // `sock_error` does.
+        unsafe {
+            let err = &*(&raw mut (*p).sk_err).cast::<core::sync::atomic::AtomicI32>();
+            err.swap(0, core::sync::atomic::Ordering::Relaxed)
+        }
+    }
+
+    /// Wakes everything waiting on the socket for a state change.
+    pub(crate) fn state_change(&self) {
+        // SAFETY: the sock is alive; `sk_state_change` is set by
+        // `sock_init_data` (sock_def_wakeup).
+        unsafe { sys::rtcp_helper_sk_state_change(self.as_ptr()) }
+    }
+
+    /// Arms the sock's timer `ms` milliseconds from now (`sk_reset_timer`,
+    /// which holds a reference on the sock while it is pending).
+    pub(crate) fn reset_timer(&self, ms: u64) {
+        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+        // SAFETY: the sock is alive; its timer was set up by `alloc`.
+        unsafe {
+            let expires = sys::rtcp_helper_jiffies().wrapping_add(kernel::time::msecs_to_jiffies(ms));
+            sys::sk_reset_timer(self.as_ptr(), &raw mut (*self.as_ptr()).__bindgen_anon_3.sk_timer, expires);
+        }
+    }
+
+    /// Disarms the timer (and drops its reference, if it was pending).
+    pub(crate) fn stop_timer(&self) {
+        // SAFETY: the sock is alive; its timer was set up by `alloc`.
+        unsafe { sys::sk_stop_timer(self.as_ptr(), &raw mut (*self.as_ptr()).__bindgen_anon_3.sk_timer) }
+    }
+
+    /// `SO_SNDTIMEO` as a timeout in jiffies (0 when non-blocking).
+    pub(crate) fn send_timeout(&self, nonblock: bool) -> isize {
+        if nonblock {
+            return 0;
+        }
+        // SAFETY: the sock is alive; `sk_sndtimeo` is a long.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).sk_sndtimeo) }
+    }
+
+    /// Sleeps until `done()` holds, as `sk_wait_event` with `wait_woken`:
+    /// `Ok(true)` when it holds, `Ok(false)` when `timeo` (jiffies) ran
+    /// out, `Err` when a signal came (`ERESTARTSYS` for an infinite wait,
+    /// `EINTR` otherwise, as `sock_intr_errno`). Call without the socket
+    /// lock; wake-ups come from [`Sock::state_change`] and errors.
+    pub(crate) fn wait_until(&self, mut timeo: isize, mut done: impl FnMut() -> bool) -> Result<bool> {
+        let mut entry = core::mem::MaybeUninit::<sys::wait_queue_entry>::uninit();
+        let entry = entry.as_mut_ptr();
+        // SAFETY: `entry` lives on this stack until `remove_wait_queue`
+        // below; the wait queue is the sock's, alive with the sock.
+        let wq = unsafe {
+            sys::rtcp_helper_init_wait_woken(entry);
+            let wq = sys::rtcp_helper_sk_sleep(self.as_ptr());
+            sys::add_wait_queue(wq, entry);
+            wq
+        };
+        let res = loop {
+            if done() {
+                break Ok(true);
+            }
+            if timeo == 0 {
+                break Ok(false);
+            }
+            // SAFETY: plain query of the current task.
+            if unsafe { sys::rtcp_helper_signal_pending() } {
+                break Err(if timeo == sys::RTCP_MAX_SCHEDULE_TIMEOUT { ERESTARTSYS } else { EINTR });
+            }
+            // SAFETY: `entry` is queued on `wq` for the current task.
+            timeo = unsafe { sys::wait_woken(entry, sys::RTCP_TASK_INTERRUPTIBLE, timeo) };
+        };
+        // SAFETY: queued above.
+        unsafe { sys::remove_wait_queue(wq, entry) };
+        res
     }
 
     /// The namespace the sock lives in.
@@ -208,6 +346,20 @@ impl<P: Proto> Sock<P> {
         // SAFETY: the sock is alive; called from `create`, before the
         // socket is visible to anyone else.
         unsafe { (*self.as_ptr()).sk_protocol = protocol }
+    }
+
+    /// The route lookup key of the socket: `SO_BINDTODEVICE`, `SO_MARK`
+    /// and its owner.
+    pub(crate) fn flow_key(&self) -> super::route::FlowKey {
+        // SAFETY: the sock is alive; plain values set by setsockopt.
+        unsafe {
+            let sk = self.as_ptr();
+            super::route::FlowKey {
+                oif: (*sk).__sk_common.skc_bound_dev_if,
+                mark: (*sk).sk_mark,
+                uid: (*sk).sk_uid.val,
+            }
+        }
     }
 
     /// `SO_REUSEADDR`, `SO_REUSEPORT` and `SO_BINDTODEVICE` as set on the
@@ -247,20 +399,20 @@ pub(crate) struct SockGuard<'a, P: Proto> {
 }
 
 impl<P: Proto> Deref for SockGuard<'_, P> {
-    type Target = P::Private;
+    type Target = P::Owned;
 
-    fn deref(&self) -> &P::Private {
-        // SAFETY: the private state is initialised (`Sock` invariant) and
+    fn deref(&self) -> &P::Owned {
+        // SAFETY: the owned state is initialised (`Sock` invariant) and
         // only reached through a guard, of which one exists at a time
         // (the socket lock, type invariant).
-        unsafe { &*(*self.sk.0.get()).private.get() }
+        unsafe { &*(*self.sk.0.get()).owned.get() }
     }
 }
 
 impl<P: Proto> DerefMut for SockGuard<'_, P> {
-    fn deref_mut(&mut self) -> &mut P::Private {
+    fn deref_mut(&mut self) -> &mut P::Owned {
         // SAFETY: as for `deref`; `&mut self` makes the access unique.
-        unsafe { &mut *(*self.sk.0.get()).private.get() }
+        unsafe { &mut *(*self.sk.0.get()).owned.get() }
     }
 }
 
@@ -286,8 +438,8 @@ unsafe impl<P: Proto> AlwaysRefCounted for Sock<P> {
 }
 
 // SAFETY: a `struct sock` is used from any CPU under its own locking; the
-// private state is `Send + Sync` (`Proto::Private`) and reached only under
-// the socket lock.
+// owned state is `Send` and reached only under the socket lock, the shared
+// state is `Sync`.
 unsafe impl<P: Proto> Send for Sock<P> {}
 // SAFETY: as above.
 unsafe impl<P: Proto> Sync for Sock<P> {}

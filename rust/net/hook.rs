@@ -1,0 +1,163 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Receive: a netfilter hook at `NF_INET_LOCAL_IN` in each namespace.
+//!
+//! Linux's TCP owns IP protocol 6, so RTCP takes its segments before TCP
+//! sees them: the hook parses the headers, asks [`Hook::claim`] whether the
+//! segment is RTCP's, and leaves it untouched if not. A claimed segment has
+//! its checksum verified (bad ones go to [`Hook::bad_checksum`]) and is
+//! handed to [`Hook::deliver`]; the hook then frees the skb and tells
+//! netfilter it was stolen.
+//!
+//! C header: [`include/linux/netfilter.h`].
+
+use crate::proto::{ipv4::Ipv4, segment::Segment};
+use crate::sys;
+use core::marker::PhantomData;
+use kernel::{error::to_result, ffi::c_void, prelude::*, types::Opaque};
+
+use super::sock::Net;
+
+/// A received TCP segment, as the hook parsed it (checksum not yet looked
+/// at).
+pub(crate) struct Packet {
+    /// The IPv4 header.
+    pub(crate) ip: Ipv4,
+    /// The TCP header.
+    pub(crate) seg: Segment,
+    /// Bytes of payload after the TCP header.
+    pub(crate) payload_len: u32,
+}
+
+/// What a protocol does with the segments of a namespace.
+pub(crate) trait Hook: 'static {
+    /// What `claim` found the segment to be for.
+    type Target;
+
+    /// Is this segment RTCP's? `None` leaves it to Linux's TCP.
+    fn claim(net: &Net, pkt: &Packet) -> Option<Self::Target>;
+
+    /// A claimed segment with a good checksum.
+    fn deliver(net: &Net, target: Self::Target, pkt: &Packet);
+
+    /// A claimed segment whose checksum was wrong (it is dropped).
+    fn bad_checksum(net: &Net);
+}
+
+/// The `nf_hook_ops` of a [`Hook`], registered in each namespace.
+pub(crate) struct HookDef<H>(Opaque<sys::nf_hook_ops>, PhantomData<H>);
+
+// SAFETY: the kernel only reads the ops of a registered hook.
+unsafe impl<H> Sync for HookDef<H> {}
+
+impl<H: Hook> HookDef<H> {
+    pub(crate) const fn new() -> Self {
+        Self(
+            Opaque::new(sys::nf_hook_ops {
+                hook: Some(Self::hook),
+                pf: sys::NFPROTO_IPV4 as u8,
+                hooknum: sys::RTCP_NF_INET_LOCAL_IN,
+                // After the filter table: firewall rules see RTCP's segments
+                // as they see TCP's.
+                priority: sys::RTCP_NF_IP_PRI_FILTER + 1,
+                ..pin_init::zeroed()
+            }),
+            PhantomData,
+        )
+    }
+
+    /// # Safety
+    ///
+    /// Called by netfilter with an IPv4 skb at `NF_INET_LOCAL_IN` (its data
+    /// at the network header) and the hook state, in softirq context.
+    unsafe extern "C" fn hook(
+        _priv: *mut c_void,
+        skb: *mut sys::sk_buff,
+        state: *const sys::nf_hook_state,
+    ) -> u32 {
+        // SAFETY: netfilter passes a live state whose `net` is alive.
+        let net = unsafe { Net::from_raw((*state).net) };
+        // SAFETY: as the caller guarantees.
+        let Some(pkt) = (unsafe { parse(skb) }) else { return sys::NF_ACCEPT };
+        let Some(target) = H::claim(net, &pkt) else { return sys::NF_ACCEPT };
+        // SAFETY: the skb is ours from here on; its data is at the IP
+        // header, `header_len` bytes of which `parse` made linear.
+        let good = unsafe {
+            !sys::skb_pull(skb, pkt.ip.header_len as u32).is_null() && sys::rtcp_helper_tcp_checksum_ok(skb)
+        };
+        if good {
+            H::deliver(net, target, &pkt);
+        } else {
+            H::bad_checksum(net);
+        }
+        // SAFETY: the skb is ours; nothing refers to it any more.
+        unsafe { sys::consume_skb(skb) };
+        sys::NF_STOLEN
+    }
+}
+
+/// Reads the IPv4 and TCP headers of a received skb; `None` if it is not
+/// a well-formed TCP segment.
+///
+/// # Safety
+///
+/// `skb` is live with its data at the IPv4 header.
+unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Packet> {
+    let linear = |len: usize| -> Option<&[u8]> {
+        // SAFETY: `pskb_may_pull` makes `len` bytes at the data linear (or
+        // fails); they stay valid while the skb is not changed.
+        unsafe {
+            if !sys::rtcp_helper_pskb_may_pull(skb, u32::try_from(len).ok()?) {
+                return None;
+            }
+            Some(core::slice::from_raw_parts((*skb).data, len))
+        }
+    };
+    let ip = Ipv4::parse(linear(crate::proto::ipv4::HEADER_LEN)?)?;
+    if ip.protocol != sys::IPPROTO_TCP as u8 {
+        return None;
+    }
+    // SAFETY: the skb is live.
+    let skb_len = unsafe { (*skb).len } as usize;
+    // Trailing padding (a short frame) is not part of the segment.
+    let total = ip.total_len.min(skb_len);
+    let off_byte = *linear(ip.header_len.checked_add(13)?)?.get(ip.header_len.checked_add(12)?)?;
+    let tcp_hlen = usize::from(off_byte >> 4) * 4;
+    let bytes = linear(ip.header_len.checked_add(tcp_hlen)?)?;
+    let seg = Segment::parse(bytes.get(ip.header_len..)?, None).ok()?;
+    let payload_len = total.checked_sub(ip.header_len)?.checked_sub(tcp_hlen)?;
+    Some(Packet { ip, seg, payload_len: u32::try_from(payload_len).ok()? })
+}
+
+/// The hook of `H`, registered in one namespace; unregistered on drop.
+///
+/// # Invariants
+///
+/// `def` is registered in `net`, which outlives this value (it is kept in
+/// the namespace's own pernet state).
+pub(crate) struct HookRegistration<H: Hook> {
+    net: *mut sys::net,
+    def: &'static HookDef<H>,
+}
+
+impl<H: Hook> HookRegistration<H> {
+    pub(crate) fn new(net: &Net, def: &'static HookDef<H>) -> Result<Self> {
+        // SAFETY: `net` is alive; `def` is a static.
+        to_result(unsafe { sys::nf_register_net_hook(net.as_ptr(), def.0.get()) })?;
+        // INVARIANT: registered just above.
+        Ok(Self { net: net.as_ptr(), def })
+    }
+}
+
+impl<H: Hook> Drop for HookRegistration<H> {
+    fn drop(&mut self) {
+        // SAFETY: registered in `net` (type invariant), which is still
+        // alive: this runs from the namespace's pernet exit.
+        unsafe { sys::nf_unregister_net_hook(self.net, self.def.0.get()) }
+    }
+}
+
+// SAFETY: the registration may be dropped on any CPU.
+unsafe impl<H: Hook> Send for HookRegistration<H> {}
+// SAFETY: it has no methods taking `&self`.
+unsafe impl<H: Hook> Sync for HookRegistration<H> {}

@@ -1,0 +1,103 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Output routes from the kernel FIB (`ip_route_output_flow` over a
+//! `flowi4`).
+//!
+//! C header: [`include/net/route.h`].
+
+use crate::sys;
+use core::ptr::NonNull;
+use kernel::{error::from_err_ptr, prelude::*};
+
+use super::sock::Net;
+
+/// What a route lookup keys on besides the addresses.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct FlowKey {
+    /// `SO_BINDTODEVICE` (0: any device).
+    pub(crate) oif: i32,
+    /// `SO_MARK`, for policy routing.
+    pub(crate) mark: u32,
+    /// The socket's owner, for uid routing rules.
+    pub(crate) uid: u32,
+}
+
+/// A route: a reference on a `struct rtable`, dropped with `ip_rt_put`.
+///
+/// # Invariants
+///
+/// `rt` is a live route this value holds one reference on.
+pub(crate) struct Route {
+    rt: NonNull<sys::rtable>,
+    /// The source address the lookup chose (or the one asked for).
+    pub(crate) saddr: u32,
+}
+
+impl Route {
+    /// Looks up the route from `saddr` (0: let the route choose) to `daddr`
+    /// for TCP between the two ports. `ENETUNREACH`/`EHOSTUNREACH` when
+    /// there is none, and `ENETUNREACH` for a multicast or broadcast
+    /// destination, as `tcp_v4_connect`.
+    pub(crate) fn output(net: &Net, key: FlowKey, saddr: u32, daddr: u32, sport: u16, dport: u16) -> Result<Route> {
+        let mut fl4: sys::flowi4 = pin_init::zeroed();
+        // SAFETY: `fl4` is a local flow key; `net` is alive. The lookup
+        // returns a route with a reference for us, or an error pointer.
+        let rt = unsafe {
+            sys::rtcp_helper_flowi4_init_output(
+                &mut fl4,
+                key.oif,
+                key.mark,
+                sys::IPPROTO_TCP as u8,
+                daddr.to_be(),
+                saddr.to_be(),
+                dport.to_be(),
+                sport.to_be(),
+                sys::kuid_t { val: key.uid },
+            );
+            from_err_ptr(sys::ip_route_output_flow(net.as_ptr(), &mut fl4, core::ptr::null()))?
+        };
+        let rt = NonNull::new(rt).ok_or(ENETUNREACH)?;
+        // INVARIANT: the lookup gave us one reference.
+        let route = Route { rt, saddr: u32::from_be(fl4.saddr) };
+        // SAFETY: the route is alive.
+        if unsafe { sys::rtcp_helper_rt_flags(rt.as_ptr()) } & sys::RTCP_RTCF_MULTICAST_BROADCAST != 0 {
+            return Err(ENETUNREACH);
+        }
+        Ok(route)
+    }
+
+    fn dst(&self) -> *mut sys::dst_entry {
+        // SAFETY: the route is alive (type invariant).
+        unsafe { sys::rtcp_helper_rt_dst(self.rt.as_ptr()) }
+    }
+
+    /// The path MTU towards the destination.
+    pub(crate) fn mtu(&self) -> u32 {
+        // SAFETY: the route is alive.
+        unsafe { sys::rtcp_helper_dst_mtu(self.dst()) }
+    }
+
+    /// The TTL for packets on this route.
+    pub(crate) fn hoplimit(&self) -> u8 {
+        // SAFETY: the route is alive.
+        let ttl = unsafe { sys::rtcp_helper_ip4_dst_hoplimit(self.dst()) };
+        u8::try_from(ttl).unwrap_or(64)
+    }
+
+    /// Gives the reference to the caller as a `dst_entry` (for an skb).
+    pub(crate) fn into_dst(self) -> *mut sys::dst_entry {
+        let dst = self.dst();
+        core::mem::forget(self);
+        dst
+    }
+}
+
+impl Drop for Route {
+    fn drop(&mut self) {
+        // SAFETY: we hold one reference (type invariant).
+        unsafe { sys::rtcp_helper_ip_rt_put(self.rt.as_ptr()) }
+    }
+}
+
+// SAFETY: a route reference may be used and dropped on any CPU.
+unsafe impl Send for Route {}

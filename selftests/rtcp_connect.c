@@ -1,0 +1,261 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * connect() on AF_RTCP, with Linux's TCP as the peer on loopback, and the
+ * same call sequences on AF_INET as the reference for every errno:
+ * success, refusal, no route, blocking and non-blocking, poll and
+ * SO_ERROR, EISCONN/EALREADY, SO_SNDTIMEO, signals, AF_UNSPEC, and an
+ * abort with RST on close. Each test runs in a network namespace of its
+ * own: lo, plus a dummy device whose far side never answers.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <linux/rtcp.h>
+
+#include "kselftest_harness.h"
+
+static const int families[] = { AF_INET, AF_RTCP };
+#define FAMILY_NAME(f) ((f) == AF_RTCP ? "AF_RTCP" : "AF_INET")
+
+/* 10.99.0.2 is routed into a dummy device: SYNs go nowhere. */
+#define SILENT "10.99.0.2"
+
+static struct sockaddr_in sin_of(const char *addr, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return sin;
+}
+
+static int connect_res(int fd, const struct sockaddr_in *sin)
+{
+	return connect(fd, (void *)sin, sizeof(*sin)) ? -errno : 0;
+}
+
+static int so_error(int fd)
+{
+	int err = -1;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	return err;
+}
+
+FIXTURE(conn)
+{
+	int listener;
+	struct sockaddr_in server;
+};
+
+FIXTURE_SETUP(conn)
+{
+	socklen_t len = sizeof(self->server);
+
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo up && ip link add d0 type dummy && ip link set d0 up && "
+			    "ip addr add 10.99.0.1/24 dev d0 && ip neigh add " SILENT
+			    " lladdr 02:00:00:00:00:02 dev d0"));
+	self->server = sin_of("127.0.0.1", 0);
+	self->listener = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_LE(0, self->listener);
+	ASSERT_EQ(0, bind(self->listener, (void *)&self->server, sizeof(self->server)));
+	ASSERT_EQ(0, listen(self->listener, 16));
+	ASSERT_EQ(0, getsockname(self->listener, (void *)&self->server, &len));
+}
+
+FIXTURE_TEARDOWN(conn)
+{
+	close(self->listener);
+}
+
+/* RTCP client, Linux TCP server: both ends agree on the connection. */
+TEST_F(conn, to_linux_listener)
+{
+	struct sockaddr_in local, peer, acc_peer, acc_local;
+	socklen_t len = sizeof(local);
+	int fd = socket(AF_RTCP, SOCK_STREAM, 0), acc;
+
+	ASSERT_EQ(0, connect_res(fd, &self->server));
+	acc = accept(self->listener, (void *)&acc_peer, &len);
+	ASSERT_LE(0, acc);
+
+	len = sizeof(local);
+	ASSERT_EQ(0, getsockname(fd, (void *)&local, &len));
+	len = sizeof(peer);
+	ASSERT_EQ(0, getpeername(fd, (void *)&peer, &len));
+	len = sizeof(acc_local);
+	ASSERT_EQ(0, getsockname(acc, (void *)&acc_local, &len));
+	EXPECT_EQ(local.sin_addr.s_addr, acc_peer.sin_addr.s_addr);
+	EXPECT_EQ(local.sin_port, acc_peer.sin_port);
+	EXPECT_EQ(peer.sin_addr.s_addr, acc_local.sin_addr.s_addr);
+	EXPECT_EQ(peer.sin_port, acc_local.sin_port);
+	EXPECT_NE(0, local.sin_port);
+	EXPECT_EQ(0, so_error(fd));
+
+	/* Until teardown lands, close aborts: the server sees a reset. */
+	close(fd);
+	{
+		char c;
+		struct pollfd p = { .fd = acc, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&p, 1, 5000));
+		EXPECT_EQ(-1, recv(acc, &c, 1, 0));
+		EXPECT_EQ(ECONNRESET, errno);
+	}
+	close(acc);
+}
+
+/* Many connections one after the other, each accepted and closed. */
+TEST_F(conn, sequential)
+{
+	for (int i = 0; i < 50; i++) {
+		int fd = socket(AF_RTCP, SOCK_STREAM, 0), acc;
+
+		ASSERT_EQ(0, connect_res(fd, &self->server)) TH_LOG("connection %d", i);
+		acc = accept(self->listener, NULL, NULL);
+		ASSERT_LE(0, acc);
+		close(fd);
+		close(acc);
+	}
+}
+
+/* The errnos of connect() for each situation, AF_INET as the reference. */
+TEST_F(conn, errors_like_inet)
+{
+	struct sockaddr_in closed = sin_of("127.0.0.1", 9), unroutable = sin_of("203.0.113.9", 80);
+	struct sockaddr_in6 six = { .sin6_family = AF_INET6 };
+	struct sockaddr_in bcast = sin_of("255.255.255.255", 80);
+	int res[2][6];
+
+	for (int f = 0; f < 2; f++) {
+		int fd;
+
+		fd = socket(families[f], SOCK_STREAM, 0);
+		res[f][0] = connect_res(fd, &closed);
+		close(fd);
+		fd = socket(families[f], SOCK_STREAM, 0);
+		res[f][1] = connect_res(fd, &unroutable);
+		close(fd);
+		fd = socket(families[f], SOCK_STREAM, 0);
+		res[f][2] = connect(fd, (void *)&self->server, 15) ? -errno : 0;
+		close(fd);
+		fd = socket(families[f], SOCK_STREAM, 0);
+		res[f][3] = connect(fd, (void *)&six, sizeof(six)) ? -errno : 0;
+		close(fd);
+		fd = socket(families[f], SOCK_STREAM, 0);
+		res[f][4] = connect(fd, (void *)&self->server, 1) ? -errno : 0;
+		close(fd);
+		fd = socket(families[f], SOCK_STREAM, 0);
+		res[f][5] = connect_res(fd, &bcast);
+		close(fd);
+	}
+	EXPECT_EQ(-ECONNREFUSED, res[1][0]);
+	EXPECT_EQ(-ENETUNREACH, res[1][1]);
+	EXPECT_EQ(-EINVAL, res[1][2]);
+	EXPECT_EQ(-EAFNOSUPPORT, res[1][3]);
+	EXPECT_EQ(-EINVAL, res[1][4]);
+	EXPECT_EQ(-ENETUNREACH, res[1][5]);
+	for (int i = 0; i < 6; i++) {
+		EXPECT_EQ(res[0][i], res[1][i]) TH_LOG("case %d: AF_INET %d, AF_RTCP %d", i, res[0][i], res[1][i]);
+	}
+}
+
+/* Non-blocking: EINPROGRESS, POLLOUT, SO_ERROR 0, then 0, then EISCONN. */
+TEST_F(conn, nonblocking_success_like_inet)
+{
+	for (int f = 0; f < 2; f++) {
+		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		int acc;
+
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &self->server)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		ASSERT_EQ(1, poll(&p, 1, 5000));
+		EXPECT_EQ(POLLOUT, p.revents & (POLLOUT | POLLERR | POLLHUP)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, so_error(fd));
+		EXPECT_EQ(0, connect_res(fd, &self->server)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-EISCONN, connect_res(fd, &self->server)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		acc = accept(self->listener, NULL, NULL);
+		EXPECT_LE(0, acc);
+		close(acc);
+		close(fd);
+	}
+}
+
+/* Non-blocking to a closed port: POLLERR and SO_ERROR ECONNREFUSED. */
+TEST_F(conn, nonblocking_refused_like_inet)
+{
+	struct sockaddr_in closed = sin_of("127.0.0.1", 9);
+
+	for (int f = 0; f < 2; f++) {
+		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &closed));
+		ASSERT_EQ(1, poll(&p, 1, 5000));
+		EXPECT_NE(0, p.revents & POLLERR) TH_LOG("%s revents %x", FAMILY_NAME(families[f]), p.revents);
+		EXPECT_EQ(ECONNREFUSED, so_error(fd)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, so_error(fd));
+		close(fd);
+	}
+}
+
+/* A peer that never answers: EALREADY, SO_SNDTIMEO, AF_UNSPEC. */
+TEST_F(conn, silent_peer_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+	struct sockaddr unspec = { .sa_family = AF_UNSPEC };
+
+	for (int f = 0; f < 2; f++) {
+		struct timeval tv = { .tv_usec = 200000 };
+		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &silent));
+		EXPECT_EQ(-EALREADY, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, poll(&p, 1, 100));
+		EXPECT_EQ(0, connect(fd, &unspec, sizeof(unspec))) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+
+		/* Blocking with a send timeout: EINPROGRESS when it runs out. */
+		fd = socket(families[f], SOCK_STREAM, 0);
+		ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+	}
+}
+
+static void on_alarm(int sig)
+{
+	(void)sig;
+}
+
+/* A signal interrupts a blocking connect: EINTR without SA_RESTART. */
+TEST_F(conn, interrupted_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+	struct sigaction sa = { .sa_handler = on_alarm };
+
+	ASSERT_EQ(0, sigaction(SIGALRM, &sa, NULL));
+	for (int f = 0; f < 2; f++) {
+		struct itimerval it = { .it_value.tv_usec = 200000 };
+		int fd = socket(families[f], SOCK_STREAM, 0);
+
+		ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
+		EXPECT_EQ(-EINTR, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+	}
+}
+
+TEST_HARNESS_MAIN
