@@ -20,6 +20,7 @@ use crate::net::{
     PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, Outcome};
+use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
 use crate::proto::state::State;
@@ -42,6 +43,7 @@ const EPOLLRDHUP: u32 = sys::RTCP_EPOLLRDHUP;
 const TCP_CLOSE: u8 = State::Closed.linux();
 const TCP_SYN_SENT: u8 = State::SynSent.linux();
 const TCP_ESTABLISHED: u8 = State::Established.linux();
+const TCP_LISTEN: u8 = State::Listen.linux();
 /// `sk_shutdown` bits.
 const RCV_SHUTDOWN: u8 = sys::RCV_SHUTDOWN as u8;
 const SEND_SHUTDOWN: u8 = sys::SEND_SHUTDOWN as u8;
@@ -72,11 +74,53 @@ pub(crate) struct RtcpOwned {
     port: Option<PortReservation>,
 }
 
+/// A listening sock's queues (`inet_connection_sock`'s request and accept
+/// queues).
+pub(crate) struct Listener {
+    /// `listen()`'s backlog: the accept queue holds one more (as
+    /// `sk_acceptq_is_full`), the SYN queue as many.
+    backlog: usize,
+    /// Handshakes in progress: our SYN-ACK is out.
+    requests: KVec<Request>,
+    /// Established connections waiting for `accept()`.
+    queue: KVec<ARef<Sock<RtcpProto>>>,
+}
+
+impl Listener {
+    fn accept_queue_full(&self) -> bool {
+        self.queue.len() > self.backlog
+    }
+
+    /// When the listener's timer should next fire.
+    fn deadline(&self) -> Option<u64> {
+        self.requests.iter().map(|r| r.deadline).min()
+    }
+}
+
+/// The protocol side of a sock.
+pub(crate) enum Tcb {
+    /// Neither connected nor listening.
+    Idle,
+    /// A connection (from connect() or accepted).
+    Conn(Conn),
+    /// A listener.
+    Listen(Listener),
+}
+
+impl Tcb {
+    fn conn(&mut self) -> Option<&mut Conn> {
+        match self {
+            Tcb::Conn(c) => Some(c),
+            _ => None,
+        }
+    }
+}
+
 /// What each sock shares with the receive hook and the timer.
 #[pin_data]
 pub(crate) struct RtcpShared {
     #[pin]
-    tcb: SpinLockIrq<Option<Conn>>,
+    tcb: SpinLockIrq<Tcb>,
 }
 
 impl net::Proto for RtcpProto {
@@ -85,7 +129,7 @@ impl net::Proto for RtcpProto {
     type Shared = RtcpShared;
 
     fn shared() -> impl PinInit<RtcpShared, Error> {
-        try_pin_init!(RtcpShared { tcb <- new_spinlock_irq!(None, "rtcp_tcb") })
+        try_pin_init!(RtcpShared { tcb <- new_spinlock_irq!(Tcb::Idle, "rtcp_tcb") })
     }
 }
 
@@ -106,6 +150,9 @@ pub(crate) struct RtcpNet {
     /// Connections by four-tuple (a short list until there are many).
     #[pin]
     conns: SpinLockIrq<KVec<Demux>>,
+    /// Listeners by local address (`INADDR_ANY` matches every address).
+    #[pin]
+    listeners: SpinLockIrq<KVec<(SockAddrIn, ARef<Sock<RtcpProto>>)>>,
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
 }
@@ -134,6 +181,20 @@ impl RtcpNet {
         let conns = self.conns.lock();
         conns.iter().find(|d| d.local == local && d.remote == remote).map(|d| d.sk.clone())
     }
+
+    /// The listener for `local`: one bound to that address before one
+    /// bound to `INADDR_ANY`.
+    fn listener(&self, local: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
+        let ls = self.listeners.lock();
+        let on = |addr: u32| ls.iter().find(|(a, _)| a.port == local.port && a.addr == addr);
+        on(local.addr).or_else(|| on(0)).map(|(_, sk)| sk.clone())
+    }
+
+    fn remove_listener(&self, sk: &Sock<RtcpProto>) -> Option<ARef<Sock<RtcpProto>>> {
+        let mut ls = self.listeners.lock();
+        let i = ls.iter().position(|(_, l)| core::ptr::eq(&**l, sk))?;
+        Some(ls.remove(i).ok()?.1)
+    }
 }
 
 pub(crate) struct RtcpPernet;
@@ -150,6 +211,7 @@ impl Pernet for RtcpPernet {
         try_pin_init!(RtcpNet {
             socks: AtomicUsize::new(0),
             conns <- new_spinlock_irq!(KVec::new(), "rtcp_conns"),
+            listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
         })
     }
@@ -207,26 +269,161 @@ fn apply(sk: &Sock<RtcpProto>, ends: Option<(Endpoint, Endpoint)>, out: Outcome,
 /// The receive hook: segments of RTCP's connections.
 pub(crate) struct RtcpHook;
 
-impl Hook for RtcpHook {
-    type Target = ARef<Sock<RtcpProto>>;
+/// Who a segment is for.
+pub(crate) enum Target {
+    /// The connection of this four-tuple.
+    Conn(ARef<Sock<RtcpProto>>),
+    /// The listener of the local address: a SYN, or a segment of one of its
+    /// handshakes.
+    Listener(ARef<Sock<RtcpProto>>),
+}
 
-    fn claim(net: &Net, pkt: &Packet) -> Option<Self::Target> {
+impl Hook for RtcpHook {
+    type Target = Target;
+
+    fn claim(net: &Net, pkt: &Packet) -> Option<Target> {
         let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
         let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
-        RtcpNet::of(net).lookup(local, remote)
+        let rn = RtcpNet::of(net);
+        rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local).map(Target::Listener))
     }
 
-    fn deliver(_net: &Net, sk: Self::Target, pkt: &Packet) {
+    fn deliver(net: &Net, target: Target, pkt: &Packet) {
         let now = now_ms();
-        let (out, ends) = {
-            let mut tcb = sk.shared().tcb.lock();
-            let Some(conn) = Option::as_mut(&mut *tcb) else { return };
-            (conn.on_segment(&pkt.seg, pkt.payload_len, now), (conn.local, conn.remote))
-        };
-        apply(&sk, Some(ends), out, None);
+        match target {
+            Target::Conn(sk) => {
+                let (out, ends) = {
+                    let mut tcb = sk.shared().tcb.lock();
+                    let Some(conn) = tcb.conn() else { return };
+                    (conn.on_segment(&pkt.seg, pkt.payload_len, now), (conn.local, conn.remote))
+                };
+                apply(&sk, Some(ends), out, None);
+            }
+            Target::Listener(sk) => listener_input(net, &sk, pkt, now),
+        }
     }
 
     fn bad_checksum(_net: &Net) {}
+}
+
+/// A segment for a listener (`tcp_v4_conn_request` for a SYN,
+/// `tcp_check_req` for a segment of a handshake in progress).
+fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64) {
+    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
+    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+    let key = sk.flow_key();
+    let mut reply = None;
+    let mut established = None;
+    let mut rearm = None;
+    {
+        let mut tcb = sk.shared().tcb.lock();
+        let Tcb::Listen(l) = &mut *tcb else { return };
+        if let Some(i) = l.requests.iter().position(|r| r.local == local && r.remote == remote) {
+            let full = l.accept_queue_full();
+            let Some(req) = l.requests.get_mut(i) else { return };
+            match req.on_segment(&pkt.seg, now) {
+                RequestOutcome::Nothing => {}
+                RequestOutcome::Reply(seg) => reply = Some(seg),
+                RequestOutcome::Drop(rst) => {
+                    reply = rst;
+                    let _ = l.requests.remove(i);
+                }
+                // A full accept queue drops the final ACK: the request
+                // stays and its SYN-ACK is sent again, as Linux does.
+                RequestOutcome::Established(_) if full => {}
+                RequestOutcome::Established(conn) => {
+                    let _ = l.requests.remove(i);
+                    established = Some(conn);
+                }
+            }
+        } else {
+            match listen_segment(&pkt.seg) {
+                ListenAction::Drop => {}
+                ListenAction::Reset(rst) => reply = Some(rst),
+                // Without SYN cookies yet, a full queue drops the SYN; the
+                // peer retransmits it.
+                ListenAction::Syn if l.accept_queue_full() || l.requests.len() >= l.backlog.max(1) => {}
+                ListenAction::Syn => {
+                    if let Some((req, synack)) = new_request(net, key, local, remote, pkt, now) {
+                        if l.requests.push(req, GFP_ATOMIC).is_ok() {
+                            reply = Some(synack);
+                        }
+                    }
+                    rearm = l.deadline();
+                }
+            }
+        }
+    }
+    if let Some(seg) = reply {
+        send(net, key, local, remote, &seg);
+    }
+    if let Some(d) = rearm {
+        sk.reset_timer(d.saturating_sub(now));
+    }
+    if let Some(conn) = established {
+        accept_child(net, sk, conn);
+    }
+}
+
+/// A request for a SYN reaching a listener, and its SYN-ACK: the MSS from
+/// the route back to the peer, the ISN from the keyed hash.
+fn new_request(
+    net: &Net,
+    key: net::route::FlowKey,
+    local: Endpoint,
+    remote: Endpoint,
+    pkt: &Packet,
+    now: u64,
+) -> Option<(Request, Segment)> {
+    let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
+    let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+    let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries: 5, ..Config::default() };
+    let (isn, ts_off) = isn_for(net, local, remote);
+    Some(Request::new(cfg, local, remote, &pkt.seg, SeqNum(isn), ts_off, now))
+}
+
+/// The ISN and timestamp offset of a four-tuple: the kernel's keyed hash
+/// (RFC 6528), as Linux's TCP takes them.
+fn isn_for(net: &Net, local: Endpoint, remote: Endpoint) -> (u32, u32) {
+    // SAFETY: `net` is alive; the hash only reads its arguments.
+    let hash = unsafe {
+        sys::secure_tcp_seq_and_ts_off(
+            net.as_ptr(),
+            local.addr.to_be(),
+            remote.addr.to_be(),
+            local.port.to_be(),
+            remote.port.to_be(),
+        )
+    };
+    // SAFETY: both members of the union are plain integers.
+    unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) }
+}
+
+/// A handshake completed on listener `sk`: a child sock for the connection,
+/// in the demux table and on the accept queue; `accept()` is woken.
+fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
+    let Ok(child) = Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO) else { return };
+    child.set_protocol(sys::IPPROTO_TCP as u16);
+    RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
+    let (local, remote) = (conn.local, conn.remote);
+    *child.shared().tcb.lock() = Tcb::Conn(conn);
+    child.set_state(TCP_ESTABLISHED);
+    if RtcpNet::of(net).insert(local, remote, child.clone()).is_err() {
+        return;
+    }
+    let rejected = {
+        let mut tcb = sk.shared().tcb.lock();
+        match &mut *tcb {
+            Tcb::Listen(l) => l.queue.push(child.clone(), GFP_ATOMIC).is_err(),
+            _ => true,
+        }
+    };
+    if rejected {
+        // The listener closed meanwhile: the connection goes with a reset.
+        RtcpOps::abort(&child);
+        return;
+    }
+    sk.state_change();
 }
 
 /// `socket(AF_RTCP, ...)`.
@@ -278,18 +475,12 @@ impl RtcpOps {
         let remote = Endpoint { addr: dst.addr, port: dst.port };
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
         let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), ..Config::default() };
-        // SAFETY: `net` is alive; the keyed hash of RFC 6528 over the
-        // four-tuple, as Linux's TCP takes its ISN and timestamp offset.
-        let hash = unsafe {
-            sys::secure_tcp_seq_and_ts_off(net.as_ptr(), saddr.to_be(), dst.addr.to_be(), local.port.to_be(), dst.port.to_be())
-        };
-        // SAFETY: both members of the union are plain integers.
-        let (isn, ts_off) = unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) };
+        let (isn, ts_off) = isn_for(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
         let deadline = conn.deadline();
         RtcpNet::of(net).insert(local, remote, sk.into())?;
-        *sk.shared().tcb.lock() = Some(conn);
+        *sk.shared().tcb.lock() = Tcb::Conn(conn);
         sk.set_state(TCP_SYN_SENT);
         sock.set_state(SS_CONNECTING);
         if let Some(d) = deadline {
@@ -300,15 +491,24 @@ impl RtcpOps {
     }
 
     /// Tears the connection down, if any: its RST (from the synchronized
-    /// states), its demux entry and its timer.
+    /// states), its demux entry and its timer. A listener stops listening:
+    /// its handshakes in progress are forgotten and the connections no one
+    /// accepted are reset (`inet_csk_listen_stop`).
     fn abort(sk: &Sock<RtcpProto>) {
         let now = now_ms();
-        let (rst, ends) = {
-            let mut tcb = sk.shared().tcb.lock();
-            match Option::take(&mut *tcb) {
-                Some(mut conn) => (conn.abort(now), Some((conn.local, conn.remote))),
-                None => (None, None),
+        let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Idle);
+        let (rst, ends) = match old {
+            Tcb::Conn(mut conn) => (conn.abort(now), Some((conn.local, conn.remote))),
+            Tcb::Listen(l) => {
+                sk.stop_timer();
+                RtcpNet::of(sk.net()).remove_listener(sk);
+                for child in l.queue.iter() {
+                    RtcpOps::abort(child);
+                }
+                sk.set_state(TCP_CLOSE);
+                return;
             }
+            Tcb::Idle => (None, None),
         };
         sk.stop_timer();
         if ends.is_some() {
@@ -414,15 +614,86 @@ impl net::SocketOps for RtcpOps {
     fn getname(sock: &Socket<RtcpProto>, peer: bool) -> Result<SockAddrIn> {
         let sk = sock.sk().ok_or(EINVAL)?;
         let owned = sk.lock();
-        let tcb = sk.shared().tcb.lock();
-        match (peer, Option::as_ref(&*tcb)) {
-            (false, _) => Ok(owned.local),
+        let mut tcb = sk.shared().tcb.lock();
+        let state = sk.state();
+        match (peer, tcb.conn()) {
+            // An accepted connection has no bind of its own.
+            (false, Some(c)) => Ok(SockAddrIn { addr: c.local.addr, port: c.local.port }),
+            (false, None) => Ok(owned.local),
             // As inet_getname: no peer before the connection is up.
-            (true, Some(c)) if sk.state() != TCP_SYN_SENT && sk.state() != TCP_CLOSE => {
+            (true, Some(c)) if state != TCP_SYN_SENT && state != TCP_CLOSE => {
                 Ok(SockAddrIn { addr: c.remote.addr, port: c.remote.port })
             }
             (true, _) => Err(ENOTCONN),
         }
+    }
+
+    /// `inet_listen`: from CLOSE (binding an ephemeral port if unbound), or
+    /// a new backlog for a listener; `EINVAL` otherwise.
+    fn listen(sock: &Socket<RtcpProto>, backlog: i32) -> Result {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        let mut owned = sk.lock();
+        if sock.state() != SS_UNCONNECTED {
+            return Err(EINVAL);
+        }
+        let backlog = usize::try_from(backlog).unwrap_or(0);
+        match sk.state() {
+            TCP_LISTEN => {
+                if let Tcb::Listen(l) = &mut *sk.shared().tcb.lock() {
+                    l.backlog = backlog;
+                }
+                return Ok(());
+            }
+            TCP_CLOSE => {}
+            _ => return Err(EINVAL),
+        }
+        let net = sk.net();
+        if owned.port.is_none() {
+            let port = PortReservation::take(net, SockAddrIn::default(), sk.bind_options())?;
+            owned.local = port.addr()?;
+            owned.port = Some(port);
+        }
+        let local = owned.local;
+        *sk.shared().tcb.lock() =
+            Tcb::Listen(Listener { backlog, requests: KVec::new(), queue: KVec::new() });
+        {
+            let mut ls = RtcpNet::of(net).listeners.lock();
+            if let Err(e) = ls.push((local, sk.into()), GFP_ATOMIC) {
+                drop(ls);
+                *sk.shared().tcb.lock() = Tcb::Idle;
+                return Err(e.into());
+            }
+        }
+        sk.set_state(TCP_LISTEN);
+        Ok(())
+    }
+
+    /// `inet_accept`: the next connection on the accept queue, waiting for
+    /// one unless non-blocking (`EAGAIN`), up to `SO_RCVTIMEO` (`EAGAIN`);
+    /// `EINVAL` if the socket is not listening.
+    fn accept(sock: &Socket<RtcpProto>, newsock: &Socket<RtcpProto>, nonblock: bool) -> Result {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        let pop = || -> Result<Option<ARef<Sock<RtcpProto>>>> {
+            match &mut *sk.shared().tcb.lock() {
+                Tcb::Listen(l) if !l.queue.is_empty() => Ok(l.queue.remove(0).ok()),
+                Tcb::Listen(_) => Ok(None),
+                _ => Err(EINVAL),
+            }
+        };
+        let mut child = pop()?;
+        if child.is_none() {
+            let timeo = sk.recv_timeout(nonblock);
+            let ready = sk.wait_until(timeo, || match &*sk.shared().tcb.lock() {
+                Tcb::Listen(l) => !l.queue.is_empty(),
+                _ => true,
+            })?;
+            if !ready {
+                return Err(EAGAIN);
+            }
+            child = pop()?;
+        }
+        newsock.graft(child.ok_or(EAGAIN)?);
+        Ok(())
     }
 
     /// As `tcp_poll` for the states RTCP has so far.
@@ -430,6 +701,13 @@ impl net::SocketOps for RtcpOps {
         wait.wait(sock);
         let Some(sk) = sock.sk() else { return EPOLLHUP };
         let state = sk.state();
+        if state == TCP_LISTEN {
+            // inet_csk_listen_poll: readable when a connection is waiting.
+            return match &*sk.shared().tcb.lock() {
+                Tcb::Listen(l) if !l.queue.is_empty() => EPOLLIN | EPOLLRDNORM,
+                _ => 0,
+            };
+        }
         let shutdown = sk.shutdown();
         let mut mask = 0;
         if shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN || state == TCP_CLOSE {
@@ -449,14 +727,43 @@ impl net::SocketOps for RtcpOps {
 
     fn timer(sk: &Sock<RtcpProto>) {
         let now = now_ms();
+        let mut synacks = KVec::new();
         let (out, ends, rearm) = {
             let mut tcb = sk.shared().tcb.lock();
-            let Some(conn) = Option::as_mut(&mut *tcb) else { return };
-            let out = conn.on_timer(now);
-            let rearm = conn.deadline().map(|d| d.saturating_sub(now));
-            (out, (conn.local, conn.remote), rearm)
+            match &mut *tcb {
+                Tcb::Conn(conn) => {
+                    let out = conn.on_timer(now);
+                    let rearm = conn.deadline().map(|d| d.saturating_sub(now));
+                    (out, Some((conn.local, conn.remote)), rearm)
+                }
+                Tcb::Listen(l) => {
+                    // SYN-ACKs due again; requests out of retries go.
+                    let mut i = 0;
+                    while let Some(req) = l.requests.get_mut(i) {
+                        if req.deadline > now {
+                            i += 1;
+                            continue;
+                        }
+                        match req.on_timer(now) {
+                            Some(seg) => {
+                                let _ = synacks.push((req.local, req.remote, seg), GFP_ATOMIC);
+                                i += 1;
+                            }
+                            None => {
+                                let _ = l.requests.remove(i);
+                            }
+                        }
+                    }
+                    let rearm = l.deadline().map(|d| d.saturating_sub(now));
+                    (Outcome::default(), None, rearm)
+                }
+                Tcb::Idle => return,
+            }
         };
-        apply(sk, Some(ends), out, rearm);
+        for (local, remote, seg) in synacks.iter() {
+            send(sk.net(), sk.flow_key(), *local, *remote, seg);
+        }
+        apply(sk, ends, out, rearm);
     }
 
     fn destruct(sk: &Sock<RtcpProto>) {

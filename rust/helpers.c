@@ -35,3 +35,4 @@ void rtcp_helper_skb_set_protocol_ip(struct sk_buff *skb) { skb->protocol = hton
 bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len) { return pskb_may_pull(skb, len); }
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb) { return skb_network_header(skb); }
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb) { return !skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) && !skb_checksum_complete(skb); }
+void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }

@@ -55,6 +55,7 @@ void rtcp_helper_skb_set_protocol_ip(struct sk_buff *skb);
 bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb);
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
+void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent);
 
 /*
  * Constants whose macros bindgen cannot evaluate (they carry casts): as
@@ -62,6 +63,7 @@ bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
  * RUST_CONST_HELPER_* trick in rust/bindings/bindings_helper.h).
  */
 const gfp_t RTCP_GFP_KERNEL = GFP_KERNEL;
+const gfp_t RTCP_GFP_ATOMIC = GFP_ATOMIC;
 const u32 RTCP_RT_TABLE_LOCAL = RT_TABLE_LOCAL;
 const unsigned int RTCP_RTCF_MULTICAST_BROADCAST = RTCF_MULTICAST | RTCF_BROADCAST;
 const unsigned int RTCP_MAX_HEADER = MAX_HEADER;

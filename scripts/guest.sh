@@ -9,6 +9,7 @@ out=$1 mode=$2 kdir=$3
 top=$(cd "$(dirname "$0")/.." && pwd)
 exec >"$out/guest.log" 2>&1
 set -x
+: >"$out/up"
 
 # A kernel that reported a bug while booting, before RTCP ran, has lockdep
 # switched off by the taint: tell the host, which boots again.

@@ -52,6 +52,13 @@ pub(crate) trait SocketOps: 'static {
     /// for `O_NONBLOCK`.
     fn connect(sock: &Socket<Self::Proto>, addr: &[u8], nonblock: bool) -> Result;
 
+    /// `listen()`, with the backlog the socket layer capped at somaxconn.
+    fn listen(sock: &Socket<Self::Proto>, backlog: i32) -> Result;
+
+    /// `accept()`: attach the next connection to `newsock`
+    /// ([`Socket::graft`]).
+    fn accept(sock: &Socket<Self::Proto>, newsock: &Socket<Self::Proto>, nonblock: bool) -> Result;
+
     /// `getsockname()` (`peer == false`) and `getpeername()`.
     fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
 
@@ -79,9 +86,9 @@ impl<O: SocketOps> Adapter<O> {
         poll: Some(Self::poll),
         connect: Some(Self::connect),
         socketpair: Some(sys::sock_no_socketpair),
-        accept: Some(sys::sock_no_accept),
+        accept: Some(Self::accept),
         ioctl: Some(sys::sock_no_ioctl),
-        listen: Some(sys::sock_no_listen),
+        listen: Some(Self::listen),
         shutdown: Some(sys::sock_no_shutdown),
         sendmsg: Some(sys::sock_no_sendmsg),
         recvmsg: Some(sys::sock_no_recvmsg),
@@ -133,6 +140,37 @@ impl<O: SocketOps> Adapter<O> {
             let addr = unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len) };
             // SAFETY: the socket layer keeps `sock` alive for the call.
             O::bind(unsafe { Self::socket(sock) }, addr)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family.
+    unsafe extern "C" fn listen(sock: *mut sys::socket, backlog: c_int) -> c_int {
+        from_result(|| {
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            O::listen(unsafe { Self::socket(sock) }, backlog)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live listening socket of this
+    /// family and a new socket whose ops are already this table.
+    unsafe extern "C" fn accept(
+        sock: *mut sys::socket,
+        newsock: *mut sys::socket,
+        arg: *mut sys::proto_accept_arg,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: `arg` is the accept call's argument block.
+            let nonblock = unsafe { (*arg).flags } & sys::O_NONBLOCK as c_int != 0;
+            // SAFETY: the socket layer keeps both sockets alive for the
+            // call; `newsock` has this table as its ops, and no sock.
+            let (sock, newsock) = unsafe { (Self::socket(sock), Self::socket(newsock)) };
+            O::accept(sock, newsock, nonblock)?;
             Ok(0)
         })
     }

@@ -109,6 +109,19 @@ impl<P: Proto> Socket<P> {
         (!sk.is_null()).then(|| unsafe { Sock::from_raw(sk) })
     }
 
+    /// Attaches an accepted sock to this new socket (`sock_graft`), which
+    /// takes over the reference, and marks the socket connected.
+    pub(crate) fn graft(&self, sk: ARef<Sock<P>>) {
+        let sk = ARef::into_raw(sk);
+        // SAFETY: `self` is the new socket of an `accept()` (alive, no sock
+        // yet, ops already those of the family); the reference is handed
+        // to it, to be taken back by `take_sk` in `release`.
+        unsafe {
+            sys::rtcp_helper_sock_graft(sk.as_ptr().cast(), self.as_ptr());
+            (*self.as_ptr()).state = sys::socket_state_SS_CONNECTED;
+        }
+    }
+
     /// Detaches the sock from the socket and returns the socket's reference
     /// to it.
     pub(crate) fn take_sk(&self) -> Option<ARef<Sock<P>>> {
@@ -192,6 +205,48 @@ impl<P: Proto> Sock<P> {
         // alive while the socket holds it.
         // SAFETY: as above.
         Ok(unsafe { Sock::from_raw(sk) })
+    }
+
+    /// Allocates a sock of `proto` in `net` for a connection a listener
+    /// accepted (softirq context: `GFP_ATOMIC`), with no socket yet: it
+    /// gets one in `accept()` ([`Socket::graft`]). The returned reference
+    /// is the sock's only one.
+    pub(crate) fn alloc_child<O: SocketOps<Proto = P>>(
+        net: &Net,
+        family: i32,
+        proto: &'static ProtoDef<P>,
+    ) -> Result<ARef<Sock<P>>> {
+        // SAFETY: as in `alloc`; a user sock (it takes a namespace
+        // reference), as the listener's children are.
+        let sk = unsafe { sys::sk_alloc(net.as_ptr(), family, sys::RTCP_GFP_ATOMIC, proto.as_ptr(), 0) };
+        if sk.is_null() {
+            return Err(ENOBUFS);
+        }
+        let with = sk.cast::<SockWith<P>>();
+        // SAFETY: as in `alloc`.
+        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
+            // SAFETY: as in `alloc`.
+            unsafe { sys::sk_free(sk) };
+            return Err(e);
+        }
+        // SAFETY: as in `alloc`, with no socket: `sock_init_data(NULL, sk)`
+        // sets the reference count to one, which the `ARef` owns.
+        unsafe {
+            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
+            sys::sock_init_data(core::ptr::null_mut(), sk);
+            (*sk).sk_destruct = Some(Adapter::<O>::destruct);
+            sys::rtcp_helper_timer_setup(&raw mut (*sk).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
+            Ok(ARef::from_raw(core::ptr::NonNull::new_unchecked(sk).cast()))
+        }
+    }
+
+    /// `SO_RCVTIMEO` as a timeout in jiffies (0 when non-blocking).
+    pub(crate) fn recv_timeout(&self, nonblock: bool) -> isize {
+        if nonblock {
+            return 0;
+        }
+        // SAFETY: the sock is alive; `sk_rcvtimeo` is a long.
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).sk_rcvtimeo) }
     }
 
     /// Drops `P`'s state; called from the sock's destructor only.

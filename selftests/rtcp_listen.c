@@ -1,0 +1,202 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * listen() and accept() on AF_RTCP: Linux TCP clients and RTCP clients
+ * against an RTCP listener on loopback, with AF_INET as the reference for
+ * the errnos; poll on a listener; a backlog small enough to overflow.
+ * Each test runs in a network namespace of its own.
+ */
+#define _GNU_SOURCE
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdlib.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <linux/rtcp.h>
+
+#include "kselftest_harness.h"
+
+static const int families[] = { AF_INET, AF_RTCP };
+#define FAMILY_NAME(f) ((f) == AF_RTCP ? "AF_RTCP" : "AF_INET")
+
+/* A listener of `family` on 127.0.0.1, an ephemeral port; its address. */
+static int listener(int family, int backlog, struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	*addr = (struct sockaddr_in){ .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+	if (fd < 0 || bind(fd, (void *)addr, sizeof(*addr)) || listen(fd, backlog) ||
+	    getsockname(fd, (void *)addr, &len))
+		return -1;
+	return fd;
+}
+
+FIXTURE(lst)
+{
+};
+
+FIXTURE_SETUP(lst)
+{
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo up"));
+}
+
+FIXTURE_TEARDOWN(lst)
+{
+}
+
+/* A Linux TCP client and an RTCP client, each to an RTCP listener. */
+TEST_F(lst, clients_of_both_kinds)
+{
+	struct sockaddr_in addr;
+	int l = listener(AF_RTCP, 8, &addr);
+
+	ASSERT_LE(0, l);
+	for (int f = 0; f < 2; f++) {
+		struct sockaddr_in c_local, c_peer, a_local, a_peer;
+		socklen_t len;
+		int c = socket(families[f], SOCK_STREAM, 0), a;
+
+		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr))) TH_LOG("%s: %s", FAMILY_NAME(families[f]), strerror(errno));
+		len = sizeof(a_peer);
+		a = accept(l, (void *)&a_peer, &len);
+		ASSERT_LE(0, a) TH_LOG("%s: %s", FAMILY_NAME(families[f]), strerror(errno));
+		len = sizeof(c_local);
+		ASSERT_EQ(0, getsockname(c, (void *)&c_local, &len));
+		len = sizeof(c_peer);
+		ASSERT_EQ(0, getpeername(c, (void *)&c_peer, &len));
+		len = sizeof(a_local);
+		ASSERT_EQ(0, getsockname(a, (void *)&a_local, &len));
+		EXPECT_EQ(c_local.sin_port, a_peer.sin_port);
+		EXPECT_EQ(c_local.sin_addr.s_addr, a_peer.sin_addr.s_addr);
+		EXPECT_EQ(c_peer.sin_port, a_local.sin_port);
+		EXPECT_EQ(addr.sin_port, a_local.sin_port);
+		len = sizeof(a_peer);
+		ASSERT_EQ(0, getpeername(a, (void *)&a_peer, &len));
+		EXPECT_EQ(c_local.sin_port, a_peer.sin_port);
+		close(c);
+		close(a);
+	}
+	close(l);
+}
+
+/* The errnos around listen() and accept(), as AF_INET gives them. */
+TEST_F(lst, errors_like_inet)
+{
+	for (int f = 0; f < 2; f++) {
+		struct timeval tv = { .tv_usec = 100000 };
+		struct sockaddr_in addr, any = { .sin_family = AF_INET };
+		socklen_t len = sizeof(addr);
+		int fd = socket(families[f], SOCK_STREAM, 0), l, c;
+
+		/* accept() on a socket that is not listening. */
+		EXPECT_EQ(-1, accept(fd, NULL, NULL));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		/* listen() without bind() takes an ephemeral port. */
+		EXPECT_EQ(0, listen(fd, 4));
+		ASSERT_EQ(0, getsockname(fd, (void *)&addr, &len));
+		EXPECT_NE(0, addr.sin_port);
+		/* Again: only the backlog changes. */
+		EXPECT_EQ(0, listen(fd, 8)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		/* bind() on a listener. */
+		EXPECT_EQ(-1, bind(fd, (void *)&any, sizeof(any)));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		/* Non-blocking accept on an empty queue. */
+		ASSERT_EQ(0, fcntl(fd, F_SETFL, O_NONBLOCK));
+		EXPECT_EQ(-1, accept(fd, NULL, NULL));
+		EXPECT_EQ(EAGAIN, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+
+		/* SO_RCVTIMEO on a blocking accept: EAGAIN when it runs out. */
+		l = listener(families[f], 4, &addr);
+		ASSERT_EQ(0, setsockopt(l, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+		EXPECT_EQ(-1, accept(l, NULL, NULL));
+		EXPECT_EQ(EAGAIN, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		/* listen() on a connected socket. */
+		c = socket(families[f], SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
+		EXPECT_EQ(-1, listen(c, 1));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(c);
+		close(l);
+	}
+}
+
+/* poll() on a listener: POLLIN once a connection waits, and not before. */
+TEST_F(lst, poll_on_listener)
+{
+	struct sockaddr_in addr;
+	int l = listener(AF_RTCP, 4, &addr), c;
+	struct pollfd p = { .fd = l, .events = POLLIN | POLLOUT };
+
+	ASSERT_LE(0, l);
+	EXPECT_EQ(0, poll(&p, 1, 0));
+	c = socket(AF_INET, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(POLLIN, p.revents);
+	close(accept(l, NULL, NULL));
+	close(c);
+	close(l);
+}
+
+/* A hundred Linux TCP clients one after the other. */
+TEST_F(lst, sequential_linux_clients)
+{
+	struct sockaddr_in addr;
+	int l = listener(AF_RTCP, 16, &addr);
+
+	ASSERT_LE(0, l);
+	for (int i = 0; i < 100; i++) {
+		int c = socket(AF_INET, SOCK_STREAM, 0), a;
+
+		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr))) TH_LOG("client %d", i);
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a) TH_LOG("client %d: %s", i, strerror(errno));
+		close(c);
+		close(a);
+	}
+	close(l);
+}
+
+/*
+ * More clients at once than the backlog holds: the listener drops what
+ * does not fit and the clients' retransmissions bring them in as accept()
+ * makes room, so every one is accepted in the end.
+ */
+TEST_F(lst, backlog_overflow)
+{
+	enum { N = 12 };
+	struct sockaddr_in addr;
+	int l = listener(AF_RTCP, 2, &addr), c[N], accepted = 0;
+
+	ASSERT_LE(0, l);
+	for (int i = 0; i < N; i++) {
+		c[i] = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ASSERT_EQ(-1, connect(c[i], (void *)&addr, sizeof(addr)));
+		ASSERT_EQ(EINPROGRESS, errno);
+	}
+	/* Nobody accepts for a moment: the queue fills and stays full. */
+	usleep(300000);
+	while (accepted < N) {
+		struct pollfd p = { .fd = l, .events = POLLIN };
+		int a;
+
+		ASSERT_EQ(1, poll(&p, 1, 30000)) TH_LOG("%d of %d accepted", accepted, N);
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a);
+		close(a);
+		accepted++;
+	}
+	for (int i = 0; i < N; i++)
+		close(c[i]);
+	close(l);
+}
+
+TEST_HARNESS_MAIN
