@@ -77,8 +77,13 @@ fi
 log "booting $(basename "$kdir") under $(cat "$probe")"
 
 # What the guest runs, in order.
+# RTCP_TESTS (a space-separated list of test programs) narrows the run
+# while developing; `make test` runs them all.
 if [ "$mode" = selftests ]; then
 	make -s -C "$RTCP_TOP/selftests" KSFT_DIR="$kdir/tools/testing/selftests" list >"$out/tests"
+	if [ -n "${RTCP_TESTS:-}" ]; then
+		printf '%s\n' $RTCP_TESTS >"$out/tests"
+	fi
 fi
 
 # This kernel, under TCG, now and then takes an interrupt in early boot and
