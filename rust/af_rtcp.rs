@@ -72,7 +72,20 @@ pub(crate) struct RtcpOwned {
     local: SockAddrIn,
     /// The port, held in the namespace's TCP port space while bound.
     port: Option<PortReservation>,
+    /// `TCP_SYNCNT` (0: the namespace's `syn_retries`).
+    syn_count: u8,
 }
+
+/// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
+/// under `net.ipv4` (same names, defaults and bounds).
+const SYSCTLS: [net::sysctl::U8Def; 2] = [
+    net::sysctl::U8Def { name: c"syn_retries", default: 6, min: 1, max: MAX_TCP_SYNCNT },
+    net::sysctl::U8Def { name: c"synack_retries", default: 5, min: 0, max: u8::MAX },
+];
+const SYN_RETRIES: usize = 0;
+const SYNACK_RETRIES: usize = 1;
+/// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
+const MAX_TCP_SYNCNT: u8 = 127;
 
 /// A listening sock's queues (`inet_connection_sock`'s request and accept
 /// queues).
@@ -155,6 +168,8 @@ pub(crate) struct RtcpNet {
     listeners: SpinLockIrq<KVec<(SockAddrIn, ARef<Sock<RtcpProto>>)>>,
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
+    /// `net.rtcp.*`.
+    sysctl: net::sysctl::Sysctls<2>,
 }
 
 impl RtcpNet {
@@ -213,6 +228,7 @@ impl Pernet for RtcpPernet {
             conns <- new_spinlock_irq!(KVec::new(), "rtcp_conns"),
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
+            sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
         })
     }
 
@@ -377,7 +393,8 @@ fn new_request(
 ) -> Option<(Request, Segment)> {
     let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
     let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
-    let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries: 5, ..Config::default() };
+    let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
+    let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries, ..Config::default() };
     let (isn, ts_off) = isn_for(net, local, remote);
     Some(Request::new(cfg, local, remote, &pkt.seg, SeqNum(isn), ts_off, now))
 }
@@ -474,7 +491,11 @@ impl RtcpOps {
         let local = Endpoint { addr: saddr, port: owned.local.port };
         let remote = Endpoint { addr: dst.addr, port: dst.port };
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
-        let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), ..Config::default() };
+        let syn_retries = match owned.syn_count {
+            0 => RtcpNet::of(net).sysctl.get(SYN_RETRIES),
+            n => n,
+        };
+        let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries, ..Config::default() };
         let (isn, ts_off) = isn_for(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
@@ -609,6 +630,37 @@ impl net::SocketOps for RtcpOps {
         }
         sock.set_state(SS_CONNECTED);
         Ok(())
+    }
+
+    /// `SOL_TCP` options, as `do_tcp_setsockopt`; `ENOPROTOOPT` for the
+    /// ones RTCP does not have (yet) and for other levels.
+    fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, val: i32) -> Result {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        if level != sys::SOL_TCP as i32 {
+            return Err(ENOPROTOOPT);
+        }
+        match name as u32 {
+            sys::TCP_SYNCNT => {
+                let n = u8::try_from(val).ok().filter(|n| (1..=MAX_TCP_SYNCNT).contains(n)).ok_or(EINVAL)?;
+                sk.lock().syn_count = n;
+                Ok(())
+            }
+            _ => Err(ENOPROTOOPT),
+        }
+    }
+
+    fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<i32> {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        if level != sys::SOL_TCP as i32 {
+            return Err(ENOPROTOOPT);
+        }
+        match name as u32 {
+            sys::TCP_SYNCNT => Ok(match sk.lock().syn_count {
+                0 => i32::from(RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES)),
+                n => i32::from(n),
+            }),
+            _ => Err(ENOPROTOOPT),
+        }
     }
 
     fn getname(sock: &Socket<RtcpProto>, peer: bool) -> Result<SockAddrIn> {

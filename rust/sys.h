@@ -23,6 +23,10 @@
 #include <linux/sched/signal.h>
 #include <net/secure_seq.h>
 #include <net/dst.h>
+#include <linux/sysctl.h>
+#include <linux/sockptr.h>
+#include <linux/uio.h>
+#include <linux/tcp.h>
 
 void rtcp_helper_sock_hold(struct sock *sk);
 void rtcp_helper_sock_put(struct sock *sk);
@@ -56,6 +60,8 @@ bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb);
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent);
+int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
+size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i);
 
 /*
  * Constants whose macros bindgen cannot evaluate (they carry casts): as

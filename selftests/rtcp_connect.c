@@ -18,6 +18,9 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
+#include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/rtcp.h>
@@ -254,6 +257,83 @@ TEST_F(conn, interrupted_like_inet)
 
 		ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 		EXPECT_EQ(-EINTR, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+	}
+}
+
+static int write_file(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+/* net.rtcp.syn_retries: as net.ipv4.tcp_syn_retries, per namespace. */
+TEST_F(conn, syn_retries_sysctl_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+	static const char *const paths[] = {
+		"/proc/sys/net/ipv4/tcp_syn_retries", "/proc/sys/net/rtcp/syn_retries",
+	};
+
+	for (int f = 0; f < 2; f++) {
+		char buf[16] = "";
+		int fd = open(paths[f], O_RDONLY);
+
+		ASSERT_LE(0, fd);
+		ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
+		close(fd);
+		EXPECT_STREQ("6\n", buf) TH_LOG("%s", paths[f]);
+		EXPECT_EQ(-EINVAL, write_file(paths[f], "0")) TH_LOG("%s", paths[f]);
+		EXPECT_EQ(-EINVAL, write_file(paths[f], "128")) TH_LOG("%s", paths[f]);
+		ASSERT_EQ(0, write_file(paths[f], "1"));
+	}
+	/* One retransmission: ETIMEDOUT after 1 s + 2 s. */
+	for (int f = 0; f < 2; f++) {
+		struct timespec t0, t1;
+		int fd = socket(families[f], SOCK_STREAM, 0);
+		long ms;
+
+		clock_gettime(CLOCK_MONOTONIC, &t0);
+		EXPECT_EQ(-ETIMEDOUT, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		EXPECT_LE(2800, ms) TH_LOG("%s: %ld ms", FAMILY_NAME(families[f]), ms);
+		EXPECT_GT(6000, ms) TH_LOG("%s: %ld ms", FAMILY_NAME(families[f]), ms);
+		close(fd);
+	}
+}
+
+/* TCP_SYNCNT per socket, its bounds, and what getsockopt says. */
+TEST_F(conn, tcp_syncnt_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+
+	for (int f = 0; f < 2; f++) {
+		int fd = socket(families[f], SOCK_STREAM, 0), val = -1, bad;
+		socklen_t len = sizeof(val);
+
+		ASSERT_EQ(0, getsockopt(fd, SOL_TCP, TCP_SYNCNT, &val, &len));
+		EXPECT_EQ(6, val) TH_LOG("%s", FAMILY_NAME(families[f]));
+		bad = 0;
+		EXPECT_EQ(-1, setsockopt(fd, SOL_TCP, TCP_SYNCNT, &bad, sizeof(bad)));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		bad = 128;
+		EXPECT_EQ(-1, setsockopt(fd, SOL_TCP, TCP_SYNCNT, &bad, sizeof(bad)));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-1, setsockopt(fd, SOL_TCP, TCP_SYNCNT, &bad, 2));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		val = 1;
+		ASSERT_EQ(0, setsockopt(fd, SOL_TCP, TCP_SYNCNT, &val, sizeof(val)));
+		val = -1;
+		ASSERT_EQ(0, getsockopt(fd, SOL_TCP, TCP_SYNCNT, &val, &len));
+		EXPECT_EQ(1, val);
+		EXPECT_EQ(-ETIMEDOUT, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		close(fd);
 	}
 }

@@ -15,6 +15,7 @@ pub(crate) mod proto;
 pub(crate) mod route;
 pub(crate) mod skb;
 pub(crate) mod sock;
+pub(crate) mod sysctl;
 
 pub(crate) use family::{Family, FamilyRegistration};
 pub(crate) use ops::{PollTable, SocketOps};

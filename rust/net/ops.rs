@@ -59,6 +59,13 @@ pub(crate) trait SocketOps: 'static {
     /// ([`Socket::graft`]).
     fn accept(sock: &Socket<Self::Proto>, newsock: &Socket<Self::Proto>, nonblock: bool) -> Result;
 
+    /// `setsockopt()` at a level other than `SOL_SOCKET`, with an `int`
+    /// value (`EINVAL` if the caller gave less than an `int`).
+    fn setsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32, val: i32) -> Result;
+
+    /// `getsockopt()` at a level other than `SOL_SOCKET`: an `int` value.
+    fn getsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32) -> Result<i32>;
+
     /// `getsockname()` (`peer == false`) and `getpeername()`.
     fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
 
@@ -93,6 +100,8 @@ impl<O: SocketOps> Adapter<O> {
         sendmsg: Some(sys::sock_no_sendmsg),
         recvmsg: Some(sys::sock_no_recvmsg),
         mmap: Some(sys::sock_no_mmap),
+        setsockopt: Some(Self::setsockopt),
+        getsockopt_iter: Some(Self::getsockopt),
         ..pin_init::zeroed()
     };
 
@@ -140,6 +149,63 @@ impl<O: SocketOps> Adapter<O> {
             let addr = unsafe { core::slice::from_raw_parts(addr.cast::<u8>(), len) };
             // SAFETY: the socket layer keeps `sock` alive for the call.
             O::bind(unsafe { Self::socket(sock) }, addr)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family and the
+    /// caller's value (`optlen` bytes behind `optval`).
+    unsafe extern "C" fn setsockopt(
+        sock: *mut sys::socket,
+        level: c_int,
+        name: c_int,
+        optval: sys::sockptr_t,
+        optlen: kernel::ffi::c_uint,
+    ) -> c_int {
+        from_result(|| {
+            if (optlen as usize) < core::mem::size_of::<c_int>() {
+                return Err(EINVAL);
+            }
+            let mut val: c_int = 0;
+            // SAFETY: `val` has room for an int; `optval` holds at least one.
+            let r = unsafe {
+                sys::rtcp_helper_copy_from_sockptr((&raw mut val).cast(), optval, core::mem::size_of::<c_int>())
+            };
+            if r != 0 {
+                return Err(EFAULT);
+            }
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            O::setsockopt(unsafe { Self::socket(sock) }, level, name, val)?;
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family and the
+    /// caller's buffer as an iterator (`opt->optlen` bytes).
+    unsafe extern "C" fn getsockopt(
+        sock: *mut sys::socket,
+        level: c_int,
+        name: c_int,
+        opt: *mut sys::sockopt_t,
+    ) -> c_int {
+        from_result(|| {
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            let val = O::getsockopt(unsafe { Self::socket(sock) }, level, name)?;
+            // As do_tcp_getsockopt: at most an int, whatever was asked for.
+            // SAFETY: `opt` is the call's option block.
+            let len = unsafe { (*opt).optlen } as u32;
+            let len = len.min(core::mem::size_of::<c_int>() as u32) as usize;
+            // SAFETY: `opt` is the call's option block; `val` has `len` bytes.
+            unsafe {
+                (*opt).optlen = len as c_int;
+                if sys::rtcp_helper_copy_to_iter((&raw const val).cast(), len, &raw mut (*opt).iter_out) != len {
+                    return Err(EFAULT);
+                }
+            }
             Ok(0)
         })
     }
