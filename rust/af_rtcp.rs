@@ -170,6 +170,8 @@ pub(crate) struct RtcpNet {
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
     sysctl: net::sysctl::Sysctls<2>,
+    /// `/proc/net/rtcp`.
+    proc: net::procfs::ProcFile<ProcRtcp>,
 }
 
 impl RtcpNet {
@@ -229,6 +231,7 @@ impl Pernet for RtcpPernet {
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
+            proc: net::procfs::ProcFile::new(net)?,
         })
     }
 
@@ -238,6 +241,128 @@ impl Pernet for RtcpPernet {
         let left = state.socks.load(Ordering::Relaxed);
         if left != 0 {
             pr_err!("rtcp: {} socks leaked in an exiting namespace\n", left);
+        }
+    }
+}
+
+/// `/proc/net/rtcp`: RTCP's sockets of the namespace in the format of
+/// `/proc/net/tcp` (listeners, their handshakes in progress, connections),
+/// so the same tools read both.
+pub(crate) struct ProcRtcp;
+
+impl ProcRtcp {
+    /// Every line is padded with spaces to this width, as `/proc/net/tcp`
+    /// pads its lines (`seq_setwidth(seq, TMPSZ - 1)`).
+    const WIDTH: usize = 149;
+
+    /// Prints `args` padded to [`ProcRtcp::WIDTH`], then a newline.
+    fn padded(m: &kernel::seq_file::SeqFile, args: core::fmt::Arguments<'_>) {
+        struct Count(usize);
+        impl core::fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                self.0 = self.0.saturating_add(s.len());
+                Ok(())
+            }
+        }
+        let mut c = Count(0);
+        let _ = core::fmt::write(&mut c, args);
+        let pad = Self::WIDTH.saturating_sub(c.0);
+        kernel::seq_print!(m, "{}{:pad$}\n", args, "");
+    }
+
+    fn line(m: &kernel::seq_file::SeqFile, n: usize, local: Endpoint, remote: Endpoint, row: Row) {
+        Self::padded(
+            m,
+            format_args!(
+                "{:4}: {:08X}:{:04X} {:08X}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 {:08X} {:5} {:8} {}",
+                n,
+                local.addr.to_be(),
+                local.port,
+                remote.addr.to_be(),
+                remote.port,
+                row.state,
+                row.tx_queue,
+                row.rx_queue,
+                row.retransmits,
+                row.uid,
+                0,
+                row.inode
+            ),
+        );
+    }
+}
+
+/// The columns of one `/proc/net/rtcp` line besides the addresses.
+struct Row {
+    state: u8,
+    tx_queue: u32,
+    rx_queue: u32,
+    retransmits: u8,
+    uid: u32,
+    inode: u64,
+}
+
+impl net::procfs::ProcShow for ProcRtcp {
+    const NAME: &'static CStr = c"rtcp";
+
+    fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
+        Self::padded(
+            m,
+            format_args!("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
+        );
+        let rn = RtcpNet::of(net);
+        let mut n = 0;
+        // Copies of the references, so that no lock is held while printing.
+        let mut socks = KVec::new();
+        for (addr, sk) in rn.listeners.lock().iter() {
+            let _ = socks.push((Some(*addr), sk.clone()), GFP_ATOMIC);
+        }
+        for d in rn.conns.lock().iter() {
+            let _ = socks.push((None, d.sk.clone()), GFP_ATOMIC);
+        }
+        for (listen_addr, sk) in socks.iter() {
+            let (uid, inode) = (sk.uid(), sk.inode());
+            let tcb = sk.shared().tcb.lock();
+            match (&*tcb, listen_addr) {
+                (Tcb::Listen(l), Some(addr)) => {
+                    let local = Endpoint { addr: addr.addr, port: addr.port };
+                    let row = Row {
+                        state: TCP_LISTEN,
+                        tx_queue: l.backlog as u32,
+                        rx_queue: l.queue.len() as u32,
+                        retransmits: 0,
+                        uid,
+                        inode,
+                    };
+                    Self::line(m, n, local, Endpoint::default(), row);
+                    n += 1;
+                    for r in l.requests.iter() {
+                        let row = Row {
+                            state: State::SynReceived.linux(),
+                            tx_queue: 0,
+                            rx_queue: 0,
+                            retransmits: r.retransmits,
+                            uid,
+                            inode: 0,
+                        };
+                        Self::line(m, n, r.local, r.remote, row);
+                        n += 1;
+                    }
+                }
+                (Tcb::Conn(c), None) => {
+                    let row = Row {
+                        state: sk.state(),
+                        tx_queue: 0,
+                        rx_queue: 0,
+                        retransmits: c.retransmits,
+                        uid,
+                        inode,
+                    };
+                    Self::line(m, n, c.local, c.remote, row);
+                    n += 1;
+                }
+                _ => {}
+            }
         }
     }
 }

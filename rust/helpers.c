@@ -38,3 +38,5 @@ bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb) { return !skb_checksum_ini
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }
 int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size) { return copy_from_sockptr(dst, src, size); }
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i) { return copy_to_iter(src, len, i); }
+struct net *rtcp_helper_seq_file_single_net(struct seq_file *seq) { return seq_file_single_net(seq); }
+u64 rtcp_helper_sock_i_ino(const struct sock *sk) { return sock_i_ino(sk); }

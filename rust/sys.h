@@ -27,6 +27,8 @@
 #include <linux/sockptr.h>
 #include <linux/uio.h>
 #include <linux/tcp.h>
+#include <linux/proc_fs.h>
+#include <linux/seq_file_net.h>
 
 void rtcp_helper_sock_hold(struct sock *sk);
 void rtcp_helper_sock_put(struct sock *sk);
@@ -62,6 +64,8 @@ bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent);
 int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i);
+struct net *rtcp_helper_seq_file_single_net(struct seq_file *seq);
+u64 rtcp_helper_sock_i_ino(const struct sock *sk);
 
 /*
  * Constants whose macros bindgen cannot evaluate (they carry casts): as

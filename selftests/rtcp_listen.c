@@ -11,7 +11,10 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <sched.h>
+#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
@@ -197,6 +200,69 @@ TEST_F(lst, backlog_overflow)
 	for (int i = 0; i < N; i++)
 		close(c[i]);
 	close(l);
+}
+
+/* The lines of /proc/net/rtcp with state `st` (hex), in `lines`. */
+static int proc_lines(const char *st, char lines[][160], int max)
+{
+	char line[160];
+	int n = 0;
+	FILE *f = fopen("/proc/net/rtcp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char state[8];
+
+		if (sscanf(line, "%*s %*s %*s %7s", state) == 1 && !strcmp(state, st) && n < max)
+			strcpy(lines[n++], line);
+	}
+	fclose(f);
+	return n;
+}
+
+/*
+ * /proc/net/rtcp lists the listener and the connections like
+ * /proc/net/tcp (same header, addresses, states, inode), and nothing once
+ * every socket is closed.
+ */
+TEST_F(lst, proc_net_rtcp)
+{
+	struct sockaddr_in addr;
+	char lines[8][160], want[64], header[160] = "", tcp_header[160] = "";
+	int l = listener(AF_RTCP, 4, &addr), c, a;
+	struct stat st;
+	FILE *f;
+
+	ASSERT_LE(0, l);
+	f = fopen("/proc/net/rtcp", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(header, sizeof(header), f));
+	fclose(f);
+	f = fopen("/proc/net/tcp", "r");
+	ASSERT_NE(NULL, f);
+	ASSERT_NE(NULL, fgets(tcp_header, sizeof(tcp_header), f));
+	fclose(f);
+	EXPECT_STREQ(tcp_header, header);
+
+	ASSERT_EQ(1, proc_lines("0A", lines, 8));
+	snprintf(want, sizeof(want), "0100007F:%04X 00000000:0000 0A", ntohs(addr.sin_port));
+	EXPECT_NE(NULL, strstr(lines[0], want)) TH_LOG("%s", lines[0]);
+	ASSERT_EQ(0, fstat(l, &st));
+	snprintf(want, sizeof(want), " %lu", (unsigned long)st.st_ino);
+	EXPECT_NE(NULL, strstr(lines[0], want)) TH_LOG("%s", lines[0]);
+
+	c = socket(AF_RTCP, SOCK_STREAM, 0);
+	ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
+	a = accept(l, NULL, NULL);
+	ASSERT_LE(0, a);
+	/* Both ends of the connection are RTCP's. */
+	EXPECT_EQ(2, proc_lines("01", lines, 8));
+	close(c);
+	close(a);
+	close(l);
+	EXPECT_EQ(0, proc_lines("0A", lines, 8));
+	EXPECT_EQ(0, proc_lines("01", lines, 8));
 }
 
 TEST_HARNESS_MAIN

@@ -11,6 +11,7 @@ pub(crate) mod hook;
 pub(crate) mod inet;
 pub(crate) mod ops;
 pub(crate) mod pernet;
+pub(crate) mod procfs;
 pub(crate) mod proto;
 pub(crate) mod route;
 pub(crate) mod skb;

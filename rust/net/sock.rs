@@ -272,6 +272,19 @@ impl<P: Proto> Sock<P> {
         unsafe { &(*self.0.get()).shared }
     }
 
+    /// The inode number of the socket (0 once it is closed), as
+    /// `/proc/net/tcp` shows it.
+    pub(crate) fn inode(&self) -> u64 {
+        // SAFETY: the sock is alive; `sock_i_ino` reads under its lock.
+        unsafe { sys::rtcp_helper_sock_i_ino(self.as_ptr()) }
+    }
+
+    /// The owner's uid (`sk_uid`) as the initial user namespace sees it.
+    pub(crate) fn uid(&self) -> u32 {
+        // SAFETY: the sock is alive; set at creation.
+        unsafe { (*self.as_ptr()).sk_uid.val }
+    }
+
     /// Sets `sk_state` (what `poll`, `/proc` and `SO_*` read).
     pub(crate) fn set_state(&self, state: u8) {
         // SAFETY: the sock is alive; a byte store, as
