@@ -202,6 +202,70 @@ TEST_F(lst, backlog_overflow)
 	close(l);
 }
 
+/* A thousand RTCP connections to an RTCP listener, one after the other. */
+TEST_F(lst, thousand_sequential)
+{
+	struct sockaddr_in addr;
+	int l = listener(AF_RTCP, 16, &addr);
+
+	ASSERT_LE(0, l);
+	for (int i = 0; i < 1000; i++) {
+		int c = socket(AF_RTCP, SOCK_STREAM, 0), a;
+
+		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr))) TH_LOG("client %d: %s", i, strerror(errno));
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a) TH_LOG("client %d: %s", i, strerror(errno));
+		close(c);
+		close(a);
+	}
+	close(l);
+}
+
+static int count_proc_lines(const char *st);
+
+/*
+ * Three hundred clients at once (RTCP and Linux TCP, half each) against a
+ * backlog of 64: all are accepted in the end, /proc/net/rtcp shows every
+ * RTCP end, and it is empty once everything is closed.
+ */
+TEST_F(lst, hundreds_concurrent)
+{
+	enum { N = 300 };
+	struct sockaddr_in addr;
+	int l = listener(AF_RTCP, 64, &addr), c[N], a[N], accepted = 0;
+
+	ASSERT_LE(0, l);
+	for (int i = 0; i < N; i++) {
+		c[i] = socket(i % 2 ? AF_INET : AF_RTCP, SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ASSERT_LE(0, c[i]);
+		ASSERT_EQ(-1, connect(c[i], (void *)&addr, sizeof(addr)));
+		ASSERT_EQ(EINPROGRESS, errno);
+	}
+	while (accepted < N) {
+		struct pollfd p = { .fd = l, .events = POLLIN };
+
+		ASSERT_EQ(1, poll(&p, 1, 30000)) TH_LOG("%d of %d accepted", accepted, N);
+		a[accepted] = accept(l, NULL, NULL);
+		ASSERT_LE(0, a[accepted]);
+		accepted++;
+	}
+	for (int i = 0; i < N; i++) {
+		struct pollfd p = { .fd = c[i], .events = POLLOUT };
+
+		ASSERT_EQ(1, poll(&p, 1, 10000));
+		EXPECT_EQ(POLLOUT, p.revents) TH_LOG("client %d", i);
+	}
+	/* N accepted ends and N / 2 RTCP clients. */
+	EXPECT_EQ(N + N / 2, count_proc_lines("01"));
+	for (int i = 0; i < N; i++) {
+		close(c[i]);
+		close(a[i]);
+	}
+	close(l);
+	EXPECT_EQ(0, count_proc_lines("01"));
+	EXPECT_EQ(0, count_proc_lines("0A"));
+}
+
 /* The lines of /proc/net/rtcp with state `st` (hex), in `lines`. */
 static int proc_lines(const char *st, char lines[][160], int max)
 {
@@ -263,6 +327,24 @@ TEST_F(lst, proc_net_rtcp)
 	close(l);
 	EXPECT_EQ(0, proc_lines("0A", lines, 8));
 	EXPECT_EQ(0, proc_lines("01", lines, 8));
+}
+
+static int count_proc_lines(const char *st)
+{
+	char line[160];
+	int n = 0;
+	FILE *f = fopen("/proc/net/rtcp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char state[8];
+
+		if (sscanf(line, "%*s %*s %*s %7s", state) == 1 && !strcmp(state, st))
+			n++;
+	}
+	fclose(f);
+	return n;
 }
 
 TEST_HARNESS_MAIN
