@@ -155,9 +155,44 @@ struct Demux {
     sk: ARef<Sock<RtcpProto>>,
 }
 
+/// Counters of `/proc/net/rtcp_stat`, named as their `Tcp:` and
+/// `TcpExt:` counterparts in `/proc/net/snmp` and `/proc/net/netstat`.
+#[derive(Default)]
+pub(crate) struct Stats {
+    active_opens: AtomicUsize,
+    passive_opens: AtomicUsize,
+    attempt_fails: AtomicUsize,
+    in_segs: AtomicUsize,
+    out_segs: AtomicUsize,
+    retrans_segs: AtomicUsize,
+    out_rsts: AtomicUsize,
+    in_csum_errors: AtomicUsize,
+    listen_drops: AtomicUsize,
+    listen_overflows: AtomicUsize,
+}
+
+impl Stats {
+    fn inc(c: &AtomicUsize) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a segment going out.
+    fn sent(&self, seg: &Segment, retransmission: bool) {
+        Self::inc(&self.out_segs);
+        if retransmission {
+            Self::inc(&self.retrans_segs);
+        }
+        if seg.flags.contains(crate::proto::segment::Flags::RST) {
+            Self::inc(&self.out_rsts);
+        }
+    }
+}
+
 /// What RTCP keeps in each network namespace.
 #[pin_data]
 pub(crate) struct RtcpNet {
+    /// `/proc/net/rtcp_stat`.
+    stats: Stats,
     /// Socks alive in the namespace.
     socks: AtomicUsize,
     /// Connections by four-tuple (a short list until there are many).
@@ -172,6 +207,8 @@ pub(crate) struct RtcpNet {
     sysctl: net::sysctl::Sysctls<2>,
     /// `/proc/net/rtcp`.
     proc: net::procfs::ProcFile<ProcRtcp>,
+    /// `/proc/net/rtcp_stat`.
+    proc_stat: net::procfs::ProcFile<ProcRtcpStat>,
 }
 
 impl RtcpNet {
@@ -226,12 +263,14 @@ impl Pernet for RtcpPernet {
 
     fn init(net: &Net) -> impl PinInit<RtcpNet, Error> + '_ {
         try_pin_init!(RtcpNet {
+            stats: Stats::default(),
             socks: AtomicUsize::new(0),
             conns <- new_spinlock_irq!(KVec::new(), "rtcp_conns"),
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
             proc: net::procfs::ProcFile::new(net)?,
+            proc_stat: net::procfs::ProcFile::new(net)?,
         })
     }
 
@@ -367,8 +406,40 @@ impl net::procfs::ProcShow for ProcRtcp {
     }
 }
 
+/// `/proc/net/rtcp_stat`: the namespace's counters, one per line.
+pub(crate) struct ProcRtcpStat;
+
+impl net::procfs::ProcShow for ProcRtcpStat {
+    const NAME: &'static CStr = c"rtcp_stat";
+
+    fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
+        let s = &RtcpNet::of(net).stats;
+        let rows: [(&str, &AtomicUsize); 10] = [
+            ("ActiveOpens", &s.active_opens),
+            ("PassiveOpens", &s.passive_opens),
+            ("AttemptFails", &s.attempt_fails),
+            ("InSegs", &s.in_segs),
+            ("OutSegs", &s.out_segs),
+            ("RetransSegs", &s.retrans_segs),
+            ("OutRsts", &s.out_rsts),
+            ("InCsumErrors", &s.in_csum_errors),
+            ("ListenDrops", &s.listen_drops),
+            ("ListenOverflows", &s.listen_overflows),
+        ];
+        for (name, c) in rows {
+            kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));
+        }
+    }
+}
+
 /// Sends `seg` of a connection from `local` to `remote`, routing it now.
 fn send(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) {
+    send_counted(net, key, local, remote, seg, false)
+}
+
+/// [`send`], counting a retransmission.
+fn send_counted(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment, retransmission: bool) {
+    RtcpNet::of(net).stats.sent(seg, retransmission);
     let sent = Route::output(net, key, local.addr, remote.addr, local.port, remote.port)
         .and_then(|rt| skb::send(net, rt, local.addr, remote.addr, seg));
     // A segment that cannot go out now is lost like one dropped on the
@@ -380,7 +451,8 @@ fn send(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, 
 fn apply(sk: &Sock<RtcpProto>, ends: Option<(Endpoint, Endpoint)>, out: Outcome, rearm: Option<u64>) {
     let net = sk.net();
     if let (Some(seg), Some((local, remote))) = (out.reply, ends) {
-        send(net, sk.flow_key(), local, remote, &seg);
+        // A reply out of the timer is the SYN again.
+        send_counted(net, sk.flow_key(), local, remote, &seg, rearm.is_some());
     }
     if let Some(ms) = rearm {
         sk.reset_timer(ms);
@@ -391,6 +463,9 @@ fn apply(sk: &Sock<RtcpProto>, ends: Option<(Endpoint, Endpoint)>, out: Outcome,
         sk.state_change();
     }
     if let Some(e) = out.error {
+        if matches!(e, ConnError::Refused | ConnError::TimedOut) {
+            Stats::inc(&RtcpNet::of(net).stats.attempt_fails);
+        }
         sk.stop_timer();
         RtcpNet::of(net).remove(sk);
         sk.set_state(TCP_CLOSE);
@@ -430,6 +505,7 @@ impl Hook for RtcpHook {
     }
 
     fn deliver(net: &Net, target: Target, pkt: &Packet) {
+        Stats::inc(&RtcpNet::of(net).stats.in_segs);
         let now = now_ms();
         match target {
             Target::Conn(sk) => {
@@ -444,7 +520,9 @@ impl Hook for RtcpHook {
         }
     }
 
-    fn bad_checksum(_net: &Net) {}
+    fn bad_checksum(net: &Net) {
+        Stats::inc(&RtcpNet::of(net).stats.in_csum_errors);
+    }
 }
 
 /// A segment for a listener (`tcp_v4_conn_request` for a SYN,
@@ -471,7 +549,9 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
                 }
                 // A full accept queue drops the final ACK: the request
                 // stays and its SYN-ACK is sent again, as Linux does.
-                RequestOutcome::Established(_) if full => {}
+                RequestOutcome::Established(_) if full => {
+                    Stats::inc(&RtcpNet::of(net).stats.listen_overflows);
+                }
                 RequestOutcome::Established(conn) => {
                     let _ = l.requests.remove(i);
                     established = Some(conn);
@@ -483,7 +563,9 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
                 ListenAction::Reset(rst) => reply = Some(rst),
                 // Without SYN cookies yet, a full queue drops the SYN; the
                 // peer retransmits it.
-                ListenAction::Syn if l.accept_queue_full() || l.requests.len() >= l.backlog.max(1) => {}
+                ListenAction::Syn if l.accept_queue_full() || l.requests.len() >= l.backlog.max(1) => {
+                    Stats::inc(&RtcpNet::of(net).stats.listen_drops);
+                }
                 ListenAction::Syn => {
                     if let Some((req, synack)) = new_request(net, key, local, remote, pkt, now) {
                         if l.requests.push(req, GFP_ATOMIC).is_ok() {
@@ -565,6 +647,7 @@ fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
         RtcpOps::abort(&child);
         return;
     }
+    Stats::inc(&RtcpNet::of(net).stats.passive_opens);
     sk.state_change();
 }
 
@@ -632,6 +715,9 @@ impl RtcpOps {
         if let Some(d) = deadline {
             sk.reset_timer(d.saturating_sub(now));
         }
+        let stats = &RtcpNet::of(net).stats;
+        Stats::inc(&stats.active_opens);
+        stats.sent(&syn, false);
         skb::send(net, route, local.addr, remote.addr, &syn)?;
         Ok(())
     }
@@ -938,7 +1024,7 @@ impl net::SocketOps for RtcpOps {
             }
         };
         for (local, remote, seg) in synacks.iter() {
-            send(sk.net(), sk.flow_key(), *local, *remote, seg);
+            send_counted(sk.net(), sk.flow_key(), *local, *remote, seg, true);
         }
         apply(sk, ends, out, rearm);
     }

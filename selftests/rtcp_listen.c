@@ -266,6 +266,22 @@ TEST_F(lst, hundreds_concurrent)
 	EXPECT_EQ(0, count_proc_lines("0A"));
 }
 
+/* A counter of /proc/net/rtcp_stat, or -1. */
+static long stat_of(const char *name)
+{
+	char key[64];
+	long val, found = -1;
+	FILE *f = fopen("/proc/net/rtcp_stat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
 /* The lines of /proc/net/rtcp with state `st` (hex), in `lines`. */
 static int proc_lines(const char *st, char lines[][160], int max)
 {
@@ -327,6 +343,16 @@ TEST_F(lst, proc_net_rtcp)
 	close(l);
 	EXPECT_EQ(0, proc_lines("0A", lines, 8));
 	EXPECT_EQ(0, proc_lines("01", lines, 8));
+
+	/* The namespace's counters saw one connection each way, one reset. */
+	EXPECT_EQ(1, stat_of("ActiveOpens"));
+	EXPECT_EQ(1, stat_of("PassiveOpens"));
+	EXPECT_EQ(0, stat_of("AttemptFails"));
+	EXPECT_EQ(1, stat_of("OutRsts"));
+	EXPECT_LE(4, stat_of("OutSegs"));
+	EXPECT_LE(4, stat_of("InSegs"));
+	EXPECT_EQ(0, stat_of("RetransSegs"));
+	EXPECT_EQ(0, stat_of("InCsumErrors"));
 }
 
 static int count_proc_lines(const char *st)

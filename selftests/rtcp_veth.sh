@@ -122,6 +122,10 @@ test_syn_loss_backoff() {
 	ms=$(sed -n 's/connected //p' "$tmp/conn-8004")
 	echo "# connected after $ms ms"
 	[ -n "$ms" ] || return 1
+	local retrans
+	retrans=$(ip netns exec "$A" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	echo "# RetransSegs $retrans"
+	[ "${retrans:-0}" -ge 2 ] || return 1
 	for at in 3000 7000; do
 		[ "$ms" -ge $((at - 200)) ] && [ "$ms" -lt $((at + 800)) ] && return 0
 	done
@@ -140,6 +144,10 @@ test_synack_loss() {
 	wait "$conn" || { cat "$tmp/conn-8005"; return 1; }
 	wait "$srv_pid" || return 1
 	echo "# connected after $(sed -n 's/connected //p' "$tmp/conn-8005") ms"
+	local retrans
+	retrans=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	echo "# RetransSegs $retrans"
+	[ "${retrans:-0}" -ge 1 ]
 }
 
 ktap_print_header
