@@ -7,6 +7,8 @@
 #   make run        boot the VM, load rtcp.ko, run the AF_RTCP demo
 #   make test       host cargo tests, rtcp.ko (clippy-clean), VM selftests
 #   make fuzz       run the segment parser fuzzer for FUZZ_SECONDS
+#   make bench      CRR benchmark, AF_RTCP against AF_INET, on a kernel
+#                   without debug checks (BENCH_SECONDS per family)
 #   make kernel     only fetch, patch, configure and build the kernel
 #   make clean      remove build outputs (the kernel cache stays)
 #
@@ -50,11 +52,18 @@ run: module demo
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
+bench: deps
+	@kdir=$$(scripts/kernel.sh bench) && mkdir -p build/bench-module && \
+		$(MAKE) -C "$$kdir" M=$(CURDIR) MO=$(CURDIR)/build/bench-module LLVM=$(LLVM_SUFFIX) modules
+	@$(MAKE) -C bench
+	@scripts/vm.sh bench
+
 clean:
 	@if kdir=$$(scripts/kernel.sh --print debug 2>/dev/null); then $(KMAKE) clean; fi
 	rm -f rust/sys_generated.rs
 	$(MAKE) -C selftests clean
 	$(MAKE) -C demo clean
+	$(MAKE) -C bench clean
 	rm -rf build rust/proto/target
 
-.PHONY: all deps kernel module selftests demo cargo-test test run fuzz clean
+.PHONY: all deps kernel module selftests demo cargo-test test run fuzz bench clean

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <arpa/inet.h>
 #include <unistd.h>
 
 #include <linux/rtcp.h>
@@ -91,9 +92,41 @@ int main(void)
 			       "    held in the port space Linux's TCP shares)\n", ntohs(lo.sin_port));
 		}
 	}
-	printf("  connect(127.0.0.1:80): %s (the handshake is the next step of RTCP)\n",
+	printf("  connect(127.0.0.1:80), nobody listening: %s\n",
 	       connect(fd, (void *)&sin, sizeof(sin)) ? strerror(errno) : "connected");
 	printf("close(%d) = %d\n\n", fd, close(fd));
+
+	printf("A handshake each way with Linux's TCP on loopback:\n");
+	for (int dir = 0; dir < 2; dir++) {
+		int server_family = dir ? AF_RTCP : AF_INET, client_family = dir ? AF_INET : AF_RTCP;
+		struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
+		struct sockaddr_in peer;
+		socklen_t len = sizeof(addr);
+		int l = socket(server_family, SOCK_STREAM, 0), c, a;
+		char buf[INET_ADDRSTRLEN];
+
+		if (l < 0 || bind(l, (void *)&addr, sizeof(addr)) || listen(l, 4) ||
+		    getsockname(l, (void *)&addr, &len)) {
+			printf("  listen: %s\n", strerror(errno));
+			failures++;
+			continue;
+		}
+		c = socket(client_family, SOCK_STREAM, 0);
+		if (connect(c, (void *)&addr, sizeof(addr))) {
+			printf("  connect: %s\n", strerror(errno));
+			failures++;
+		} else {
+			len = sizeof(peer);
+			a = accept(l, (void *)&peer, &len);
+			printf("  %s client -> %s listener on port %d: connected; accept() gives %s:%d\n",
+			       dir ? "AF_INET" : "AF_RTCP", dir ? "AF_RTCP" : "AF_INET", ntohs(addr.sin_port),
+			       inet_ntop(AF_INET, &peer.sin_addr, buf, sizeof(buf)), ntohs(peer.sin_port));
+			close(a);
+		}
+		close(c);
+		close(l);
+	}
+	printf("  (data transfer and FIN teardown come next: close() aborts with a RST for now)\n\n");
 
 	printf("What RTCP refuses, with the errnos Linux's TCP gives:\n");
 	attempt("socket(AF_RTCP, SOCK_STREAM, IPPROTO_TCP)", AF_RTCP, SOCK_STREAM, IPPROTO_TCP, 0);

@@ -3,9 +3,9 @@
 # selftests or the demo, unloads the module, collects the kernel log and a
 # kmemleak scan. Everything goes to files in the shared directory $1.
 #
-#   guest.sh <out dir> selftests|demo <kernel tree>
+#   guest.sh <out dir> selftests|demo|bench <kernel tree> <rtcp.ko> [bench seconds]
 set -u
-out=$1 mode=$2 kdir=$3
+out=$1 mode=$2 kdir=$3 ko=$4 secs=${5:-10}
 top=$(cd "$(dirname "$0")/.." && pwd)
 exec >"$out/guest.log" 2>&1
 set -x
@@ -27,11 +27,11 @@ if [ -w "$kmemleak" ]; then
 	echo clear >"$kmemleak"
 fi
 
-insmod "$top/rtcp.ko"
+insmod "$ko"
 echo "insmod $?" >"$out/module"
 
 if [ "$mode" = selftests ]; then
-	export KSFT_DIR=$kdir/tools/testing/selftests RTCP_KO=$top/rtcp.ko
+	export KSFT_DIR=$kdir/tools/testing/selftests RTCP_KO=$ko
 	timeout=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
 	cd "$top/selftests"
 	while read -r t; do
@@ -39,6 +39,9 @@ if [ "$mode" = selftests ]; then
 		echo "$t $?" >>"$out/results"
 	done <"$out/tests"
 	cd /
+elif [ "$mode" = bench ]; then
+	"$top/bench/run.sh" "$secs" >"$out/bench.log" 2>&1
+	echo "rtcp_bench $?" >>"$out/results"
 else
 	"$top/demo/rtcp_demo" >"$out/demo.log" 2>&1
 	echo "rtcp_demo $?" >>"$out/results"

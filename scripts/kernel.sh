@@ -58,22 +58,26 @@ if [ ! -f "$dir/.rtcp-configured" ]; then
 	make -C "$dir.tmp" -s LLVM="$LLVM_SUFFIX" tinyconfig >&2
 	(cd "$dir.tmp" && ./scripts/kconfig/merge_config.sh -m .config "${frags[@]}" >&2)
 	make -C "$dir.tmp" -s LLVM="$LLVM_SUFFIX" olddefconfig >&2
-	# Every option the fragments ask for must have survived olddefconfig:
-	# a dependency that silently turned one off is a config bug.
-	bad=0
+	# Every option the fragments ask for (the last fragment that names it
+	# wins) must have survived olddefconfig: a dependency that silently
+	# turned one off is a config bug.
+	declare -A want=()
 	while IFS= read -r line; do
 		case $line in
-		CONFIG_*=*) want=$line ;;
-		"# CONFIG_"*" is not set") want=$line ;;
+		CONFIG_*=*) opt=${line%%=*} ;;
+		"# CONFIG_"*" is not set") opt=${line#\# }; opt=${opt%% *} ;;
 		*) continue ;;
 		esac
-		opt=${want#\# }; opt=${opt%%[= ]*}
+		want[$opt]=$line
+	done < <(cat "${frags[@]}")
+	bad=0
+	for opt in "${!want[@]}"; do
 		got=$(grep -E "^(# )?$opt[= ]" "$dir.tmp/.config" || echo "# $opt is not set")
-		if [ "$got" != "$want" ]; then
-			log "config: asked '$want', got '$got'"
+		if [ "$got" != "${want[$opt]}" ]; then
+			log "config: asked '${want[$opt]}', got '$got'"
 			bad=1
 		fi
-	done < <(cat "${frags[@]}")
+	done
 	[ "$bad" = 0 ] || die "the config fragment does not hold; fix scripts/kconfig"
 	make -C "$dir.tmp" -s LLVM="$LLVM_SUFFIX" rustavailable >&2
 	touch "$dir.tmp/.rtcp-configured"

@@ -4,6 +4,8 @@
 #
 #   scripts/vm.sh selftests   KTAP, then "rtcp-selftests: N passed, N failed"
 #   scripts/vm.sh demo        the demo's output
+#   scripts/vm.sh bench       the benchmark, on the kernel without debug
+#                             checks (build/bench-module/rtcp.ko)
 #
 # The guest shares the host's root filesystem read-only; results come back
 # through a writable shared directory (build/vm-<mode>), not through vng's
@@ -15,11 +17,14 @@
 set -euo pipefail
 . "$(dirname "$0")/lib.sh"
 
-mode=${1:?usage: vm.sh selftests|demo}
-case $mode in selftests|demo) ;; *) die "unknown mode '$mode'" ;; esac
+mode=${1:?usage: vm.sh selftests|demo|bench}
+case $mode in
+selftests|demo) flavour=debug ko=$RTCP_TOP/rtcp.ko ;;
+bench) flavour=bench ko=$RTCP_TOP/build/bench-module/rtcp.ko ;;
+*) die "unknown mode '$mode'" ;;
+esac
 
-kdir=$("$RTCP_TOP/scripts/kernel.sh" debug)
-ko=$RTCP_TOP/rtcp.ko
+kdir=$("$RTCP_TOP/scripts/kernel.sh" "$flavour")
 [ -f "$ko" ] || die "rtcp.ko is not built (make module)"
 export PATH="$RTCP_CACHE/venv/bin:$PATH"
 command -v vng >/dev/null || die "virtme-ng is not installed (scripts/deps.sh)"
@@ -97,7 +102,7 @@ for attempt in 1 2 3; do
 	rm -f "$out/up"
 	run_vng 1800 "$out/console.log" "$out/up" --run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" \
 		--memory 2G --cpus 2 --rwdir "$out" --verbose \
-		--exec "bash $RTCP_TOP/scripts/guest.sh $out $mode $kdir" || rc=$?
+		--exec "bash $RTCP_TOP/scripts/guest.sh $out $mode $kdir $ko ${BENCH_SECONDS:-10}" || rc=$?
 	log "VM ran for $(( $(date +%s) - start )) s"
 	[ "$rc" = 124 ] && log "the VM did not finish in time; console: $out/console.log"
 	if [ "$rc" = 125 ]; then

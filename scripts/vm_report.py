@@ -101,10 +101,12 @@ def main():
                 counts[k] += own[k]
             top(rc in (0, 4) and own["fail"] == 0, f"selftests: rtcp: {prog}")
     else:
-        print(read(out / "demo.log") or "(the demo left no output)")
-        rc = results.get("rtcp_demo")
+        name = "rtcp_bench" if mode == "bench" else "rtcp_demo"
+        log_name = "bench.log" if mode == "bench" else "demo.log"
+        print(read(out / log_name) or f"({name} left no output)")
+        rc = results.get(name)
         counts["pass" if rc == 0 else "fail"] += 1
-        top(rc == 0, "rtcp_demo")
+        top(rc == 0, name)
 
     module = (read(out / "module") or "").split("\n")
     loaded = "insmod 0" in module

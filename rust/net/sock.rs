@@ -11,7 +11,7 @@
 
 use crate::sys;
 use pin_init::PinInit as _;
-use core::{cell::UnsafeCell, marker::PhantomData, ops::Deref, ops::DerefMut};
+use core::{cell::UnsafeCell, marker::PhantomData, ops::Deref, ops::DerefMut, ptr::NonNull};
 use kernel::{
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
@@ -160,10 +160,52 @@ impl<P: Proto> Sock<P> {
         self.0.get().cast()
     }
 
-    /// Allocates a sock of `proto` in `net`, attaches it to `sock`
-    /// (`sock_init_data`), and gives `sock` the operations of `O` (and the
-    /// sock `O`'s timer). The socket owns the one reference; `release`
-    /// takes it back with [`Socket::take_sk`].
+    /// Allocates a sock of `proto` in `net` (`sk_alloc`), initialises
+    /// `P`'s state after the `struct sock`, and links it to `sock`
+    /// (`sock_init_data`; null for a listener's child, which gets its
+    /// socket in `accept()`) with `O`'s destructor and timer. The sock's
+    /// one reference is the caller's.
+    fn alloc_raw<O: SocketOps<Proto = P>>(
+        net: &Net,
+        sock: *mut sys::socket,
+        family: i32,
+        proto: &'static ProtoDef<P>,
+        gfp: sys::gfp_t,
+        kern: bool,
+    ) -> Result<NonNull<sys::sock>> {
+        // SAFETY: `net` is alive, `proto` is registered for as long as the
+        // module is loaded, and every sock of it holds a module reference.
+        let sk = unsafe { sys::sk_alloc(net.as_ptr(), family, gfp, proto.as_ptr(), i32::from(kern)) };
+        let sk = NonNull::new(sk).ok_or(ENOBUFS)?;
+        let with = sk.as_ptr().cast::<SockWith<P>>();
+        // SAFETY: `sk` is a new sock of `proto`, whose `obj_size` is that of
+        // `SockWith<P>`; the state after the `struct sock` is uninitialised
+        // and pinned (socks never move).
+        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
+            // SAFETY: nothing else knows the sock; `sk_free` takes the
+            // allocation reference `sk_alloc` gave.
+            unsafe { sys::sk_free(sk.as_ptr()) };
+            return Err(e);
+        }
+        // SAFETY: as above for the owned state. `sock`, if not null, is the
+        // socket being created (alive, not yet visible to anyone else);
+        // `sock_init_data` links the two and sets the sock's reference
+        // count to one.
+        unsafe {
+            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
+            if !sock.is_null() {
+                (*sock).ops = Adapter::<O>::table();
+            }
+            sys::sock_init_data(sock, sk.as_ptr());
+            (*sk.as_ptr()).sk_destruct = Some(Adapter::<O>::destruct);
+            sys::rtcp_helper_timer_setup(&raw mut (*sk.as_ptr()).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
+        }
+        Ok(sk)
+    }
+
+    /// Allocates a sock of `proto` in `net`, attaches it to `sock`, and
+    /// gives `sock` the operations of `O`. The socket owns the one
+    /// reference; `release` takes it back with [`Socket::take_sk`].
     pub(crate) fn alloc<'a, O: SocketOps<Proto = P>>(
         net: &Net,
         sock: &'a Socket,
@@ -171,73 +213,27 @@ impl<P: Proto> Sock<P> {
         proto: &'static ProtoDef<P>,
         kern: bool,
     ) -> Result<&'a Sock<P>> {
-        // SAFETY: `net` is alive, `proto` is registered for as long as the
-        // module is loaded, and every socket of it holds a module reference.
-        let sk = unsafe {
-            sys::sk_alloc(net.as_ptr(), family, sys::RTCP_GFP_KERNEL, proto.as_ptr(), i32::from(kern))
-        };
-        if sk.is_null() {
-            return Err(ENOBUFS);
-        }
-        let with = sk.cast::<SockWith<P>>();
-        // SAFETY: `sk` is a new sock of `proto`, whose `obj_size` is that of
-        // `SockWith<P>`; the state after the `struct sock` is uninitialised
-        // and pinned (socks never move).
-        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
-            // SAFETY: nothing else knows the sock; `sk_free` takes the
-            // allocation reference `sk_alloc` gave.
-            unsafe { sys::sk_free(sk) };
-            return Err(e);
-        }
-        let s = sock.as_ptr();
-        // SAFETY: as above for the owned state. `s` is the socket being
-        // created (alive, not yet visible to anyone else); `sock_init_data`
-        // links the two and sets the sock's reference count to one, owned
-        // by the socket.
-        unsafe {
-            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
-            (*s).ops = Adapter::<O>::table();
-            sys::sock_init_data(s, sk);
-            (*sk).sk_destruct = Some(Adapter::<O>::destruct);
-            sys::rtcp_helper_timer_setup(&raw mut (*sk).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
-        }
-        // INVARIANT: allocated for `P` with its private state initialised;
-        // alive while the socket holds it.
+        let sk = Self::alloc_raw::<O>(net, sock.as_ptr(), family, proto, sys::RTCP_GFP_KERNEL, kern)?;
+        // INVARIANT: allocated for `P` with its state initialised; alive
+        // while the socket holds it.
         // SAFETY: as above.
-        Ok(unsafe { Sock::from_raw(sk) })
+        Ok(unsafe { Sock::from_raw(sk.as_ptr()) })
     }
 
     /// Allocates a sock of `proto` in `net` for a connection a listener
     /// accepted (softirq context: `GFP_ATOMIC`), with no socket yet: it
-    /// gets one in `accept()` ([`Socket::graft`]). The returned reference
-    /// is the sock's only one.
+    /// gets one in `accept()` ([`Socket::graft`]). A user sock (it holds a
+    /// namespace reference), as the listener's children are. The returned
+    /// reference is the sock's only one.
     pub(crate) fn alloc_child<O: SocketOps<Proto = P>>(
         net: &Net,
         family: i32,
         proto: &'static ProtoDef<P>,
     ) -> Result<ARef<Sock<P>>> {
-        // SAFETY: as in `alloc`; a user sock (it takes a namespace
-        // reference), as the listener's children are.
-        let sk = unsafe { sys::sk_alloc(net.as_ptr(), family, sys::RTCP_GFP_ATOMIC, proto.as_ptr(), 0) };
-        if sk.is_null() {
-            return Err(ENOBUFS);
-        }
-        let with = sk.cast::<SockWith<P>>();
-        // SAFETY: as in `alloc`.
-        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
-            // SAFETY: as in `alloc`.
-            unsafe { sys::sk_free(sk) };
-            return Err(e);
-        }
-        // SAFETY: as in `alloc`, with no socket: `sock_init_data(NULL, sk)`
-        // sets the reference count to one, which the `ARef` owns.
-        unsafe {
-            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
-            sys::sock_init_data(core::ptr::null_mut(), sk);
-            (*sk).sk_destruct = Some(Adapter::<O>::destruct);
-            sys::rtcp_helper_timer_setup(&raw mut (*sk).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
-            Ok(ARef::from_raw(core::ptr::NonNull::new_unchecked(sk).cast()))
-        }
+        let sk = Self::alloc_raw::<O>(net, core::ptr::null_mut(), family, proto, sys::RTCP_GFP_ATOMIC, false)?;
+        // SAFETY: the one reference `alloc_raw` gave is handed to the
+        // `ARef`; the sock was allocated for `P` with its state initialised.
+        Ok(unsafe { ARef::from_raw(sk.cast()) })
     }
 
     /// `SO_RCVTIMEO` as a timeout in jiffies (0 when non-blocking).
