@@ -39,6 +39,8 @@ selftests: deps
 demo: deps
 	@$(MAKE) -C demo
 
+# Cargo's output stays out of the source tree of the core.
+cargo-test: export CARGO_TARGET_DIR := $(CURDIR)/build/cargo
 cargo-test: deps
 	cd rust/proto && RUSTFLAGS="-Dwarnings" cargo test --locked
 	cd rust/proto && cargo clippy --locked --all-targets -- -Dwarnings
@@ -64,6 +66,6 @@ clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C demo clean
 	$(MAKE) -C bench clean
-	rm -rf build rust/proto/target
+	rm -rf build rust/proto/target rust/proto/fuzz/target
 
 .PHONY: all deps kernel module selftests demo cargo-test test run fuzz bench clean

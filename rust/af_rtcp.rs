@@ -751,6 +751,17 @@ impl RtcpOps {
         }
         sk.set_state(TCP_CLOSE);
     }
+
+    /// `tcp_disconnect`: abort, and leave `ECONNRESET` in `SO_ERROR` when a
+    /// connection (or a connect in progress) was cut, as Linux does. (A
+    /// request in SYN-RECEIVED is not a sock of its own here.)
+    fn disconnect(sk: &Sock<RtcpProto>) {
+        let old = sk.state();
+        Self::abort(sk);
+        if matches!(old, TCP_SYN_SENT | TCP_ESTABLISHED) {
+            sk.report_error(ECONNRESET.to_errno().wrapping_neg());
+        }
+    }
 }
 
 impl net::SocketOps for RtcpOps {
@@ -805,7 +816,7 @@ impl net::SocketOps for RtcpOps {
         {
             let mut owned = sk.lock();
             if u16::from_ne_bytes([f0, f1]) == sys::AF_UNSPEC as u16 {
-                Self::abort(sk);
+                Self::disconnect(sk);
                 sock.set_state(SS_UNCONNECTED);
                 return Ok(());
             }
@@ -889,6 +900,38 @@ impl net::SocketOps for RtcpOps {
             }
             (true, _) => Err(ENOTCONN),
         }
+    }
+
+    /// `inet_shutdown` for the states the handshake has: `EINVAL` for a bad
+    /// `how`; on a closed socket the bits are set and the answer is
+    /// `ENOTCONN`; `SHUT_RD` stops a listener and any `how` abandons a
+    /// connect in progress (the socket can connect again). Shutting down
+    /// an established connection sends a FIN, which belongs to teardown:
+    /// until then it answers `EOPNOTSUPP`.
+    fn shutdown(sock: &Socket<RtcpProto>, how: i32) -> Result {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        let how = how.wrapping_add(1);
+        let mask = i32::from(RCV_SHUTDOWN | SEND_SHUTDOWN);
+        if how & !mask != 0 || how == 0 {
+            return Err(EINVAL);
+        }
+        let how = how as u8;
+        let _owned = sk.lock();
+        let res = match sk.state() {
+            TCP_CLOSE => {
+                sk.add_shutdown(how);
+                Err(ENOTCONN)
+            }
+            TCP_LISTEN if how & RCV_SHUTDOWN == 0 => Ok(()),
+            TCP_LISTEN | TCP_SYN_SENT => {
+                Self::disconnect(sk);
+                sock.set_state(SS_UNCONNECTED);
+                Ok(())
+            }
+            _ => Err(EOPNOTSUPP),
+        };
+        sk.state_change();
+        res
     }
 
     /// `inet_listen`: from CLOSE (binding an ephemeral port if unbound), or

@@ -229,6 +229,7 @@ TEST_F(conn, silent_peer_like_inet)
 		EXPECT_EQ(-EALREADY, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		EXPECT_EQ(0, poll(&p, 1, 100));
 		EXPECT_EQ(0, connect(fd, &unspec, sizeof(unspec))) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(ECONNRESET, so_error(fd)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		close(fd);
 
 		/* Blocking with a send timeout: EINPROGRESS when it runs out. */
@@ -258,6 +259,49 @@ TEST_F(conn, interrupted_like_inet)
 		ASSERT_EQ(0, setitimer(ITIMER_REAL, &it, NULL));
 		EXPECT_EQ(-EINTR, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		close(fd);
+	}
+}
+
+/* shutdown() in the states the handshake has, as AF_INET answers it. */
+TEST_F(conn, shutdown_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+
+	for (int f = 0; f < 2; f++) {
+		int fd = socket(families[f], SOCK_STREAM, 0), l, c;
+		struct sockaddr_in peer;
+		socklen_t len = sizeof(peer);
+
+		/* Not connected: ENOTCONN; a bad `how`: EINVAL. */
+		EXPECT_EQ(-1, shutdown(fd, SHUT_RDWR));
+		EXPECT_EQ(ENOTCONN, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-1, shutdown(fd, 3));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-1, shutdown(fd, -1));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+
+		/* A listener keeps listening after SHUT_WR, stops after SHUT_RD. */
+		l = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		ASSERT_EQ(0, listen(l, 4));
+		EXPECT_EQ(0, shutdown(l, SHUT_WR)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-1, accept(l, NULL, NULL));
+		EXPECT_EQ(EAGAIN, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, shutdown(l, SHUT_RD)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-1, accept(l, NULL, NULL));
+		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(l);
+
+		/* A connect in progress is abandoned, with ECONNRESET left in
+		 * SO_ERROR (tcp_disconnect).
+		 */
+		c = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		EXPECT_EQ(-EINPROGRESS, connect_res(c, &silent));
+		EXPECT_EQ(0, shutdown(c, SHUT_RDWR)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(ECONNRESET, so_error(c)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(-1, getpeername(c, (void *)&peer, &len));
+		EXPECT_EQ(ENOTCONN, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(c);
 	}
 }
 

@@ -52,6 +52,9 @@ pub(crate) trait SocketOps: 'static {
     /// for `O_NONBLOCK`.
     fn connect(sock: &Socket<Self::Proto>, addr: &[u8], nonblock: bool) -> Result;
 
+    /// `shutdown()`, with `how` as the caller gave it (`SHUT_RD`, ...).
+    fn shutdown(sock: &Socket<Self::Proto>, how: i32) -> Result;
+
     /// `listen()`, with the backlog the socket layer capped at somaxconn.
     fn listen(sock: &Socket<Self::Proto>, backlog: i32) -> Result;
 
@@ -96,7 +99,7 @@ impl<O: SocketOps> Adapter<O> {
         accept: Some(Self::accept),
         ioctl: Some(sys::sock_no_ioctl),
         listen: Some(Self::listen),
-        shutdown: Some(sys::sock_no_shutdown),
+        shutdown: Some(Self::shutdown),
         sendmsg: Some(sys::sock_no_sendmsg),
         recvmsg: Some(sys::sock_no_recvmsg),
         mmap: Some(sys::sock_no_mmap),
@@ -206,6 +209,17 @@ impl<O: SocketOps> Adapter<O> {
                     return Err(EFAULT);
                 }
             }
+            Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family.
+    unsafe extern "C" fn shutdown(sock: *mut sys::socket, how: c_int) -> c_int {
+        from_result(|| {
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            O::shutdown(unsafe { Self::socket(sock) }, how)?;
             Ok(0)
         })
     }

@@ -50,11 +50,12 @@ impl PernetId {
 
 /// The state of `P` in `net`.
 pub(crate) fn state<P: Pernet>(net: &Net) -> &P::State {
-    // SAFETY: `P` is registered while anything that can reach a namespace
-    // through RTCP exists (sockets hold a module reference; the
-    // registration is the last thing the module drops), so the id is set
-    // and `init` has written the state of every live namespace, which
-    // stays until `exit` for `net`, after its last user.
+    // `P` is registered while anything that can reach a namespace through
+    // RTCP exists (sockets hold a module reference; the registration is the
+    // last thing the module drops), so the id is set and `init` has written
+    // the state of every live namespace, which stays until `exit` for `net`,
+    // after its last user.
+    // SAFETY: as just said, the state is initialised and outlives `net`'s use.
     unsafe { &*state_ptr::<P>(net) }
 }
 

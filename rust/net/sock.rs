@@ -187,10 +187,10 @@ impl<P: Proto> Sock<P> {
             unsafe { sys::sk_free(sk.as_ptr()) };
             return Err(e);
         }
-        // SAFETY: as above for the owned state. `sock`, if not null, is the
-        // socket being created (alive, not yet visible to anyone else);
-        // `sock_init_data` links the two and sets the sock's reference
-        // count to one.
+        // `sock`, if not null, is the socket being created (alive, not yet
+        // visible to anyone else); `sock_init_data` links the two and sets
+        // the sock's reference count to one.
+        // SAFETY: as above for the owned state, and as just said for `sock`.
         unsafe {
             (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
             if !sock.is_null() {
@@ -403,6 +403,14 @@ impl<P: Proto> Sock<P> {
     pub(crate) fn shutdown(&self) -> u8 {
         // SAFETY: as for `state`.
         unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).sk_shutdown) }
+    }
+
+    /// Adds `bits` (`RCV_SHUTDOWN`, `SEND_SHUTDOWN`) to `sk_shutdown`.
+    pub(crate) fn add_shutdown(&self, bits: u8) {
+        let p = self.as_ptr();
+        // SAFETY: the sock is alive; the socket lock, held by the caller,
+        // serialises writers; readers use `READ_ONCE`.
+        unsafe { core::ptr::write_volatile(&raw mut (*p).sk_shutdown, (*p).sk_shutdown | bits) }
     }
 
     /// Sets the protocol number (`SO_PROTOCOL` reads it).
