@@ -20,7 +20,10 @@ LLVM_SUFFIX := -19
 FUZZ_SECONDS ?= 60
 
 KSRC = $$(scripts/kernel.sh debug)
-KMAKE = $(MAKE) -C "$$kdir" M=$(CURDIR) LLVM=$(LLVM_SUFFIX)
+# Kbuild's output goes under build/ (MO=), one directory per kernel, so that
+# the source tree stays clean and the two kernels' builds never mix.
+KMAKE = mkdir -p $(CURDIR)/build/$(1) && $(MAKE) -C "$$kdir" M=$(CURDIR) MO=$(CURDIR)/build/$(1) \
+	LLVM=$(LLVM_SUFFIX)
 
 all: module
 
@@ -31,7 +34,7 @@ kernel: deps
 	@scripts/kernel.sh debug
 
 module: deps
-	@kdir=$(KSRC) && $(KMAKE) CLIPPY=1 modules
+	@kdir=$(KSRC) && $(call KMAKE,module) CLIPPY=1 modules
 
 selftests: deps
 	@kdir=$(KSRC) && $(MAKE) -C selftests KSFT_DIR="$$kdir/tools/testing/selftests"
@@ -55,14 +58,11 @@ fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
 bench: deps
-	@kdir=$$(scripts/kernel.sh bench) && mkdir -p build/bench-module && \
-		$(MAKE) -C "$$kdir" M=$(CURDIR) MO=$(CURDIR)/build/bench-module LLVM=$(LLVM_SUFFIX) modules
+	@kdir=$$(scripts/kernel.sh bench) && $(call KMAKE,bench-module) modules
 	@$(MAKE) -C bench
 	@scripts/vm.sh bench
 
 clean:
-	@if kdir=$$(scripts/kernel.sh --print debug 2>/dev/null); then $(KMAKE) clean; fi
-	rm -f rust/sys_generated.rs
 	$(MAKE) -C selftests clean
 	$(MAKE) -C demo clean
 	$(MAKE) -C bench clean

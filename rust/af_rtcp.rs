@@ -19,7 +19,9 @@ use crate::net::{
     self, skb, Hook, HookDef, HookRegistration, Net, Packet, Pernet, PernetDef, PernetId,
     PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
+use crate::net::siphash::SipKey;
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, Outcome};
+use crate::proto::cookie::{self, CookieHash, Cookies};
 use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
@@ -78,12 +80,15 @@ pub(crate) struct RtcpOwned {
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
 /// under `net.ipv4` (same names, defaults and bounds).
-const SYSCTLS: [net::sysctl::U8Def; 2] = [
+const SYSCTLS: [net::sysctl::U8Def; 3] = [
     net::sysctl::U8Def { name: c"syn_retries", default: 6, min: 1, max: MAX_TCP_SYNCNT },
     net::sysctl::U8Def { name: c"synack_retries", default: 5, min: 0, max: u8::MAX },
+    // 0: never, 1: when the SYN queue is full, 2: always.
+    net::sysctl::U8Def { name: c"syncookies", default: 1, min: 0, max: 2 },
 ];
 const SYN_RETRIES: usize = 0;
 const SYNACK_RETRIES: usize = 1;
+const SYNCOOKIES: usize = 2;
 /// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
 const MAX_TCP_SYNCNT: u8 = 127;
 
@@ -97,11 +102,33 @@ pub(crate) struct Listener {
     requests: KVec<Request>,
     /// Established connections waiting for `accept()`.
     queue: KVec<ARef<Sock<RtcpProto>>>,
+    /// When a SYN last found the SYN queue full (or got a cookie): final
+    /// ACKs are checked for cookies until two minutes after.
+    last_overflow: Option<u64>,
+    /// The "Possible SYN flooding" message was printed for this listener.
+    flood_warned: bool,
 }
 
 impl Listener {
+    fn new(backlog: usize) -> Listener {
+        Listener { backlog, requests: KVec::new(), queue: KVec::new(), last_overflow: None, flood_warned: false }
+    }
+
+    /// `sk_acceptq_is_full`.
     fn accept_queue_full(&self) -> bool {
         self.queue.len() > self.backlog
+    }
+
+    /// `inet_csk_reqsk_queue_is_full`.
+    fn syn_queue_full(&self) -> bool {
+        self.requests.len() > self.backlog
+    }
+
+    /// Did a SYN overflow the queue within a cookie's lifetime
+    /// (`!tcp_synq_no_recent_overflow`)?
+    fn recent_overflow(&self, now: u64) -> bool {
+        const VALID_MS: u64 = cookie::MAX_AGE_MINUTES as u64 * MINUTE_MS;
+        self.last_overflow.is_some_and(|t| now.saturating_sub(t) <= VALID_MS)
     }
 
     /// When the listener's timer should next fire.
@@ -155,6 +182,21 @@ struct Demux {
     sk: ARef<Sock<RtcpProto>>,
 }
 
+/// The two SipHash keys of a namespace's SYN cookies (`syncookie_secret`).
+struct CookieKeys([SipKey; 2]);
+
+impl CookieHash for CookieKeys {
+    fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32 {
+        let key = if key == 0 { &self.0[0] } else { &self.0[1] };
+        let addrs = u64::from(remote.addr) << 32 | u64::from(local.addr);
+        let rest = u64::from(remote.port) << 48 | u64::from(local.port) << 32 | u64::from(count);
+        key.hash2(addrs, rest) as u32
+    }
+}
+
+/// A minute, the unit of the SYN cookies' clock.
+const MINUTE_MS: u64 = 60_000;
+
 /// Counters of `/proc/net/rtcp_stat`, named as their `Tcp:` and
 /// `TcpExt:` counterparts in `/proc/net/snmp` and `/proc/net/netstat`.
 #[derive(Default)]
@@ -169,6 +211,11 @@ pub(crate) struct Stats {
     in_csum_errors: AtomicUsize,
     listen_drops: AtomicUsize,
     listen_overflows: AtomicUsize,
+    req_q_full_do_cookies: AtomicUsize,
+    req_q_full_drop: AtomicUsize,
+    syncookies_sent: AtomicUsize,
+    syncookies_recv: AtomicUsize,
+    syncookies_failed: AtomicUsize,
 }
 
 impl Stats {
@@ -204,7 +251,9 @@ pub(crate) struct RtcpNet {
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
-    sysctl: net::sysctl::Sysctls<2>,
+    sysctl: net::sysctl::Sysctls<3>,
+    /// The secrets of the namespace's SYN cookies.
+    cookie_keys: CookieKeys,
     /// `/proc/net/rtcp`.
     proc: net::procfs::ProcFile<ProcRtcp>,
     /// `/proc/net/rtcp_stat`.
@@ -269,6 +318,7 @@ impl Pernet for RtcpPernet {
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
+            cookie_keys: CookieKeys([SipKey::random(), SipKey::random()]),
             proc: net::procfs::ProcFile::new(net)?,
             proc_stat: net::procfs::ProcFile::new(net)?,
         })
@@ -414,7 +464,7 @@ impl net::procfs::ProcShow for ProcRtcpStat {
 
     fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
         let s = &RtcpNet::of(net).stats;
-        let rows: [(&str, &AtomicUsize); 10] = [
+        let rows: [(&str, &AtomicUsize); 15] = [
             ("ActiveOpens", &s.active_opens),
             ("PassiveOpens", &s.passive_opens),
             ("AttemptFails", &s.attempt_fails),
@@ -425,6 +475,11 @@ impl net::procfs::ProcShow for ProcRtcpStat {
             ("InCsumErrors", &s.in_csum_errors),
             ("ListenDrops", &s.listen_drops),
             ("ListenOverflows", &s.listen_overflows),
+            ("TCPReqQFullDoCookies", &s.req_q_full_do_cookies),
+            ("TCPReqQFullDrop", &s.req_q_full_drop),
+            ("SyncookiesSent", &s.syncookies_sent),
+            ("SyncookiesRecv", &s.syncookies_recv),
+            ("SyncookiesFailed", &s.syncookies_failed),
         ];
         for (name, c) in rows {
             kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));
@@ -534,6 +589,10 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
     let mut reply = None;
     let mut established = None;
     let mut rearm = None;
+    // What a SYN or a cookie needs (the route back, the keyed hash) is
+    // gathered before the listener's lock: a route lookup may enable BHs,
+    // which must not happen with IRQs off.
+    let offer = Offer::of(net, key, local, remote, &pkt.seg);
     {
         let mut tcb = sk.shared().tcb.lock();
         let Tcb::Listen(l) = &mut *tcb else { return };
@@ -557,22 +616,57 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
                     established = Some(conn);
                 }
             }
+        } else if let Some(cookie) = offer.as_ref().and_then(|o| cookie_ack(net, o, l, pkt, now)) {
+            established = cookie;
         } else {
             match listen_segment(&pkt.seg) {
                 ListenAction::Drop => {}
                 ListenAction::Reset(rst) => reply = Some(rst),
-                // Without SYN cookies yet, a full queue drops the SYN; the
-                // peer retransmits it.
-                ListenAction::Syn if l.accept_queue_full() || l.requests.len() >= l.backlog.max(1) => {
-                    Stats::inc(&RtcpNet::of(net).stats.listen_drops);
-                }
                 ListenAction::Syn => {
-                    if let Some((req, synack)) = new_request(net, key, local, remote, pkt, now) {
-                        if l.requests.push(req, GFP_ATOMIC).is_ok() {
-                            reply = Some(synack);
+                    let stats = &RtcpNet::of(net).stats;
+                    let cookies = RtcpNet::of(net).sysctl.get(SYNCOOKIES);
+                    let mut want_cookie = false;
+                    // tcp_conn_request: a full SYN queue (or syncookies=2)
+                    // answers with a cookie, or drops without them; a full
+                    // accept queue drops either way.
+                    if cookies == 2 || l.syn_queue_full() {
+                        want_cookie = cookies != 0;
+                        Stats::inc(if want_cookie { &stats.req_q_full_do_cookies } else { &stats.req_q_full_drop });
+                        if cookies != 2 && !l.flood_warned {
+                            l.flood_warned = true;
+                            let [a, b, c, d] = local.addr.to_be_bytes();
+                            pr_info!(
+                                "Possible SYN flooding on port {}.{}.{}.{}:{}. {}.\n",
+                                a,
+                                b,
+                                c,
+                                d,
+                                local.port,
+                                if want_cookie { "Sending cookies" } else { "Dropping request" }
+                            );
                         }
                     }
-                    rearm = l.deadline();
+                    if (!want_cookie && l.syn_queue_full()) || l.accept_queue_full() {
+                        if l.accept_queue_full() {
+                            Stats::inc(&stats.listen_overflows);
+                        }
+                        Stats::inc(&stats.listen_drops);
+                    } else if want_cookie {
+                        l.last_overflow = Some(now);
+                        if let Some(o) = &offer {
+                            reply = Some(o.cookies(net, now).synack(o.cfg, local, remote, &pkt.seg, now));
+                            Stats::inc(&stats.syncookies_sent);
+                        }
+                    } else {
+                        if let Some(o) = &offer {
+                            let (req, synack) =
+                                Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
+                            if l.requests.push(req, GFP_ATOMIC).is_ok() {
+                                reply = Some(synack);
+                            }
+                        }
+                        rearm = l.deadline();
+                    }
                 }
             }
         }
@@ -588,22 +682,69 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
     }
 }
 
-/// A request for a SYN reaching a listener, and its SYN-ACK: the MSS from
-/// the route back to the peer, the ISN from the keyed hash.
-fn new_request(
-    net: &Net,
-    key: net::route::FlowKey,
+/// What a listener answers a SYN with, or checks a cookie against.
+struct Offer {
     local: Endpoint,
     remote: Endpoint,
-    pkt: &Packet,
-    now: u64,
-) -> Option<(Request, Segment)> {
-    let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
-    let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
-    let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
-    let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries, ..Config::default() };
-    let (isn, ts_off) = isn_for(net, local, remote);
-    Some(Request::new(cfg, local, remote, &pkt.seg, SeqNum(isn), ts_off, now))
+    /// Our side of the handshake: the MSS from the route back to the peer,
+    /// `synack_retries`.
+    cfg: Config,
+    /// The ISN and timestamp offset of the four-tuple.
+    isn: u32,
+    ts_offset: u32,
+}
+
+impl Offer {
+    /// The offer for `seg` if it is a SYN or an ACK (anything else needs
+    /// none) and the peer can be routed to.
+    fn of(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer> {
+        use crate::proto::segment::Flags;
+        if seg.flags.contains(Flags::RST) || !seg.flags.intersects(Flags::SYN | Flags::ACK) {
+            return None;
+        }
+        let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
+        let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+        let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
+        let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries, ..Config::default() };
+        let (isn, ts_offset) = isn_for(net, local, remote);
+        Some(Offer { local, remote, cfg, isn, ts_offset })
+    }
+
+    /// The tuple's cookies now.
+    fn cookies<'a>(&self, net: &'a Net, now: u64) -> Cookies<'a, CookieKeys> {
+        let keys = &RtcpNet::of(net).cookie_keys;
+        Cookies { hash: keys, minute: (now / MINUTE_MS) as u32, ts_offset: self.ts_offset }
+    }
+}
+
+/// An ACK reaching a listener with no request of its tuple: if cookies
+/// went out lately and it carries a valid one, `Some` of the connection it
+/// rebuilds (`tcp_v4_cookie_check`), or `Some(None)` when a full accept
+/// queue drops it, as it drops the final ACK of a request. `None`: no
+/// cookie, the listener treats the segment as any other.
+fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: u64) -> Option<Option<Conn>> {
+    use crate::proto::segment::Flags;
+    let rn = RtcpNet::of(net);
+    let f = pkt.seg.flags;
+    if rn.sysctl.get(SYNCOOKIES) == 0 || f.contains(Flags::SYN) || !f.contains(Flags::ACK) {
+        return None;
+    }
+    if !l.recent_overflow(now) {
+        return None;
+    }
+    let Some(conn) = o.cookies(net, now).accept(o.cfg, o.local, o.remote, &pkt.seg, now) else {
+        Stats::inc(&rn.stats.syncookies_failed);
+        return None;
+    };
+    Stats::inc(&rn.stats.syncookies_recv);
+    if l.accept_queue_full() {
+        Stats::inc(&rn.stats.listen_overflows);
+        Stats::inc(&rn.stats.listen_drops);
+        // Dropped: the peer's next segment (or its retransmission) tries
+        // the cookie again.
+        return Some(None);
+    }
+    Some(Some(conn))
 }
 
 /// The ISN and timestamp offset of a four-tuple: the kernel's keyed hash
@@ -961,7 +1102,7 @@ impl net::SocketOps for RtcpOps {
         }
         let local = owned.local;
         *sk.shared().tcb.lock() =
-            Tcb::Listen(Listener { backlog, requests: KVec::new(), queue: KVec::new() });
+            Tcb::Listen(Listener::new(backlog));
         {
             let mut ls = RtcpNet::of(net).listeners.lock();
             if let Err(e) = ls.push((local, sk.into()), GFP_ATOMIC) {

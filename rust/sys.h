@@ -29,6 +29,8 @@
 #include <linux/tcp.h>
 #include <linux/proc_fs.h>
 #include <linux/seq_file_net.h>
+#include <linux/random.h>
+#include <linux/siphash.h>
 
 void rtcp_helper_sock_hold(struct sock *sk);
 void rtcp_helper_sock_put(struct sock *sk);

@@ -19,7 +19,7 @@ set -euo pipefail
 
 mode=${1:?usage: vm.sh selftests|demo|bench}
 case $mode in
-selftests|demo) flavour=debug ko=$RTCP_TOP/rtcp.ko ;;
+selftests|demo) flavour=debug ko=$RTCP_TOP/build/module/rtcp.ko ;;
 bench) flavour=bench ko=$RTCP_TOP/build/bench-module/rtcp.ko ;;
 *) die "unknown mode '$mode'" ;;
 esac

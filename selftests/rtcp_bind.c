@@ -18,23 +18,12 @@
 #include <netinet/in.h>
 #include <unistd.h>
 
-#include <linux/rtcp.h>
-
 #include "kselftest_harness.h"
-
-static const int families[] = { AF_INET, AF_RTCP };
+#include "rtcp_util.h"
 
 static int stream(int family)
 {
 	return socket(family, SOCK_STREAM, 0);
-}
-
-static struct sockaddr_in sin_of(const char *addr, int port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
 }
 
 /* bind() as a result: 0 or -errno. */

@@ -23,38 +23,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <linux/rtcp.h>
-
 #include "kselftest_harness.h"
-
-static const int families[] = { AF_INET, AF_RTCP };
-#define FAMILY_NAME(f) ((f) == AF_RTCP ? "AF_RTCP" : "AF_INET")
+#include "rtcp_util.h"
 
 /* 10.99.0.2 is routed into a dummy device: SYNs go nowhere. */
 #define SILENT "10.99.0.2"
-
-static struct sockaddr_in sin_of(const char *addr, int port)
-{
-	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
-
-	inet_pton(AF_INET, addr, &sin.sin_addr);
-	return sin;
-}
-
-static int connect_res(int fd, const struct sockaddr_in *sin)
-{
-	return connect(fd, (void *)sin, sizeof(*sin)) ? -errno : 0;
-}
-
-static int so_error(int fd)
-{
-	int err = -1;
-	socklen_t len = sizeof(err);
-
-	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
-		return -errno;
-	return err;
-}
 
 FIXTURE(conn)
 {
@@ -305,18 +278,6 @@ TEST_F(conn, shutdown_like_inet)
 	}
 }
 
-static int write_file(const char *path, const char *val)
-{
-	int fd = open(path, O_WRONLY), ret = 0;
-
-	if (fd < 0)
-		return -errno;
-	if (write(fd, val, strlen(val)) < 0)
-		ret = -errno;
-	close(fd);
-	return ret;
-}
-
 /* net.rtcp.syn_retries: as net.ipv4.tcp_syn_retries, per namespace. */
 TEST_F(conn, syn_retries_sysctl_like_inet)
 {
@@ -333,9 +294,9 @@ TEST_F(conn, syn_retries_sysctl_like_inet)
 		ASSERT_LT(0, read(fd, buf, sizeof(buf) - 1));
 		close(fd);
 		EXPECT_STREQ("6\n", buf) TH_LOG("%s", paths[f]);
-		EXPECT_EQ(-EINVAL, write_file(paths[f], "0")) TH_LOG("%s", paths[f]);
-		EXPECT_EQ(-EINVAL, write_file(paths[f], "128")) TH_LOG("%s", paths[f]);
-		ASSERT_EQ(0, write_file(paths[f], "1"));
+		EXPECT_EQ(-EINVAL, write_sysctl(paths[f], "0")) TH_LOG("%s", paths[f]);
+		EXPECT_EQ(-EINVAL, write_sysctl(paths[f], "128")) TH_LOG("%s", paths[f]);
+		ASSERT_EQ(0, write_sysctl(paths[f], "1"));
 	}
 	/* One retransmission: ETIMEDOUT after 1 s + 2 s. */
 	for (int f = 0; f < 2; f++) {

@@ -14,6 +14,7 @@ pub(crate) mod pernet;
 pub(crate) mod procfs;
 pub(crate) mod proto;
 pub(crate) mod route;
+pub(crate) mod siphash;
 pub(crate) mod skb;
 pub(crate) mod sock;
 pub(crate) mod sysctl;

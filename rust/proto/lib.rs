@@ -20,6 +20,7 @@
 
 pub mod checksum;
 pub mod conn;
+pub mod cookie;
 pub mod ipv4;
 pub mod options;
 pub mod request;

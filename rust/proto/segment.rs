@@ -56,6 +56,11 @@ impl Flags {
         self.0 & f.0 == f.0
     }
 
+    /// Some bit of `f` is set in `self`.
+    pub const fn intersects(self, f: Flags) -> bool {
+        self.0 & f.0 != 0
+    }
+
     /// `self` with the bits of `f` added.
     #[must_use]
     pub const fn with(self, f: Flags) -> Flags {

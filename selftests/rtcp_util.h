@@ -1,0 +1,131 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * What several RTCP selftests share: the two families each test compares,
+ * addresses, and the counters and socket lists of /proc/net.
+ */
+#ifndef RTCP_UTIL_H
+#define RTCP_UTIL_H
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <netinet/in.h>
+#include <unistd.h>
+
+#include <linux/rtcp.h>
+
+/* Every "like_inet" test runs AF_INET first, as the reference. */
+static const int families[] = { AF_INET, AF_RTCP };
+#define FAMILY_NAME(f) ((f) == AF_RTCP ? "AF_RTCP" : "AF_INET")
+
+static inline struct sockaddr_in sin_of(const char *addr, int port)
+{
+	struct sockaddr_in sin = { .sin_family = AF_INET, .sin_port = htons(port) };
+
+	inet_pton(AF_INET, addr, &sin.sin_addr);
+	return sin;
+}
+
+/* connect() as a result: 0 or -errno. */
+static inline int connect_res(int fd, const struct sockaddr_in *sin)
+{
+	return connect(fd, (const void *)sin, sizeof(*sin)) ? -errno : 0;
+}
+
+/* SO_ERROR, or -errno. */
+static inline int so_error(int fd)
+{
+	int err = -1;
+	socklen_t len = sizeof(err);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_ERROR, &err, &len))
+		return -errno;
+	return err;
+}
+
+/* A counter of /proc/net/rtcp_stat, or -1. */
+static inline long rtcp_stat(const char *name)
+{
+	char key[64];
+	long val, found = -1;
+	FILE *f = fopen("/proc/net/rtcp_stat", "r");
+
+	if (!f)
+		return -1;
+	while (fscanf(f, "%63s %ld", key, &val) == 2)
+		if (!strcmp(key, name))
+			found = val;
+	fclose(f);
+	return found;
+}
+
+/*
+ * A counter of Linux's TCP: `section` ("Tcp:" in /proc/net/snmp, "TcpExt:"
+ * in /proc/net/netstat) is a line of names followed by a line of values.
+ * -1 if there is no such counter.
+ */
+static inline long inet_stat(const char *file, const char *section, const char *name)
+{
+	static char names[8192], vals[8192];
+	size_t n = strlen(section);
+	long found = -1;
+	FILE *f = fopen(file, "r");
+
+	if (!f)
+		return -1;
+	while (fgets(names, sizeof(names), f) && fgets(vals, sizeof(vals), f)) {
+		char *sn, *sv, *k = strtok_r(names, " \n", &sn), *v = strtok_r(vals, " \n", &sv);
+
+		if (strncmp(names, section, n))
+			continue;
+		while ((k = strtok_r(NULL, " \n", &sn)) && (v = strtok_r(NULL, " \n", &sv)))
+			if (!strcmp(k, name))
+				found = atol(v);
+	}
+	fclose(f);
+	return found;
+}
+
+/* The TcpExt counter of AF_INET, or RTCP's of the same name. */
+static inline long ext_stat(int family, const char *name)
+{
+	return family == AF_RTCP ? rtcp_stat(name) : inet_stat("/proc/net/netstat", "TcpExt:", name);
+}
+
+/* Lines of /proc/net/rtcp (or /proc/net/tcp for AF_INET) in state `st`. */
+static inline int proc_count(int family, const char *st)
+{
+	char line[160];
+	int n = 0;
+	FILE *f = fopen(family == AF_RTCP ? "/proc/net/rtcp" : "/proc/net/tcp", "r");
+
+	if (!f)
+		return -1;
+	while (fgets(line, sizeof(line), f)) {
+		char state[8];
+
+		if (sscanf(line, "%*s %*s %*s %7s", state) == 1 && !strcmp(state, st))
+			n++;
+	}
+	fclose(f);
+	return n;
+}
+
+/* Writes `val` to the sysctl file `path`: 0 or -errno. */
+static inline int write_sysctl(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY), ret = 0;
+
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) < 0)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+#endif
