@@ -6,9 +6,11 @@
  *	rtcp_bench serve rtcp|inet ADDR PORT      accept and close, forever
  *	rtcp_bench crr rtcp|inet ADDR PORT SECS   connect and close in a loop
  *
- * crr prints one line: family, connections, connections per second, and
- * the median and 99th percentile of connect() in microseconds.
+ * crr prints one line: family, connections, connections per second, the
+ * median and 99th percentile of connect() in microseconds, the failed
+ * connects, and how many failed with each errno.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>
@@ -66,7 +68,7 @@ int main(int argc, char **argv)
 	if (!strcmp(argv[1], "crr") && argc > 5) {
 		long long end = now_ns() + atoll(argv[5]) * 1000000000LL, start = now_ns();
 		long long *lat = malloc(sizeof(*lat) * MAX_SAMPLES);
-		long n = 0, failed = 0;
+		long n = 0, failed = 0, errs[256] = { 0 };
 
 		while (now_ns() < end && n < MAX_SAMPLES) {
 			int fd = socket(family, SOCK_STREAM, 0);
@@ -74,6 +76,7 @@ int main(int argc, char **argv)
 
 			if (fd < 0 || connect(fd, (void *)&addr, sizeof(addr))) {
 				failed++;
+				errs[errno & 255]++;
 				if (fd >= 0)
 					close(fd);
 				continue;
@@ -84,8 +87,12 @@ int main(int argc, char **argv)
 		if (!n)
 			return fprintf(stderr, "no connection (%ld failed)\n", failed), 1;
 		qsort(lat, n, sizeof(*lat), cmp_ll);
-		printf("%s %ld %.1f %lld %lld %ld\n", argv[2], n, n * 1e9 / (now_ns() - start),
+		printf("%s %ld %.1f %lld %lld %ld", argv[2], n, n * 1e9 / (now_ns() - start),
 		       lat[n / 2] / 1000, lat[n * 99 / 100] / 1000, failed);
+		for (int e = 0; e < 256; e++)
+			if (errs[e])
+				printf(" %s:%ld", strerrorname_np(e), errs[e]);
+		printf("\n");
 		return 0;
 	}
 	return fprintf(stderr, "unknown command %s\n", argv[1]), 2;

@@ -15,7 +15,7 @@ ip -n bench-a link set lo up && ip -n bench-b link set lo up
 ip -n bench-a link set va up && ip -n bench-b link set vb up
 ip -n bench-a addr add 10.0.2.1/24 dev va && ip -n bench-b addr add 10.0.2.2/24 dev vb
 
-echo "# CRR over veth for $secs s each: family connections conn/s median_us p99_us failed"
+echo "# CRR over veth for $secs s each: family connections conn/s median_us p99_us failed [errno:count]"
 port=9000
 for family in inet rtcp; do
 	port=$((port + 1))

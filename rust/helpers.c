@@ -40,3 +40,5 @@ int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size) { retur
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i) { return copy_to_iter(src, len, i); }
 struct net *rtcp_helper_seq_file_single_net(struct seq_file *seq) { return seq_file_single_net(seq); }
 u64 rtcp_helper_sock_i_ino(const struct sock *sk) { return sock_i_ino(sk); }
+/* consume_skb is a function with CONFIG_TRACEPOINTS, an inline without. */
+void rtcp_helper_consume_skb(struct sk_buff *skb) { consume_skb(skb); }

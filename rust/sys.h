@@ -90,3 +90,4 @@ const __poll_t RTCP_EPOLLHUP = EPOLLHUP;
 const __poll_t RTCP_EPOLLRDNORM = EPOLLRDNORM;
 const __poll_t RTCP_EPOLLWRNORM = EPOLLWRNORM;
 const __poll_t RTCP_EPOLLRDHUP = EPOLLRDHUP;
+void rtcp_helper_consume_skb(struct sk_buff *skb);

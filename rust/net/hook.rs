@@ -91,7 +91,7 @@ impl<H: Hook> HookDef<H> {
             H::bad_checksum(net);
         }
         // SAFETY: the skb is ours; nothing refers to it any more.
-        unsafe { sys::consume_skb(skb) };
+        unsafe { sys::rtcp_helper_consume_skb(skb) };
         sys::NF_STOLEN
     }
 }

@@ -99,14 +99,19 @@ impl Options {
                     // A later SACK option replaces an earlier one whole.
                     o.sack = [SackBlock::default(); TCP_NUM_SACKS];
                     o.sack_len = 0;
-                    for (slot, b) in o.sack.iter_mut().zip(body.chunks_exact(8)) {
-                        if let &[a0, a1, a2, a3, b0, b1, b2, b3] = b {
-                            *slot = SackBlock {
-                                left: u32::from_be_bytes([a0, a1, a2, a3]),
-                                right: u32::from_be_bytes([b0, b1, b2, b3]),
-                            };
-                            o.sack_len = o.sack_len.wrapping_add(1);
-                        }
+                    // (`split_first_chunk` rather than `chunks_exact`, whose
+                    // zip objtool cannot follow in an optimised build.)
+                    let mut rest = body;
+                    for slot in o.sack.iter_mut() {
+                        let Some((&[a0, a1, a2, a3, b0, b1, b2, b3], tail)) = rest.split_first_chunk::<8>() else {
+                            break;
+                        };
+                        *slot = SackBlock {
+                            left: u32::from_be_bytes([a0, a1, a2, a3]),
+                            right: u32::from_be_bytes([b0, b1, b2, b3]),
+                        };
+                        o.sack_len = o.sack_len.wrapping_add(1);
+                        rest = tail;
                     }
                 }
                 // A known kind with the wrong length, or an unknown kind:
