@@ -20,7 +20,8 @@ use crate::net::{
     PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::net::siphash::SipKey;
-use crate::proto::conn::{Config, Conn, ConnError, Endpoint, Outcome};
+use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Outcome};
+use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::cookie::{self, CookieHash, Cookies};
 use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
 use crate::proto::segment::Segment;
@@ -216,6 +217,7 @@ pub(crate) struct Stats {
     syncookies_sent: AtomicUsize,
     syncookies_recv: AtomicUsize,
     syncookies_failed: AtomicUsize,
+    out_of_window_icmps: AtomicUsize,
 }
 
 impl Stats {
@@ -464,7 +466,7 @@ impl net::procfs::ProcShow for ProcRtcpStat {
 
     fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
         let s = &RtcpNet::of(net).stats;
-        let rows: [(&str, &AtomicUsize); 15] = [
+        let rows: [(&str, &AtomicUsize); 16] = [
             ("ActiveOpens", &s.active_opens),
             ("PassiveOpens", &s.passive_opens),
             ("AttemptFails", &s.attempt_fails),
@@ -480,6 +482,7 @@ impl net::procfs::ProcShow for ProcRtcpStat {
             ("SyncookiesSent", &s.syncookies_sent),
             ("SyncookiesRecv", &s.syncookies_recv),
             ("SyncookiesFailed", &s.syncookies_failed),
+            ("OutOfWindowIcmps", &s.out_of_window_icmps),
         ];
         for (name, c) in rows {
             kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));
@@ -518,22 +521,42 @@ fn apply(sk: &Sock<RtcpProto>, ends: Option<(Endpoint, Endpoint)>, out: Outcome,
         sk.state_change();
     }
     if let Some(e) = out.error {
-        if matches!(e, ConnError::Refused | ConnError::TimedOut) {
+        if !matches!(e, ConnError::Reset) {
             Stats::inc(&RtcpNet::of(net).stats.attempt_fails);
         }
+        // tcp_done: closed both ways, which poll() reports.
         sk.stop_timer();
         RtcpNet::of(net).remove(sk);
         sk.set_state(TCP_CLOSE);
-        sk.report_error(
-            match e {
-                ConnError::Refused => ECONNREFUSED,
-                ConnError::Reset => ECONNRESET,
-                ConnError::TimedOut => ETIMEDOUT,
-            }
-            .to_errno()
-            .wrapping_neg(),
-        );
+        sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+        sk.report_error(conn_errno(e));
         sk.state_change();
+    }
+}
+
+/// The positive errno a connection's error is reported with.
+fn conn_errno(e: ConnError) -> i32 {
+    match e {
+        ConnError::Refused => ECONNREFUSED,
+        ConnError::Reset => ECONNRESET,
+        ConnError::TimedOut => ETIMEDOUT,
+        ConnError::Icmp(e) => icmp_errno(e),
+    }
+    .to_errno()
+    .wrapping_neg()
+}
+
+/// The kernel's errno of an ICMP error (`icmp_err_convert[]`).
+fn icmp_errno(e: IcmpErrno) -> Error {
+    match e {
+        IcmpErrno::NetUnreach => ENETUNREACH,
+        IcmpErrno::HostUnreach => EHOSTUNREACH,
+        IcmpErrno::NoProtoOpt => ENOPROTOOPT,
+        IcmpErrno::ConnRefused => ECONNREFUSED,
+        IcmpErrno::OpNotSupp => EOPNOTSUPP,
+        IcmpErrno::HostDown => EHOSTDOWN,
+        IcmpErrno::NoNet => ENONET,
+        IcmpErrno::Proto => EPROTO,
     }
 }
 
@@ -577,6 +600,46 @@ impl Hook for RtcpHook {
 
     fn bad_checksum(net: &Net) {
         Stats::inc(&RtcpNet::of(net).stats.in_csum_errors);
+    }
+
+    /// `tcp_v4_err`: an error about a connection's segment ends its
+    /// handshake or is kept as its soft error; one about a SYN-ACK may end
+    /// the request (`tcp_req_err`).
+    fn icmp(net: &Net, e: &IcmpError) {
+        let rn = RtcpNet::of(net);
+        if let Some(sk) = rn.lookup(e.local, e.remote) {
+            let action = {
+                let mut tcb = sk.shared().tcb.lock();
+                let Some(conn) = tcb.conn() else { return };
+                conn.on_icmp(e)
+            };
+            match action {
+                IcmpAction::OutOfWindow => Stats::inc(&rn.stats.out_of_window_icmps),
+                IcmpAction::Ignored => {}
+                IcmpAction::Soft => {
+                    if let Some(errno) = e.errno() {
+                        sk.set_soft_error(icmp_errno(errno).to_errno().wrapping_neg());
+                    }
+                }
+                IcmpAction::Failed(err) => {
+                    apply(&sk, None, Outcome { error: Some(err), ..Outcome::default() }, None)
+                }
+            }
+        } else if let Some(sk) = rn.listener(e.local) {
+            let mut tcb = sk.shared().tcb.lock();
+            let Tcb::Listen(l) = &mut *tcb else { return };
+            let Some(i) = l.requests.iter().position(|r| r.local == e.local && r.remote == e.remote) else {
+                return;
+            };
+            match l.requests.get(i).and_then(|r| r.on_icmp(e)) {
+                None => Stats::inc(&rn.stats.out_of_window_icmps),
+                Some(true) => {
+                    let _ = l.requests.remove(i);
+                    Stats::inc(&rn.stats.listen_drops);
+                }
+                Some(false) => {}
+            }
+        }
     }
 }
 
@@ -899,6 +962,7 @@ impl RtcpOps {
     fn disconnect(sk: &Sock<RtcpProto>) {
         let old = sk.state();
         Self::abort(sk);
+        sk.set_shutdown(0);
         if matches!(old, TCP_SYN_SENT | TCP_ESTABLISHED) {
             sk.report_error(ECONNRESET.to_errno().wrapping_neg());
         }
@@ -987,7 +1051,10 @@ impl net::SocketOps for RtcpOps {
         }
         let _owned = sk.lock();
         if sk.state() == TCP_CLOSE {
+            // Reset for another connect(), as the disconnect of
+            // __inet_stream_connect's sock_error.
             sock.set_state(SS_UNCONNECTED);
+            sk.set_shutdown(0);
             let err = sk.take_error();
             return Err(if err > 0 { Error::from_errno(-err) } else { ECONNABORTED });
         }
@@ -1060,7 +1127,7 @@ impl net::SocketOps for RtcpOps {
         let _owned = sk.lock();
         let res = match sk.state() {
             TCP_CLOSE => {
-                sk.add_shutdown(how);
+                sk.set_shutdown(sk.shutdown() | how);
                 Err(ENOTCONN)
             }
             TCP_LISTEN if how & RCV_SHUTDOWN == 0 => Ok(()),
@@ -1163,7 +1230,9 @@ impl net::SocketOps for RtcpOps {
         if shutdown & RCV_SHUTDOWN != 0 {
             mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
         }
-        if state != TCP_SYN_SENT && shutdown & SEND_SHUTDOWN == 0 {
+        // Writable once connected, and "writable" (to fail at once) once
+        // the sending side is shut.
+        if state != TCP_SYN_SENT {
             mask |= EPOLLOUT | EPOLLWRNORM;
         }
         if sk.has_error() {

@@ -3,9 +3,11 @@
  * connect() on AF_RTCP, with Linux's TCP as the peer on loopback, and the
  * same call sequences on AF_INET as the reference for every errno:
  * success, refusal, no route, blocking and non-blocking, poll and
- * SO_ERROR, EISCONN/EALREADY, SO_SNDTIMEO, signals, AF_UNSPEC, and an
- * abort with RST on close. Each test runs in a network namespace of its
- * own: lo, plus a dummy device whose far side never answers.
+ * SO_ERROR, EISCONN/EALREADY, SO_SNDTIMEO, signals, AF_UNSPEC, ICMP
+ * errors, and an abort with RST on close. Each test runs in a network
+ * namespace of its own: lo, a dummy device whose far side never answers,
+ * and a veth pair on which nobody answers ARP (the kernel then reports the
+ * host unreachable with an ICMP error to the sender).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -18,6 +20,8 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <netinet/tcp.h>
 #include <string.h>
 #include <time.h>
@@ -28,6 +32,8 @@
 
 /* 10.99.0.2 is routed into a dummy device: SYNs go nowhere. */
 #define SILENT "10.99.0.2"
+/* 10.98.0.0/24 is on a veth whose other end answers no ARP. */
+#define NO_ARP(host) "10.98.0." #host
 
 FIXTURE(conn)
 {
@@ -42,7 +48,9 @@ FIXTURE_SETUP(conn)
 	ASSERT_EQ(0, unshare(CLONE_NEWNET));
 	ASSERT_EQ(0, system("ip link set lo up && ip link add d0 type dummy && ip link set d0 up && "
 			    "ip addr add 10.99.0.1/24 dev d0 && ip neigh add " SILENT
-			    " lladdr 02:00:00:00:00:02 dev d0"));
+			    " lladdr 02:00:00:00:00:02 dev d0 && "
+			    "ip link add v0 type veth peer name v1 && ip link set v0 up && "
+			    "ip link set v1 up && ip addr add " NO_ARP(1) "/24 dev v0"));
 	self->server = sin_of("127.0.0.1", 0);
 	self->listener = socket(AF_INET, SOCK_STREAM, 0);
 	ASSERT_LE(0, self->listener);
@@ -341,6 +349,99 @@ TEST_F(conn, tcp_syncnt_like_inet)
 		EXPECT_EQ(-ETIMEDOUT, connect_res(fd, &silent)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		close(fd);
 	}
+}
+
+/*
+ * A host that does not answer ARP: after three probes the kernel sends
+ * the connecting side an ICMP host unreachable, which ends the handshake
+ * with EHOSTUNREACH, blocking or not (tcp_v4_err), well before the SYN
+ * retransmissions would run out.
+ */
+TEST_F(conn, icmp_host_unreachable_like_inet)
+{
+	struct sockaddr_in nb[2] = { sin_of(NO_ARP(3), 80), sin_of(NO_ARP(4), 80) };
+	struct sockaddr_in bl[2] = { sin_of(NO_ARP(5), 80), sin_of(NO_ARP(6), 80) };
+	short revents[2] = { -1, -1 };
+
+	for (int f = 0; f < 2; f++) {
+		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		struct pollfd p = { .fd = fd, .events = POLLIN | POLLOUT };
+
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &nb[f]));
+		EXPECT_EQ(1, poll(&p, 1, 10000)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		/*
+		 * The wakeup comes with the error report, a moment before the
+		 * socket is closed both ways (tcp_done_with_error): look again
+		 * once it has settled.
+		 */
+		usleep(50000);
+		EXPECT_EQ(1, poll(&p, 1, 0));
+		revents[f] = p.revents;
+		EXPECT_EQ(EHOSTUNREACH, so_error(fd)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+
+		fd = socket(families[f], SOCK_STREAM, 0);
+		EXPECT_EQ(-EHOSTUNREACH, connect_res(fd, &bl[f])) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(fd);
+	}
+	EXPECT_EQ(revents[0], revents[1]);
+	EXPECT_EQ(POLLIN | POLLOUT | POLLERR | POLLHUP, revents[0]);
+}
+
+/*
+ * An ICMP error whose quoted sequence number is not the SYN's is ignored
+ * (OutOfWindowIcmps) and the connect goes on.
+ */
+TEST_F(conn, icmp_out_of_window_ignored_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+	long before[2], after[2];
+
+	for (int f = 0; f < 2; f++) {
+		struct {
+			struct icmphdr icmp;
+			struct iphdr ip;
+			uint16_t sport, dport;
+			uint32_t seq;
+		} __attribute__((packed)) m = { 0 };
+		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+		int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+		struct sockaddr_in local;
+		socklen_t len = sizeof(local);
+		struct pollfd p = { .fd = fd, .events = POLLOUT };
+		uint32_t sum = 0;
+
+		ASSERT_LE(0, raw);
+		before[f] = ext_stat(families[f], "OutOfWindowIcmps");
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &silent));
+		ASSERT_EQ(0, getsockname(fd, (void *)&local, &len));
+		m.icmp.type = ICMP_DEST_UNREACH;
+		m.icmp.code = ICMP_HOST_UNREACH;
+		m.ip.version = 4;
+		m.ip.ihl = 5;
+		m.ip.tot_len = htons(60);
+		m.ip.ttl = 1;
+		m.ip.protocol = IPPROTO_TCP;
+		m.ip.saddr = local.sin_addr.s_addr;
+		m.ip.daddr = silent.sin_addr.s_addr;
+		m.sport = local.sin_port;
+		m.dport = silent.sin_port;
+		/* Our ISN is a keyed hash: 12345 is not it (but for 2^-32). */
+		m.seq = htonl(12345);
+		for (size_t i = 0; i < sizeof(m) / 2; i++)
+			sum += ((uint16_t *)&m)[i];
+		while (sum >> 16)
+			sum = (sum & 0xffff) + (sum >> 16);
+		m.icmp.checksum = ~sum;
+		ASSERT_EQ((ssize_t)sizeof(m), sendto(raw, &m, sizeof(m), 0, (void *)&local, sizeof(local)));
+		close(raw);
+		EXPECT_EQ(0, poll(&p, 1, 300)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, so_error(fd)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		after[f] = ext_stat(families[f], "OutOfWindowIcmps");
+		close(fd);
+	}
+	EXPECT_EQ(1, after[0] - before[0]);
+	EXPECT_EQ(after[0] - before[0], after[1] - before[1]);
 }
 
 TEST_HARNESS_MAIN

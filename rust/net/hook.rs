@@ -9,9 +9,12 @@
 //! handed to [`Hook::deliver`]; the hook then frees the skb and tells
 //! netfilter it was stolen.
 //!
+//! ICMP errors quoting a TCP segment go to [`Hook::icmp`] (Linux's TCP
+//! would take them in `tcp_v4_err`) and then on to Linux's ICMP, untouched.
+//!
 //! C header: [`include/linux/netfilter.h`].
 
-use crate::proto::{ipv4::Ipv4, segment::Segment};
+use crate::proto::{icmp::IcmpError, ipv4::Ipv4, segment::Segment};
 use crate::sys;
 use core::marker::PhantomData;
 use kernel::{error::to_result, ffi::c_void, prelude::*, types::Opaque};
@@ -42,6 +45,10 @@ pub(crate) trait Hook: 'static {
 
     /// A claimed segment whose checksum was wrong (it is dropped).
     fn bad_checksum(net: &Net);
+
+    /// An ICMP error (checksum verified) quoting a TCP segment sent from
+    /// this namespace.
+    fn icmp(net: &Net, err: &IcmpError);
 }
 
 /// The `nf_hook_ops` of a [`Hook`], registered in each namespace.
@@ -78,7 +85,14 @@ impl<H: Hook> HookDef<H> {
         // SAFETY: netfilter passes a live state whose `net` is alive.
         let net = unsafe { Net::from_raw((*state).net) };
         // SAFETY: as the caller guarantees.
-        let Some(pkt) = (unsafe { parse(skb) }) else { return sys::NF_ACCEPT };
+        let pkt = match unsafe { parse(skb) } {
+            Some(Parsed::Tcp(pkt)) => pkt,
+            Some(Parsed::Icmp(err)) => {
+                H::icmp(net, &err);
+                return sys::NF_ACCEPT;
+            }
+            None => return sys::NF_ACCEPT,
+        };
         let Some(target) = H::claim(net, &pkt) else { return sys::NF_ACCEPT };
         // SAFETY: the skb is ours from here on; its data is at the IP
         // header, `header_len` bytes of which `parse` made linear.
@@ -96,13 +110,19 @@ impl<H: Hook> HookDef<H> {
     }
 }
 
-/// Reads the IPv4 and TCP headers of a received skb; `None` if it is not
-/// a well-formed TCP segment.
+/// What the hook found in a packet.
+enum Parsed {
+    Tcp(Packet),
+    Icmp(IcmpError),
+}
+
+/// Reads the IPv4 and TCP headers of a received skb, or the ICMP error it
+/// is; `None` if it is neither a well-formed TCP segment nor such an error.
 ///
 /// # Safety
 ///
 /// `skb` is live with its data at the IPv4 header.
-unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Packet> {
+unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Parsed> {
     let linear = |len: usize| -> Option<&[u8]> {
         // SAFETY: `pskb_may_pull` makes `len` bytes at the data linear (or
         // fails); they stay valid while the skb is not changed.
@@ -114,19 +134,29 @@ unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Packet> {
         }
     };
     let ip = Ipv4::parse(linear(crate::proto::ipv4::HEADER_LEN)?)?;
+    // SAFETY: the skb is live.
+    let skb_len = unsafe { (*skb).len } as usize;
+    // Trailing padding (a short frame) is not part of the packet.
+    let total = ip.total_len.min(skb_len);
+    if ip.protocol == sys::IPPROTO_ICMP as u8 {
+        // Only the error types are made linear, whole (the checksum covers
+        // all of the message): they are short, quoting one header.
+        let icmp_type = *linear(ip.header_len.checked_add(1)?)?.get(ip.header_len)?;
+        if !IcmpError::is_error_type(icmp_type) {
+            return None;
+        }
+        let msg = linear(total)?.get(ip.header_len..)?;
+        return IcmpError::parse(msg).map(Parsed::Icmp);
+    }
     if ip.protocol != sys::IPPROTO_TCP as u8 {
         return None;
     }
-    // SAFETY: the skb is live.
-    let skb_len = unsafe { (*skb).len } as usize;
-    // Trailing padding (a short frame) is not part of the segment.
-    let total = ip.total_len.min(skb_len);
     let off_byte = *linear(ip.header_len.checked_add(13)?)?.get(ip.header_len.checked_add(12)?)?;
     let tcp_hlen = usize::from(off_byte >> 4) * 4;
     let bytes = linear(ip.header_len.checked_add(tcp_hlen)?)?;
     let seg = Segment::parse(bytes.get(ip.header_len..)?, None).ok()?;
     let payload_len = total.checked_sub(ip.header_len)?.checked_sub(tcp_hlen)?;
-    Some(Packet { ip, seg, payload_len: u32::try_from(payload_len).ok()? })
+    Some(Parsed::Tcp(Packet { ip, seg, payload_len: u32::try_from(payload_len).ok()? }))
 }
 
 /// The hook of `H`, registered in one namespace; unregistered on drop.

@@ -299,6 +299,14 @@ impl<P: Proto> Sock<P> {
         }
     }
 
+    /// Records a soft error (`sk_err_soft`): `SO_ERROR` returns it when no
+    /// error is pending.
+    pub(crate) fn set_soft_error(&self, errno: i32) {
+        // SAFETY: the sock is alive; `sk_err_soft` is an int read with
+        // `READ_ONCE`/`xchg` by the socket layer.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).sk_err_soft, errno) }
+    }
+
     /// Is an error pending (`sk_err`)?
     pub(crate) fn has_error(&self) -> bool {
         // SAFETY: the sock is alive; a racy read, as `READ_ONCE(sk->sk_err)`.
@@ -405,12 +413,12 @@ impl<P: Proto> Sock<P> {
         unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).sk_shutdown) }
     }
 
-    /// Adds `bits` (`RCV_SHUTDOWN`, `SEND_SHUTDOWN`) to `sk_shutdown`.
-    pub(crate) fn add_shutdown(&self, bits: u8) {
-        let p = self.as_ptr();
-        // SAFETY: the sock is alive; the socket lock, held by the caller,
-        // serialises writers; readers use `READ_ONCE`.
-        unsafe { core::ptr::write_volatile(&raw mut (*p).sk_shutdown, (*p).sk_shutdown | bits) }
+    /// Sets `sk_shutdown` (`RCV_SHUTDOWN`, `SEND_SHUTDOWN` bits).
+    pub(crate) fn set_shutdown(&self, bits: u8) {
+        // SAFETY: the sock is alive; writers are serialised by the socket
+        // lock or run where the connection's end makes them the only one;
+        // readers use `READ_ONCE`.
+        unsafe { core::ptr::write_volatile(&raw mut (*self.as_ptr()).sk_shutdown, bits) }
     }
 
     /// Sets the protocol number (`SO_PROTOCOL` reads it).

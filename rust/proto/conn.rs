@@ -9,6 +9,7 @@
 //! wants to run; times are milliseconds of a monotonic clock the caller
 //! reads. The passive side's embryonic state lives in `request`.
 
+use super::icmp::{IcmpErrno, IcmpError};
 use super::options::{Options, TCP_MAX_WSCALE};
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -116,6 +117,23 @@ pub enum ConnError {
     Reset,
     /// The SYN was retransmitted `syn_retries` times in vain (`ETIMEDOUT`).
     TimedOut,
+    /// An ICMP error ended the handshake, or a timeout came after one
+    /// (the soft error of `tcp_write_err`).
+    Icmp(IcmpErrno),
+}
+
+/// What an ICMP error did to a connection (`tcp_v4_err`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum IcmpAction {
+    /// It quotes a sequence number we have not sent or that is acknowledged
+    /// (`OutOfWindowIcmps`): ignored.
+    OutOfWindow,
+    /// TCP ignores this kind of message.
+    Ignored,
+    /// Kept as the soft error, reported if the connection times out.
+    Soft,
+    /// The handshake failed with this error: the connection is closed.
+    Failed(ConnError),
 }
 
 /// What a segment or a timer did to a connection.
@@ -178,6 +196,9 @@ pub struct Conn {
     pub rto_ms: u32,
     /// When [`Conn::on_timer`] wants to run.
     pub deadline: Option<u64>,
+    /// The last ICMP error that did not end the connection
+    /// (`sk_err_soft`).
+    pub soft_error: Option<IcmpErrno>,
 }
 
 impl Conn {
@@ -209,6 +230,7 @@ impl Conn {
             retransmits: 0,
             rto_ms: RTO_INITIAL_MS,
             deadline: Some(now.saturating_add(u64::from(RTO_INITIAL_MS))),
+            soft_error: None,
         };
         let conn = Conn { syn_tsval: conn.tsval(now), ..conn };
         let syn = conn.syn(now);
@@ -415,6 +437,26 @@ impl Conn {
         }
     }
 
+    /// An ICMP error quoting one of our segments (`tcp_v4_err`): in
+    /// SYN-SENT it ends the handshake; later it is a soft error (RFC 1122
+    /// 4.2.3.9: a connection keeps trying until it times out).
+    pub fn on_icmp(&mut self, e: &IcmpError) -> IcmpAction {
+        if self.state == State::Closed {
+            return IcmpAction::Ignored;
+        }
+        if !e.seq.between(self.snd_una, self.snd_nxt) {
+            return IcmpAction::OutOfWindow;
+        }
+        let Some(errno) = e.errno() else { return IcmpAction::Ignored };
+        if self.state == State::SynSent {
+            self.state = State::Closed;
+            self.deadline = None;
+            return IcmpAction::Failed(ConnError::Icmp(errno));
+        }
+        self.soft_error = Some(errno);
+        IcmpAction::Soft
+    }
+
     /// When the retransmission timer is due (`None`: not armed).
     pub fn deadline(&self) -> Option<u64> {
         self.deadline
@@ -434,7 +476,7 @@ impl Conn {
         if self.retransmits >= self.cfg.syn_retries {
             self.state = State::Closed;
             self.deadline = None;
-            return Outcome::error(ConnError::TimedOut);
+            return Outcome::error(self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp));
         }
         self.retransmits = self.retransmits.saturating_add(1);
         self.rto_ms = self.rto_ms.saturating_mul(2).min(RTO_MAX_MS);
@@ -696,6 +738,62 @@ pub(crate) mod tests {
         assert_eq!(c.on_timer(NOW + 1000).error, Some(ConnError::TimedOut));
     }
 
+    fn icmp_about(c: &Conn, icmp_type: u8, code: u8, seq: SeqNum) -> IcmpError {
+        IcmpError { icmp_type, code, local: c.local, remote: c.remote, seq }
+    }
+
+    #[test]
+    fn icmp_unreachable_ends_syn_sent_with_its_errno() {
+        use crate::icmp::*;
+        for (t, code, want) in [
+            (ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, IcmpErrno::HostUnreach),
+            (ICMP_DEST_UNREACH, ICMP_NET_UNREACH, IcmpErrno::NetUnreach),
+            (ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, IcmpErrno::ConnRefused),
+            (ICMP_TIME_EXCEEDED, 0, IcmpErrno::HostUnreach),
+            (ICMP_PARAMETERPROB, 0, IcmpErrno::Proto),
+        ] {
+            let (mut c, _) = connect();
+            let e = icmp_about(&c, t, code, ISS);
+            assert_eq!(c.on_icmp(&e), IcmpAction::Failed(ConnError::Icmp(want)));
+            assert_eq!((c.state, c.deadline), (State::Closed, None));
+        }
+    }
+
+    #[test]
+    fn icmp_in_syn_sent_must_quote_our_syn() {
+        use crate::icmp::*;
+        let (mut c, _) = connect();
+        for seq in [ISS.sub(1), ISS.add(2), ISS.add(1 << 31)] {
+            let e = icmp_about(&c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, seq);
+            assert_eq!(c.on_icmp(&e), IcmpAction::OutOfWindow);
+        }
+        assert_eq!(c.state, State::SynSent);
+    }
+
+    #[test]
+    fn icmp_that_tcp_ignores_leaves_syn_sent_alone() {
+        use crate::icmp::*;
+        let (mut c, _) = connect();
+        for (t, code) in [(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), (ICMP_SOURCE_QUENCH, 0), (ICMP_DEST_UNREACH, 16)] {
+            assert_eq!(c.on_icmp(&icmp_about(&c, t, code, ISS)), IcmpAction::Ignored);
+        }
+        assert_eq!(c.state, State::SynSent);
+        assert!(c.deadline.is_some());
+    }
+
+    #[test]
+    fn a_timeout_after_a_soft_error_reports_the_soft_error() {
+        let (mut c, _) = connect();
+        c.soft_error = Some(IcmpErrno::HostUnreach);
+        let last = loop {
+            let out = c.on_timer(c.deadline.unwrap());
+            if out.error.is_some() {
+                break out.error;
+            }
+        };
+        assert_eq!(last, Some(ConnError::Icmp(IcmpErrno::HostUnreach)));
+    }
+
     #[test]
     fn abort_in_syn_sent_sends_nothing() {
         let (mut c, _) = connect();
@@ -765,6 +863,20 @@ pub(crate) mod tests {
         let mut c = established();
         let out = c.on_segment(&from_server(&c, IRS, Flags::SYN | Flags::ACK), 0, NOW);
         assert_eq!(out.reply.map(|s| (s.flags, s.ack)), Some((Flags::ACK, IRS.add(1))));
+    }
+
+    #[test]
+    fn icmp_when_established_is_a_soft_error() {
+        use crate::icmp::*;
+        let mut c = established();
+        let e = icmp_about(&c, ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, c.snd_una);
+        assert_eq!(c.on_icmp(&e), IcmpAction::Soft);
+        assert_eq!(c.state, State::Established);
+        assert_eq!(c.soft_error, Some(IcmpErrno::HostUnreach));
+        // Nothing is in flight: any other sequence number is out of window.
+        let e = icmp_about(&c, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, c.snd_una.add(1));
+        assert_eq!(c.on_icmp(&e), IcmpAction::OutOfWindow);
+        assert_eq!(c.soft_error, Some(IcmpErrno::HostUnreach));
     }
 
     #[test]

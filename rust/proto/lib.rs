@@ -21,6 +21,7 @@
 pub mod checksum;
 pub mod conn;
 pub mod cookie;
+pub mod icmp;
 pub mod ipv4;
 pub mod options;
 pub mod request;

@@ -7,6 +7,7 @@
 //! `tcp_check_req()`, with the RFC 5961 checks on RST and ACK.
 
 use super::conn::{Config, Conn, Endpoint, Negotiated, RTO_INITIAL_MS, RTO_MAX_MS};
+use super::icmp::IcmpError;
 use super::options::Options;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -213,6 +214,7 @@ impl Request {
             retransmits: 0,
             rto_ms: RTO_INITIAL_MS,
             deadline: None,
+            soft_error: None,
         };
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
             conn.ts_recent = val;
@@ -235,6 +237,13 @@ impl Request {
             },
             ..Segment::default()
         }
+    }
+
+    /// An ICMP error quoting a segment of this request: `Some(true)` if it
+    /// ends the request (`tcp_req_err`), `None` if it quotes a sequence
+    /// number other than our SYN-ACK's (`OutOfWindowIcmps`).
+    pub fn on_icmp(&self, e: &IcmpError) -> Option<bool> {
+        (e.seq == self.iss).then(|| e.aborts_request())
     }
 
     /// The SYN-ACK timer fired: the SYN-ACK again with the timeout doubled,
@@ -299,6 +308,18 @@ mod tests {
     // =========================================================================
     // Tests for the LISTEN state
     // =========================================================================
+
+    #[test]
+    fn icmp_about_our_synack_ends_the_request_if_the_peer_is_unreachable() {
+        use crate::icmp::*;
+        let syn = Segment { src_port: CLIENT.port, dst_port: SERVER.port, seq: SeqNum(5), flags: Flags::SYN, ..Segment::default() };
+        let (req, _) = Request::new(Config::default(), SERVER, CLIENT, &syn, ISS, 0, 0);
+        let about = |icmp_type, code, seq| IcmpError { icmp_type, code, local: SERVER, remote: CLIENT, seq };
+        assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ISS)), Some(true));
+        assert_eq!(req.on_icmp(&about(ICMP_TIME_EXCEEDED, 0, ISS)), Some(true));
+        assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ISS)), Some(false));
+        assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ISS.add(1))), None);
+    }
 
     #[test]
     fn listener_takes_syns_only() {
