@@ -1,8 +1,38 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! One connection's control block and the handshake of the active side
+//! One connection's control block: the handshake of the active side
 //! (RFC 9293 3.5 and 3.10.7.3), following `tcp_connect()` and
-//! `tcp_rcv_synsent_state_process()` in Linux.
+//! `tcp_rcv_synsent_state_process()` in Linux, and the closing states
+//! (RFC 9293 3.6 and 3.10.7.4, `tcp_close()`, `tcp_fin()`,
+//! `tcp_rcv_state_process()`, `tcp_timewait_state_process()`):
+//!
+//! ```text
+//!                           +---------+
+//!                           |  ESTAB  |
+//!                           +---------+
+//!                    CLOSE    |     |    rcv FIN
+//!                   -------   |     |    -------
+//!  +---------+      snd FIN  /       \   snd ACK         +---------+
+//!  |  FIN    |<-------------           ----------------->|  CLOSE  |
+//!  | WAIT-1  |------------------                         |   WAIT  |
+//!  +---------+          rcv FIN  \                       +---------+
+//!    | rcv ACK of FIN   -------   |                       CLOSE  |
+//!    | --------------   snd ACK   |                      ------- |
+//!    V        x                   V                      snd FIN V
+//!  +---------+              +---------+                  +---------+
+//!  |FINWAIT-2|              | CLOSING |                  | LAST-ACK|
+//!  +---------+              +---------+                  +---------+
+//!    |              rcv ACK of FIN |                 rcv ACK of FIN |
+//!    |  rcv FIN     -------------- |    Timeout=2MSL -------------- |
+//!    |  -------            x       V    ------------        x       V
+//!     \ snd ACK              +---------+delete TCB          +---------+
+//!       -------------------->|TIME-WAIT|------------------->| CLOSED  |
+//!                            +---------+                    +---------+
+//! ```
+//!
+//! Data is not carried yet: a segment with payload is not taken in (the
+//! peer is told what we have, and retransmits it), so a FIN after data
+//! waits until the data transfer arrives.
 //!
 //! The block is sans-IO: [`Conn::connect`] and [`Conn::on_segment`] return
 //! the segment to send, [`Conn::deadline`] says when [`Conn::on_timer`]
@@ -11,6 +41,7 @@
 
 use super::icmp::{IcmpErrno, IcmpError};
 use super::options::{Options, TCP_MAX_WSCALE};
+use super::rtt::Rtt;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
 use super::state::State;
@@ -23,6 +54,21 @@ pub const RTO_INITIAL_MS: u32 = 1000;
 pub const RTO_MAX_MS: u32 = 120_000;
 /// Bytes the timestamp option takes in every segment once negotiated.
 pub const TS_OPTION_LEN: u16 = 12;
+/// How long TIME-WAIT lasts (Linux's `TCP_TIMEWAIT_LEN`, its 2 MSL).
+pub const TIME_WAIT_MS: u64 = 60_000;
+/// How long an orphaned connection waits in FIN-WAIT-2 for the peer's FIN
+/// (`net.ipv4.tcp_fin_timeout`).
+pub const FIN_TIMEOUT_MS: u64 = 60_000;
+/// Retransmissions of our FIN before an orphaned connection gives up
+/// (`tcp_orphan_retries()` with the sysctl at 0).
+pub const ORPHAN_RETRIES: u8 = 8;
+/// Retransmissions before a connection gives up (`net.ipv4.tcp_retries2`).
+pub const RETRIES2: u8 = 15;
+/// How long an ACK may wait for more data to ride on (`TCP_DELACK_MIN`).
+pub const DELACK_MS: u64 = 40;
+/// ACKs sent at once, not delayed, at the start of a connection
+/// (`TCP_MAX_QUICKACKS`).
+pub const QUICKACKS: u8 = 16;
 
 /// An IPv4 address and port, in host order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
@@ -48,6 +94,8 @@ pub struct Config {
     pub timestamps: bool,
     /// SYN (or SYN-ACK) retransmissions before giving up.
     pub syn_retries: u8,
+    /// Bytes the send buffer holds (the receive buffer is `rcv_wnd`).
+    pub sndbuf: u32,
 }
 
 impl Default for Config {
@@ -59,6 +107,7 @@ impl Default for Config {
             sack: true,
             timestamps: true,
             syn_retries: 6,
+            sndbuf: 65_536,
         }
     }
 }
@@ -115,8 +164,12 @@ pub enum ConnError {
     Refused,
     /// A reset ended the connection (`ECONNRESET`).
     Reset,
-    /// The SYN was retransmitted `syn_retries` times in vain (`ETIMEDOUT`).
+    /// The SYN was retransmitted `syn_retries` times in vain, or a FIN
+    /// went unacknowledged (`ETIMEDOUT`).
     TimedOut,
+    /// A reset came after the peer's FIN (`EPIPE`, as `tcp_reset` in
+    /// CLOSE-WAIT).
+    Pipe,
     /// An ICMP error ended the handshake, or a timeout came after one
     /// (the soft error of `tcp_write_err`).
     Icmp(IcmpErrno),
@@ -145,14 +198,41 @@ pub struct Outcome {
     pub established: bool,
     /// The connection ended with this error.
     pub error: Option<ConnError>,
+    /// The peer's FIN arrived in order: no more data will come (reads
+    /// return 0, poll says `POLLRDHUP`).
+    pub eof: bool,
+    /// The connection reached CLOSED at its normal end (LAST-ACK or
+    /// TIME-WAIT over, an orphan's FIN-WAIT-2 timed out): it can go.
+    pub closed: bool,
+    /// Payload bytes to keep: copy them into the receive buffer.
+    pub data: Option<Place>,
+    /// Bytes that became readable, in order (commit them in the receive
+    /// buffer after copying `data`).
+    pub readable: u32,
+    /// Bytes of the send buffer the peer acknowledged: drop them from its
+    /// head.
+    pub acked: u32,
+    /// The connection entered TIME-WAIT.
+    pub time_wait: bool,
+}
+
+/// Where the kept part of a segment's payload goes.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Place {
+    /// Bytes of the payload to skip (already received).
+    pub skip: u32,
+    /// Bytes to copy.
+    pub len: u32,
+    /// Offset in the receive buffer, from its head (the first unread byte).
+    pub at: u32,
 }
 
 impl Outcome {
-    fn reply(seg: Segment) -> Outcome {
+    pub(crate) fn reply(seg: Segment) -> Outcome {
         Outcome { reply: Some(seg), ..Outcome::default() }
     }
 
-    fn error(e: ConnError) -> Outcome {
+    pub(crate) fn error(e: ConnError) -> Outcome {
         Outcome { error: Some(e), ..Outcome::default() }
     }
 }
@@ -196,9 +276,75 @@ pub struct Conn {
     pub rto_ms: u32,
     /// When [`Conn::on_timer`] wants to run.
     pub deadline: Option<u64>,
+    /// The round-trip estimator behind the retransmission timeout.
+    pub rtt: Rtt,
+    /// The data path: buffers, windows, congestion control, delayed ACK
+    /// (valid from ESTABLISHED on).
+    pub data: Data,
+    /// No socket holds the connection any more (`close()`): it finishes
+    /// on its own, with the orphan's limits.
+    pub orphan: bool,
     /// The last ICMP error that did not end the connection
     /// (`sk_err_soft`).
     pub soft_error: Option<IcmpErrno>,
+}
+
+/// The data path of a connection (`tcp_sock`'s send and receive
+/// variables beside RFC 9293's).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Data {
+    /// After the last byte the user queued (`write_seq`).
+    pub snd_end: SeqNum,
+    /// The highest sequence number sent: `SND.NXT` goes back to `SND.UNA`
+    /// after a timeout, this does not.
+    pub snd_max: SeqNum,
+    /// The segment that last updated the send window (`SND.WL1`, `SND.WL2`).
+    pub snd_wl1: SeqNum,
+    /// See `snd_wl1`.
+    pub snd_wl2: SeqNum,
+    /// The largest window the peer offered (`MAX.SND.WND`).
+    pub max_window: u32,
+    /// The send buffer's size.
+    pub tx_cap: u32,
+    /// The user is done sending: our FIN follows the data, at `snd_end`.
+    pub fin_queued: bool,
+    /// Congestion control.
+    pub cc: super::cc::Reno,
+    /// Send the segment at `SND.UNA` again (fast retransmit).
+    pub rtx_head: bool,
+    /// `TCP_NODELAY`: no Nagle.
+    pub nodelay: bool,
+    /// `TCP_CORK`: only full segments.
+    pub cork: bool,
+    /// A segment timed for a round-trip sample when there are no
+    /// timestamps: its last sequence number and when it left.
+    pub timed: Option<(SeqNum, u64)>,
+    /// The window is zero and data waits: the timer probes it.
+    pub probing: bool,
+    /// Bytes received in order and not read yet.
+    pub rx_unread: u32,
+    /// What arrived past `RCV.NXT`.
+    pub ooo: super::reasm::Reassembly,
+    /// The right edge of the window last advertised.
+    pub rcv_adv: SeqNum,
+    /// Full segments received since our last ACK.
+    pub unacked: u8,
+    /// ACKs still to send at once (`icsk_ack.quick`), at the start.
+    pub quickacks: u8,
+    /// When the delayed ACK is due.
+    pub delack: Option<u64>,
+    /// The peer's FIN was taken in: nothing more to read.
+    pub fin_in: bool,
+    /// An ACK is due now (the delayed one, a window update).
+    pub ack_now: bool,
+}
+
+impl Data {
+    /// The data path of a connection whose first byte will have sequence
+    /// number `first`.
+    pub fn new(first: SeqNum) -> Data {
+        Data { snd_end: first, snd_max: first, ..Data::default() }
+    }
 }
 
 impl Conn {
@@ -231,6 +377,9 @@ impl Conn {
             rto_ms: RTO_INITIAL_MS,
             deadline: Some(now.saturating_add(u64::from(RTO_INITIAL_MS))),
             soft_error: None,
+            rtt: Rtt::default(),
+            data: Data::new(iss.add(1)),
+            orphan: false,
         };
         let conn = Conn { syn_tsval: conn.tsval(now), ..conn };
         let syn = conn.syn(now);
@@ -254,17 +403,11 @@ impl Conn {
         }
     }
 
-    /// The window field to put in a segment: our window, scaled down, with
-    /// no scaling in SYNs (RFC 7323, 2.2).
-    fn window_field(&self, syn: bool) -> u16 {
-        let shift = if syn { 0 } else { self.neg.rcv_wscale };
-        u16::try_from(self.rcv_wnd >> shift).unwrap_or(u16::MAX)
-    }
-
     /// Our SYN, with every option we offer.
     fn syn(&self, now: u64) -> Segment {
         let mut s = self.segment(self.iss, Flags::SYN);
-        s.window = self.window_field(true);
+        // The window of a SYN is never scaled (RFC 7323 2.2).
+        s.window = u16::try_from(self.rcv_wnd).unwrap_or(u16::MAX);
         s.options = Options {
             mss: Some(self.cfg.mss),
             wscale: self.cfg.wscale,
@@ -275,17 +418,6 @@ impl Conn {
         s
     }
 
-    /// A bare ACK of everything received.
-    pub fn ack(&self, now: u64) -> Segment {
-        let mut s = self.segment(self.snd_nxt, Flags::ACK);
-        s.ack = self.rcv_nxt;
-        s.window = self.window_field(false);
-        if self.neg.timestamps {
-            s.options.timestamp = Some((self.tsval(now), self.ts_recent));
-        }
-        s
-    }
-
     /// Aborts the connection: the RST to send, if the state calls for one
     /// (RFC 9293 3.10.5: none from SYN-SENT, where the peer knows nothing
     /// of us yet; `tcp_disconnect` sends one from the synchronized states).
@@ -293,7 +425,7 @@ impl Conn {
         let rst = match self.state {
             State::Closed | State::Listen | State::SynSent | State::TimeWait => None,
             _ => {
-                let mut s = self.segment(self.snd_nxt, Flags::RST | Flags::ACK);
+                let mut s = self.segment(self.data.snd_max, Flags::RST | Flags::ACK);
                 s.ack = self.rcv_nxt;
                 if self.neg.timestamps {
                     s.options.timestamp = Some((self.tsval(now), self.ts_recent));
@@ -310,10 +442,16 @@ impl Conn {
     pub fn on_segment(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
         match self.state {
             State::SynSent => self.syn_sent(seg, now),
-            State::Established => self.established(seg, payload_len, now),
-            // Other states belong to data transfer and teardown; until then
-            // a segment for them is dropped.
-            _ => Outcome::default(),
+            State::TimeWait => self.time_wait(seg, payload_len, now),
+            State::Established
+            | State::FinWait1
+            | State::FinWait2
+            | State::CloseWait
+            | State::Closing
+            | State::LastAck => self.synchronized(seg, payload_len, now),
+            // SYN-RECEIVED of a simultaneous open is not carried further
+            // yet; nothing is left of a closed connection.
+            State::SynReceived | State::Closed | State::Listen => Outcome::default(),
         }
     }
 
@@ -349,11 +487,14 @@ impl Conn {
             }
             self.accept_syn(seg);
             self.snd_una = seg.ack;
-            self.snd_wnd = u32::from(seg.window) << self.neg.snd_wscale.min(TCP_MAX_WSCALE);
+            // The window of a SYN-ACK is never scaled (RFC 7323 2.2).
+            self.snd_wnd = u32::from(seg.window);
+            self.sample_rtt(seg, now);
             self.state = State::Established;
             self.retransmits = 0;
             self.deadline = None;
-            return Outcome { reply: Some(self.ack(now)), established: true, error: None };
+            self.start_data(seg);
+            return Outcome { reply: Some(self.ack(now)), established: true, ..Outcome::default() };
         }
         if f.contains(Flags::RST) {
             // A reset without ACK cannot be about our SYN.
@@ -374,6 +515,21 @@ impl Conn {
         Outcome::default()
     }
 
+    /// ESTABLISHED is reached, by `seg` (the SYN-ACK, or the final ACK):
+    /// the data path starts (`tcp_init_transfer`).
+    pub fn start_data(&mut self, seg: &Segment) {
+        let d = &mut self.data;
+        d.snd_end = self.snd_nxt;
+        d.snd_max = self.snd_nxt;
+        d.snd_wl1 = seg.seq;
+        d.snd_wl2 = seg.ack;
+        d.max_window = self.snd_wnd;
+        d.tx_cap = self.cfg.sndbuf;
+        d.cc = super::cc::Reno::new(u32::from(self.neg.mss));
+        d.rcv_adv = self.rcv_nxt.add(self.rcv_wnd);
+        d.quickacks = QUICKACKS;
+    }
+
     /// Takes in the peer's SYN: its sequence number and options.
     fn accept_syn(&mut self, seg: &Segment) {
         self.irs = seg.seq;
@@ -384,56 +540,20 @@ impl Conn {
         }
     }
 
-    /// ESTABLISHED, as far as the handshake goes: the RFC 5961 checks on
-    /// RST and SYN. Data and FIN belong to data transfer.
-    fn established(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
-        let f = seg.flags;
-        if f.contains(Flags::RST) {
-            return match self.rst_check(seg) {
-                RstCheck::Exact => {
-                    self.state = State::Closed;
-                    self.deadline = None;
-                    Outcome::error(ConnError::Reset)
-                }
-                RstCheck::InWindow => Outcome::reply(self.ack(now)),
-                RstCheck::Outside => Outcome::default(),
-            };
-        }
-        if f.contains(Flags::SYN) {
-            // RFC 5961 4.2: any SYN here gets a challenge ACK.
-            return Outcome::reply(self.ack(now));
-        }
-        // A retransmitted SYN-ACK means our final ACK was lost: ACK again.
-        if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) {
-            return Outcome::reply(self.ack(now));
-        }
-        Outcome::default()
-    }
-
-    /// RFC 5961 3.2: where a reset's sequence number falls.
-    fn rst_check(&self, seg: &Segment) -> RstCheck {
-        if seg.seq == self.rcv_nxt {
-            RstCheck::Exact
-        } else if self.seq_acceptable(seg.seq, 0) {
-            RstCheck::InWindow
-        } else {
-            RstCheck::Outside
-        }
-    }
-
-    /// The acceptability test of RFC 9293 3.10.7.4 (first check).
-    pub fn seq_acceptable(&self, seq: SeqNum, len: u32) -> bool {
-        let wnd = self.rcv_wnd;
-        let end = self.rcv_nxt.add(wnd);
-        match (len, wnd) {
-            (0, 0) => seq == self.rcv_nxt,
-            (0, _) => !seq.before(self.rcv_nxt) && seq.before(end),
-            (_, 0) => false,
-            (_, _) => {
-                let last = seq.add(len.wrapping_sub(1));
-                (!seq.before(self.rcv_nxt) && seq.before(end))
-                    || (!last.before(self.rcv_nxt) && last.before(end))
-            }
+    /// A round-trip sample from the ACK of our SYN: by the timestamp echo
+    /// when there is one, else only if the SYN was not retransmitted
+    /// (Karn's rule).
+    fn sample_rtt(&mut self, seg: &Segment, now: u64) {
+        let sent = match (self.neg.timestamps, seg.options.timestamp) {
+            (true, Some((_, ecr))) if ecr != 0 => ecr,
+            _ if self.retransmits == 0 => self.syn_tsval,
+            _ => return,
+        };
+        let ms = self.tsval(now).wrapping_sub(sent);
+        // An echo from the future, or older than the longest timeout, is
+        // no sample.
+        if ms <= RTO_MAX_MS {
+            self.rtt.sample(ms.saturating_mul(1000));
         }
     }
 
@@ -444,7 +564,7 @@ impl Conn {
         if self.state == State::Closed {
             return IcmpAction::Ignored;
         }
-        if !e.seq.between(self.snd_una, self.snd_nxt) {
+        if !e.seq.between(self.snd_una, self.data.snd_max) {
             return IcmpAction::OutOfWindow;
         }
         let Some(errno) = e.errno() else { return IcmpAction::Ignored };
@@ -457,22 +577,30 @@ impl Conn {
         IcmpAction::Soft
     }
 
-    /// When the retransmission timer is due (`None`: not armed).
+    /// When [`Conn::on_timer`] wants to run (`None`: no timer armed).
     pub fn deadline(&self) -> Option<u64> {
-        self.deadline
+        match (self.deadline, self.data.delack) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        }
     }
 
-    /// The retransmission timer fired at `now`: the SYN again with the
-    /// timeout doubled (RFC 6298 5.5), or the end after `syn_retries`.
+    /// The timer fired at `now`: in SYN-SENT the SYN again with the
+    /// timeout doubled (RFC 6298 5.5), or the end after `syn_retries`;
+    /// later the data path's timers (`output`). Call [`Conn::transmit`]
+    /// after it.
     pub fn on_timer(&mut self, now: u64) -> Outcome {
-        match self.deadline {
-            Some(d) if now >= d => {}
-            _ => return Outcome::default(),
-        }
         if self.state != State::SynSent {
-            self.deadline = None;
-            return Outcome::default();
+            return self.data_timer(now);
         }
+        match self.deadline {
+            Some(d) if now >= d => self.syn_timer(now),
+            _ => Outcome::default(),
+        }
+    }
+
+    /// The SYN's retransmission timer.
+    fn syn_timer(&mut self, now: u64) -> Outcome {
         if self.retransmits >= self.cfg.syn_retries {
             self.state = State::Closed;
             self.deadline = None;
@@ -485,11 +613,6 @@ impl Conn {
     }
 }
 
-enum RstCheck {
-    Exact,
-    InWindow,
-    Outside,
-}
 
 /// The reset for an unacceptable ACK: `<SEQ=SEG.ACK><CTL=RST>`.
 fn reset_for_ack(seg: &Segment) -> Segment {
@@ -603,7 +726,8 @@ pub(crate) mod tests {
                 timestamps: true
             }
         );
-        assert_eq!(c.snd_wnd, 65160 << 9);
+        // The SYN-ACK's window is not scaled.
+        assert_eq!(c.snd_wnd, 65160);
         assert_eq!(c.rcv_nxt, IRS.add(1));
         assert_eq!(c.snd_una, ISS.add(1));
     }
@@ -805,13 +929,13 @@ pub(crate) mod tests {
     // Tests for the ESTABLISHED state (the handshake's part of it)
     // =========================================================================
 
-    fn established() -> Conn {
+    pub(crate) fn established() -> Conn {
         let (mut c, syn) = connect();
         assert!(c.on_segment(&synack(&syn), 0, NOW).established);
         c
     }
 
-    fn from_server(c: &Conn, seq: SeqNum, flags: Flags) -> Segment {
+    pub(crate) fn from_server(c: &Conn, seq: SeqNum, flags: Flags) -> Segment {
         Segment {
             src_port: SERVER.port,
             dst_port: CLIENT.port,
@@ -886,6 +1010,215 @@ pub(crate) mod tests {
         assert_eq!(rst.flags, Flags::RST | Flags::ACK);
         assert_eq!((rst.seq, rst.ack), (ISS.add(1), IRS.add(1)));
         assert_eq!(c.state, State::Closed);
+    }
+
+    // =========================================================================
+    // Tests for closing first: FIN-WAIT-1, FIN-WAIT-2, CLOSING, TIME-WAIT
+    // =========================================================================
+
+    /// Closes `c` and returns the FIN it sends.
+    fn close(c: &mut Conn, orphan: bool) -> Segment {
+        assert_eq!(c.close(orphan, NOW), Outcome::default());
+        c.transmit(NOW).expect("a FIN").seg
+    }
+
+    /// The peer's FIN, acknowledging what we sent.
+    fn fin_from_server(c: &Conn) -> Segment {
+        from_server(c, c.rcv_nxt, Flags::FIN | Flags::ACK)
+    }
+
+    #[test]
+    fn close_sends_a_fin_and_enters_fin_wait_1() {
+        let mut c = established();
+        let fin = close(&mut c, true);
+        assert_eq!(fin.flags, Flags::FIN | Flags::ACK);
+        assert_eq!((fin.seq, fin.ack), (ISS.add(1), IRS.add(1)));
+        assert_eq!(c.state, State::FinWait1);
+        assert_eq!(c.snd_nxt, ISS.add(2));
+        assert!(c.deadline.is_some());
+        // A second close does nothing more.
+        assert_eq!(c.close(true, NOW), Outcome::default());
+        assert_eq!(c.transmit(NOW), None);
+    }
+
+    #[test]
+    fn the_ack_of_our_fin_leads_to_fin_wait_2() {
+        let mut c = established();
+        close(&mut c, false);
+        let out = c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+        assert_eq!(out, Outcome::default());
+        assert_eq!(c.state, State::FinWait2);
+        // Not an orphan: FIN-WAIT-2 waits for as long as it takes.
+        assert_eq!(c.deadline, None);
+    }
+
+    #[test]
+    fn an_orphan_gives_up_fin_wait_2_after_the_fin_timeout() {
+        let mut c = established();
+        close(&mut c, true);
+        c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+        assert_eq!(c.deadline, Some(NOW + FIN_TIMEOUT_MS));
+        let out = c.on_timer(NOW + FIN_TIMEOUT_MS);
+        assert!(out.closed && out.error.is_none());
+        assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn the_peers_fin_in_fin_wait_2_leads_to_time_wait() {
+        let mut c = established();
+        close(&mut c, true);
+        c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+        let out = c.on_segment(&fin_from_server(&c), 0, NOW + 5);
+        assert!(out.eof);
+        let ack = out.reply.unwrap();
+        assert_eq!((ack.flags, ack.seq, ack.ack), (Flags::ACK, ISS.add(2), IRS.add(2)));
+        assert_eq!(c.state, State::TimeWait);
+        assert_eq!(c.deadline, Some(NOW + 5 + TIME_WAIT_MS));
+    }
+
+    #[test]
+    fn fin_and_ack_together_in_fin_wait_1_lead_to_time_wait() {
+        let mut c = established();
+        close(&mut c, true);
+        let out = c.on_segment(&fin_from_server(&c), 0, NOW);
+        assert!(out.eof && out.reply.is_some());
+        assert_eq!(c.state, State::TimeWait);
+    }
+
+    #[test]
+    fn simultaneous_close_goes_through_closing() {
+        let mut c = established();
+        close(&mut c, true);
+        // The peer's FIN crossed ours: it does not acknowledge our FIN.
+        let fin = Segment { ack: c.snd_una, ..fin_from_server(&c) };
+        let out = c.on_segment(&fin, 0, NOW);
+        assert!(out.eof);
+        assert_eq!(c.state, State::Closing);
+        let out = c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+        assert_eq!(out.reply, None);
+        assert_eq!(c.state, State::TimeWait);
+    }
+
+    #[test]
+    fn an_unacknowledged_fin_is_retransmitted_with_backoff_then_given_up() {
+        let mut c = established();
+        close(&mut c, true);
+        let first = c.deadline.unwrap() - NOW;
+        // The timer goes back to SND.UNA; the FIN is what is sent again.
+        let at = c.deadline.unwrap();
+        assert_eq!(c.on_timer(at), Outcome::default());
+        let t = c.transmit(at).unwrap();
+        assert_eq!((t.seg.flags, t.seg.seq, t.retransmission), (Flags::FIN | Flags::ACK, ISS.add(1), true));
+        assert_eq!(c.transmit(at), None);
+        let second = c.deadline.unwrap() - at;
+        assert!(second >= 2 * first, "{second} after {first}");
+        let mut n = 1;
+        let end = loop {
+            let at = c.deadline.unwrap();
+            let out = c.on_timer(at);
+            if out.error.is_some() {
+                break out;
+            }
+            assert!(c.transmit(at).is_some());
+            n += 1;
+        };
+        assert_eq!(n, ORPHAN_RETRIES);
+        assert_eq!(end.error, Some(ConnError::TimedOut));
+        assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn time_wait_acks_a_retransmitted_fin_and_starts_over() {
+        let mut c = established();
+        close(&mut c, true);
+        let fin = fin_from_server(&c);
+        c.on_segment(&fin, 0, NOW);
+        assert_eq!(c.state, State::TimeWait);
+        let out = c.on_segment(&fin, 0, NOW + 1000);
+        assert_eq!(out.reply.map(|s| (s.flags, s.ack)), Some((Flags::ACK, IRS.add(2))));
+        assert_eq!(c.deadline, Some(NOW + 1000 + TIME_WAIT_MS));
+    }
+
+    #[test]
+    fn time_wait_ends_after_2msl_or_on_a_reset() {
+        let mut c = established();
+        close(&mut c, true);
+        c.on_segment(&fin_from_server(&c), 0, NOW);
+        assert_eq!(c.on_timer(NOW + TIME_WAIT_MS - 1), Outcome::default());
+        assert!(c.on_timer(NOW + TIME_WAIT_MS).closed);
+
+        let mut c = established();
+        close(&mut c, true);
+        c.on_segment(&fin_from_server(&c), 0, NOW);
+        let out = c.on_segment(&from_server(&c, c.rcv_nxt, Flags::RST), 0, NOW);
+        assert!(out.closed && out.error.is_none());
+        assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn time_wait_sends_nothing_on_abort() {
+        let mut c = established();
+        close(&mut c, true);
+        c.on_segment(&fin_from_server(&c), 0, NOW);
+        assert_eq!(c.abort(NOW), None);
+    }
+
+    // =========================================================================
+    // Tests for the peer closing first: CLOSE-WAIT, LAST-ACK
+    // =========================================================================
+
+    #[test]
+    fn the_peers_fin_leads_to_close_wait_with_eof() {
+        let mut c = established();
+        let out = c.on_segment(&fin_from_server(&c), 0, NOW);
+        assert!(out.eof);
+        assert_eq!(out.reply.map(|s| (s.flags, s.ack)), Some((Flags::ACK, IRS.add(2))));
+        assert_eq!(c.state, State::CloseWait);
+        // Its retransmission is acknowledged again, with no second EOF.
+        let again = from_server(&c, IRS.add(1), Flags::FIN | Flags::ACK);
+        let out = c.on_segment(&again, 0, NOW);
+        assert!(!out.eof && out.reply.is_some());
+        assert_eq!(c.state, State::CloseWait);
+    }
+
+    #[test]
+    fn close_in_close_wait_sends_a_fin_and_the_ack_of_it_ends_the_connection() {
+        let mut c = established();
+        c.on_segment(&fin_from_server(&c), 0, NOW);
+        let fin = close(&mut c, true);
+        assert_eq!((fin.flags, fin.seq), (Flags::FIN | Flags::ACK, ISS.add(1)));
+        assert_eq!(c.state, State::LastAck);
+        let out = c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+        assert!(out.closed && out.error.is_none());
+        assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn a_reset_in_close_wait_is_a_broken_pipe() {
+        let mut c = established();
+        c.on_segment(&fin_from_server(&c), 0, NOW);
+        let out = c.on_segment(&from_server(&c, c.rcv_nxt, Flags::RST), 0, NOW);
+        assert_eq!(out.error, Some(ConnError::Pipe));
+    }
+
+    #[test]
+    fn acks_of_what_was_never_sent_are_answered_not_taken() {
+        let mut c = established();
+        close(&mut c, true);
+        let bogus = Segment { ack: c.snd_nxt.add(10), ..from_server(&c, c.rcv_nxt, Flags::ACK) };
+        let out = c.on_segment(&bogus, 0, NOW);
+        assert_eq!(out.reply.map(|s| s.flags), Some(Flags::ACK));
+        assert_eq!(c.state, State::FinWait1);
+    }
+
+    #[test]
+    fn the_synack_gives_a_round_trip_sample() {
+        let (mut c, syn) = connect();
+        let mut sa = synack(&syn);
+        // The SYN-ACK echoes a TSval 40 ms old.
+        sa.options.timestamp = Some((777, c.tsval(NOW)));
+        c.on_segment(&sa, 0, NOW + 40);
+        assert_eq!(c.rtt.srtt_us(), Some(40_000));
     }
 
     // =========================================================================

@@ -18,13 +18,20 @@
 // in the code that runs in the kernel (tests may do as they like).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects, clippy::indexing_slicing))]
 
+pub mod cc;
 pub mod checksum;
 pub mod conn;
 pub mod cookie;
 pub mod icmp;
+pub mod input;
 pub mod ipv4;
 pub mod options;
+pub mod output;
+pub mod reasm;
 pub mod request;
+pub mod ring;
+pub mod rtt;
 pub mod segment;
 pub mod seq;
 pub mod state;
+pub mod stream;

@@ -6,8 +6,9 @@
 //! Follows `tcp_v4_conn_request()`, `tcp_make_synack()` and
 //! `tcp_check_req()`, with the RFC 5961 checks on RST and ACK.
 
-use super::conn::{Config, Conn, Endpoint, Negotiated, RTO_INITIAL_MS, RTO_MAX_MS};
+use super::conn::{Config, Conn, Data, Endpoint, Negotiated, RTO_INITIAL_MS, RTO_MAX_MS};
 use super::icmp::IcmpError;
+use super::rtt::Rtt;
 use super::options::Options;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -46,6 +47,9 @@ pub fn listen_segment(seg: &Segment) -> ListenAction {
 
 /// What a segment did to a request.
 #[derive(Clone, Debug, PartialEq, Eq)]
+// The connection moves out once per handshake; `proto` does not allocate,
+// so it is not boxed.
+#[allow(clippy::large_enum_variant)]
 pub enum RequestOutcome {
     /// Nothing to do.
     Nothing,
@@ -215,10 +219,21 @@ impl Request {
             rto_ms: RTO_INITIAL_MS,
             deadline: None,
             soft_error: None,
+            rtt: Rtt::default(),
+            data: Data::new(seg.ack),
+            orphan: false,
         };
+        // A round-trip sample from the timestamp our SYN-ACK carried.
+        if let (true, Some((_, ecr))) = (self.neg.timestamps, seg.options.timestamp) {
+            let ms = self.tsval(now).wrapping_sub(ecr);
+            if ecr != 0 && ms <= RTO_MAX_MS {
+                conn.rtt.sample(ms.saturating_mul(1000));
+            }
+        }
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
             conn.ts_recent = val;
         }
+        conn.start_data(seg);
         RequestOutcome::Established(conn)
     }
 

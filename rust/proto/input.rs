@@ -1,0 +1,366 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! Segments arriving on a synchronized connection (RFC 9293 3.10.7.4), in
+//! Linux's order (`tcp_validate_incoming`, `tcp_ack`, `tcp_data_queue`,
+//! `tcp_fin`), with the RFC 5961 checks on RST, SYN and ACK, PAWS
+//! (RFC 7323 5), and TIME-WAIT (`tcp_timewait_state_process`).
+//!
+//! The closing states:
+//!
+//! ```text
+//!                           +---------+
+//!                           |  ESTAB  |
+//!                           +---------+
+//!                    CLOSE    |     |    rcv FIN
+//!                   -------   |     |    -------
+//!  +---------+      snd FIN  /       \   snd ACK         +---------+
+//!  |  FIN    |<-------------           ----------------->|  CLOSE  |
+//!  | WAIT-1  |------------------                         |   WAIT  |
+//!  +---------+          rcv FIN  \                       +---------+
+//!    | rcv ACK of FIN   -------   |                       CLOSE  |
+//!    | --------------   snd ACK   |                      ------- |
+//!    V        x                   V                      snd FIN V
+//!  +---------+              +---------+                  +---------+
+//!  |FINWAIT-2|              | CLOSING |                  | LAST-ACK|
+//!  +---------+              +---------+                  +---------+
+//!    |              rcv ACK of FIN |                 rcv ACK of FIN |
+//!    |  rcv FIN     -------------- |    Timeout=2MSL -------------- |
+//!    |  -------            x       V    ------------        x       V
+//!     \ snd ACK              +---------+delete TCB          +---------+
+//!       -------------------->|TIME-WAIT|------------------->| CLOSED  |
+//!                            +---------+                    +---------+
+//! ```
+
+use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, FIN_TIMEOUT_MS, TIME_WAIT_MS};
+use super::options::TCP_MAX_WSCALE;
+use super::segment::{Flags, Segment};
+use super::seq::SeqNum;
+use super::state::State;
+
+/// RFC 5961 3.2: where a reset's sequence number falls.
+enum RstCheck {
+    Exact,
+    InWindow,
+    Outside,
+}
+
+impl Conn {
+    /// The synchronized states, ESTABLISHED to LAST-ACK.
+    pub(crate) fn synchronized(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
+        let f = seg.flags;
+        // First, the sequence number (RST gets RFC 5961 3.2's finer check).
+        if f.contains(Flags::RST) {
+            return match self.rst_check(seg) {
+                RstCheck::Exact => {
+                    let err = if self.state == State::CloseWait { ConnError::Pipe } else { ConnError::Reset };
+                    self.state = State::Closed;
+                    self.deadline = None;
+                    self.data.delack = None;
+                    Outcome::error(err)
+                }
+                RstCheck::InWindow => Outcome::reply(self.ack(now)),
+                RstCheck::Outside => Outcome::default(),
+            };
+        }
+        // PAWS (RFC 7323 5.3): a timestamp older than TS.Recent is an old
+        // duplicate.
+        if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
+            if SeqNum(val).before(SeqNum(self.ts_recent)) {
+                return Outcome::reply(self.ack(now));
+            }
+        }
+        // Not acceptable (a retransmitted SYN-ACK or FIN, a window probe
+        // among them): an ACK of what we have.
+        if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) {
+            return Outcome::reply(self.ack(now));
+        }
+        // RFC 5961 4.2: any SYN here gets a challenge ACK.
+        if f.contains(Flags::SYN) {
+            return Outcome::reply(self.ack(now));
+        }
+        if !f.contains(Flags::ACK) {
+            return Outcome::default();
+        }
+        // RFC 5961 5.2: an ACK of what we never sent, or of what is older
+        // than the peer could still be acknowledging, gets an ACK and goes.
+        let oldest = self.snd_una.sub(self.data.max_window.max(1));
+        if seg.ack.after(self.data.snd_max) || seg.ack.before(oldest) {
+            return Outcome::reply(self.ack(now));
+        }
+        if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
+            if !seg.seq.after(self.rcv_nxt) {
+                self.ts_recent = val;
+            }
+        }
+        let mut out = Outcome::default();
+        if self.ack_in(seg, payload_len, now, &mut out) {
+            return out;
+        }
+        self.data_in(seg, payload_len, now, &mut out);
+        if out.error.is_some() {
+            return out;
+        }
+        if f.contains(Flags::FIN) && seg.seq.add(payload_len) == self.rcv_nxt {
+            self.fin_in(now, &mut out);
+        }
+        out
+    }
+
+    /// The ACK field (`tcp_ack`): the send buffer's head, the window, the
+    /// round-trip time, congestion control, our FIN. True when the
+    /// connection ended here (the ACK of our FIN in LAST-ACK).
+    fn ack_in(&mut self, seg: &Segment, payload_len: u32, now: u64, out: &mut Outcome) -> bool {
+        let d = &mut self.data;
+        let wnd = u32::from(seg.window) << self.neg.snd_wscale.min(TCP_MAX_WSCALE);
+        let flight = d.snd_max.diff(self.snd_una).max(0) as u32;
+        if seg.ack.after(self.snd_una) {
+            let acked = seg.ack.diff(self.snd_una).max(0) as u32;
+            // The FIN takes a sequence number but no byte of the buffer.
+            let in_buf = d.snd_end.diff(self.snd_una).max(0) as u32;
+            out.acked = acked.min(in_buf);
+            self.snd_una = seg.ack;
+            if self.snd_nxt.before(self.snd_una) {
+                self.snd_nxt = self.snd_una;
+            }
+            self.retransmits = 0;
+            self.sample_ack_rtt(seg, now);
+            self.rtt.acked();
+            let d = &mut self.data;
+            if d.cc.on_ack(acked, seg.ack) {
+                d.rtx_head = true;
+            }
+            // The timer restarts for what is still out (RFC 6298 5.3).
+            if self.snd_una == d.snd_max {
+                if !matches!(self.state, State::FinWait2 | State::TimeWait) {
+                    self.deadline = None;
+                }
+            } else {
+                self.arm_rto(now);
+            }
+        } else if seg.ack == self.snd_una
+            && payload_len == 0
+            && !seg.flags.contains(Flags::FIN)
+            && wnd == self.snd_wnd
+            && self.snd_una != d.snd_max
+        {
+            // A duplicate ACK (RFC 5681 2).
+            if d.cc.on_dupack(flight, d.snd_max) {
+                d.rtx_head = true;
+            }
+        }
+        // The window (RFC 9293 3.10.7.4, SND.WL1 and SND.WL2).
+        let d = &mut self.data;
+        if d.snd_wl1.before(seg.seq) || (d.snd_wl1 == seg.seq && !seg.ack.before(d.snd_wl2)) {
+            self.snd_wnd = wnd;
+            d.snd_wl1 = seg.seq;
+            d.snd_wl2 = seg.ack;
+            d.max_window = d.max_window.max(wnd);
+            if wnd != 0 && d.probing {
+                // The window opened: the probe timer stops.
+                d.probing = false;
+                self.retransmits = 0;
+                if self.snd_una == self.data.snd_max {
+                    self.deadline = None;
+                }
+            }
+        }
+        if !self.fin_acked() {
+            return false;
+        }
+        match self.state {
+            State::FinWait1 => {
+                self.state = State::FinWait2;
+                // Only an orphan gives up waiting for the peer.
+                self.deadline = self.orphan.then(|| now.saturating_add(FIN_TIMEOUT_MS));
+            }
+            State::Closing => self.enter_time_wait(now, out),
+            State::LastAck => {
+                self.state = State::Closed;
+                self.deadline = None;
+                self.data.delack = None;
+                out.closed = true;
+                return true;
+            }
+            _ => {}
+        }
+        false
+    }
+
+    /// A round-trip sample from an ACK of new data: by the timestamp echo,
+    /// or from the timed segment if it was not retransmitted (Karn).
+    fn sample_ack_rtt(&mut self, seg: &Segment, now: u64) {
+        let ms = match (self.neg.timestamps, seg.options.timestamp, self.data.timed) {
+            (true, Some((_, ecr)), _) if ecr != 0 => self.tsval(now).wrapping_sub(ecr),
+            (_, _, Some((last, sent))) if !seg.ack.before(last) => {
+                self.data.timed = None;
+                u32::try_from(now.saturating_sub(sent)).unwrap_or(u32::MAX)
+            }
+            _ => return,
+        };
+        if ms <= super::conn::RTO_MAX_MS {
+            self.rtt.sample(ms.saturating_mul(1000));
+        }
+    }
+
+    /// The payload (`tcp_data_queue`): in order it becomes readable,
+    /// filling what waited behind it; out of order it is kept at its place
+    /// and answered at once with SACK; either way within the receive
+    /// buffer only.
+    fn data_in(&mut self, seg: &Segment, payload_len: u32, now: u64, out: &mut Outcome) {
+        if payload_len == 0 {
+            return;
+        }
+        let end = seg.seq.add(payload_len);
+        let new_data = end.after(self.rcv_nxt);
+        // Data after our socket is gone (or after the peer's FIN) cannot
+        // be delivered: a closed socket answers with a reset (RFC 9293
+        // 3.10.7.4 via `tcp_rcv_state_process`'s check of RCV_SHUTDOWN).
+        if self.orphan && new_data && matches!(self.state, State::FinWait1 | State::FinWait2) {
+            out.reply = self.abort(now);
+            out.error = Some(ConnError::Reset);
+            return;
+        }
+        if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) || !new_data {
+            // Nothing new (a retransmission), or after the peer's FIN: the
+            // peer learns what we have.
+            out.reply = Some(self.ack(now));
+            return;
+        }
+        let start = if seg.seq.before(self.rcv_nxt) { self.rcv_nxt } else { seg.seq };
+        let limit = self.rcv_nxt.add(self.rcv_wnd);
+        let end = if end.after(limit) { limit } else { end };
+        if !start.before(end) {
+            out.reply = Some(self.ack(now));
+            return;
+        }
+        let place = Place {
+            skip: start.diff(seg.seq).max(0) as u32,
+            len: end.diff(start).max(0) as u32,
+            at: self.data.rx_unread.wrapping_add(start.diff(self.rcv_nxt).max(0) as u32),
+        };
+        if start != self.rcv_nxt {
+            // Out of order: kept if there is a range for it; a duplicate
+            // ACK with SACK either way (RFC 5681 4.2: at once).
+            if self.data.ooo.add(start, end) {
+                out.data = Some(place);
+            }
+            out.reply = Some(self.ack(now));
+            return;
+        }
+        out.data = Some(place);
+        let filled_hole = !self.data.ooo.is_empty();
+        let nxt = self.data.ooo.advance(end);
+        let readable = nxt.diff(self.rcv_nxt).max(0) as u32;
+        self.rcv_nxt = nxt;
+        self.data.rx_unread = self.data.rx_unread.saturating_add(readable);
+        self.rcv_wnd = self.rcv_wnd.saturating_sub(readable);
+        out.readable = readable;
+        // ACK every second full segment, a filled hole, and the first
+        // segments of the connection at once; else delay (RFC 9293 3.8.6.3).
+        let d = &mut self.data;
+        d.unacked = d.unacked.saturating_add(1);
+        let quick = d.quickacks > 0;
+        if quick {
+            d.quickacks = d.quickacks.saturating_sub(1);
+        }
+        if filled_hole || quick || d.unacked >= 2 || seg.flags.contains(Flags::FIN) {
+            out.reply = Some(self.ack(now));
+        } else if d.delack.is_none() {
+            d.delack = Some(now.saturating_add(DELACK_MS));
+        }
+    }
+
+    /// The peer's FIN, in order (`tcp_fin`).
+    fn fin_in(&mut self, now: u64, out: &mut Outcome) {
+        if self.data.fin_in {
+            out.reply = Some(self.ack(now));
+            return;
+        }
+        self.rcv_nxt = self.rcv_nxt.add(1);
+        self.data.fin_in = true;
+        self.data.ooo.clear();
+        out.eof = true;
+        match self.state {
+            State::Established => self.state = State::CloseWait,
+            // Both sides closed at once.
+            State::FinWait1 => self.state = State::Closing,
+            State::FinWait2 => self.enter_time_wait(now, out),
+            _ => {}
+        }
+        out.reply = Some(self.ack(now));
+    }
+
+    /// Goes to TIME-WAIT for 2 MSL.
+    pub(crate) fn enter_time_wait(&mut self, now: u64, out: &mut Outcome) {
+        self.state = State::TimeWait;
+        self.deadline = Some(now.saturating_add(TIME_WAIT_MS));
+        self.data.delack = None;
+        out.time_wait = true;
+    }
+
+    /// TIME-WAIT (`tcp_timewait_state_process`): a retransmitted FIN is
+    /// acknowledged again and restarts the 2 MSL; a reset ends it early,
+    /// as Linux does (RFC 1337's hazard taken); a SYN with a sequence
+    /// number past the old connection's may start a new one (`closed`:
+    /// the caller hands it to the listener); anything else gets an ACK.
+    pub(crate) fn time_wait(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
+        let f = seg.flags;
+        if f.contains(Flags::RST) {
+            if self.seq_acceptable(seg.seq, 0) {
+                self.state = State::Closed;
+                self.deadline = None;
+                return Outcome { closed: true, ..Outcome::default() };
+            }
+            return Outcome::default();
+        }
+        if f.contains(Flags::SYN) && !f.contains(Flags::ACK) && seg.seq.after(self.rcv_nxt) {
+            self.state = State::Closed;
+            self.deadline = None;
+            return Outcome { closed: true, ..Outcome::default() };
+        }
+        if f.contains(Flags::FIN) && seg.seq.add(payload_len) == self.rcv_nxt.sub(1) {
+            let mut out = Outcome::default();
+            self.enter_time_wait(now, &mut out);
+            out.time_wait = false;
+            out.reply = Some(self.ack(now));
+            return out;
+        }
+        if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) || f.contains(Flags::SYN) {
+            return Outcome::reply(self.ack(now));
+        }
+        Outcome::default()
+    }
+
+    fn rst_check(&self, seg: &Segment) -> RstCheck {
+        if seg.seq == self.rcv_nxt {
+            RstCheck::Exact
+        } else if self.seq_acceptable(seg.seq, 0) {
+            RstCheck::InWindow
+        } else {
+            RstCheck::Outside
+        }
+    }
+
+    /// The acceptability test of RFC 9293 3.10.7.4 (first check).
+    pub fn seq_acceptable(&self, seq: SeqNum, len: u32) -> bool {
+        let wnd = self.rcv_wnd;
+        let end = self.rcv_nxt.add(wnd);
+        match (len, wnd) {
+            (0, 0) => seq == self.rcv_nxt,
+            (0, _) => !seq.before(self.rcv_nxt) && seq.before(end),
+            // A full buffer still takes a FIN (or a probe) at RCV.NXT, as
+            // Linux's `tcp_sequence` does; its data is not kept.
+            (_, 0) => seq == self.rcv_nxt,
+            (_, _) => {
+                let last = seq.add(len.wrapping_sub(1));
+                (!seq.before(self.rcv_nxt) && seq.before(end))
+                    || (!last.before(self.rcv_nxt) && last.before(end))
+            }
+        }
+    }
+
+    /// Has the peer acknowledged our FIN?
+    pub(crate) fn fin_acked(&self) -> bool {
+        self.data.fin_queued && self.snd_una == self.data.snd_end.add(1)
+    }
+}

@@ -1,0 +1,302 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a synchronized connection sends (`tcp_output.c`): data cut to the
+//! MSS within the peer's window and the congestion window, Nagle and
+//! `TCP_CORK`, our FIN after the data, retransmissions, window probes,
+//! ACKs with the window we offer (receiver-side SWS avoidance, RFC 9293
+//! 3.8.6.2.2) and SACK blocks (RFC 2018), and the timers behind them
+//! (`tcp_timer.c`).
+//!
+//! The caller owns the bytes: [`Conn::transmit`] says which part of the
+//! send buffer a segment carries ([`Transmit`]), [`Conn::queued`] and
+//! [`Conn::on_read`] tell the connection what the user wrote and read.
+
+use super::conn::{Conn, ConnError, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2};
+use super::segment::{Flags, Segment};
+use super::seq::SeqNum;
+use super::state::State;
+
+/// A segment to send; its payload is `len` bytes at `off` from the send
+/// buffer's head (`SND.UNA`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Transmit {
+    /// The header.
+    pub seg: Segment,
+    /// Where the payload starts in the send buffer.
+    pub off: u32,
+    /// Bytes of payload.
+    pub len: u32,
+    /// It carries sequence numbers sent before.
+    pub retransmission: bool,
+}
+
+impl Conn {
+    /// Room in the send buffer.
+    pub fn send_space(&self) -> u32 {
+        let used = self.data.snd_end.diff(self.snd_una).max(0) as u32;
+        self.data.tx_cap.saturating_sub(used)
+    }
+
+    /// Bytes in the send buffer (sent or not, not yet acknowledged).
+    pub fn send_queued(&self) -> u32 {
+        self.data.snd_end.diff(self.snd_una).max(0) as u32
+    }
+
+    /// May the user still write? (ESTABLISHED or CLOSE-WAIT, and no FIN
+    /// queued.)
+    pub fn may_send(&self) -> bool {
+        matches!(self.state, State::Established | State::CloseWait) && !self.data.fin_queued
+    }
+
+    /// The user appended `n` bytes to the send buffer (after the data).
+    pub fn queued(&mut self, n: u32) {
+        self.data.snd_end = self.data.snd_end.add(n);
+    }
+
+    /// The user read `n` bytes from the receive buffer's head. True when
+    /// the window grew enough to tell the peer (`tcp_cleanup_rbuf`):
+    /// [`Conn::transmit`] then sends the update.
+    pub fn on_read(&mut self, n: u32) -> bool {
+        let d = &mut self.data;
+        let n = n.min(d.rx_unread);
+        d.rx_unread = d.rx_unread.saturating_sub(n);
+        self.rcv_wnd = self.rcv_wnd.saturating_add(n).min(self.cfg.rcv_wnd);
+        if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
+            return false;
+        }
+        let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
+        let now_free = self.rcv_wnd;
+        // Tell the peer when what it may send at least doubled and grew by
+        // a segment or more.
+        let update = now_free >= offered.saturating_mul(2) && now_free.saturating_sub(offered) >= self.sws_step();
+        if update {
+            self.data.ack_now = true;
+        }
+        update
+    }
+
+    /// The user is done sending (`close()`, or `shutdown(SHUT_WR)` with
+    /// `orphan` false): our FIN follows the data, from ESTABLISHED or
+    /// CLOSE-WAIT (RFC 9293 3.10.4, `tcp_close_state`). `orphan`: no
+    /// socket holds the connection any more; it finishes on its own, with
+    /// the orphan's limits.
+    pub fn close(&mut self, orphan: bool, now: u64) -> Outcome {
+        self.orphan |= orphan;
+        self.state = match self.state {
+            State::Established => State::FinWait1,
+            State::CloseWait => State::LastAck,
+            State::FinWait2 if orphan => {
+                // An orphan gives up waiting for the peer's FIN.
+                self.deadline = Some(now.saturating_add(FIN_TIMEOUT_MS));
+                return Outcome::default();
+            }
+            _ => return Outcome::default(),
+        };
+        self.data.fin_queued = true;
+        Outcome::default()
+    }
+
+    /// The smallest step by which the window's right edge moves (RFC 9293
+    /// 3.8.6.2.2: one segment, or half the buffer if that is less).
+    fn sws_step(&self) -> u32 {
+        u32::from(self.neg.mss).min(self.cfg.rcv_wnd / 2).max(1)
+    }
+
+    /// The window field of a segment, moving the right edge forward only
+    /// by a useful step and never back (`tcp_select_window`).
+    fn advertise(&mut self) -> u16 {
+        let shift = self.neg.rcv_wscale;
+        let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
+        let free = self.rcv_wnd;
+        let wnd = if free >= offered.saturating_add(self.sws_step()) { free } else { offered.min(free) };
+        let field = u16::try_from(wnd >> shift).unwrap_or(u16::MAX);
+        let edge = self.rcv_nxt.add(u32::from(field) << shift);
+        if edge.after(self.data.rcv_adv) {
+            self.data.rcv_adv = edge;
+        }
+        field
+    }
+
+    /// A segment from this side with the ACK of everything received, our
+    /// window and timestamp; the ACK is then sent, so none is pending.
+    fn header(&mut self, seq: SeqNum, flags: Flags, now: u64) -> Segment {
+        let window = self.advertise();
+        let mut s = Segment {
+            src_port: self.local.port,
+            dst_port: self.remote.port,
+            seq,
+            ack: self.rcv_nxt,
+            flags: flags | Flags::ACK,
+            window,
+            ..Segment::default()
+        };
+        if self.neg.timestamps {
+            s.options.timestamp = Some((self.tsval(now), self.ts_recent));
+        }
+        let d = &mut self.data;
+        d.delack = None;
+        d.unacked = 0;
+        d.ack_now = false;
+        s
+    }
+
+    /// A bare ACK of everything received, with SACK blocks for what came
+    /// out of order. Its sequence number is the highest sent: after a
+    /// timeout sent `SND.NXT` back, an older one would not be acceptable
+    /// to a peer that has it all (Linux's `tcp_acceptable_seq`).
+    pub fn ack(&mut self, now: u64) -> Segment {
+        let mut s = self.header(self.data.snd_max, Flags::ACK, now);
+        if self.neg.sack && !self.data.ooo.is_empty() {
+            let (blocks, n) = self.data.ooo.sack_blocks(self.neg.timestamps);
+            s.options.sack = blocks;
+            s.options.sack_len = n;
+        }
+        s
+    }
+
+    /// Arms the retransmission timer for the current timeout.
+    pub(crate) fn arm_rto(&mut self, now: u64) {
+        self.deadline = Some(now.saturating_add(u64::from(self.rtt.rto_us() / 1000)));
+    }
+
+    /// The next segment to send now, if any (`tcp_write_xmit`); call until
+    /// it returns `None`.
+    pub fn transmit(&mut self, now: u64) -> Option<Transmit> {
+        if !matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        ) {
+            if self.data.ack_now && matches!(self.state, State::FinWait2 | State::TimeWait) {
+                return Some(Transmit { seg: self.ack(now), ..Transmit::default() });
+            }
+            return None;
+        }
+        let mss = u32::from(self.neg.mss).max(1);
+        let d = self.data;
+        if d.rtx_head {
+            self.data.rtx_head = false;
+            self.data.timed = None;
+            let t = self.segment_at(self.snd_una, mss, now);
+            if t.seg.seq_len(t.len) != 0 {
+                return Some(t);
+            }
+        }
+        let flight = self.snd_nxt.diff(self.snd_una).max(0) as u32;
+        let usable = self.snd_wnd.min(d.cc.cwnd).saturating_sub(flight);
+        let unsent = d.snd_end.diff(self.snd_nxt).max(0) as u32;
+        if unsent > 0 {
+            let len = unsent.min(mss).min(usable);
+            // The last piece before our FIN goes out at once.
+            let push = d.fin_queued && len == unsent;
+            let nagle = len < mss && !push && (d.cork || (!d.nodelay && flight > 0));
+            if len > 0 && !nagle {
+                return Some(self.segment_at(self.snd_nxt, len, now));
+            }
+            if len == 0 && self.snd_wnd == 0 && flight == 0 && !self.data.probing {
+                // A zero window: probe it on the timer (`tcp_probe_timer`).
+                self.data.probing = true;
+                self.arm_rto(now);
+            }
+        } else if d.fin_queued && self.snd_nxt == d.snd_end {
+            return Some(self.segment_at(self.snd_nxt, 0, now));
+        }
+        if self.data.ack_now {
+            return Some(Transmit { seg: self.ack(now), ..Transmit::default() });
+        }
+        None
+    }
+
+    /// The segment starting at `seq` with up to `max` bytes (and our FIN if
+    /// it ends the data), sent now: `SND.NXT`, the highest sequence sent
+    /// and the timer follow it.
+    fn segment_at(&mut self, seq: SeqNum, max: u32, now: u64) -> Transmit {
+        let d = self.data;
+        let left = d.snd_end.diff(seq).max(0) as u32;
+        let len = left.min(max);
+        let end = seq.add(len);
+        let fin = d.fin_queued && end == d.snd_end;
+        let mut flags = Flags::ACK;
+        if len > 0 && end == d.snd_end {
+            flags = flags | Flags::PSH;
+        }
+        if fin {
+            flags = flags | Flags::FIN;
+        }
+        let seg = self.header(seq, flags, now);
+        let end = if fin { end.add(1) } else { end };
+        let retransmission = seq.before(d.snd_max);
+        if end.after(self.snd_nxt) {
+            self.snd_nxt = end;
+        }
+        if end.after(self.data.snd_max) {
+            self.data.snd_max = end;
+        }
+        if !retransmission && !self.neg.timestamps && self.data.timed.is_none() && len > 0 {
+            self.data.timed = Some((end, now));
+        }
+        if len > 0 || fin {
+            self.data.probing = false;
+            if self.deadline.is_none() || retransmission {
+                self.arm_rto(now);
+            }
+        }
+        Transmit { seg, off: seq.diff(self.snd_una).max(0) as u32, len, retransmission }
+    }
+
+    /// The timer of a synchronized connection: the delayed ACK, then the
+    /// retransmission or probe timer (`tcp_retransmit_timer`,
+    /// `tcp_probe_timer`), FIN-WAIT-2's and TIME-WAIT's ends.
+    pub(crate) fn data_timer(&mut self, now: u64) -> Outcome {
+        if self.data.delack.is_some_and(|t| now >= t) {
+            self.data.delack = None;
+            self.data.ack_now = true;
+        }
+        match self.deadline {
+            Some(d) if now >= d => {}
+            _ => return Outcome::default(),
+        }
+        match self.state {
+            State::FinWait2 | State::TimeWait => {
+                self.state = State::Closed;
+                self.deadline = None;
+                return Outcome { closed: true, ..Outcome::default() };
+            }
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck => {}
+            _ => {
+                self.deadline = None;
+                return Outcome::default();
+            }
+        }
+        if self.snd_una == self.data.snd_max {
+            if self.data.probing {
+                // A window probe: an old sequence number, which the peer
+                // answers with its window (`tcp_xmit_probe_skb`).
+                self.rtt.back_off();
+                self.arm_rto(now);
+                let mut probe = self.ack(now);
+                probe.seq = self.snd_una.sub(1);
+                return Outcome::reply(probe);
+            }
+            self.deadline = None;
+            return Outcome::default();
+        }
+        let limit = if self.orphan { ORPHAN_RETRIES } else { RETRIES2 };
+        if self.retransmits >= limit {
+            self.state = State::Closed;
+            self.deadline = None;
+            let err = self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp);
+            return Outcome { error: Some(err), ..Outcome::default() };
+        }
+        // Go back to SND.UNA with one segment of window (RFC 6298 5.4-5.6,
+        // RFC 5681 3.1).
+        let flight = self.data.snd_max.diff(self.snd_una).max(0) as u32;
+        self.retransmits = self.retransmits.saturating_add(1);
+        self.data.cc.on_timeout(flight);
+        self.snd_nxt = self.snd_una;
+        self.data.timed = None;
+        self.data.rtx_head = false;
+        self.rtt.back_off();
+        self.arm_rto(now);
+        Outcome::default()
+    }
+}

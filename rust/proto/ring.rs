@@ -1,0 +1,228 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A byte ring over storage the caller owns: a connection's send or
+//! receive buffer.
+//!
+//! The ring does not know sequence numbers; the connection does. Offsets
+//! are counted from the ring's head (the oldest byte kept): the send
+//! buffer's head is `SND.UNA`, the receive buffer's the first unread byte.
+//! Bytes may be written past the end of the data (out-of-order segments,
+//! placed where they belong) and become data when [`Ring::commit`] says so.
+//!
+//! Every offset is checked: a wrong one reads or writes nothing, it never
+//! panics.
+
+/// A ring buffer over `S`.
+#[derive(Debug)]
+pub struct Ring<S> {
+    buf: S,
+    /// Index of the head byte in `buf`.
+    head: usize,
+    /// Bytes of data from the head.
+    len: usize,
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>> Ring<S> {
+    /// An empty ring; its capacity is the length of `buf`.
+    pub fn new(buf: S) -> Ring<S> {
+        Ring { buf, head: 0, len: 0 }
+    }
+
+    /// The number of bytes the ring holds at most.
+    pub fn capacity(&self) -> usize {
+        self.buf.as_ref().len()
+    }
+
+    /// Bytes of data.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// No data.
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Room after the data.
+    pub fn free(&self) -> usize {
+        self.capacity().saturating_sub(self.len)
+    }
+
+    /// The two pieces (the second possibly empty) of the `len` bytes at
+    /// `off` from the head, or `None` if they are not inside the ring.
+    fn span(&self, off: usize, len: usize) -> Option<(core::ops::Range<usize>, core::ops::Range<usize>)> {
+        let cap = self.capacity();
+        if off.checked_add(len)? > cap {
+            return None;
+        }
+        // `head < cap` whenever `cap > 0`, and `off < cap` here, so neither
+        // sum overflows: both are below 2 * cap.
+        let start = self.head.checked_add(off)?;
+        let start = if start >= cap { start.checked_sub(cap)? } else { start };
+        let first = len.min(cap.checked_sub(start)?);
+        let rest = len.checked_sub(first)?;
+        Some((start..start.checked_add(first)?, 0..rest))
+    }
+
+    /// Copies `data` to `off` bytes from the head (data or free room, the
+    /// data is not extended); false, and nothing written, if it does not fit.
+    pub fn write_at(&mut self, off: usize, data: &[u8]) -> bool {
+        let Some((a, b)) = self.span(off, data.len()) else { return false };
+        let (d0, d1) = data.split_at(a.len());
+        let buf = self.buf.as_mut();
+        match (buf.get_mut(a), d0) {
+            (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
+            _ => return false,
+        }
+        match (buf.get_mut(b), d1) {
+            (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
+            _ => return false,
+        }
+        true
+    }
+
+    /// Appends `data` after the data; false, and nothing written, if the
+    /// room is too small.
+    pub fn push(&mut self, data: &[u8]) -> bool {
+        if !self.write_at(self.len, data) {
+            return false;
+        }
+        self.commit(data.len())
+    }
+
+    /// The `len` bytes written after the data become data; false if there
+    /// is no room for them.
+    pub fn commit(&mut self, len: usize) -> bool {
+        match self.len.checked_add(len) {
+            Some(n) if n <= self.capacity() => {
+                self.len = n;
+                true
+            }
+            _ => false,
+        }
+    }
+
+    /// The `len` bytes at `off` from the head as two slices (the second
+    /// empty unless the bytes wrap), or `None` if they are not inside the
+    /// ring.
+    pub fn slices(&self, off: usize, len: usize) -> Option<(&[u8], &[u8])> {
+        let (a, b) = self.span(off, len)?;
+        let buf = self.buf.as_ref();
+        Some((buf.get(a)?, buf.get(b)?))
+    }
+
+    /// The `len` bytes at `off` from the head as two writable slices (see
+    /// [`Ring::slices`]); what is written there becomes data only by
+    /// [`Ring::commit`].
+    pub fn slices_mut(&mut self, off: usize, len: usize) -> Option<(&mut [u8], &mut [u8])> {
+        let (a, b) = self.span(off, len)?;
+        let buf = self.buf.as_mut();
+        // `a` ends at or before the end of `buf` and `b` starts at 0 and
+        // ends at or before `a.start`: split between them.
+        let (front, back) = buf.split_at_mut(a.start);
+        Some((back.get_mut(..a.len())?, front.get_mut(b)?))
+    }
+
+    /// Copies the bytes at `off` from the head into `dst` (as many as
+    /// `dst` holds); false if they are not all data.
+    pub fn read_at(&self, off: usize, dst: &mut [u8]) -> bool {
+        match off.checked_add(dst.len()) {
+            Some(end) if end <= self.len => {}
+            _ => return false,
+        }
+        let Some((a, b)) = self.slices(off, dst.len()) else { return false };
+        let (d0, d1) = dst.split_at_mut(a.len());
+        d0.copy_from_slice(a);
+        d1.copy_from_slice(b);
+        true
+    }
+
+    /// Drops `n` bytes of data from the head (at most all of it).
+    pub fn consume(&mut self, n: usize) {
+        let n = n.min(self.len);
+        let cap = self.capacity();
+        if cap == 0 {
+            return;
+        }
+        self.len = self.len.saturating_sub(n);
+        // `head < cap` and `n <= cap`: no overflow.
+        let head = self.head.saturating_add(n);
+        // (The head never jumps back to the front when the ring empties:
+        // bytes written past the data keep their place.)
+        self.head = if head >= cap { head.saturating_sub(cap) } else { head };
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    #[test]
+    fn push_read_consume_wrap() {
+        let mut r = Ring::new([0u8; 8]);
+        assert!(r.push(b"abcdef"));
+        r.consume(4);
+        assert!(r.push(b"ghijk"));
+        assert_eq!(r.len(), 7);
+        assert!(!r.push(b"xy"));
+        let mut out = [0u8; 7];
+        assert!(r.read_at(0, &mut out));
+        assert_eq!(&out, b"efghijk");
+        let (a, b) = r.slices(1, 6).unwrap();
+        assert_eq!([a, b].concat(), b"fghijk");
+        assert!(!b.is_empty(), "the data wraps");
+    }
+
+    #[test]
+    fn out_of_order_bytes_become_data_on_commit() {
+        let mut r = Ring::new([0u8; 8]);
+        assert!(r.write_at(3, b"def"));
+        assert_eq!(r.len(), 0);
+        assert!(r.write_at(0, b"abc"));
+        assert!(r.commit(6));
+        let mut out = [0u8; 6];
+        assert!(r.read_at(0, &mut out));
+        assert_eq!(&out, b"abcdef");
+    }
+
+    #[test]
+    fn nothing_outside_the_ring() {
+        let mut r = Ring::new([0u8; 4]);
+        assert!(!r.write_at(2, b"abc"));
+        assert!(!r.write_at(usize::MAX, b"a"));
+        assert!(!r.commit(5));
+        assert!(!r.read_at(0, &mut [0u8; 1]));
+        assert!(r.slices(usize::MAX, 2).is_none());
+        r.consume(usize::MAX);
+        let mut e = Ring::new([0u8; 0]);
+        assert!(!e.push(b"a"));
+        e.consume(1);
+        assert!(e.push(b""));
+    }
+
+    proptest! {
+        /// The ring reads back what a plain queue would, whatever the
+        /// pushes and consumes.
+        #[test]
+        fn behaves_as_a_queue(ops in proptest::collection::vec((any::<bool>(), 0usize..20), 0..60)) {
+            let mut r = Ring::new(vec![0u8; 16]);
+            let mut q: std::collections::VecDeque<u8> = Default::default();
+            let mut next = 0u8;
+            for (push, n) in ops {
+                if push {
+                    let data: Vec<u8> = (0..n).map(|_| { next = next.wrapping_add(1); next }).collect();
+                    let fits = q.len() + n <= 16;
+                    prop_assert_eq!(r.push(&data), fits);
+                    if fits { q.extend(&data); }
+                } else {
+                    r.consume(n);
+                    for _ in 0..n.min(q.len()) { q.pop_front(); }
+                }
+                let mut out = vec![0u8; q.len()];
+                prop_assert!(r.read_at(0, &mut out));
+                prop_assert_eq!(&out, &q.iter().copied().collect::<Vec<_>>());
+            }
+        }
+    }
+}

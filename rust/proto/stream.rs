@@ -1,0 +1,462 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! A connection with its bytes: the control block and its send and
+//! receive buffers, over storage the caller owns. This is what a socket
+//! holds; [`Stream::on_segment`], [`Stream::transmit`], [`Stream::write`]
+//! and [`Stream::read`] keep the buffers and the sequence space in step,
+//! so the socket glue only moves bytes between them and the user.
+
+use super::conn::{Conn, Outcome};
+use super::output::Transmit;
+use super::ring::Ring;
+use super::segment::Segment;
+
+/// A received segment's payload, wherever it lies (an skb, a slice).
+pub trait Payload {
+    /// Copies the payload from byte `skip` on into all of `dst`; false if
+    /// it could not.
+    fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool;
+}
+
+impl Payload for [u8] {
+    fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool {
+        let Ok(skip) = usize::try_from(skip) else { return false };
+        let Some(src) = skip.checked_add(dst.len()).and_then(|end| self.get(skip..end)) else { return false };
+        dst.copy_from_slice(src);
+        true
+    }
+}
+
+/// A connection and its buffers.
+#[derive(Debug)]
+pub struct Stream<S> {
+    /// The control block.
+    pub conn: Conn,
+    /// Bytes from `SND.UNA` on: sent and not acknowledged, then unsent.
+    pub tx: Ring<S>,
+    /// Bytes received in order and not read, then out-of-order ones at
+    /// their place.
+    pub rx: Ring<S>,
+}
+
+impl<S: AsRef<[u8]> + AsMut<[u8]>> Stream<S> {
+    /// `conn` with buffers over `tx` and `rx`: the connection's buffer
+    /// sizes become theirs.
+    pub fn new(mut conn: Conn, tx: S, rx: S) -> Stream<S> {
+        let (tx, rx) = (Ring::new(tx), Ring::new(rx));
+        let rx_cap = u32::try_from(rx.capacity()).unwrap_or(u32::MAX);
+        conn.cfg.sndbuf = u32::try_from(tx.capacity()).unwrap_or(u32::MAX);
+        conn.data.tx_cap = conn.cfg.sndbuf;
+        // The window only ever offered what the buffer holds.
+        conn.cfg.rcv_wnd = rx_cap;
+        conn.rcv_wnd = conn.rcv_wnd.min(rx_cap);
+        Stream { conn, tx, rx }
+    }
+
+    /// A segment arrived with `payload`: its bytes go to their place in
+    /// the receive buffer, acknowledged bytes leave the send buffer.
+    pub fn on_segment<P: Payload + ?Sized>(&mut self, seg: &Segment, payload: &P, payload_len: u32, now: u64) -> Outcome {
+        let out = self.conn.on_segment(seg, payload_len, now);
+        if let Some(p) = out.data {
+            let placed = self.rx.slices_mut(p.at as usize, p.len as usize).is_some_and(|(a, b)| {
+                let first = u32::try_from(a.len()).unwrap_or(u32::MAX);
+                payload.copy_to(p.skip, a) && payload.copy_to(p.skip.wrapping_add(first), b)
+            });
+            // The connection only places what fits in the buffer, and the
+            // caller's payload is as long as it said: this holds. Were it
+            // not to, the bytes would be wrong, never out of bounds.
+            debug_assert!(placed);
+        }
+        self.rx.commit(out.readable as usize);
+        self.tx.consume(out.acked as usize);
+        out
+    }
+
+    /// Appends what fits of `src` to the send buffer; the bytes taken.
+    pub fn write(&mut self, src: &[u8]) -> usize {
+        if !self.conn.may_send() {
+            return 0;
+        }
+        let n = src.len().min(self.conn.send_space() as usize).min(self.tx.free());
+        let taken = src.get(..n).is_some_and(|s| self.tx.push(s));
+        if !taken {
+            return 0;
+        }
+        self.conn.queued(n as u32);
+        n
+    }
+
+    /// Copies readable bytes into `dst`, and unless `peek` takes them out
+    /// of the buffer (the window grows); the bytes copied.
+    pub fn read(&mut self, dst: &mut [u8], peek: bool) -> usize {
+        let n = dst.len().min(self.rx.len());
+        if !dst.get_mut(..n).is_some_and(|d| self.rx.read_at(0, d)) {
+            return 0;
+        }
+        if !peek {
+            self.rx.consume(n);
+            self.conn.on_read(n as u32);
+        }
+        n
+    }
+
+    /// The next segment to send and its payload (two slices of the send
+    /// buffer), if any.
+    pub fn transmit(&mut self, now: u64) -> Option<(Transmit, &[u8], &[u8])> {
+        let t = self.conn.transmit(now)?;
+        let (a, b) = self.tx.slices(t.off as usize, t.len as usize).unwrap_or((&[], &[]));
+        Some((t, a, b))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::conn::{Config, Endpoint};
+    use crate::request::{Request, RequestOutcome};
+    use crate::segment::Flags;
+    use crate::seq::SeqNum;
+    use crate::state::State;
+    use proptest::prelude::*;
+
+    const A: Endpoint = Endpoint { addr: 0x0a00_0001, port: 40000 };
+    const B: Endpoint = Endpoint { addr: 0x0a00_0002, port: 80 };
+
+    /// A segment on the wire: header and payload.
+    type Wire = (Segment, Vec<u8>);
+
+    /// Two streams connected by a handshake at time 0: (client, server).
+    fn pair(cfg: Config, tx: usize, rx: usize) -> (Stream<Vec<u8>>, Stream<Vec<u8>>) {
+        let cfg = Config { rcv_wnd: rx as u32, ..cfg };
+        let (mut a, syn) = Conn::connect(cfg, A, B, SeqNum(0xffff_0000), 3, 0);
+        let (mut req, synack) = Request::new(cfg, B, A, &syn, SeqNum(77), 5, 0);
+        let ack = a.on_segment(&synack, 0, 0).reply.unwrap();
+        let RequestOutcome::Established(b) = req.on_segment(&ack, 0) else { panic!("no connection") };
+        (Stream::new(a, vec![0; tx], vec![0; rx]), Stream::new(b, vec![0; tx], vec![0; rx]))
+    }
+
+    /// Everything `s` sends now.
+    fn drain(s: &mut Stream<Vec<u8>>, now: u64, extra: Option<Segment>) -> Vec<Wire> {
+        let mut out: Vec<Wire> = extra.into_iter().map(|seg| (seg, vec![])).collect();
+        while let Some((t, a, b)) = s.transmit(now) {
+            out.push((t.seg, [a, b].concat()));
+            assert!(out.len() < 10_000, "transmit never stops");
+        }
+        out
+    }
+
+    fn deliver(s: &mut Stream<Vec<u8>>, w: &Wire, now: u64) -> Outcome {
+        s.on_segment(&w.0, w.1.as_slice(), w.1.len() as u32, now)
+    }
+
+    // =========================================================================
+    // Tests for ESTABLISHED: data
+    // =========================================================================
+
+    #[test]
+    fn data_in_order_is_read_and_acknowledged() {
+        let (mut a, mut b) = pair(Config::default(), 4096, 4096);
+        assert_eq!(a.write(b"hello"), 5);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 1);
+        assert_eq!(segs[0].0.flags, Flags::ACK | Flags::PSH);
+        assert_eq!(segs[0].1, b"hello");
+        let out = deliver(&mut b, &segs[0], 2);
+        assert_eq!(out.readable, 5);
+        // One of the first segments: acknowledged at once (quick ACK).
+        let ack = out.reply.unwrap();
+        assert_eq!(ack.ack, segs[0].0.seq.add(5));
+        let mut buf = [0u8; 16];
+        assert_eq!(b.read(&mut buf, true), 5);
+        assert_eq!(b.read(&mut buf, false), 5);
+        assert_eq!(&buf[..5], b"hello");
+        assert_eq!(b.read(&mut buf, false), 0);
+        let out = a.on_segment(&ack, &[][..], 0, 3);
+        assert_eq!(out.acked, 5);
+        assert!(a.tx.is_empty());
+        assert_eq!(a.conn.deadline(), None, "nothing outstanding, no timer");
+    }
+
+    #[test]
+    fn data_is_cut_to_the_mss() {
+        let (mut a, _) = pair(Config { mss: 1000, timestamps: false, ..Config::default() }, 8192, 8192);
+        a.conn.data.nodelay = true;
+        a.write(&[7u8; 2500]);
+        let segs = drain(&mut a, 1, None);
+        let lens: Vec<usize> = segs.iter().map(|w| w.1.len()).collect();
+        assert_eq!(lens, [1000, 1000, 500]);
+    }
+
+    #[test]
+    fn nagle_holds_a_small_segment_while_one_is_out() {
+        let (mut a, _) = pair(Config::default(), 4096, 4096);
+        a.write(b"a");
+        assert_eq!(drain(&mut a, 1, None).len(), 1);
+        a.write(b"b");
+        assert!(drain(&mut a, 1, None).is_empty());
+        a.conn.data.nodelay = true;
+        assert_eq!(drain(&mut a, 1, None).len(), 1);
+    }
+
+    #[test]
+    fn out_of_order_data_waits_for_the_hole_and_is_sacked() {
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&(0..=255u8).collect::<Vec<_>>());
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 3);
+        let out = deliver(&mut b, &segs[1], 2);
+        assert_eq!(out.readable, 0);
+        let dup = out.reply.unwrap();
+        assert_eq!(dup.ack, segs[0].0.seq);
+        assert_eq!(dup.options.sack_blocks()[0].left, segs[1].0.seq.0);
+        let out = deliver(&mut b, &segs[0], 3);
+        assert_eq!(out.readable, 200);
+        deliver(&mut b, &segs[2], 4);
+        let mut buf = [0u8; 300];
+        assert_eq!(b.read(&mut buf, false), 256);
+        assert_eq!(buf[..256].to_vec(), (0..=255u8).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn three_duplicate_acks_retransmit_the_head() {
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.write(&[1u8; 500]);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 5);
+        let mut dups = vec![];
+        for w in &segs[1..4] {
+            dups.push(deliver(&mut b, w, 2).reply.unwrap());
+        }
+        for d in &dups {
+            a.on_segment(d, &[][..], 0, 3);
+        }
+        let again = drain(&mut a, 3, None);
+        assert_eq!(again.len(), 1);
+        assert_eq!((again[0].0.seq, again[0].1.len()), (segs[0].0.seq, 100));
+        assert!(a.conn.data.cc.recover.is_some());
+    }
+
+    #[test]
+    fn a_timeout_goes_back_to_the_oldest_byte() {
+        let (mut a, _) = pair(Config { mss: 100, ..Config::default() }, 4096, 4096);
+        a.write(&[1u8; 300]);
+        let segs = drain(&mut a, 1, None);
+        let rto = u64::from(a.conn.rtt.rto_us() / 1000);
+        let at = a.conn.deadline().unwrap();
+        assert_eq!(at, 1 + rto);
+        a.conn.on_timer(at);
+        let again = drain(&mut a, at, None);
+        assert_eq!(again.len(), 1, "one segment of window after a timeout");
+        assert_eq!(again[0].0.seq, segs[0].0.seq);
+        assert_eq!(a.conn.deadline().unwrap(), at + 2 * rto, "backed off");
+    }
+
+    #[test]
+    fn a_full_receive_buffer_closes_the_window_and_reading_opens_it() {
+        let (mut a, mut b) = pair(Config { mss: 500, timestamps: false, ..Config::default() }, 8192, 1000);
+        a.conn.data.nodelay = true;
+        a.write(&[9u8; 3000]);
+        let mut now = 1;
+        for _ in 0..4 {
+            let segs = drain(&mut a, now, None);
+            for w in &segs {
+                let out = deliver(&mut b, w, now);
+                for r in out.reply.into_iter().chain(drain(&mut b, now, None).into_iter().map(|w| w.0)) {
+                    a.on_segment(&r, &[][..], 0, now);
+                }
+            }
+            now += 1;
+        }
+        assert_eq!(b.rx.len(), 1000);
+        assert_eq!(a.conn.snd_wnd, 0);
+        // Nothing in flight and a zero window: the timer probes.
+        assert!(drain(&mut a, now, None).is_empty());
+        assert!(a.conn.data.probing);
+        let at = a.conn.deadline().unwrap();
+        let probe = a.conn.on_timer(at).reply.unwrap();
+        assert_eq!(probe.seq, a.conn.snd_una.sub(1));
+        let answer = deliver(&mut b, &(probe, vec![]), at).reply.unwrap();
+        assert_eq!(answer.window, 0);
+        // The reader takes it all: a window update goes out.
+        let mut buf = [0u8; 1000];
+        assert_eq!(b.read(&mut buf, false), 1000);
+        let update = drain(&mut b, at, None);
+        assert_eq!(update.len(), 1);
+        assert!(update[0].0.window > 0);
+        a.on_segment(&update[0].0, &[][..], 0, at);
+        assert!(!drain(&mut a, at, None).is_empty());
+    }
+
+    #[test]
+    fn a_single_segment_ack_is_delayed_after_the_quick_start() {
+        let (mut a, mut b) = pair(Config::default(), 4096, 4096);
+        b.conn.data.quickacks = 0;
+        a.write(b"x");
+        let segs = drain(&mut a, 1, None);
+        let out = deliver(&mut b, &segs[0], 10);
+        assert_eq!(out.reply, None);
+        assert_eq!(b.conn.deadline(), Some(10 + crate::conn::DELACK_MS));
+        b.conn.on_timer(10 + crate::conn::DELACK_MS);
+        let acks = drain(&mut b, 10 + crate::conn::DELACK_MS, None);
+        assert_eq!(acks.len(), 1);
+        assert_eq!(b.conn.deadline(), None);
+    }
+
+    #[test]
+    fn data_after_close_is_answered_with_a_reset() {
+        let (mut a, mut b) = pair(Config::default(), 4096, 4096);
+        a.conn.close(true, 1);
+        let fin = drain(&mut a, 1, None);
+        deliver(&mut b, &fin[0], 2);
+        b.write(b"late");
+        let data = drain(&mut b, 2, None);
+        let out = deliver(&mut a, data.last().unwrap(), 3);
+        assert_eq!(out.reply.map(|r| r.flags), Some(Flags::RST | Flags::ACK));
+        assert_eq!(a.conn.state, State::Closed);
+    }
+
+    #[test]
+    fn the_fin_follows_the_data() {
+        let (mut a, mut b) = pair(Config { mss: 100, ..Config::default() }, 4096, 4096);
+        a.write(&[5u8; 150]);
+        a.conn.close(false, 1);
+        assert!(!a.conn.may_send());
+        assert_eq!(a.write(b"more"), 0);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 2);
+        assert_eq!(segs[1].0.flags, Flags::ACK | Flags::PSH | Flags::FIN);
+        for w in &segs {
+            deliver(&mut b, w, 2);
+        }
+        assert_eq!(b.conn.state, State::CloseWait);
+        assert_eq!(b.rx.len(), 150);
+    }
+
+    // =========================================================================
+    // Two endpoints through a lossy, reordering, duplicating channel
+    // =========================================================================
+
+    /// What the channel does to segments: percentages of loss,
+    /// duplication and delay (reordering), drawn from a seeded generator.
+    #[derive(Clone, Copy, Debug)]
+    struct Channel {
+        seed: u64,
+        loss: u64,
+        dup: u64,
+        late: u64,
+    }
+
+    /// Runs both directions until every byte is read and both FINs are
+    /// acknowledged, through `ch`. Returns what each side read.
+    fn transfer(a_data: &[u8], b_data: &[u8], ch: Channel, rx: usize) -> (Vec<u8>, Vec<u8>, (State, State)) {
+        let cfg = Config { mss: 200, ..Config::default() };
+        let (mut a, mut b) = pair(cfg, 1500, rx);
+        let (mut a_sent, mut b_sent) = (0, 0);
+        let (mut a_read, mut b_read) = (vec![], vec![]);
+        // (arrival time, to b?, segment)
+        let mut wire: Vec<(u64, bool, Wire)> = vec![];
+        let mut rng = ch.seed | 1;
+        let mut roll = move || {
+            // xorshift64
+            rng ^= rng << 13;
+            rng ^= rng >> 7;
+            rng ^= rng << 17;
+            rng % 100
+        };
+        let mut now = 1u64;
+        let mut buf = [0u8; 700];
+        for _ in 0..200_000 {
+            a_sent += a.write(&a_data[a_sent..]);
+            b_sent += b.write(&b_data[b_sent..]);
+            if a_sent == a_data.len() {
+                a.conn.close(false, now);
+            }
+            if b_sent == b_data.len() {
+                b.conn.close(false, now);
+            }
+            for (side, to_b) in [(&mut a, true), (&mut b, false)] {
+                let t = side.conn.on_timer(now);
+                for w in drain(side, now, t.reply) {
+                    let r = roll();
+                    if r < ch.loss {
+                        continue;
+                    }
+                    if r < ch.loss + ch.dup {
+                        wire.push((now + 3, to_b, w.clone()));
+                    }
+                    let late = roll() < ch.late;
+                    wire.push((now + if late { 7 } else { 1 }, to_b, w));
+                }
+            }
+            wire.sort_by_key(|(t, _, _)| *t);
+            while wire.first().is_some_and(|(t, _, _)| *t <= now) {
+                let (_, to_b, w) = wire.remove(0);
+                let side = if to_b { &mut b } else { &mut a };
+                let out = deliver(side, &w, now);
+                if let Some(r) = out.reply {
+                    wire.push((now + 1, !to_b, (r, vec![])));
+                }
+            }
+            let n = a.read(&mut buf, false);
+            a_read.extend_from_slice(&buf[..n]);
+            let n = b.read(&mut buf, false);
+            b_read.extend_from_slice(&buf[..n]);
+            let done = |s: &Stream<Vec<u8>>| matches!(s.conn.state, State::TimeWait | State::Closed);
+            if done(&a) && done(&b) && wire.is_empty() {
+                break;
+            }
+            // Jump to the next event.
+            let next = [a.conn.deadline(), b.conn.deadline(), wire.first().map(|w| w.0)]
+                .into_iter()
+                .flatten()
+                .min()
+                .unwrap_or(now + 1);
+            now = next.max(now + 1);
+        }
+        if std::env::var("RTCP_TRACE").is_ok() {
+            for s in [&a, &b] {
+                let c = &s.conn;
+                eprintln!("{:?} una {:?} nxt {:?} max {:?} end {:?} rcv_nxt {:?} wnd {} rcv_wnd {} dl {:?} now {} probing {} rtx {} fin_in {} cwnd {} ooo {:?}",
+                    c.state, c.snd_una, c.snd_nxt, c.data.snd_max, c.data.snd_end, c.rcv_nxt, c.snd_wnd, c.rcv_wnd, c.deadline(), now, c.data.probing, c.retransmits, c.data.fin_in, c.data.cc.cwnd, c.data.ooo.ranges());
+            }
+        }
+        (a_read, b_read, (a.conn.state, b.conn.state))
+    }
+
+    #[test]
+    fn a_clean_channel_carries_both_ways_and_closes() {
+        let data: Vec<u8> = (0..20_000u32).map(|i| (i * 7) as u8).collect();
+        let clean = Channel { seed: 1, loss: 0, dup: 0, late: 0 };
+        let (ar, br, states) = transfer(&data, &data[..5000], clean, 3000);
+        assert_eq!(br, data);
+        assert_eq!(ar, &data[..5000]);
+        assert!(matches!(states, (State::TimeWait | State::Closed, State::TimeWait | State::Closed)), "{states:?}");
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+        /// Whatever the channel does, each side reads exactly what the
+        /// other wrote, and both close.
+        #[test]
+        fn the_byte_stream_survives_the_channel(
+            a_len in 0usize..6000,
+            b_len in 0usize..3000,
+            seed in any::<u64>(),
+            loss in 0u64..25,
+            dup in 0u64..10,
+            late in 0u64..30,
+            rx in 400usize..5000,
+        ) {
+            let ch = Channel { seed, loss, dup, late };
+            let a_data: Vec<u8> = (0..a_len).map(|i| (i * 13 + 1) as u8).collect();
+            let b_data: Vec<u8> = (0..b_len).map(|i| (i * 3 + 2) as u8).collect();
+            let (ar, br, states) = transfer(&a_data, &b_data, ch, rx);
+            let first_bad = |got: &[u8], want: &[u8]| got.iter().zip(want).position(|(g, w)| g != w);
+            prop_assert!(br == a_data, "b read {} of {} bytes, first wrong at {:?}", br.len(), a_data.len(), first_bad(&br, &a_data));
+            prop_assert!(ar == b_data, "a read {} of {} bytes, first wrong at {:?}", ar.len(), b_data.len(), first_bad(&ar, &b_data));
+            prop_assert!(matches!(states.0, State::TimeWait | State::Closed), "{:?}", states);
+            prop_assert!(matches!(states.1, State::TimeWait | State::Closed), "{:?}", states);
+        }
+    }
+}
