@@ -16,7 +16,7 @@ use kernel::{
 };
 
 use crate::net::{
-    self, skb, Hook, HookDef, HookRegistration, Net, Packet, Pernet, PernetDef, PernetId,
+    self, skb, Hook, HookDef, HookRegistration, Msg, Net, Packet, Pernet, PernetDef, PernetId,
     PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::net::siphash::SipKey;
@@ -27,6 +27,7 @@ use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcom
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
 use crate::proto::state::State;
+use crate::proto::stream::Stream;
 use crate::sys;
 
 /// The family number (`include/uapi/linux/rtcp.h`, and the kernel patch
@@ -47,6 +48,7 @@ const TCP_CLOSE: u8 = State::Closed.linux();
 const TCP_SYN_SENT: u8 = State::SynSent.linux();
 const TCP_ESTABLISHED: u8 = State::Established.linux();
 const TCP_LISTEN: u8 = State::Listen.linux();
+const TCP_TIME_WAIT: u8 = State::TimeWait.linux();
 /// `sk_shutdown` bits.
 const RCV_SHUTDOWN: u8 = sys::RCV_SHUTDOWN as u8;
 const SEND_SHUTDOWN: u8 = sys::SEND_SHUTDOWN as u8;
@@ -57,6 +59,15 @@ const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
 
 /// IP and TCP headers without options, less than the MTU is the MSS.
 const IP_TCP_HEADERS: u32 = 40;
+/// The buffers of an accepted connection (allocated in softirq context,
+/// so kept to an order-4 allocation each).
+const CHILD_BUF: usize = 65_536;
+/// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
+/// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead).
+const MIN_BUF: usize = 4_096;
+const MAX_BUF: usize = 4 << 20;
+/// The most bytes one `sendmsg`/`recvmsg` step stages in kernel memory.
+const BOUNCE: usize = 65_536;
 
 /// Milliseconds of the monotonic clock, the time `proto` runs on.
 fn now_ms() -> u64 {
@@ -77,6 +88,10 @@ pub(crate) struct RtcpOwned {
     port: Option<PortReservation>,
     /// `TCP_SYNCNT` (0: the namespace's `syn_retries`).
     syn_count: u8,
+    /// `TCP_NODELAY`.
+    nodelay: bool,
+    /// `TCP_CORK`.
+    cork: bool,
 }
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
@@ -138,23 +153,45 @@ impl Listener {
     }
 }
 
+/// A connection with its buffers.
+type RtcpStream = Stream<KVec<u8>>;
+
 /// The protocol side of a sock.
+// It lives inside the sock, allocated once: the largest variant costs no
+// more than boxing it would.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Tcb {
     /// Neither connected nor listening.
     Idle,
     /// A connection (from connect() or accepted).
-    Conn(Conn),
+    Conn(RtcpStream),
     /// A listener.
     Listen(Listener),
 }
 
 impl Tcb {
     fn conn(&mut self) -> Option<&mut Conn> {
+        self.stream().map(|s| &mut s.conn)
+    }
+
+    fn stream(&mut self) -> Option<&mut RtcpStream> {
         match self {
-            Tcb::Conn(c) => Some(c),
+            Tcb::Conn(s) => Some(s),
             _ => None,
         }
     }
+}
+
+/// `conn` with send and receive buffers of `tx` and `rx` bytes.
+fn new_stream(conn: Conn, tx: usize, rx: usize, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
+    Ok(Stream::new(conn, KVec::from_elem(0u8, tx, flags)?, KVec::from_elem(0u8, rx, flags)?))
+}
+
+/// A connection that will not carry data any more (TIME-WAIT, closed)
+/// gives its buffers back.
+fn drop_buffers(s: &mut RtcpStream) {
+    s.tx = crate::proto::ring::Ring::new(KVec::new());
+    s.rx = crate::proto::ring::Ring::new(KVec::new());
 }
 
 /// What each sock shares with the receive hook and the timer.
@@ -267,12 +304,28 @@ impl RtcpNet {
         net::pernet::state::<RtcpPernet>(net)
     }
 
+    /// Adds a connection. A connection of the same four-tuple in
+    /// TIME-WAIT makes way for it (as `tcp_twsk_unique` lets a new connect
+    /// reuse the tuple: the new ISN is past the old one); any other is
+    /// `EADDRNOTAVAIL`.
     fn insert(&self, local: Endpoint, remote: Endpoint, sk: ARef<Sock<RtcpProto>>) -> Result {
-        let mut conns = self.conns.lock();
-        if conns.iter().any(|d| d.local == local && d.remote == remote) {
-            return Err(EADDRNOTAVAIL);
+        let evicted = {
+            let mut conns = self.conns.lock();
+            let evicted = match conns.iter().position(|d| d.local == local && d.remote == remote) {
+                Some(i) if conns.get(i).is_some_and(|d| d.sk.state() == TCP_TIME_WAIT) => {
+                    conns.remove(i).ok().map(|d| d.sk)
+                }
+                Some(_) => return Err(EADDRNOTAVAIL),
+                None => None,
+            };
+            conns.push(Demux { local, remote, sk }, GFP_ATOMIC)?;
+            evicted
+        };
+        if let Some(tw) = evicted {
+            *tw.shared().tcb.lock() = Tcb::Idle;
+            tw.stop_timer();
+            tw.set_state(TCP_CLOSE);
         }
-        conns.push(Demux { local, remote, sk }, GFP_ATOMIC)?;
         Ok(())
     }
 
@@ -440,11 +493,12 @@ impl net::procfs::ProcShow for ProcRtcp {
                         n += 1;
                     }
                 }
-                (Tcb::Conn(c), None) => {
+                (Tcb::Conn(st), None) => {
+                    let c = &st.conn;
                     let row = Row {
                         state: sk.state(),
-                        tx_queue: 0,
-                        rx_queue: 0,
+                        tx_queue: c.send_queued(),
+                        rx_queue: c.data.rx_unread,
                         retransmits: c.retransmits,
                         uid,
                         inode,
@@ -505,33 +559,105 @@ fn send_counted(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: En
     let _ = sent;
 }
 
-/// Carries out what `proto` decided for a sock, after its lock is dropped.
-fn apply(sk: &Sock<RtcpProto>, ends: Option<(Endpoint, Endpoint)>, out: Outcome, rearm: Option<u64>) {
-    let net = sk.net();
-    if let (Some(seg), Some((local, remote))) = (out.reply, ends) {
-        // A reply out of the timer is the SYN again.
-        send_counted(net, sk.flow_key(), local, remote, &seg, rearm.is_some());
+/// The segments of one connection, built under its lock and sent after it
+/// (a route lookup and `ip_local_out` must not run with IRQs off).
+struct Outbox {
+    local: Endpoint,
+    remote: Endpoint,
+    skbs: KVec<skb::TcpSkb>,
+}
+
+impl Outbox {
+    /// The most segments one event sends; more wait for the next ACK.
+    const MAX: usize = 64;
+
+    fn new(c: &Conn) -> Outbox {
+        Outbox { local: c.local, remote: c.remote, skbs: KVec::new() }
     }
-    if let Some(ms) = rearm {
-        sk.reset_timer(ms);
+
+    /// Builds `seg` with the payload `a` then `b`, counting it. A segment
+    /// that cannot be built is lost like one dropped on the way.
+    fn push(&mut self, net: &Net, seg: &Segment, a: &[u8], b: &[u8], retransmission: bool) {
+        RtcpNet::of(net).stats.sent(seg, retransmission);
+        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, a, b) {
+            let _ = self.skbs.push(t, GFP_ATOMIC);
+        }
     }
-    if out.established {
-        sk.stop_timer();
-        sk.set_state(TCP_ESTABLISHED);
+
+    /// Everything the connection sends now.
+    fn drain(&mut self, net: &Net, s: &mut RtcpStream, now: u64) {
+        for _ in 0..Self::MAX {
+            let Some((t, a, b)) = s.transmit(now) else { break };
+            self.push(net, &t.seg, a, b, t.retransmission);
+        }
+    }
+
+    /// Sends the segments, routing each now.
+    fn send(self, net: &Net, key: net::route::FlowKey) {
+        let (local, remote) = (self.local, self.remote);
+        for t in self.skbs {
+            if let Ok(rt) = Route::output(net, key, local.addr, remote.addr, local.port, remote.port) {
+                let _ = skb::transmit(net, rt, t);
+            }
+        }
+    }
+}
+
+/// Carries out, after the connection's lock is dropped, what a segment, a
+/// timer or a call did to it: the timer, `sk_state`, wake-ups, the end.
+fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline: Option<u64>, now: u64) {
+    if let Some(e) = out.error {
+        done(sk, Some(e));
+        return;
+    }
+    if out.closed {
+        done(sk, None);
+        return;
+    }
+    match deadline {
+        Some(d) => sk.reset_timer(d.saturating_sub(now)),
+        None => sk.stop_timer(),
+    }
+    let old = sk.state();
+    if state.linux() != old && state != State::Closed {
+        sk.set_state(state.linux());
+    }
+    if out.eof {
+        // tcp_fin: nothing more to read.
+        sk.set_shutdown(sk.shutdown() | RCV_SHUTDOWN);
+    }
+    if out.established || out.eof || out.time_wait || (state.linux() != old && old == TCP_SYN_SENT) {
         sk.state_change();
     }
-    if let Some(e) = out.error {
-        if !matches!(e, ConnError::Reset) {
+    if out.readable > 0 || out.eof {
+        sk.data_ready();
+    }
+    if out.acked > 0 {
+        sk.write_space();
+    }
+}
+
+/// `tcp_done`: the connection is over (with an error, or at its normal
+/// end): out of the demux table, closed both ways, which poll() reports.
+fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
+    let net = sk.net();
+    let was = sk.state();
+    sk.stop_timer();
+    RtcpNet::of(net).remove(sk);
+    if let Tcb::Conn(st) = &mut *sk.shared().tcb.lock() {
+        drop_buffers(st);
+    }
+    sk.set_state(TCP_CLOSE);
+    sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+    if let Some(e) = err {
+        if was == TCP_SYN_SENT {
             Stats::inc(&RtcpNet::of(net).stats.attempt_fails);
         }
-        // tcp_done: closed both ways, which poll() reports.
-        sk.stop_timer();
-        RtcpNet::of(net).remove(sk);
-        sk.set_state(TCP_CLOSE);
-        sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
         sk.report_error(conn_errno(e));
-        sk.state_change();
     }
+    sk.state_change();
+    sk.data_ready();
+    sk.write_space();
 }
 
 /// The positive errno a connection's error is reported with.
@@ -540,6 +666,7 @@ fn conn_errno(e: ConnError) -> i32 {
         ConnError::Refused => ECONNREFUSED,
         ConnError::Reset => ECONNRESET,
         ConnError::TimedOut => ETIMEDOUT,
+        ConnError::Pipe => EPIPE,
         ConnError::Icmp(e) => icmp_errno(e),
     }
     .to_errno()
@@ -582,17 +709,37 @@ impl Hook for RtcpHook {
         rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local).map(Target::Listener))
     }
 
-    fn deliver(net: &Net, target: Target, pkt: &Packet) {
+    fn deliver(net: &Net, target: Target, pkt: &Packet, payload: &skb::SkbPayload<'_>) {
+        use crate::proto::segment::Flags;
         Stats::inc(&RtcpNet::of(net).stats.in_segs);
         let now = now_ms();
         match target {
             Target::Conn(sk) => {
-                let (out, ends) = {
+                let (out, state, deadline, outbox) = {
                     let mut tcb = sk.shared().tcb.lock();
-                    let Some(conn) = tcb.conn() else { return };
-                    (conn.on_segment(&pkt.seg, pkt.payload_len, now), (conn.local, conn.remote))
+                    let Some(st) = tcb.stream() else { return };
+                    let out = st.on_segment(&pkt.seg, payload, pkt.payload_len, now);
+                    let mut ob = Outbox::new(&st.conn);
+                    if let Some(r) = &out.reply {
+                        ob.push(net, r, &[], &[], false);
+                    }
+                    ob.drain(net, st, now);
+                    if out.time_wait || out.closed || out.error.is_some() {
+                        drop_buffers(st);
+                    }
+                    (out, st.conn.state, st.conn.deadline(), ob)
                 };
-                apply(&sk, Some(ends), out, None);
+                outbox.send(net, sk.flow_key());
+                after(&sk, &out, state, deadline, now);
+                // A SYN that ended a TIME-WAIT opens a new connection
+                // (`tcp_v4_rcv`'s TCP_TW_SYN).
+                let f = pkt.seg.flags;
+                if out.closed && f.contains(Flags::SYN) && !f.contains(Flags::ACK) {
+                    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
+                    if let Some(l) = RtcpNet::of(net).listener(local) {
+                        listener_input(net, &l, pkt, now);
+                    }
+                }
             }
             Target::Listener(sk) => listener_input(net, &sk, pkt, now),
         }
@@ -621,9 +768,7 @@ impl Hook for RtcpHook {
                         sk.set_soft_error(icmp_errno(errno).to_errno().wrapping_neg());
                     }
                 }
-                IcmpAction::Failed(err) => {
-                    apply(&sk, None, Outcome { error: Some(err), ..Outcome::default() }, None)
-                }
+                IcmpAction::Failed(err) => done(&sk, Some(err)),
             }
         } else if let Some(sk) = rn.listener(e.local) {
             let mut tcb = sk.shared().tcb.lock();
@@ -768,7 +913,13 @@ impl Offer {
         let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
         let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
-        let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries, ..Config::default() };
+        let cfg = Config {
+            mss: u16::try_from(mss).unwrap_or(u16::MAX),
+            syn_retries,
+            rcv_wnd: CHILD_BUF as u32,
+            sndbuf: CHILD_BUF as u32,
+            ..Config::default()
+        };
         let (isn, ts_offset) = isn_for(net, local, remote);
         Some(Offer { local, remote, cfg, isn, ts_offset })
     }
@@ -830,11 +981,14 @@ fn isn_for(net: &Net, local: Endpoint, remote: Endpoint) -> (u32, u32) {
 /// A handshake completed on listener `sk`: a child sock for the connection,
 /// in the demux table and on the accept queue; `accept()` is woken.
 fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
+    let (local, remote) = (conn.local, conn.remote);
+    // Without memory for its buffers the connection is not made: the
+    // peer's next segment finds no request and is reset.
+    let Ok(stream) = new_stream(conn, CHILD_BUF, CHILD_BUF, GFP_ATOMIC) else { return };
     let Ok(child) = Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO) else { return };
     child.set_protocol(sys::IPPROTO_TCP as u16);
     RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
-    let (local, remote) = (conn.local, conn.remote);
-    *child.shared().tcb.lock() = Tcb::Conn(conn);
+    *child.shared().tcb.lock() = Tcb::Conn(stream);
     child.set_state(TCP_ESTABLISHED);
     if RtcpNet::of(net).insert(local, remote, child.clone()).is_err() {
         return;
@@ -907,13 +1061,25 @@ impl RtcpOps {
             0 => RtcpNet::of(net).sysctl.get(SYN_RETRIES),
             n => n,
         };
-        let cfg = Config { mss: u16::try_from(mss).unwrap_or(u16::MAX), syn_retries, ..Config::default() };
+        let (rcvbuf, sndbuf) = sk.buf_sizes();
+        let rx = (rcvbuf as usize / 2).clamp(MIN_BUF, MAX_BUF);
+        let tx = (sndbuf as usize / 2).clamp(MIN_BUF, MAX_BUF);
+        let cfg = Config {
+            mss: u16::try_from(mss).unwrap_or(u16::MAX),
+            syn_retries,
+            rcv_wnd: rx as u32,
+            sndbuf: tx as u32,
+            ..Config::default()
+        };
         let (isn, ts_off) = isn_for(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
         let deadline = conn.deadline();
+        let mut stream = new_stream(conn, tx, rx, GFP_KERNEL)?;
+        stream.conn.data.nodelay = owned.nodelay;
+        stream.conn.data.cork = owned.cork;
         RtcpNet::of(net).insert(local, remote, sk.into())?;
-        *sk.shared().tcb.lock() = Tcb::Conn(conn);
+        *sk.shared().tcb.lock() = Tcb::Conn(stream);
         sk.set_state(TCP_SYN_SENT);
         sock.set_state(SS_CONNECTING);
         if let Some(d) = deadline {
@@ -934,7 +1100,7 @@ impl RtcpOps {
         let now = now_ms();
         let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Idle);
         let (rst, ends) = match old {
-            Tcb::Conn(mut conn) => (conn.abort(now), Some((conn.local, conn.remote))),
+            Tcb::Conn(mut st) => (st.conn.abort(now), Some((st.conn.local, st.conn.remote))),
             Tcb::Listen(l) => {
                 sk.stop_timer();
                 RtcpNet::of(sk.net()).remove_listener(sk);
@@ -956,6 +1122,72 @@ impl RtcpOps {
         sk.set_state(TCP_CLOSE);
     }
 
+    /// `tcp_close`: a connection sends its FIN after its data and
+    /// finishes on its own, orphaned (the demux table keeps the sock
+    /// until then); unread data or `SO_LINGER` of zero aborts it with a
+    /// reset instead; anything else is torn down at once.
+    fn close(sk: &Sock<RtcpProto>) {
+        let now = now_ms();
+        let net = sk.net();
+        let graceful = {
+            let mut tcb = sk.shared().tcb.lock();
+            match tcb.stream() {
+                Some(st)
+                    if !matches!(st.conn.state, State::SynSent | State::Closed)
+                        && st.conn.data.rx_unread == 0
+                        && !sk.linger_zero() =>
+                {
+                    let out = st.conn.close(true, now);
+                    let mut ob = Outbox::new(&st.conn);
+                    ob.drain(net, st, now);
+                    Some((out, st.conn.state, st.conn.deadline(), ob))
+                }
+                _ => None,
+            }
+        };
+        match graceful {
+            Some((out, state, deadline, ob)) => {
+                sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+                ob.send(net, sk.flow_key());
+                after(sk, &out, state, deadline, now);
+            }
+            None => Self::abort(sk),
+        }
+    }
+
+    /// `shutdown(SHUT_WR)` of a connection: our FIN after the data
+    /// (`tcp_shutdown`).
+    fn shutdown_send(sk: &Sock<RtcpProto>) {
+        let now = now_ms();
+        let net = sk.net();
+        let (out, state, deadline, ob) = {
+            let mut tcb = sk.shared().tcb.lock();
+            let Some(st) = tcb.stream() else { return };
+            let out = st.conn.close(false, now);
+            let mut ob = Outbox::new(&st.conn);
+            ob.drain(net, st, now);
+            (out, st.conn.state, st.conn.deadline(), ob)
+        };
+        ob.send(net, sk.flow_key());
+        after(sk, &out, state, deadline, now);
+    }
+
+    /// Sends what the connection has to send now (after the user wrote,
+    /// read, or changed an option), then carries out the rest.
+    fn push(sk: &Sock<RtcpProto>) {
+        let now = now_ms();
+        let net = sk.net();
+        let (state, deadline, ob) = {
+            let mut tcb = sk.shared().tcb.lock();
+            let Some(st) = tcb.stream() else { return };
+            let mut ob = Outbox::new(&st.conn);
+            ob.drain(net, st, now);
+            (st.conn.state, st.conn.deadline(), ob)
+        };
+        ob.send(net, sk.flow_key());
+        after(sk, &Outcome::default(), state, deadline, now);
+    }
+
     /// `tcp_disconnect`: abort, and leave `ECONNRESET` in `SO_ERROR` when a
     /// connection (or a connect in progress) was cut, as Linux does. (A
     /// request in SYN-RECEIVED is not a sock of its own here.)
@@ -975,7 +1207,7 @@ impl net::SocketOps for RtcpOps {
 
     fn release(sock: &Socket<RtcpProto>) -> Result {
         if let Some(sk) = sock.take_sk() {
-            Self::abort(&sk);
+            Self::close(&sk);
             // The port goes back to the namespace now, not when the last
             // reference to the sock does.
             let port = sk.lock().port.take();
@@ -1075,6 +1307,23 @@ impl net::SocketOps for RtcpOps {
                 sk.lock().syn_count = n;
                 Ok(())
             }
+            sys::TCP_NODELAY | sys::TCP_CORK => {
+                let on = val != 0;
+                let mut owned = sk.lock();
+                if name as u32 == sys::TCP_NODELAY {
+                    owned.nodelay = on;
+                } else {
+                    owned.cork = on;
+                }
+                if let Some(c) = sk.shared().tcb.lock().conn() {
+                    c.data.nodelay = owned.nodelay;
+                    c.data.cork = owned.cork;
+                }
+                drop(owned);
+                // Setting TCP_NODELAY or clearing TCP_CORK pushes what waits.
+                Self::push(sk);
+                Ok(())
+            }
             _ => Err(ENOPROTOOPT),
         }
     }
@@ -1089,6 +1338,8 @@ impl net::SocketOps for RtcpOps {
                 0 => i32::from(RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES)),
                 n => i32::from(n),
             }),
+            sys::TCP_NODELAY => Ok(i32::from(sk.lock().nodelay)),
+            sys::TCP_CORK => Ok(i32::from(sk.lock().cork)),
             _ => Err(ENOPROTOOPT),
         }
     }
@@ -1110,12 +1361,11 @@ impl net::SocketOps for RtcpOps {
         }
     }
 
-    /// `inet_shutdown` for the states the handshake has: `EINVAL` for a bad
-    /// `how`; on a closed socket the bits are set and the answer is
-    /// `ENOTCONN`; `SHUT_RD` stops a listener and any `how` abandons a
-    /// connect in progress (the socket can connect again). Shutting down
-    /// an established connection sends a FIN, which belongs to teardown:
-    /// until then it answers `EOPNOTSUPP`.
+    /// `inet_shutdown`: `EINVAL` for a bad `how`; on a closed socket the
+    /// bits are set and the answer is `ENOTCONN`; `SHUT_RD` stops a
+    /// listener and any `how` abandons a connect in progress (the socket
+    /// can connect again); on a connection the bits are set and `SHUT_WR`
+    /// sends our FIN after the data.
     fn shutdown(sock: &Socket<RtcpProto>, how: i32) -> Result {
         let sk = sock.sk().ok_or(EINVAL)?;
         let how = how.wrapping_add(1);
@@ -1136,7 +1386,13 @@ impl net::SocketOps for RtcpOps {
                 sock.set_state(SS_UNCONNECTED);
                 Ok(())
             }
-            _ => Err(EOPNOTSUPP),
+            _ => {
+                sk.set_shutdown(sk.shutdown() | how);
+                if how & SEND_SHUTDOWN != 0 {
+                    Self::shutdown_send(sk);
+                }
+                Ok(())
+            }
         };
         sk.state_change();
         res
@@ -1210,7 +1466,159 @@ impl net::SocketOps for RtcpOps {
         Ok(())
     }
 
-    /// As `tcp_poll` for the states RTCP has so far.
+    /// `tcp_sendmsg`: waits for a connect in progress, then copies into
+    /// the send buffer as room comes, up to `SO_SNDTIMEO`; a partial write
+    /// when time runs out, a signal comes or the connection ends after
+    /// some bytes; `EPIPE` (with `SIGPIPE` unless `MSG_NOSIGNAL`) once the
+    /// sending side is shut.
+    fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -> Result<usize> {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        let flags = msg.flags();
+        if flags & sys::RTCP_MSG_OOB != 0 {
+            return Err(EOPNOTSUPP);
+        }
+        let timeo = sk.send_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
+        if sk.state() == TCP_SYN_SENT {
+            // sk_stream_wait_connect
+            if timeo == 0 {
+                return Err(EAGAIN);
+            }
+            sk.wait_until(timeo, || sk.state() != TCP_SYN_SENT || sk.has_error())?;
+        }
+        let mut bounce = KVec::from_elem(0u8, len.clamp(1, BOUNCE), GFP_KERNEL)?;
+        // The socket lock serialises writers; it is let go while waiting
+        // (as sk_wait_event does), so that other calls get through.
+        let mut owned = Some(sk.lock());
+        let mut sent = 0usize;
+        while sent < len {
+            let err = sk.take_error();
+            if err != 0 {
+                return if sent > 0 { Ok(sent) } else { Err(Error::from_errno(-err)) };
+            }
+            let room = match sk.shared().tcb.lock().stream() {
+                Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => {
+                    Some((st.conn.send_space() as usize).min(st.tx.free()))
+                }
+                _ => None,
+            };
+            let Some(room) = room else {
+                return if sent > 0 { Ok(sent) } else { Err(sk.stream_error(flags, EPIPE)) };
+            };
+            if room == 0 {
+                if timeo == 0 {
+                    return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
+                }
+                drop(owned.take());
+                let ready = sk.wait_until(timeo, || {
+                    sk.has_error()
+                        || match sk.shared().tcb.lock().stream() {
+                            Some(st) => !st.conn.may_send() || st.conn.send_space() > 0,
+                            None => true,
+                        }
+                });
+                owned = Some(sk.lock());
+                match ready {
+                    Ok(true) => continue,
+                    Ok(false) if sent > 0 => return Ok(sent),
+                    Ok(false) => return Err(EAGAIN),
+                    Err(_) if sent > 0 => return Ok(sent),
+                    Err(e) => return Err(e),
+                }
+            }
+            let want = room.min(len - sent).min(bounce.len());
+            let Some(chunk) = bounce.get_mut(..want) else { break };
+            let got = msg.copy_from_user(chunk);
+            if got == 0 {
+                return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
+            }
+            let taken = match (sk.shared().tcb.lock().stream(), chunk.get(..got)) {
+                (Some(st), Some(data)) => st.write(data),
+                _ => 0,
+            };
+            sent += taken;
+            Self::push(sk);
+            if taken < got {
+                // The connection ended between the two locks.
+                break;
+            }
+        }
+        Ok(sent)
+    }
+
+    /// `tcp_recvmsg`: what is readable, waiting (unless non-blocking, up to
+    /// `SO_RCVTIMEO`) until one byte is, or all with `MSG_WAITALL`; 0 at
+    /// the end of the stream; `MSG_PEEK` leaves the bytes; `ENOTCONN` on a
+    /// socket never connected.
+    fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        if flags & sys::RTCP_MSG_OOB != 0 {
+            return Err(EINVAL);
+        }
+        let peek = flags & sys::RTCP_MSG_PEEK != 0;
+        let target = if flags & sys::RTCP_MSG_WAITALL != 0 && !peek { len } else { 1 };
+        let timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
+        let mut bounce = KVec::from_elem(0u8, len.clamp(1, BOUNCE), GFP_KERNEL)?;
+        // As in sendmsg: held but for the waits.
+        let mut owned = Some(sk.lock());
+        if sk.state() == TCP_LISTEN {
+            return Err(ENOTCONN);
+        }
+        let mut copied = 0usize;
+        while copied < len {
+            let want = (len - copied).min(bounce.len());
+            let Some(chunk) = bounce.get_mut(..want) else { break };
+            let n = sk.shared().tcb.lock().stream().map(|st| st.read(chunk, peek));
+            let n = match n {
+                Some(n) => n,
+                None if copied > 0 => break,
+                // Never connected (or disconnected).
+                None => return Err(ENOTCONN),
+            };
+            if n > 0 {
+                Self::push(sk);
+                let out = chunk.get(..n).map_or(0, |d| msg.copy_to_user(d));
+                if out == 0 && copied == 0 {
+                    return Err(EFAULT);
+                }
+                copied += out;
+                if peek {
+                    break;
+                }
+                continue;
+            }
+            if copied >= target {
+                break;
+            }
+            let err = sk.take_error();
+            if err != 0 {
+                return if copied > 0 { Ok(copied) } else { Err(Error::from_errno(-err)) };
+            }
+            if sk.shutdown() & RCV_SHUTDOWN != 0 || sk.state() == TCP_CLOSE {
+                break;
+            }
+            if timeo == 0 {
+                return if copied > 0 { Ok(copied) } else { Err(EAGAIN) };
+            }
+            drop(owned.take());
+            let ready = sk.wait_until(timeo, || {
+                sk.has_error()
+                    || sk.shutdown() & RCV_SHUTDOWN != 0
+                    || sk.state() == TCP_CLOSE
+                    || sk.shared().tcb.lock().stream().is_none_or(|st| !st.rx.is_empty())
+            });
+            owned = Some(sk.lock());
+            match ready {
+                Ok(true) => {}
+                Ok(false) if copied > 0 => break,
+                Ok(false) => return Err(EAGAIN),
+                Err(_) if copied > 0 => break,
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(copied)
+    }
+
+    /// As `tcp_poll`.
     fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
         wait.wait(sock);
         let Some(sk) = sock.sk() else { return EPOLLHUP };
@@ -1223,6 +1631,12 @@ impl net::SocketOps for RtcpOps {
             };
         }
         let shutdown = sk.shutdown();
+        let (readable, writable) = match sk.shared().tcb.lock().stream() {
+            // sk_stream_is_writeable: free room at least half of what is
+            // queued.
+            Some(st) => (!st.rx.is_empty(), st.conn.send_space().saturating_mul(2) >= st.conn.send_queued()),
+            None => (false, true),
+        };
         let mut mask = 0;
         if shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN || state == TCP_CLOSE {
             mask |= EPOLLHUP;
@@ -1230,10 +1644,14 @@ impl net::SocketOps for RtcpOps {
         if shutdown & RCV_SHUTDOWN != 0 {
             mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
         }
-        // Writable once connected, and "writable" (to fail at once) once
-        // the sending side is shut.
         if state != TCP_SYN_SENT {
-            mask |= EPOLLOUT | EPOLLWRNORM;
+            if readable {
+                mask |= EPOLLIN | EPOLLRDNORM;
+            }
+            // "Writable" (to fail at once) once the sending side is shut.
+            if writable || shutdown & SEND_SHUTDOWN != 0 {
+                mask |= EPOLLOUT | EPOLLWRNORM;
+            }
         }
         if sk.has_error() {
             mask |= EPOLLERR;
@@ -1243,14 +1661,25 @@ impl net::SocketOps for RtcpOps {
 
     fn timer(sk: &Sock<RtcpProto>) {
         let now = now_ms();
+        let net = sk.net();
         let mut synacks = KVec::new();
-        let (out, ends, rearm) = {
+        let rearm = {
             let mut tcb = sk.shared().tcb.lock();
             match &mut *tcb {
-                Tcb::Conn(conn) => {
-                    let out = conn.on_timer(now);
-                    let rearm = conn.deadline().map(|d| d.saturating_sub(now));
-                    (out, Some((conn.local, conn.remote)), rearm)
+                Tcb::Conn(st) => {
+                    let syn_sent = st.conn.state == State::SynSent;
+                    let out = st.conn.on_timer(now);
+                    let mut ob = Outbox::new(&st.conn);
+                    if let Some(r) = &out.reply {
+                        // The SYN again, or a window probe.
+                        ob.push(net, r, &[], &[], syn_sent);
+                    }
+                    ob.drain(net, st, now);
+                    let (state, deadline) = (st.conn.state, st.conn.deadline());
+                    drop(tcb);
+                    ob.send(net, sk.flow_key());
+                    after(sk, &out, state, deadline, now);
+                    return;
                 }
                 Tcb::Listen(l) => {
                     // SYN-ACKs due again; requests out of retries go.
@@ -1270,16 +1699,17 @@ impl net::SocketOps for RtcpOps {
                             }
                         }
                     }
-                    let rearm = l.deadline().map(|d| d.saturating_sub(now));
-                    (Outcome::default(), None, rearm)
+                    l.deadline().map(|d| d.saturating_sub(now))
                 }
                 Tcb::Idle => return,
             }
         };
         for (local, remote, seg) in synacks.iter() {
-            send_counted(sk.net(), sk.flow_key(), *local, *remote, seg, true);
+            send_counted(net, sk.flow_key(), *local, *remote, seg, true);
         }
-        apply(sk, ends, out, rearm);
+        if let Some(ms) = rearm {
+            sk.reset_timer(ms);
+        }
     }
 
     fn destruct(sk: &Sock<RtcpProto>) {

@@ -42,3 +42,7 @@ struct net *rtcp_helper_seq_file_single_net(struct seq_file *seq) { return seq_f
 u64 rtcp_helper_sock_i_ino(const struct sock *sk) { return sock_i_ino(sk); }
 /* consume_skb is a function with CONFIG_TRACEPOINTS, an inline without. */
 void rtcp_helper_consume_skb(struct sk_buff *skb) { consume_skb(skb); }
+void rtcp_helper_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
+void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
+size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
+bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }

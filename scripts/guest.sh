@@ -48,9 +48,17 @@ else
 fi
 
 # Unloading must work once every socket is closed (and frees everything).
+# A connection RTCP closed first waits out TIME-WAIT (60 s) and holds the
+# module until then, as its sock does: give them that long.
 if [ -d /sys/module/rtcp ]; then
-	rmmod rtcp
-	echo "rmmod $?" >>"$out/module"
+	for _ in $(seq 75); do
+		rmmod rtcp 2>/dev/null && break
+		sleep 1
+	done
+	rc=0
+	[ -d /sys/module/rtcp ] && rc=1
+	echo "rmmod $rc" >>"$out/module"
+	cat /proc/net/rtcp >>"$out/module" 2>/dev/null
 fi
 
 # kmemleak reports objects older than 5 s that nothing points to.

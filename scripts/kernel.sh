@@ -25,6 +25,19 @@ if [ -f "$dir/.rtcp-built" ]; then
 fi
 [ -z "$print_only" ] || exit 1
 
+# One build of a tree at a time: a second caller (another make target, a
+# second shell) waits for the first and then finds the tree built.
+mkdir -p "$RTCP_CACHE"
+exec 9>"$dir.lock"
+if ! flock -n 9; then
+	log "waiting for another build of $dir"
+	flock 9
+fi
+if [ -f "$dir/.rtcp-built" ]; then
+	echo "$dir"
+	exit 0
+fi
+
 # Fetch Debian's source package through a private apt configuration: the
 # machine's own apt sources are left alone.
 deb=$RTCP_CACHE/dl/${KERNEL_PKG}_${KERNEL_DEB_VERSION}_all.deb

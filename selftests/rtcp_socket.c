@@ -101,15 +101,24 @@ TEST_F(create, poll_like_inet)
 	close(inet);
 }
 
-/* Calls that later issues bring answer EOPNOTSUPP until then. */
-TEST_F(create, not_yet_implemented)
+/*
+ * Data calls on a socket never connected answer as TCP's do: send EPIPE
+ * (MSG_NOSIGNAL: no SIGPIPE), recv ENOTCONN, MSG_OOB on recv EINVAL.
+ */
+TEST_F(create, data_calls_unconnected_like_inet)
 {
+	int inet = socket(AF_INET, SOCK_STREAM, 0);
+	int fds[2] = { self->fd, inet };
 	char c = 0;
 
-	EXPECT_EQ(-1, send(self->fd, &c, 1, MSG_NOSIGNAL));
-	EXPECT_EQ(EOPNOTSUPP, errno);
-	EXPECT_EQ(-1, recv(self->fd, &c, 1, MSG_DONTWAIT));
-	EXPECT_EQ(EOPNOTSUPP, errno);
+	ASSERT_LE(0, inet);
+	for (int i = 0; i < 2; i++) {
+		EXPECT_EQ(-1, send(fds[i], &c, 1, MSG_NOSIGNAL));
+		EXPECT_EQ(EPIPE, errno) TH_LOG("fd %d", i);
+		EXPECT_EQ(-1, recv(fds[i], &c, 1, MSG_DONTWAIT));
+		EXPECT_EQ(ENOTCONN, errno) TH_LOG("fd %d", i);
+	}
+	close(inet);
 }
 
 /*

@@ -30,6 +30,31 @@ static inline struct sockaddr_in sin_of(const char *addr, int port)
 	return sin;
 }
 
+/* The byte at `off` of a test stream (`seed` tells streams apart): what
+ * the transfer tests send and check. */
+static inline unsigned char pattern(unsigned long long off, unsigned int seed)
+{
+	unsigned long long x = (off + 1) * 0x9e3779b97f4a7c15ull ^ seed;
+
+	return (unsigned char)(x >> 29);
+}
+
+/* A listener of `family` on `ip`, an ephemeral port; its address in `addr`. */
+static inline int listener_on(int family, const char *ip, int backlog, struct sockaddr_in *addr)
+{
+	socklen_t len = sizeof(*addr);
+	int fd = socket(family, SOCK_STREAM, 0);
+
+	*addr = sin_of(ip, 0);
+	if (fd < 0 || bind(fd, (void *)addr, sizeof(*addr)) || listen(fd, backlog) ||
+	    getsockname(fd, (void *)addr, &len)) {
+		if (fd >= 0)
+			close(fd);
+		return -1;
+	}
+	return fd;
+}
+
 /* connect() as a result: 0 or -errno. */
 static inline int connect_res(int fd, const struct sockaddr_in *sin)
 {

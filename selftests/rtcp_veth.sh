@@ -7,7 +7,8 @@
 # what went on the wire: the SYN offers MSS (from the veth MTU: 1360),
 # SACK, timestamps and window scale; the SYN-ACK answers in kind. Then
 # netem drops the first SYNs and the handshake completes on the third,
-# after the 1 s and 2 s of the backoff.
+# after the 1 s and 2 s of the backoff; then the first SYN-ACKs; then the
+# final ACK.
 #
 # Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
 
@@ -150,15 +151,56 @@ test_synack_loss() {
 	[ "${retrans:-0}" -ge 1 ]
 }
 
+# netem drops every pure ACK from A for 2 s, so the final ACK of the
+# handshake is lost: the client is connected, the RTCP listener's request
+# waits in SYN-RECEIVED and retransmits its SYN-ACK (at 1 s and 3 s), and
+# the client's ACK of the one at 3 s brings the connection to accept().
+final_ack_loss() {
+	local client=$1 port=$2 before after
+	before=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	server_start "$tmp/srv-$port" rtcp "$port" 1 || return 1
+	ip netns exec "$A" tc qdisc add dev va root handle 1: prio || return 1
+	ip netns exec "$A" tc qdisc add dev va parent 1:3 handle 30: netem loss 100% || return 1
+	# IPv4 (no options) carrying TCP whose flags byte is exactly ACK.
+	ip netns exec "$A" tc filter add dev va parent 1: protocol ip prio 1 u32 \
+		match ip protocol 6 0xff match u8 0x10 0xff at 33 flowid 1:3 || return 1
+	capture_start "$tmp/fa-$port.pcap" "$port" || return 1
+	local start=$(date +%s%N)
+	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" 6000 >"$tmp/conn-$port" 2>&1 &
+	local conn=$!
+	sleep 1.5
+	local waiting
+	waiting=$(ip netns exec "$B" awk '$4 == "03"' /proc/net/rtcp | wc -l)
+	echo "# at 1.5 s: $waiting request(s) in SYN-RECEIVED, $(grep -c accepted "$tmp/srv-$port") accepted"
+	sleep 0.5
+	ip netns exec "$A" tc -s qdisc show dev va | sed 's/^/# tc: /'
+	ip netns exec "$A" tc qdisc del dev va root || echo "# tc del failed"
+	ip netns exec "$A" tc qdisc show dev va | sed 's/^/# tc after: /'
+	[ "$waiting" = 1 ] || return 1
+	wait "$srv_pid" || return 1
+	kill "$cap_pid"; wait "$cap_pid" 2>/dev/null
+	tcpdump -r "$tmp/fa-$port.pcap" -nn -ttt 2>/dev/null | sed 's/^/# cap: /'
+	local ms=$((($(date +%s%N) - start) / 1000000))
+	after=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	echo "# accepted after $ms ms; the listener retransmitted $((after - before)) SYN-ACK(s)"
+	wait "$conn" || { cat "$tmp/conn-$port"; return 1; }
+	[ "$ms" -ge 2000 ] && [ "$((after - before))" -ge 2 ]
+}
+
+test_final_ack_loss_linux() { final_ack_loss inet 8006; }
+test_final_ack_loss_rtcp() { final_ack_loss rtcp 8007; }
+
 ktap_print_header
 if ! setup; then
 	ktap_skip_all "cannot set up netns and veth"
 	exit "$KSFT_FAIL"
 fi
-ktap_set_plan 5
+ktap_set_plan 7
 ktap_test_result "RTCP client to Linux TCP server over veth, options on the wire" test_rtcp_to_linux
 ktap_test_result "Linux TCP client to RTCP server over veth, options on the wire" test_linux_to_rtcp
 ktap_test_result "RTCP to RTCP over veth, options on the wire" test_rtcp_to_rtcp
 ktap_test_result "lost SYNs are retransmitted with backoff (1 s, 2 s)" test_syn_loss_backoff
 ktap_test_result "lost SYN-ACKs are retransmitted by the RTCP listener" test_synack_loss
+ktap_test_result "a lost final ACK from Linux TCP: the SYN-ACK again, then accept()" test_final_ack_loss_linux
+ktap_test_result "a lost final ACK from RTCP: the SYN-ACK again, then accept()" test_final_ack_loss_rtcp
 ktap_finished

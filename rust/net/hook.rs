@@ -40,8 +40,8 @@ pub(crate) trait Hook: 'static {
     /// Is this segment RTCP's? `None` leaves it to Linux's TCP.
     fn claim(net: &Net, pkt: &Packet) -> Option<Self::Target>;
 
-    /// A claimed segment with a good checksum.
-    fn deliver(net: &Net, target: Self::Target, pkt: &Packet);
+    /// A claimed segment with a good checksum, and its payload.
+    fn deliver(net: &Net, target: Self::Target, pkt: &Packet, payload: &super::skb::SkbPayload<'_>);
 
     /// A claimed segment whose checksum was wrong (it is dropped).
     fn bad_checksum(net: &Net);
@@ -100,7 +100,11 @@ impl<H: Hook> HookDef<H> {
             !sys::skb_pull(skb, pkt.ip.header_len as u32).is_null() && sys::rtcp_helper_tcp_checksum_ok(skb)
         };
         if good {
-            H::deliver(net, target, &pkt);
+            // SAFETY: the skb is ours until it is consumed below; after the
+            // pull its data is the TCP header, followed by the payload
+            // (`parse` checked the lengths against the skb's).
+            let payload = unsafe { super::skb::SkbPayload::new(skb, u32::from(pkt.seg.header_len), pkt.payload_len) };
+            H::deliver(net, target, &pkt, &payload);
         } else {
             H::bad_checksum(net);
         }

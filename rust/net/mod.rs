@@ -9,6 +9,7 @@
 pub(crate) mod family;
 pub(crate) mod hook;
 pub(crate) mod inet;
+pub(crate) mod msg;
 pub(crate) mod ops;
 pub(crate) mod pernet;
 pub(crate) mod procfs;
@@ -25,5 +26,6 @@ pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
 pub(crate) use proto::{Proto, ProtoDef, ProtoRegistration};
 pub(crate) use hook::{Hook, HookDef, HookRegistration, Packet};
 pub(crate) use inet::{PortReservation, SockAddrIn};
+pub(crate) use msg::Msg;
 pub(crate) use route::Route;
 pub(crate) use sock::{Net, Sock, Socket};

@@ -72,6 +72,13 @@ pub(crate) trait SocketOps: 'static {
     /// `getsockname()` (`peer == false`) and `getpeername()`.
     fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
 
+    /// `sendmsg()` and its kin: the bytes taken from `msg` (at most `len`).
+    fn sendmsg(sock: &Socket<Self::Proto>, msg: &mut super::Msg<'_>, len: usize) -> Result<usize>;
+
+    /// `recvmsg()` and its kin: the bytes given to `msg` (at most `len`),
+    /// with the call's `MSG_*` `flags`.
+    fn recvmsg(sock: &Socket<Self::Proto>, msg: &mut super::Msg<'_>, len: usize, flags: i32) -> Result<usize>;
+
     /// `poll()`: the ready mask (`EPOLL*`).
     fn poll(sock: &Socket<Self::Proto>, wait: &PollTable<'_>) -> u32;
 
@@ -100,8 +107,8 @@ impl<O: SocketOps> Adapter<O> {
         ioctl: Some(sys::sock_no_ioctl),
         listen: Some(Self::listen),
         shutdown: Some(Self::shutdown),
-        sendmsg: Some(sys::sock_no_sendmsg),
-        recvmsg: Some(sys::sock_no_recvmsg),
+        sendmsg: Some(Self::sendmsg),
+        recvmsg: Some(Self::recvmsg),
         mmap: Some(sys::sock_no_mmap),
         setsockopt: Some(Self::setsockopt),
         getsockopt_iter: Some(Self::getsockopt),
@@ -210,6 +217,33 @@ impl<O: SocketOps> Adapter<O> {
                 }
             }
             Ok(0)
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family and
+    /// the call's message.
+    unsafe extern "C" fn sendmsg(sock: *mut sys::socket, m: *mut sys::msghdr, len: usize) -> c_int {
+        from_result(|| {
+            // SAFETY: the call's msghdr, used by this call only.
+            let mut msg = unsafe { super::Msg::from_raw(m) };
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            let n = O::sendmsg(unsafe { Self::socket(sock) }, &mut msg, len)?;
+            Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
+        })
+    }
+
+    /// # Safety
+    ///
+    /// As for `sendmsg`.
+    unsafe extern "C" fn recvmsg(sock: *mut sys::socket, m: *mut sys::msghdr, len: usize, flags: c_int) -> c_int {
+        from_result(|| {
+            // SAFETY: the call's msghdr, used by this call only.
+            let mut msg = unsafe { super::Msg::from_raw(m) };
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            let n = O::recvmsg(unsafe { Self::socket(sock) }, &mut msg, len, flags)?;
+            Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
         })
     }
 

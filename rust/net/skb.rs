@@ -60,19 +60,47 @@ impl Drop for SkBuff {
     }
 }
 
-/// Sends `seg` from `src` to `dst` through `route` (`ip_local_out`: the
-/// LOCAL_OUT and POST_ROUTING hooks, then the route's device). The TCP
-/// checksum is computed here; the IP header has Don't Fragment set.
-pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -> Result {
-    let tcp_len = seg.emit_header_len();
+/// A TCP segment built into an skb, with room in front for the IP header
+/// and the link layer: what [`transmit`] sends.
+pub(crate) struct TcpSkb {
+    skb: SkBuff,
+    src: u32,
+    dst: u32,
+    tcp_len: usize,
+}
+
+/// Builds `seg` from `src` to `dst` with the payload `a` then `b` (the two
+/// pieces of a ring buffer), checksum included. Callable under a spinlock
+/// (`GFP_ATOMIC`).
+pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8]) -> Result<TcpSkb> {
+    let payload = a.len().checked_add(b.len()).ok_or(EMSGSIZE)?;
+    let tcp_len = seg.emit_header_len().checked_add(payload).ok_or(EMSGSIZE)?;
     let mut skb = SkBuff::alloc(ipv4::HEADER_LEN + tcp_len)?;
+    // SAFETY: the skb is ours and has `HEADER_LEN + tcp_len` bytes of
+    // tailroom after the reserved headroom: keep the IP header's room too.
+    unsafe { sys::rtcp_helper_skb_reserve(skb.skb.as_ptr(), ipv4::HEADER_LEN as i32) };
+    let buf = skb.put(tcp_len);
+    let hlen = seg.emit_header_len();
+    let (_, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
+    let (pa, pb) = body.split_at_mut_checked(a.len()).ok_or(EMSGSIZE)?;
+    pa.copy_from_slice(a);
+    pb.copy_from_slice(b);
+    seg.emit(buf, payload, src, dst).ok_or(EMSGSIZE)?;
+    Ok(TcpSkb { skb, src, dst, tcp_len })
+}
+
+/// Sends a built segment through `route` (`ip_local_out`: the LOCAL_OUT
+/// and POST_ROUTING hooks, then the route's device), with an IP header
+/// that has Don't Fragment set. Must not be called with IRQs off.
+pub(crate) fn transmit(net: &Net, route: Route, t: TcpSkb) -> Result {
     let ttl = route.hoplimit();
-    let buf = skb.put(ipv4::HEADER_LEN + tcp_len);
-    let (ip, tcp) = buf.split_at_mut(ipv4::HEADER_LEN);
+    let TcpSkb { skb, src, dst, tcp_len } = t;
+    let p = skb.skb.as_ptr();
+    // SAFETY: `build` kept `HEADER_LEN` bytes of headroom in front of the
+    // TCP header; they become the IP header.
+    let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv4::HEADER_LEN as u32).cast::<u8>(), ipv4::HEADER_LEN) };
     let ip: &mut [u8; ipv4::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
     ipv4::emit_tcp(ip, src, dst, tcp_len, ttl, 0).ok_or(EMSGSIZE)?;
-    seg.emit(tcp, 0, src, dst).ok_or(EMSGSIZE)?;
-    let p = skb.skb.as_ptr();
     // SAFETY: `p` is our skb with the IP header at its data; `skb_dst_set`
     // takes over the route's reference.
     unsafe {
@@ -85,4 +113,50 @@ pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -
     // segment, which retransmission covers, as for Linux's TCP.
     unsafe { sys::ip_local_out(net.as_ptr(), core::ptr::null_mut(), skb.into_raw()) };
     Ok(())
+}
+
+/// Builds and sends `seg` (no payload) from `src` to `dst` through `route`.
+pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -> Result {
+    transmit(net, route, build(src, dst, seg, &[], &[])?)
+}
+
+/// The payload of a received segment: `len` bytes at `off` from the skb's
+/// data (which may be paged, or a GRO train).
+///
+/// # Invariants
+///
+/// `skb` is alive, unchanged, for `'a`, and holds `off + len` bytes.
+pub(crate) struct SkbPayload<'a> {
+    skb: *mut sys::sk_buff,
+    off: u32,
+    len: u32,
+    _p: core::marker::PhantomData<&'a ()>,
+}
+
+impl SkbPayload<'_> {
+    /// # Safety
+    ///
+    /// As the type invariant: `skb` is alive and unchanged while the value
+    /// lives and holds `off + len` bytes from its data.
+    pub(crate) unsafe fn new(skb: *mut sys::sk_buff, off: u32, len: u32) -> Self {
+        // INVARIANT: as the caller guarantees.
+        SkbPayload { skb, off, len, _p: core::marker::PhantomData }
+    }
+}
+
+impl crate::proto::stream::Payload for SkbPayload<'_> {
+    fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool {
+        let Ok(n) = u32::try_from(dst.len()) else { return false };
+        match skip.checked_add(n) {
+            Some(end) if end <= self.len => {}
+            _ => return false,
+        }
+        if n == 0 {
+            return true;
+        }
+        let off = self.off.saturating_add(skip);
+        // SAFETY: the skb holds `off + len` bytes (type invariant) and the
+        // range was checked above; `dst` is writable for `n` bytes.
+        unsafe { sys::skb_copy_bits(self.skb, off as i32, dst.as_mut_ptr().cast(), n as i32) == 0 }
+    }
 }

@@ -331,6 +331,49 @@ impl<P: Proto> Sock<P> {
         unsafe { sys::rtcp_helper_sk_state_change(self.as_ptr()) }
     }
 
+    /// Wakes readers (`sk_data_ready`).
+    pub(crate) fn data_ready(&self) {
+        // SAFETY: the sock is alive; `sk_data_ready` is set by
+        // `sock_init_data`.
+        unsafe { sys::rtcp_helper_sk_data_ready(self.as_ptr()) }
+    }
+
+    /// Wakes writers (`sk_write_space`).
+    pub(crate) fn write_space(&self) {
+        // SAFETY: the sock is alive; `sk_write_space` is set by
+        // `sock_init_data`.
+        unsafe { sys::rtcp_helper_sk_write_space(self.as_ptr()) }
+    }
+
+    /// `sk_stream_error`: the error a stream write reports, `EPIPE` with
+    /// `SIGPIPE` unless `MSG_NOSIGNAL` (the pending error, if any, first).
+    pub(crate) fn stream_error(&self, flags: i32, err: Error) -> Error {
+        // SAFETY: the sock is alive; process context (a socket call).
+        let e = unsafe { sys::sk_stream_error(self.as_ptr(), flags, err.to_errno()) };
+        Error::from_errno(e)
+    }
+
+    /// `SO_RCVBUF` and `SO_SNDBUF` as set (`sk_rcvbuf`, `sk_sndbuf`).
+    pub(crate) fn buf_sizes(&self) -> (u32, u32) {
+        // SAFETY: the sock is alive; plain ints that setsockopt writes.
+        unsafe {
+            let sk = self.as_ptr();
+            let r = core::ptr::read_volatile(&raw const (*sk).sk_rcvbuf);
+            let s = core::ptr::read_volatile(&raw const (*sk).sk_sndbuf);
+            (u32::try_from(r).unwrap_or(0), u32::try_from(s).unwrap_or(0))
+        }
+    }
+
+    /// `SO_LINGER` with a zero timeout (`SOCK_LINGER` and `sk_lingertime`
+    /// 0): close aborts.
+    pub(crate) fn linger_zero(&self) -> bool {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word.
+        unsafe {
+            let sk = self.as_ptr();
+            sys::rtcp_helper_sock_flag_linger(sk) && core::ptr::read_volatile(&raw const (*sk).sk_lingertime) == 0
+        }
+    }
+
     /// Arms the sock's timer `ms` milliseconds from now (`sk_reset_timer`,
     /// which holds a reference on the sock while it is pending).
     pub(crate) fn reset_timer(&self, ms: u64) {

@@ -22,7 +22,7 @@ pub struct Ring<S> {
     len: usize,
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>> Ring<S> {
+impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
     /// An empty ring; its capacity is the length of `buf`.
     pub fn new(buf: S) -> Ring<S> {
         Ring { buf, head: 0, len: 0 }
@@ -30,7 +30,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Ring<S> {
 
     /// The number of bytes the ring holds at most.
     pub fn capacity(&self) -> usize {
-        self.buf.as_ref().len()
+        self.buf.len()
     }
 
     /// Bytes of data.
@@ -69,7 +69,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Ring<S> {
     pub fn write_at(&mut self, off: usize, data: &[u8]) -> bool {
         let Some((a, b)) = self.span(off, data.len()) else { return false };
         let (d0, d1) = data.split_at(a.len());
-        let buf = self.buf.as_mut();
+        let buf = &mut *self.buf;
         match (buf.get_mut(a), d0) {
             (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
             _ => return false,
@@ -107,7 +107,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Ring<S> {
     /// ring.
     pub fn slices(&self, off: usize, len: usize) -> Option<(&[u8], &[u8])> {
         let (a, b) = self.span(off, len)?;
-        let buf = self.buf.as_ref();
+        let buf = &*self.buf;
         Some((buf.get(a)?, buf.get(b)?))
     }
 
@@ -116,7 +116,7 @@ impl<S: AsRef<[u8]> + AsMut<[u8]>> Ring<S> {
     /// [`Ring::commit`].
     pub fn slices_mut(&mut self, off: usize, len: usize) -> Option<(&mut [u8], &mut [u8])> {
         let (a, b) = self.span(off, len)?;
-        let buf = self.buf.as_mut();
+        let buf = &mut *self.buf;
         // `a` ends at or before the end of `buf` and `b` starts at 0 and
         // ends at or before `a.start`: split between them.
         let (front, back) = buf.split_at_mut(a.start);
@@ -160,7 +160,7 @@ mod tests {
 
     #[test]
     fn push_read_consume_wrap() {
-        let mut r = Ring::new([0u8; 8]);
+        let mut r = Ring::new(vec![0u8; 8]);
         assert!(r.push(b"abcdef"));
         r.consume(4);
         assert!(r.push(b"ghijk"));
@@ -176,7 +176,7 @@ mod tests {
 
     #[test]
     fn out_of_order_bytes_become_data_on_commit() {
-        let mut r = Ring::new([0u8; 8]);
+        let mut r = Ring::new(vec![0u8; 8]);
         assert!(r.write_at(3, b"def"));
         assert_eq!(r.len(), 0);
         assert!(r.write_at(0, b"abc"));
@@ -188,14 +188,14 @@ mod tests {
 
     #[test]
     fn nothing_outside_the_ring() {
-        let mut r = Ring::new([0u8; 4]);
+        let mut r = Ring::new(vec![0u8; 4]);
         assert!(!r.write_at(2, b"abc"));
         assert!(!r.write_at(usize::MAX, b"a"));
         assert!(!r.commit(5));
         assert!(!r.read_at(0, &mut [0u8; 1]));
         assert!(r.slices(usize::MAX, 2).is_none());
         r.consume(usize::MAX);
-        let mut e = Ring::new([0u8; 0]);
+        let mut e = Ring::new(vec![0u8; 0]);
         assert!(!e.push(b"a"));
         e.consume(1);
         assert!(e.push(b""));

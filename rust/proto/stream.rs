@@ -39,7 +39,7 @@ pub struct Stream<S> {
     pub rx: Ring<S>,
 }
 
-impl<S: AsRef<[u8]> + AsMut<[u8]>> Stream<S> {
+impl<S: core::ops::DerefMut<Target = [u8]>> Stream<S> {
     /// `conn` with buffers over `tx` and `rx`: the connection's buffer
     /// sizes become theirs.
     pub fn new(mut conn: Conn, tx: S, rx: S) -> Stream<S> {
@@ -398,11 +398,24 @@ mod tests {
                     wire.push((now + 1, !to_b, (r, vec![])));
                 }
             }
+            // The readers take a bounded bite each round (the window
+            // fills and opens), and everything at the end.
             let n = a.read(&mut buf, false);
             a_read.extend_from_slice(&buf[..n]);
             let n = b.read(&mut buf, false);
             b_read.extend_from_slice(&buf[..n]);
             let done = |s: &Stream<Vec<u8>>| matches!(s.conn.state, State::TimeWait | State::Closed);
+            if done(&a) && done(&b) {
+                for (s, r) in [(&mut a, &mut a_read), (&mut b, &mut b_read)] {
+                    loop {
+                        let n = s.read(&mut buf, false);
+                        if n == 0 {
+                            break;
+                        }
+                        r.extend_from_slice(&buf[..n]);
+                    }
+                }
+            }
             if done(&a) && done(&b) && wire.is_empty() {
                 break;
             }

@@ -1,0 +1,49 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `struct msghdr`: the user's buffers of a `sendmsg` or `recvmsg` call.
+//!
+//! C header: [`include/linux/socket.h`], [`include/linux/uio.h`].
+
+use crate::sys;
+use core::marker::PhantomData;
+
+/// The message of one `sendmsg` or `recvmsg` call.
+///
+/// # Invariants
+///
+/// `msg` is the call's live `msghdr`, used by this call only.
+pub(crate) struct Msg<'a> {
+    msg: *mut sys::msghdr,
+    _p: PhantomData<&'a mut ()>,
+}
+
+impl Msg<'_> {
+    /// # Safety
+    ///
+    /// `msg` is the `msghdr` of the current `sendmsg`/`recvmsg` call, alive
+    /// and not used elsewhere while the value lives.
+    pub(crate) unsafe fn from_raw(msg: *mut sys::msghdr) -> Self {
+        // INVARIANT: as the caller guarantees.
+        Msg { msg, _p: PhantomData }
+    }
+
+    /// The call's `MSG_*` flags as `sendmsg` gives them (`msg_flags`).
+    pub(crate) fn flags(&self) -> i32 {
+        // SAFETY: the msghdr is live (type invariant).
+        unsafe { (*self.msg).msg_flags as i32 }
+    }
+
+    /// Copies the user's next bytes into `dst`; how many (fewer on a fault
+    /// or when the user's buffers end).
+    pub(crate) fn copy_from_user(&mut self, dst: &mut [u8]) -> usize {
+        // SAFETY: `dst` is writable for its length; the iterator is the
+        // call's (type invariant); process context, may fault and sleep.
+        unsafe { sys::rtcp_helper_copy_from_iter(dst.as_mut_ptr().cast(), dst.len(), &raw mut (*self.msg).msg_iter) }
+    }
+
+    /// Copies `src` into the user's next bytes; how many.
+    pub(crate) fn copy_to_user(&mut self, src: &[u8]) -> usize {
+        // SAFETY: as for `copy_from_user`, the other way.
+        unsafe { sys::rtcp_helper_copy_to_iter(src.as_ptr().cast(), src.len(), &raw mut (*self.msg).msg_iter) }
+    }
+}

@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Data transfer and teardown on AF_RTCP over loopback, with Linux's TCP as
+ * the peer (and RTCP to RTCP): bulk transfers both ways at once checked
+ * byte for byte, half-close, close with unread data (a reset), the
+ * recv/send flags and errnos (compared with AF_INET), poll, SIGPIPE, and
+ * TCP_NODELAY/TCP_CORK. Each test runs in a network namespace of its own.
+ */
+#define _GNU_SOURCE
+#include <poll.h>
+#include <pthread.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdint.h>
+#include <sys/ioctl.h>
+#include <sys/time.h>
+#include <netinet/tcp.h>
+
+#include "kselftest_harness.h"
+#include "rtcp_util.h"
+
+/* One direction of a transfer: `len` bytes of the pattern, then
+ * shutdown(SHUT_WR). */
+struct sender {
+	int fd;
+	uint64_t len;
+	unsigned int seed;
+	int err;
+};
+
+static void *send_all(void *arg)
+{
+	struct sender *s = arg;
+	static __thread uint8_t buf[65536];
+	uint64_t off = 0;
+
+	while (off < s->len) {
+		size_t n = s->len - off < sizeof(buf) ? s->len - off : sizeof(buf);
+		ssize_t w;
+
+		/* Odd sizes: segment boundaries fall everywhere. */
+		n = n > 1000 ? n - (off % 997) : n;
+		for (size_t i = 0; i < n; i++)
+			buf[i] = pattern(off + i, s->seed);
+		w = send(s->fd, buf, n, MSG_NOSIGNAL);
+		if (w <= 0) {
+			s->err = w < 0 ? errno : EIO;
+			return NULL;
+		}
+		off += w;
+	}
+	if (shutdown(s->fd, SHUT_WR))
+		s->err = errno;
+	return NULL;
+}
+
+/* Reads until the end of the stream; the bytes that matched the pattern
+ * in order, or -1 at the first wrong one (or an error). */
+static int64_t recv_all(int fd, unsigned int seed)
+{
+	static __thread uint8_t buf[70000];
+	uint64_t off = 0;
+
+	for (;;) {
+		ssize_t n = recv(fd, buf, sizeof(buf) - (off % 1013), 0);
+
+		if (n < 0)
+			return -1;
+		if (n == 0)
+			return off;
+		for (ssize_t i = 0; i < n; i++)
+			if (buf[i] != pattern(off + i, seed))
+				return -1;
+		off += n;
+	}
+}
+
+/* A connected pair over loopback: the client of `cf`, the server's
+ * accepted end of `sf`. */
+static int pair(int cf, int sf, int *c, int *a)
+{
+	struct sockaddr_in addr;
+	int l = listener_on(sf, "127.0.0.1", 4, &addr);
+
+	if (l < 0)
+		return -1;
+	*c = socket(cf, SOCK_STREAM, 0);
+	if (*c < 0 || connect(*c, (void *)&addr, sizeof(addr)))
+		return -1;
+	*a = accept(l, NULL, NULL);
+	close(l);
+	return *a < 0 ? -1 : 0;
+}
+
+FIXTURE(data)
+{
+	int c, a;
+};
+
+FIXTURE_VARIANT(data)
+{
+	int client, server;
+};
+
+FIXTURE_VARIANT_ADD(data, rtcp_to_linux) { .client = AF_RTCP, .server = AF_INET };
+FIXTURE_VARIANT_ADD(data, linux_to_rtcp) { .client = AF_INET, .server = AF_RTCP };
+FIXTURE_VARIANT_ADD(data, rtcp_to_rtcp) { .client = AF_RTCP, .server = AF_RTCP };
+
+FIXTURE_SETUP(data)
+{
+	ASSERT_EQ(0, unshare(CLONE_NEWNET));
+	ASSERT_EQ(0, system("ip link set lo up"));
+	ASSERT_EQ(0, pair(variant->client, variant->server, &self->c, &self->a));
+}
+
+FIXTURE_TEARDOWN(data)
+{
+	close(self->c);
+	close(self->a);
+}
+
+/* 16 MiB each way at once; each side reads exactly what the other sent,
+ * then the end of the stream. */
+TEST_F_TIMEOUT(data, bulk_both_ways, 600)
+{
+	const uint64_t len = 16 << 20;
+	struct sender to_server = { .fd = self->c, .len = len, .seed = 1 };
+	struct sender to_client = { .fd = self->a, .len = len, .seed = 2 };
+	pthread_t t1, t2;
+	int64_t got_server, got_client;
+
+	ASSERT_EQ(0, pthread_create(&t1, NULL, send_all, &to_server));
+	ASSERT_EQ(0, pthread_create(&t2, NULL, send_all, &to_client));
+	got_client = recv_all(self->c, 2);
+	got_server = recv_all(self->a, 1);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	EXPECT_EQ(0, to_server.err);
+	EXPECT_EQ(0, to_client.err);
+	EXPECT_EQ((int64_t)len, got_server);
+	EXPECT_EQ((int64_t)len, got_client);
+}
+
+/* Half-close: after the client's SHUT_WR the server reads the end, and
+ * still sends; the client reads that, then the server's end. */
+TEST_F(data, half_close)
+{
+	char buf[16];
+
+	ASSERT_EQ(5, send(self->c, "hello", 5, 0));
+	ASSERT_EQ(0, shutdown(self->c, SHUT_WR));
+	ASSERT_EQ(5, recv(self->a, buf, sizeof(buf), MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "hello", 5));
+	EXPECT_EQ(0, recv(self->a, buf, sizeof(buf), 0));
+	/* Writing after SHUT_WR: EPIPE. */
+	EXPECT_EQ(-1, send(self->c, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+	ASSERT_EQ(6, send(self->a, "world!", 6, 0));
+	ASSERT_EQ(6, recv(self->c, buf, sizeof(buf), MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "world!", 6));
+	close(self->a);
+	self->a = -1;
+	EXPECT_EQ(0, recv(self->c, buf, sizeof(buf), 0));
+}
+
+/* Closing with unread data resets the connection (RFC 2525 2.17): the peer
+ * reads ECONNRESET. */
+TEST_F(data, close_with_unread_data_resets)
+{
+	struct pollfd p = { .fd = self->c, .events = POLLIN };
+	char buf[16];
+
+	ASSERT_EQ(3, send(self->c, "abc", 3, 0));
+	/* Wait until it is in the server's receive queue. */
+	ASSERT_EQ(3, recv(self->a, buf, 3, MSG_PEEK | MSG_WAITALL));
+	close(self->a);
+	self->a = -1;
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(-1, recv(self->c, buf, sizeof(buf), 0));
+	EXPECT_EQ(ECONNRESET, errno);
+}
+
+/* Both sides close at once: each reads the other's end, nothing is reset. */
+TEST_F(data, simultaneous_close)
+{
+	char buf[4];
+
+	ASSERT_EQ(0, shutdown(self->c, SHUT_WR));
+	ASSERT_EQ(0, shutdown(self->a, SHUT_WR));
+	EXPECT_EQ(0, recv(self->c, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv(self->a, buf, sizeof(buf), 0));
+}
+
+/* recv's flags on the client, as Linux's TCP answers them: MSG_DONTWAIT
+ * on nothing, SO_RCVTIMEO, MSG_PEEK, MSG_WAITALL, and poll's view. */
+TEST_F(data, recv_flags_and_poll)
+{
+	struct timeval tv = { .tv_usec = 100000 };
+	struct pollfd p = { .fd = self->c, .events = POLLIN | POLLOUT | POLLRDHUP };
+	char buf[16];
+
+	EXPECT_EQ(-1, recv(self->c, buf, sizeof(buf), MSG_DONTWAIT));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	EXPECT_EQ(-1, recv(self->c, buf, sizeof(buf), 0));
+	EXPECT_EQ(EAGAIN, errno);
+	ASSERT_EQ(1, poll(&p, 1, 0));
+	EXPECT_EQ(POLLOUT, p.revents);
+
+	ASSERT_EQ(4, send(self->a, "abcd", 4, 0));
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(POLLIN | POLLOUT, p.revents);
+	EXPECT_EQ(2, recv(self->c, buf, 2, MSG_PEEK));
+	EXPECT_EQ(4, recv(self->c, buf, sizeof(buf), MSG_PEEK));
+	EXPECT_EQ(0, memcmp(buf, "abcd", 4));
+	EXPECT_EQ(4, recv(self->c, buf, sizeof(buf), 0));
+
+	/* MSG_WAITALL waits for the rest, in two sends. */
+	ASSERT_EQ(3, send(self->a, "123", 3, 0));
+	ASSERT_EQ(3, send(self->a, "456", 3, 0));
+	EXPECT_EQ(6, recv(self->c, buf, 6, MSG_WAITALL));
+	EXPECT_EQ(0, memcmp(buf, "123456", 6));
+
+	/* The peer's FIN: readable, POLLRDHUP, recv 0. */
+	ASSERT_EQ(0, shutdown(self->a, SHUT_WR));
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(POLLIN | POLLOUT | POLLRDHUP, p.revents);
+	EXPECT_EQ(0, recv(self->c, buf, sizeof(buf), 0));
+	EXPECT_EQ(0, recv(self->c, buf, sizeof(buf), MSG_DONTWAIT));
+}
+
+/* A sender whose peer does not read fills the buffers: a non-blocking
+ * send then says EAGAIN, and poll stops reporting POLLOUT; reading
+ * everything makes room again. */
+TEST_F(data, full_buffers_block_the_sender)
+{
+	static char buf[65536];
+	struct pollfd p = { .fd = self->c, .events = POLLOUT };
+	long total = 0, got = 0;
+	ssize_t n;
+
+	for (;;) {
+		n = send(self->c, buf, sizeof(buf), MSG_DONTWAIT);
+		if (n < 0)
+			break;
+		total += n;
+		ASSERT_GT(64 << 20, total) TH_LOG("the buffers never fill");
+	}
+	EXPECT_EQ(EAGAIN, errno);
+	EXPECT_EQ(0, poll(&p, 1, 100));
+	while (got < total) {
+		n = recv(self->a, buf, sizeof(buf), 0);
+		ASSERT_LT(0, n);
+		got += n;
+	}
+	EXPECT_EQ(total, got);
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(POLLOUT, p.revents);
+}
+
+static volatile sig_atomic_t pipes;
+
+static void on_pipe(int sig)
+{
+	(void)sig;
+	pipes++;
+}
+
+/* Writing to a connection the peer reset: the error first, then EPIPE,
+ * with SIGPIPE unless MSG_NOSIGNAL. */
+TEST_F(data, sigpipe_after_reset)
+{
+	struct linger lg = { .l_onoff = 1, .l_linger = 0 };
+	struct pollfd p = { .fd = self->c, .events = POLLIN };
+	int err;
+
+	signal(SIGPIPE, on_pipe);
+	/* SO_LINGER of zero: close sends a reset. */
+	ASSERT_EQ(0, setsockopt(self->a, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	close(self->a);
+	self->a = -1;
+	ASSERT_EQ(1, poll(&p, 1, 5000));
+	EXPECT_EQ(-1, send(self->c, "x", 1, 0));
+	err = errno;
+	EXPECT_TRUE(err == ECONNRESET || err == EPIPE) TH_LOG("errno %d", err);
+	EXPECT_EQ(-1, send(self->c, "x", 1, 0));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_LE(1, pipes);
+	pipes = 0;
+	EXPECT_EQ(-1, send(self->c, "x", 1, MSG_NOSIGNAL));
+	EXPECT_EQ(EPIPE, errno);
+	EXPECT_EQ(0, pipes);
+	signal(SIGPIPE, SIG_DFL);
+}
+
+/* TCP_NODELAY and TCP_CORK read back as set. */
+TEST_F(data, nodelay_and_cork)
+{
+	int one = 1, zero = 0, v;
+	socklen_t len = sizeof(v);
+	char buf[4];
+
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_NODELAY, &one, sizeof(one)));
+	ASSERT_EQ(0, getsockopt(self->c, SOL_TCP, TCP_NODELAY, &v, &len));
+	EXPECT_EQ(1, v);
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_CORK, &one, sizeof(one)));
+	ASSERT_EQ(3, send(self->c, "abc", 3, 0));
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_CORK, &zero, sizeof(zero)));
+	/* Uncorked: the bytes go. */
+	EXPECT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
+}
+
+TEST_HARNESS_MAIN

@@ -1,0 +1,109 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# Data over real netdevices under netem: two network namespaces joined by
+# a veth pair, netem on both ends (loss, delay, reordering, duplication,
+# and a mix). Every transfer arrives intact (the sink checks each byte of
+# the pattern and the count), RTCP to Linux TCP, Linux TCP to RTCP and
+# RTCP to RTCP; when segments are lost, RTCP's RetransSegs counter moves.
+#
+# Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
+
+set -u
+here=$(dirname "$(readlink -f "$0")")
+. "$KSFT_DIR/kselftest/ktap_helpers.sh"
+
+A=rtcp-netem-a
+B=rtcp-netem-b
+ADDR_A=10.0.2.1
+ADDR_B=10.0.2.2
+tool=$here/rtcp_tool
+tmp=$(mktemp -d)
+
+cleanup() {
+	ip netns del "$A" 2>/dev/null
+	ip netns del "$B" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+setup() {
+	ip netns add "$A" && ip netns add "$B" || return 1
+	ip -n "$A" link add va type veth peer name vb netns "$B" || return 1
+	ip -n "$A" link set lo up && ip -n "$B" link set lo up
+	ip -n "$A" link set va up && ip -n "$B" link set vb up
+	ip -n "$A" addr add "$ADDR_A/24" dev va && ip -n "$B" addr add "$ADDR_B/24" dev vb
+}
+
+# netem with the arguments on both ends (none: no netem).
+netem() {
+	tc -n "$A" qdisc del dev va root 2>/dev/null
+	tc -n "$B" qdisc del dev vb root 2>/dev/null
+	[ $# -eq 0 ] && return 0
+	tc -n "$A" qdisc add dev va root netem "$@" && tc -n "$B" qdisc add dev vb root netem "$@"
+}
+
+# RTCP's RetransSegs in namespace $1.
+retrans() {
+	ip netns exec "$1" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat
+}
+
+# $4 bytes from a client of kind $1 in A to a sink of kind $2 in B on port
+# $3; both must report the whole count.
+transfer() {
+	local client=$1 server=$2 port=$3 bytes=$4 sink_pid
+	ip netns exec "$B" "$tool" sink "$server" "$ADDR_B" "$port" >"$tmp/sink-$port" 2>&1 &
+	sink_pid=$!
+	for _ in $(seq 50); do
+		grep -q ready "$tmp/sink-$port" 2>/dev/null && break
+		sleep 0.1
+	done
+	if ! timeout 300 ip netns exec "$A" "$tool" send "$client" "$ADDR_B" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
+		echo "# $client -> $server: the sender failed: $(cat "$tmp/send-$port")"
+		kill "$sink_pid" 2>/dev/null
+		return 1
+	fi
+	wait "$sink_pid"
+	echo "# $client -> $server: $(cat "$tmp/send-$port"); sink: $(tr '\n' ' ' <"$tmp/sink-$port")"
+	grep -q "^received $bytes\$" "$tmp/sink-$port"
+}
+
+# Transfers all three ways under `netem $@`; the RTCP sender in A
+# retransmitted if `$lossy`.
+three_ways() {
+	local base=$1 bytes=$2 lossy=$3 before after
+	shift 3
+	netem "$@" || return 1
+	before=$(retrans "$A")
+	transfer rtcp inet "$base" "$bytes" || return 1
+	after=$(retrans "$A")
+	echo "# RTCP sender retransmitted $((after - before)) segment(s)"
+	if [ "$lossy" = 1 ] && [ "$after" -le "$before" ]; then
+		echo "# no retransmission despite the loss"
+		return 1
+	fi
+	transfer inet rtcp "$((base + 1))" "$bytes" || return 1
+	transfer rtcp rtcp "$((base + 2))" "$bytes" || return 1
+	netem
+}
+
+test_clean() { three_ways 9000 8388608 0; }
+test_loss_1() { three_ways 9010 4194304 1 loss 1%; }
+test_loss_5() { three_ways 9020 2097152 1 loss 5%; }
+test_delay_reorder() { three_ways 9030 2097152 0 delay 25ms 5ms reorder 25% 50%; }
+test_duplicate() { three_ways 9040 2097152 0 duplicate 5%; }
+test_mix() { three_ways 9050 2097152 1 loss 2% duplicate 2% delay 5ms reorder 10% 50%; }
+
+ktap_print_header
+if ! setup; then
+	ktap_skip_all "cannot set up netns and veth"
+	exit "$KSFT_FAIL"
+fi
+ktap_set_plan 6
+ktap_test_result "8 MiB each way over veth, all three pairings" test_clean
+ktap_test_result "4 MiB under 1% loss, intact, with retransmissions" test_loss_1
+ktap_test_result "2 MiB under 5% loss, intact, with retransmissions" test_loss_5
+ktap_test_result "2 MiB under 25 ms delay with reordering, intact" test_delay_reorder
+ktap_test_result "2 MiB under 5% duplication, intact" test_duplicate
+ktap_test_result "2 MiB under loss, duplication, delay and reordering, intact" test_mix
+ktap_finished
