@@ -8,7 +8,7 @@
 //! receive hook and the timer take too. Segments are sent, and waiters
 //! woken, after that spinlock is released.
 
-use core::sync::atomic::{AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock_irq,
     prelude::*,
@@ -16,11 +16,11 @@ use kernel::{
 };
 
 use crate::net::{
-    self, skb, Hook, HookDef, HookRegistration, Msg, Net, Packet, Pernet, PernetDef, PernetId,
+    self, skb, Hook, HookDef, HookRegistration, Msg, Net, OptVal, Packet, Pernet, PernetDef, PernetId,
     PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::net::siphash::SipKey;
-use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Outcome};
+use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Keepalive, Outcome};
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::cookie::{self, CookieHash, Cookies};
 use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
@@ -107,6 +107,11 @@ const SYNACK_RETRIES: usize = 1;
 const SYNCOOKIES: usize = 2;
 /// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
 const MAX_TCP_SYNCNT: u8 = 127;
+/// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
+/// (`include/net/tcp.h`).
+const MAX_TCP_KEEPIDLE: u32 = 32767;
+const MAX_TCP_KEEPINTVL: u32 = 32767;
+const MAX_TCP_KEEPCNT: u32 = 127;
 
 /// A listening sock's queues (`inet_connection_sock`'s request and accept
 /// queues).
@@ -187,11 +192,14 @@ fn new_stream(conn: Conn, tx: usize, rx: usize, flags: kernel::alloc::Flags) -> 
     Ok(Stream::new(conn, KVec::from_elem(0u8, tx, flags)?, KVec::from_elem(0u8, rx, flags)?))
 }
 
-/// A connection that will not carry data any more (TIME-WAIT, closed)
-/// gives its buffers back.
+/// A connection that will not send any more (TIME-WAIT, closed) gives its
+/// send buffer back, and its receive buffer once nothing in it is left to
+/// read.
 fn drop_buffers(s: &mut RtcpStream) {
     s.tx = crate::proto::ring::Ring::new(KVec::new());
-    s.rx = crate::proto::ring::Ring::new(KVec::new());
+    if s.rx.is_empty() {
+        s.rx = crate::proto::ring::Ring::new(KVec::new());
+    }
 }
 
 /// What each sock shares with the receive hook and the timer.
@@ -199,6 +207,44 @@ fn drop_buffers(s: &mut RtcpStream) {
 pub(crate) struct RtcpShared {
     #[pin]
     tcb: SpinLockIrq<Tcb>,
+    /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT` (0: Linux's
+    /// default), read by `SO_KEEPALIVE`'s callback, which runs under the
+    /// socket lock.
+    keep_idle: AtomicU32,
+    keep_intvl: AtomicU32,
+    keep_cnt: AtomicU32,
+    /// `TCP_USER_TIMEOUT`, ms (0: off).
+    user_timeout: AtomicU32,
+}
+
+impl RtcpShared {
+    /// The keepalive of the socket's options, if `SO_KEEPALIVE` is on.
+    fn keepalive(&self, sk: &Sock<RtcpProto>) -> Option<Keepalive> {
+        sk.keepopen().then(|| self.keep_params())
+    }
+
+    /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` (or their defaults).
+    fn keep_params(&self) -> Keepalive {
+        let d = Keepalive::default();
+        let secs = |a: &AtomicU32, dflt: u64| match a.load(Ordering::Relaxed) {
+            0 => dflt,
+            s => u64::from(s) * 1000,
+        };
+        Keepalive {
+            idle_ms: secs(&self.keep_idle, d.idle_ms),
+            intvl_ms: secs(&self.keep_intvl, d.intvl_ms),
+            cnt: match self.keep_cnt.load(Ordering::Relaxed) {
+                0 => d.cnt,
+                n => u8::try_from(n).unwrap_or(u8::MAX),
+            },
+        }
+    }
+
+    /// Gives the connection the socket's keepalive and user timeout.
+    fn sync_options(&self, sk: &Sock<RtcpProto>, c: &mut Conn) {
+        c.data.keepalive = self.keepalive(sk);
+        c.data.user_timeout_ms = self.user_timeout.load(Ordering::Relaxed);
+    }
 }
 
 impl net::Proto for RtcpProto {
@@ -207,7 +253,25 @@ impl net::Proto for RtcpProto {
     type Shared = RtcpShared;
 
     fn shared() -> impl PinInit<RtcpShared, Error> {
-        try_pin_init!(RtcpShared { tcb <- new_spinlock_irq!(Tcb::Idle, "rtcp_tcb") })
+        try_pin_init!(RtcpShared {
+            tcb <- new_spinlock_irq!(Tcb::Idle, "rtcp_tcb"),
+            keep_idle: AtomicU32::new(0),
+            keep_intvl: AtomicU32::new(0),
+            keep_cnt: AtomicU32::new(0),
+            user_timeout: AtomicU32::new(0),
+        })
+    }
+
+    /// `SO_KEEPALIVE`: the connection starts (or stops) probing an idle
+    /// peer; its timer follows.
+    fn keepalive(sk: &Sock<RtcpProto>, on: bool) {
+        // The flag is set after this callback returns: the parameters are
+        // taken whatever it says now.
+        let ka = on.then(|| sk.shared().keep_params());
+        drive(sk, now_ms(), |st| {
+            st.conn.data.keepalive = ka;
+            Some((Outcome::default(), false))
+        });
     }
 }
 
@@ -660,6 +724,35 @@ fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
     sk.write_space();
 }
 
+/// What an event did to a connection, from [`drive`]'s closure: the
+/// outcome, and whether its reply is a retransmission (a SYN sent again).
+type Driven = (Outcome, bool);
+
+/// Runs `f` on `sk`'s connection under its lock, where the segments it
+/// sends then are built; sends them and carries out the outcome after the
+/// lock (`after`). The outcome, or `None` if there is no connection or `f`
+/// declined.
+fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
+    let net = sk.net();
+    let (out, state, deadline, ob) = {
+        let mut tcb = sk.shared().tcb.lock();
+        let st = tcb.stream()?;
+        let (out, retransmission) = f(st)?;
+        let mut ob = Outbox::new(&st.conn);
+        if let Some(r) = &out.reply {
+            ob.push(net, r, &[], &[], retransmission);
+        }
+        ob.drain(net, st, now);
+        if out.time_wait || out.closed || out.error.is_some() {
+            drop_buffers(st);
+        }
+        (out, st.conn.state, st.conn.deadline(), ob)
+    };
+    ob.send(net, sk.flow_key());
+    after(sk, &out, state, deadline, now);
+    Some(out)
+}
+
 /// The positive errno a connection's error is reported with.
 fn conn_errno(e: ConnError) -> i32 {
     match e {
@@ -715,22 +808,11 @@ impl Hook for RtcpHook {
         let now = now_ms();
         match target {
             Target::Conn(sk) => {
-                let (out, state, deadline, outbox) = {
-                    let mut tcb = sk.shared().tcb.lock();
-                    let Some(st) = tcb.stream() else { return };
-                    let out = st.on_segment(&pkt.seg, payload, pkt.payload_len, now);
-                    let mut ob = Outbox::new(&st.conn);
-                    if let Some(r) = &out.reply {
-                        ob.push(net, r, &[], &[], false);
-                    }
-                    ob.drain(net, st, now);
-                    if out.time_wait || out.closed || out.error.is_some() {
-                        drop_buffers(st);
-                    }
-                    (out, st.conn.state, st.conn.deadline(), ob)
+                let Some(out) =
+                    drive(&sk, now, |st| Some((st.on_segment(&pkt.seg, payload, pkt.payload_len, now), false)))
+                else {
+                    return;
                 };
-                outbox.send(net, sk.flow_key());
-                after(&sk, &out, state, deadline, now);
                 // A SYN that ended a TIME-WAIT opens a new connection
                 // (`tcp_v4_rcv`'s TCP_TW_SYN).
                 let f = pkt.seg.flags;
@@ -1009,6 +1091,52 @@ fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
     sk.state_change();
 }
 
+/// `TCP_INFO` (`tcp_get_info`): the state, and for a connection its
+/// timers, round-trip estimate, congestion state and options.
+fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
+    let mut i: sys::tcp_info = pin_init::zeroed();
+    i.tcpi_state = sk.state();
+    let mut tcb = sk.shared().tcb.lock();
+    let Some(st) = tcb.stream() else { return i };
+    let c = &st.conn;
+    let mss = u32::from(c.neg.mss).max(1);
+    i.tcpi_retransmits = c.retransmits;
+    i.tcpi_probes = c.data.keep_probes;
+    i.tcpi_backoff = c.rtt.backoffs();
+    let mut opts = 0;
+    if c.neg.timestamps {
+        opts |= sys::TCPI_OPT_TIMESTAMPS;
+    }
+    if c.neg.sack {
+        opts |= sys::TCPI_OPT_SACK;
+    }
+    if c.cfg.wscale.is_some() && (c.neg.snd_wscale | c.neg.rcv_wscale) != 0 {
+        opts |= sys::TCPI_OPT_WSCALE;
+        i.set_tcpi_snd_wscale(c.neg.snd_wscale);
+        i.set_tcpi_rcv_wscale(c.neg.rcv_wscale);
+    }
+    i.tcpi_options = opts as u8;
+    i.tcpi_rto = c.rtt.rto_us();
+    i.tcpi_ato = (crate::proto::conn::DELACK_MS * 1000) as u32;
+    i.tcpi_snd_mss = mss;
+    i.tcpi_rcv_mss = mss;
+    i.tcpi_advmss = u32::from(c.cfg.mss);
+    i.tcpi_unacked = c.data.snd_max.diff(c.snd_una).max(0) as u32 / mss;
+    i.tcpi_rtt = c.rtt.srtt_us().unwrap_or(0);
+    i.tcpi_rttvar = c.rtt.rttvar_us();
+    i.tcpi_snd_cwnd = c.data.cc.cwnd / mss;
+    i.tcpi_snd_ssthresh = match c.data.cc.ssthresh {
+        u32::MAX => sys::TCP_INFINITE_SSTHRESH,
+        t => t / mss,
+    };
+    i.tcpi_rcv_space = c.cfg.rcv_wnd;
+    i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(IP_TCP_HEADERS);
+    i.tcpi_total_retrans = c.data.total_retrans;
+    i.tcpi_snd_wnd = c.snd_wnd;
+    i.tcpi_rcv_wnd = c.rcv_wnd;
+    i
+}
+
 /// `socket(AF_RTCP, ...)`.
 pub(crate) struct RtcpFamily;
 
@@ -1078,6 +1206,7 @@ impl RtcpOps {
         let mut stream = new_stream(conn, tx, rx, GFP_KERNEL)?;
         stream.conn.data.nodelay = owned.nodelay;
         stream.conn.data.cork = owned.cork;
+        sk.shared().sync_options(sk, &mut stream.conn);
         RtcpNet::of(net).insert(local, remote, sk.into())?;
         *sk.shared().tcb.lock() = Tcb::Conn(stream);
         sk.set_state(TCP_SYN_SENT);
@@ -1128,29 +1257,12 @@ impl RtcpOps {
     /// reset instead; anything else is torn down at once.
     fn close(sk: &Sock<RtcpProto>) {
         let now = now_ms();
-        let net = sk.net();
-        let graceful = {
-            let mut tcb = sk.shared().tcb.lock();
-            match tcb.stream() {
-                Some(st)
-                    if !matches!(st.conn.state, State::SynSent | State::Closed)
-                        && st.conn.data.rx_unread == 0
-                        && !sk.linger_zero() =>
-                {
-                    let out = st.conn.close(true, now);
-                    let mut ob = Outbox::new(&st.conn);
-                    ob.drain(net, st, now);
-                    Some((out, st.conn.state, st.conn.deadline(), ob))
-                }
-                _ => None,
-            }
-        };
+        let graceful = drive(sk, now, |st| {
+            let gone = matches!(st.conn.state, State::SynSent | State::Closed);
+            (!gone && st.conn.data.rx_unread == 0 && !sk.linger_zero()).then(|| (st.conn.close(true, now), false))
+        });
         match graceful {
-            Some((out, state, deadline, ob)) => {
-                sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
-                ob.send(net, sk.flow_key());
-                after(sk, &out, state, deadline, now);
-            }
+            Some(_) => sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN),
             None => Self::abort(sk),
         }
     }
@@ -1159,33 +1271,13 @@ impl RtcpOps {
     /// (`tcp_shutdown`).
     fn shutdown_send(sk: &Sock<RtcpProto>) {
         let now = now_ms();
-        let net = sk.net();
-        let (out, state, deadline, ob) = {
-            let mut tcb = sk.shared().tcb.lock();
-            let Some(st) = tcb.stream() else { return };
-            let out = st.conn.close(false, now);
-            let mut ob = Outbox::new(&st.conn);
-            ob.drain(net, st, now);
-            (out, st.conn.state, st.conn.deadline(), ob)
-        };
-        ob.send(net, sk.flow_key());
-        after(sk, &out, state, deadline, now);
+        drive(sk, now, |st| Some((st.conn.close(false, now), false)));
     }
 
     /// Sends what the connection has to send now (after the user wrote,
     /// read, or changed an option), then carries out the rest.
     fn push(sk: &Sock<RtcpProto>) {
-        let now = now_ms();
-        let net = sk.net();
-        let (state, deadline, ob) = {
-            let mut tcb = sk.shared().tcb.lock();
-            let Some(st) = tcb.stream() else { return };
-            let mut ob = Outbox::new(&st.conn);
-            ob.drain(net, st, now);
-            (st.conn.state, st.conn.deadline(), ob)
-        };
-        ob.send(net, sk.flow_key());
-        after(sk, &Outcome::default(), state, deadline, now);
+        drive(sk, now_ms(), |_| Some((Outcome::default(), false)));
     }
 
     /// `tcp_disconnect`: abort, and leave `ECONNRESET` in `SO_ERROR` when a
@@ -1307,6 +1399,23 @@ impl net::SocketOps for RtcpOps {
                 sk.lock().syn_count = n;
                 Ok(())
             }
+            sys::TCP_KEEPIDLE | sys::TCP_KEEPINTVL | sys::TCP_KEEPCNT | sys::TCP_USER_TIMEOUT => {
+                let sh = sk.shared();
+                let (slot, max) = match name as u32 {
+                    sys::TCP_KEEPIDLE => (&sh.keep_idle, MAX_TCP_KEEPIDLE),
+                    sys::TCP_KEEPINTVL => (&sh.keep_intvl, MAX_TCP_KEEPINTVL),
+                    sys::TCP_KEEPCNT => (&sh.keep_cnt, MAX_TCP_KEEPCNT),
+                    _ => (&sh.user_timeout, i32::MAX as u32),
+                };
+                let min = if name as u32 == sys::TCP_USER_TIMEOUT { 0 } else { 1 };
+                let v = u32::try_from(val).ok().filter(|v| (min..=max).contains(v)).ok_or(EINVAL)?;
+                slot.store(v, Ordering::Relaxed);
+                drive(sk, now_ms(), |st| {
+                    sh.sync_options(sk, &mut st.conn);
+                    Some((Outcome::default(), false))
+                });
+                Ok(())
+            }
             sys::TCP_NODELAY | sys::TCP_CORK => {
                 let on = val != 0;
                 let mut owned = sk.lock();
@@ -1328,20 +1437,51 @@ impl net::SocketOps for RtcpOps {
         }
     }
 
-    fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<i32> {
+    fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<OptVal> {
         let sk = sock.sk().ok_or(EINVAL)?;
         if level != sys::SOL_TCP as i32 {
             return Err(ENOPROTOOPT);
         }
-        match name as u32 {
-            sys::TCP_SYNCNT => Ok(match sk.lock().syn_count {
+        let sh = sk.shared();
+        let secs = |ms: u64| i32::try_from(ms / 1000).unwrap_or(i32::MAX);
+        let int = match name as u32 {
+            sys::TCP_SYNCNT => match sk.lock().syn_count {
                 0 => i32::from(RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES)),
                 n => i32::from(n),
-            }),
-            sys::TCP_NODELAY => Ok(i32::from(sk.lock().nodelay)),
-            sys::TCP_CORK => Ok(i32::from(sk.lock().cork)),
-            _ => Err(ENOPROTOOPT),
+            },
+            sys::TCP_NODELAY => i32::from(sk.lock().nodelay),
+            sys::TCP_CORK => i32::from(sk.lock().cork),
+            sys::TCP_KEEPIDLE => secs(sh.keep_params().idle_ms),
+            sys::TCP_KEEPINTVL => secs(sh.keep_params().intvl_ms),
+            sys::TCP_KEEPCNT => i32::from(sh.keep_params().cnt),
+            sys::TCP_USER_TIMEOUT => i32::try_from(sh.user_timeout.load(Ordering::Relaxed)).unwrap_or(i32::MAX),
+            sys::TCP_INFO => return Ok(OptVal::TcpInfo(tcp_info(sk))),
+            _ => return Err(ENOPROTOOPT),
+        };
+        Ok(OptVal::Int(int))
+    }
+
+    /// `tcp_ioctl`: `SIOCINQ` (`FIONREAD`), the bytes readable;
+    /// `SIOCOUTQ`, the bytes not yet acknowledged; `SIOCOUTQNSD`, the bytes
+    /// not yet sent; `EINVAL` on a listener.
+    fn ioctl(sock: &Socket<RtcpProto>, cmd: u32) -> Result<i32> {
+        let sk = sock.sk().ok_or(EINVAL)?;
+        if !matches!(cmd, sys::RTCP_SIOCINQ | sys::RTCP_SIOCOUTQ | sys::RTCP_SIOCOUTQNSD) {
+            return Err(ENOIOCTLCMD);
         }
+        if sk.state() == TCP_LISTEN {
+            return Err(EINVAL);
+        }
+        let mut tcb = sk.shared().tcb.lock();
+        let Some(st) = tcb.stream() else { return Ok(0) };
+        let c = &st.conn;
+        let n = match cmd {
+            sys::RTCP_SIOCINQ => st.rx.len() as u32,
+            _ if matches!(c.state, State::SynSent | State::SynReceived) => 0,
+            sys::RTCP_SIOCOUTQ => c.send_queued(),
+            _ => c.data.snd_end.diff(c.snd_nxt).max(0) as u32,
+        };
+        Ok(i32::try_from(n).unwrap_or(i32::MAX))
     }
 
     fn getname(sock: &Socket<RtcpProto>, peer: bool) -> Result<SockAddrIn> {
@@ -1663,24 +1803,19 @@ impl net::SocketOps for RtcpOps {
         let now = now_ms();
         let net = sk.net();
         let mut synacks = KVec::new();
+        // A connection: the SYN again, a window probe, retransmissions, a
+        // delayed ACK, the end of TIME-WAIT.
+        let conn = drive(sk, now, |st| {
+            let syn_sent = st.conn.state == State::SynSent;
+            Some((st.conn.on_timer(now), syn_sent))
+        });
+        if conn.is_some() {
+            return;
+        }
         let rearm = {
             let mut tcb = sk.shared().tcb.lock();
             match &mut *tcb {
-                Tcb::Conn(st) => {
-                    let syn_sent = st.conn.state == State::SynSent;
-                    let out = st.conn.on_timer(now);
-                    let mut ob = Outbox::new(&st.conn);
-                    if let Some(r) = &out.reply {
-                        // The SYN again, or a window probe.
-                        ob.push(net, r, &[], &[], syn_sent);
-                    }
-                    ob.drain(net, st, now);
-                    let (state, deadline) = (st.conn.state, st.conn.deadline());
-                    drop(tcb);
-                    ob.send(net, sk.flow_key());
-                    after(sk, &out, state, deadline, now);
-                    return;
-                }
+                Tcb::Conn(_) => return,
                 Tcb::Listen(l) => {
                     // SYN-ACKs due again; requests out of retries go.
                     let mut i = 0;

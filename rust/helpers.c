@@ -46,3 +46,5 @@ void rtcp_helper_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
 void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
 bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }
+bool rtcp_helper_sock_flag_keepopen(const struct sock *sk) { return sock_flag(sk, SOCK_KEEPOPEN); }
+int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }

@@ -93,6 +93,12 @@ const __poll_t RTCP_EPOLLRDHUP = EPOLLRDHUP;
 void rtcp_helper_consume_skb(struct sk_buff *skb);
 void rtcp_helper_sk_data_ready(struct sock *sk);
 bool rtcp_helper_sock_flag_linger(const struct sock *sk);
+bool rtcp_helper_sock_flag_keepopen(const struct sock *sk);
+int rtcp_helper_put_user_int(int val, unsigned long arg);
+#include <linux/sockios.h>
+const unsigned int RTCP_SIOCINQ = SIOCINQ;
+const unsigned int RTCP_SIOCOUTQ = SIOCOUTQ;
+const unsigned int RTCP_SIOCOUTQNSD = SIOCOUTQNSD;
 void rtcp_helper_sk_write_space(struct sock *sk);
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i);
 const int RTCP_MSG_DONTWAIT = MSG_DONTWAIT;

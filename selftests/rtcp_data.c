@@ -13,6 +13,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/ioctl.h>
+#include <linux/sockios.h>
 #include <sys/time.h>
 #include <netinet/tcp.h>
 
@@ -149,14 +150,14 @@ TEST_F(data, half_close)
 
 	ASSERT_EQ(5, send(self->c, "hello", 5, 0));
 	ASSERT_EQ(0, shutdown(self->c, SHUT_WR));
-	ASSERT_EQ(5, recv(self->a, buf, sizeof(buf), MSG_WAITALL));
+	ASSERT_EQ(5, recv(self->a, buf, 5, MSG_WAITALL));
 	EXPECT_EQ(0, memcmp(buf, "hello", 5));
 	EXPECT_EQ(0, recv(self->a, buf, sizeof(buf), 0));
 	/* Writing after SHUT_WR: EPIPE. */
 	EXPECT_EQ(-1, send(self->c, "x", 1, MSG_NOSIGNAL));
 	EXPECT_EQ(EPIPE, errno);
 	ASSERT_EQ(6, send(self->a, "world!", 6, 0));
-	ASSERT_EQ(6, recv(self->c, buf, sizeof(buf), MSG_WAITALL));
+	ASSERT_EQ(6, recv(self->c, buf, 6, MSG_WAITALL));
 	EXPECT_EQ(0, memcmp(buf, "world!", 6));
 	close(self->a);
 	self->a = -1;
@@ -308,6 +309,131 @@ TEST_F(data, nodelay_and_cork)
 	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_CORK, &zero, sizeof(zero)));
 	/* Uncorked: the bytes go. */
 	EXPECT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
+}
+
+/* SIOCINQ (FIONREAD) and SIOCOUTQ count what waits, as Linux's TCP
+ * counts it: the receiver's unread bytes, the sender's unacknowledged
+ * ones (none once the peer has acknowledged). */
+TEST_F(data, ioctl_queues)
+{
+	char buf[100] = { 0 };
+	int n = -1;
+
+	ASSERT_EQ(100, send(self->c, buf, sizeof(buf), 0));
+	ASSERT_EQ(100, recv(self->a, buf, sizeof(buf), MSG_PEEK | MSG_WAITALL));
+	ASSERT_EQ(0, ioctl(self->a, FIONREAD, &n));
+	EXPECT_EQ(100, n);
+	for (int i = 0; i < 100; i++) {
+		ASSERT_EQ(0, ioctl(self->c, SIOCOUTQ, &n));
+		if (n == 0)
+			break;
+		usleep(10000);
+	}
+	EXPECT_EQ(0, n);
+	ASSERT_EQ(100, recv(self->a, buf, sizeof(buf), 0));
+	ASSERT_EQ(0, ioctl(self->a, SIOCINQ, &n));
+	EXPECT_EQ(0, n);
+}
+
+/* TCP_INFO of an established connection: its state, the options both SYNs
+ * carried, an MSS from loopback's MTU, a round-trip estimate and a
+ * congestion window. */
+TEST_F(data, tcp_info)
+{
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	char c = 0;
+
+	ASSERT_EQ(1, send(self->c, &c, 1, 0));
+	ASSERT_EQ(1, recv(self->a, &c, 1, 0));
+	ASSERT_EQ(1, send(self->a, &c, 1, 0));
+	ASSERT_EQ(1, recv(self->c, &c, 1, 0));
+	for (int i = 0; i < 2; i++) {
+		int fd = i ? self->a : self->c;
+
+		memset(&ti, 0, sizeof(ti));
+		len = sizeof(ti);
+		ASSERT_EQ(0, getsockopt(fd, SOL_TCP, TCP_INFO, &ti, &len));
+		EXPECT_EQ(sizeof(ti), (size_t)len);
+		EXPECT_EQ(TCP_ESTABLISHED, ti.tcpi_state);
+		EXPECT_EQ(TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE,
+			  ti.tcpi_options & (TCPI_OPT_TIMESTAMPS | TCPI_OPT_SACK | TCPI_OPT_WSCALE));
+		EXPECT_LT(1000U, ti.tcpi_snd_mss);
+		EXPECT_LT(0U, ti.tcpi_rtt);
+		EXPECT_LE(200000U, ti.tcpi_rto);
+		EXPECT_LE(2U, ti.tcpi_snd_cwnd);
+		EXPECT_EQ(0, ti.tcpi_retransmits);
+	}
+	/* A short buffer gets the start of it. */
+	len = 1;
+	ASSERT_EQ(0, getsockopt(self->c, SOL_TCP, TCP_INFO, &ti, &len));
+	EXPECT_EQ(1U, len);
+}
+
+/* The keepalive and user-timeout options: bounds and read-back, as Linux's
+ * TCP gives them. */
+TEST_F(data, keepalive_options_like_inet)
+{
+	static const struct { int name, val, err; } cases[] = {
+		{ TCP_KEEPIDLE, 0, EINVAL }, { TCP_KEEPIDLE, 32768, EINVAL }, { TCP_KEEPIDLE, 5, 0 },
+		{ TCP_KEEPINTVL, 0, EINVAL }, { TCP_KEEPINTVL, 3, 0 },
+		{ TCP_KEEPCNT, 0, EINVAL }, { TCP_KEEPCNT, 128, EINVAL }, { TCP_KEEPCNT, 4, 0 },
+		{ TCP_USER_TIMEOUT, -1, EINVAL }, { TCP_USER_TIMEOUT, 1500, 0 },
+	};
+	int fds[2] = { self->c, self->a };
+
+	for (int f = 0; f < 2; f++) {
+		for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+			int v = cases[i].val, got = -1;
+			socklen_t len = sizeof(got);
+
+			errno = 0;
+			EXPECT_EQ(cases[i].err ? -1 : 0, setsockopt(fds[f], SOL_TCP, cases[i].name, &v, sizeof(v)));
+			EXPECT_EQ(cases[i].err, errno) TH_LOG("option %d = %d", cases[i].name, v);
+			if (cases[i].err)
+				continue;
+			ASSERT_EQ(0, getsockopt(fds[f], SOL_TCP, cases[i].name, &got, &len));
+			EXPECT_EQ(v, got);
+		}
+	}
+}
+
+/* A peer that vanishes (netem drops everything on lo): with SO_KEEPALIVE,
+ * idle 1 s, interval 1 s and 2 probes, recv ends with ETIMEDOUT after
+ * about 3 s. */
+TEST_F_TIMEOUT(data, keepalive_finds_a_dead_peer, 60)
+{
+	int one = 1, idle = 1, cnt = 2;
+	struct timeval start, end;
+	char c;
+
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_KEEPIDLE, &idle, sizeof(idle)));
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_KEEPINTVL, &idle, sizeof(idle)));
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_KEEPCNT, &cnt, sizeof(cnt)));
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_KEEPALIVE, &one, sizeof(one)));
+	ASSERT_EQ(0, system("tc qdisc add dev lo root netem loss 100%"));
+	gettimeofday(&start, NULL);
+	EXPECT_EQ(-1, recv(self->c, &c, 1, 0));
+	EXPECT_EQ(ETIMEDOUT, errno);
+	gettimeofday(&end, NULL);
+	EXPECT_LE(2, end.tv_sec - start.tv_sec);
+	EXPECT_GE(20, end.tv_sec - start.tv_sec);
+	ASSERT_EQ(0, system("tc qdisc del dev lo root"));
+}
+
+/* TCP_USER_TIMEOUT: data the peer never acknowledges ends the connection
+ * after the timeout, not after fifteen retransmissions. */
+TEST_F_TIMEOUT(data, user_timeout_ends_a_stalled_send, 60)
+{
+	int ms = 2000;
+	struct pollfd p = { .fd = self->c, .events = POLLIN };
+
+	ASSERT_EQ(0, setsockopt(self->c, SOL_TCP, TCP_USER_TIMEOUT, &ms, sizeof(ms)));
+	ASSERT_EQ(0, system("tc qdisc add dev lo root netem loss 100%"));
+	ASSERT_EQ(5, send(self->c, "stall", 5, 0));
+	ASSERT_EQ(1, poll(&p, 1, 30000));
+	EXPECT_EQ(ETIMEDOUT, so_error(self->c));
+	ASSERT_EQ(0, system("tc qdisc del dev lo root"));
 }
 
 TEST_HARNESS_MAIN

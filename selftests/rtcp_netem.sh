@@ -10,30 +10,11 @@
 # Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
 
 set -u
-here=$(dirname "$(readlink -f "$0")")
-. "$KSFT_DIR/kselftest/ktap_helpers.sh"
-
 A=rtcp-netem-a
 B=rtcp-netem-b
 ADDR_A=10.0.2.1
 ADDR_B=10.0.2.2
-tool=$here/rtcp_tool
-tmp=$(mktemp -d)
-
-cleanup() {
-	ip netns del "$A" 2>/dev/null
-	ip netns del "$B" 2>/dev/null
-	rm -rf "$tmp"
-}
-trap cleanup EXIT
-
-setup() {
-	ip netns add "$A" && ip netns add "$B" || return 1
-	ip -n "$A" link add va type veth peer name vb netns "$B" || return 1
-	ip -n "$A" link set lo up && ip -n "$B" link set lo up
-	ip -n "$A" link set va up && ip -n "$B" link set vb up
-	ip -n "$A" addr add "$ADDR_A/24" dev va && ip -n "$B" addr add "$ADDR_B/24" dev vb
-}
+. "$(dirname "$(readlink -f "$0")")/rtcp_lib.sh"
 
 # netem with the arguments on both ends (none: no netem).
 netem() {

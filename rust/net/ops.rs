@@ -66,8 +66,13 @@ pub(crate) trait SocketOps: 'static {
     /// value (`EINVAL` if the caller gave less than an `int`).
     fn setsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32, val: i32) -> Result;
 
-    /// `getsockopt()` at a level other than `SOL_SOCKET`: an `int` value.
-    fn getsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32) -> Result<i32>;
+    /// `getsockopt()` at a level other than `SOL_SOCKET`.
+    fn getsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32) -> Result<OptVal>;
+
+    /// `ioctl()` on the socket: the `int` to store at the caller's
+    /// argument; `ENOIOCTLCMD` for a command the protocol does not know
+    /// (the socket layer then tries the device ioctls).
+    fn ioctl(sock: &Socket<Self::Proto>, cmd: u32) -> Result<i32>;
 
     /// `getsockname()` (`peer == false`) and `getpeername()`.
     fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
@@ -90,6 +95,14 @@ pub(crate) trait SocketOps: 'static {
     fn destruct(sk: &Sock<Self::Proto>);
 }
 
+/// A socket option's value, as `getsockopt()` copies it out.
+pub(crate) enum OptVal {
+    /// An `int` (as much of it as the caller has room for).
+    Int(i32),
+    /// `TCP_INFO`'s `struct tcp_info` (as much as the caller has room for).
+    TcpInfo(sys::tcp_info),
+}
+
 /// Builds the C table of a [`SocketOps`] implementation.
 pub(crate) struct Adapter<O>(PhantomData<O>);
 
@@ -104,7 +117,7 @@ impl<O: SocketOps> Adapter<O> {
         connect: Some(Self::connect),
         socketpair: Some(sys::sock_no_socketpair),
         accept: Some(Self::accept),
-        ioctl: Some(sys::sock_no_ioctl),
+        ioctl: Some(Self::ioctl),
         listen: Some(Self::listen),
         shutdown: Some(Self::shutdown),
         sendmsg: Some(Self::sendmsg),
@@ -205,16 +218,25 @@ impl<O: SocketOps> Adapter<O> {
         from_result(|| {
             // SAFETY: the socket layer keeps `sock` alive for the call.
             let val = O::getsockopt(unsafe { Self::socket(sock) }, level, name)?;
-            // As do_tcp_getsockopt: at most an int, whatever was asked for.
+            // As do_tcp_getsockopt: at most the value's size, whatever was
+            // asked for; less if the caller gave less room.
             // SAFETY: `opt` is the call's option block.
-            let len = unsafe { (*opt).optlen } as u32;
-            let len = len.min(core::mem::size_of::<c_int>() as u32) as usize;
-            // SAFETY: `opt` is the call's option block; `val` has `len` bytes.
-            unsafe {
-                (*opt).optlen = len as c_int;
-                if sys::rtcp_helper_copy_to_iter((&raw const val).cast(), len, &raw mut (*opt).iter_out) != len {
-                    return Err(EFAULT);
+            let room = usize::try_from(unsafe { (*opt).optlen }).map_err(|_| EINVAL)?;
+            let copy = |p: *const u8, size: usize| -> Result {
+                let len = room.min(size);
+                // SAFETY: `opt` is the call's option block; `p` has `size`
+                // bytes, of which `len` are copied.
+                unsafe {
+                    (*opt).optlen = len as c_int;
+                    if sys::rtcp_helper_copy_to_iter(p.cast(), len, &raw mut (*opt).iter_out) != len {
+                        return Err(EFAULT);
+                    }
                 }
+                Ok(())
+            };
+            match &val {
+                OptVal::Int(v) => copy((v as *const i32).cast(), core::mem::size_of::<i32>())?,
+                OptVal::TcpInfo(i) => copy((i as *const sys::tcp_info).cast(), core::mem::size_of::<sys::tcp_info>())?,
             }
             Ok(0)
         })
@@ -244,6 +266,22 @@ impl<O: SocketOps> Adapter<O> {
             // SAFETY: the socket layer keeps `sock` alive for the call.
             let n = O::recvmsg(unsafe { Self::socket(sock) }, &mut msg, len, flags)?;
             Ok(c_int::try_from(n).unwrap_or(c_int::MAX))
+        })
+    }
+
+    /// # Safety
+    ///
+    /// Called by the socket layer with a live socket of this family and the
+    /// caller's argument (a user pointer for the commands RTCP knows).
+    unsafe extern "C" fn ioctl(sock: *mut sys::socket, cmd: kernel::ffi::c_uint, arg: kernel::ffi::c_ulong) -> c_int {
+        from_result(|| {
+            // SAFETY: the socket layer keeps `sock` alive for the call.
+            let val = O::ioctl(unsafe { Self::socket(sock) }, cmd)?;
+            // SAFETY: `put_user` checks the user pointer itself.
+            if unsafe { sys::rtcp_helper_put_user_int(val, arg) } != 0 {
+                return Err(EFAULT);
+            }
+            Ok(0)
         })
     }
 

@@ -26,6 +26,10 @@ pub(crate) trait Proto: Sized + 'static {
 
     /// Initialises the shared state of a new sock.
     fn shared() -> impl PinInit<Self::Shared, Error>;
+
+    /// `SO_KEEPALIVE` was set on (`on`) or off (`proto.keepalive`; the
+    /// socket lock is held).
+    fn keepalive(sk: &super::Sock<Self>, on: bool);
 }
 
 /// A `struct proto`, as a `static` (the kernel links it into its protocol
@@ -47,7 +51,18 @@ impl<P: Proto> ProtoDef<P> {
         }
         p.owner = crate::THIS_MODULE.as_ptr().cast();
         p.obj_size = core::mem::size_of::<SockWith<P>>() as u32;
+        p.keepalive = Some(Self::keepalive);
         Self(Opaque::new(p), PhantomData)
+    }
+
+    /// # Safety
+    ///
+    /// Called by `sock_setsockopt` with a live sock of this proto (so
+    /// allocated for `P`).
+    unsafe extern "C" fn keepalive(sk: *mut sys::sock, on: kernel::ffi::c_int) {
+        // SAFETY: a sock of this proto is allocated by `Sock::alloc` for
+        // `P`, and alive for the call.
+        P::keepalive(unsafe { super::Sock::<P>::from_raw(sk) }, on != 0);
     }
 
     pub(crate) fn as_ptr(&self) -> *mut sys::proto {

@@ -374,6 +374,12 @@ impl<P: Proto> Sock<P> {
         }
     }
 
+    /// `SO_KEEPALIVE` is on (`SOCK_KEEPOPEN`).
+    pub(crate) fn keepopen(&self) -> bool {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word.
+        unsafe { sys::rtcp_helper_sock_flag_keepopen(self.as_ptr()) }
+    }
+
     /// Arms the sock's timer `ms` milliseconds from now (`sk_reset_timer`,
     /// which holds a reference on the sock while it is pending).
     pub(crate) fn reset_timer(&self, ms: u64) {

@@ -66,6 +66,9 @@ pub const ORPHAN_RETRIES: u8 = 8;
 pub const RETRIES2: u8 = 15;
 /// How long an ACK may wait for more data to ride on (`TCP_DELACK_MIN`).
 pub const DELACK_MS: u64 = 40;
+/// The least time between two ACKs that answer unacceptable segments
+/// (`net.ipv4.tcp_invalid_ratelimit`).
+pub const OOW_ACK_INTERVAL_MS: u64 = 500;
 /// ACKs sent at once, not delayed, at the start of a connection
 /// (`TCP_MAX_QUICKACKS`).
 pub const QUICKACKS: u8 = 16;
@@ -337,6 +340,41 @@ pub struct Data {
     pub fin_in: bool,
     /// An ACK is due now (the delayed one, a window update).
     pub ack_now: bool,
+    /// When we last answered an unacceptable segment.
+    pub last_oow_ack: Option<u64>,
+    /// `SO_KEEPALIVE` with `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`.
+    pub keepalive: Option<Keepalive>,
+    /// Keepalive probes sent without an answer (`icsk_probes_out`).
+    pub keep_probes: u8,
+    /// When the peer last sent us an acceptable segment (`rcv_tstamp`).
+    pub last_recv: u64,
+    /// `TCP_USER_TIMEOUT` in ms (0: off): how long sent data may stay
+    /// unacknowledged, retransmitted, before the connection gives up.
+    pub user_timeout_ms: u32,
+    /// When the current series of timeouts began (`retrans_stamp`).
+    pub rtx_since: Option<u64>,
+    /// Segments retransmitted over the connection's life
+    /// (`tcpi_total_retrans`).
+    pub total_retrans: u32,
+}
+
+/// Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), as Linux's
+/// `net.ipv4.tcp_keepalive_*` and the `TCP_KEEP*` options set it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Keepalive {
+    /// Idle time before the first probe, ms (`TCP_KEEPIDLE`).
+    pub idle_ms: u64,
+    /// Time between probes, ms (`TCP_KEEPINTVL`).
+    pub intvl_ms: u64,
+    /// Unanswered probes before the connection is dropped (`TCP_KEEPCNT`).
+    pub cnt: u8,
+}
+
+impl Default for Keepalive {
+    /// Linux's defaults: 7200 s, 75 s, 9 probes.
+    fn default() -> Keepalive {
+        Keepalive { idle_ms: 7_200_000, intvl_ms: 75_000, cnt: 9 }
+    }
 }
 
 impl Data {
@@ -425,7 +463,7 @@ impl Conn {
         let rst = match self.state {
             State::Closed | State::Listen | State::SynSent | State::TimeWait => None,
             _ => {
-                let mut s = self.segment(self.data.snd_max, Flags::RST | Flags::ACK);
+                let mut s = self.segment(self.acceptable_seq(), Flags::RST | Flags::ACK);
                 s.ack = self.rcv_nxt;
                 if self.neg.timestamps {
                     s.options.timestamp = Some((self.tsval(now), self.ts_recent));
@@ -493,7 +531,7 @@ impl Conn {
             self.state = State::Established;
             self.retransmits = 0;
             self.deadline = None;
-            self.start_data(seg);
+            self.start_data(seg, now);
             return Outcome { reply: Some(self.ack(now)), established: true, ..Outcome::default() };
         }
         if f.contains(Flags::RST) {
@@ -517,8 +555,9 @@ impl Conn {
 
     /// ESTABLISHED is reached, by `seg` (the SYN-ACK, or the final ACK):
     /// the data path starts (`tcp_init_transfer`).
-    pub fn start_data(&mut self, seg: &Segment) {
+    pub fn start_data(&mut self, seg: &Segment, now: u64) {
         let d = &mut self.data;
+        d.last_recv = now;
         d.snd_end = self.snd_nxt;
         d.snd_max = self.snd_nxt;
         d.snd_wl1 = seg.seq;
@@ -579,10 +618,7 @@ impl Conn {
 
     /// When [`Conn::on_timer`] wants to run (`None`: no timer armed).
     pub fn deadline(&self) -> Option<u64> {
-        match (self.deadline, self.data.delack) {
-            (Some(a), Some(b)) => Some(a.min(b)),
-            (a, b) => a.or(b),
-        }
+        [self.deadline, self.data.delack, self.keepalive_at()].into_iter().flatten().min()
     }
 
     /// The timer fired at `now`: in SYN-SENT the SYN again with the
@@ -1209,6 +1245,20 @@ pub(crate) mod tests {
         let out = c.on_segment(&bogus, 0, NOW);
         assert_eq!(out.reply.map(|s| s.flags), Some(Flags::ACK));
         assert_eq!(c.state, State::FinWait1);
+    }
+
+    #[test]
+    fn acks_answering_unacceptable_acks_are_rate_limited() {
+        let mut c = established();
+        // A pure ACK far outside the window: answered once, then not again
+        // for half a second, so that two ends cannot answer each other
+        // forever.
+        let stray = from_server(&c, c.rcv_nxt.add(1 << 30), Flags::ACK);
+        assert!(c.on_segment(&stray, 0, NOW).reply.is_some());
+        assert!(c.on_segment(&stray, 0, NOW + 100).reply.is_none());
+        assert!(c.on_segment(&stray, 0, NOW + OOW_ACK_INTERVAL_MS).reply.is_some());
+        // A segment with data is always answered.
+        assert!(c.on_segment(&stray, 10, NOW + OOW_ACK_INTERVAL_MS).reply.is_some());
     }
 
     #[test]

@@ -31,7 +31,7 @@
 //!                            +---------+                    +---------+
 //! ```
 
-use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, FIN_TIMEOUT_MS, TIME_WAIT_MS};
+use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, FIN_TIMEOUT_MS, OOW_ACK_INTERVAL_MS, TIME_WAIT_MS};
 use super::options::TCP_MAX_WSCALE;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -58,7 +58,7 @@ impl Conn {
                     self.data.delack = None;
                     Outcome::error(err)
                 }
-                RstCheck::InWindow => Outcome::reply(self.ack(now)),
+                RstCheck::InWindow => self.dupack(seg, payload_len, now),
                 RstCheck::Outside => Outcome::default(),
             };
         }
@@ -66,17 +66,17 @@ impl Conn {
         // duplicate.
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
             if SeqNum(val).before(SeqNum(self.ts_recent)) {
-                return Outcome::reply(self.ack(now));
+                return self.dupack(seg, payload_len, now);
             }
         }
         // Not acceptable (a retransmitted SYN-ACK or FIN, a window probe
         // among them): an ACK of what we have.
         if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) {
-            return Outcome::reply(self.ack(now));
+            return self.dupack(seg, payload_len, now);
         }
         // RFC 5961 4.2: any SYN here gets a challenge ACK.
         if f.contains(Flags::SYN) {
-            return Outcome::reply(self.ack(now));
+            return self.dupack(seg, payload_len, now);
         }
         if !f.contains(Flags::ACK) {
             return Outcome::default();
@@ -85,13 +85,16 @@ impl Conn {
         // than the peer could still be acknowledging, gets an ACK and goes.
         let oldest = self.snd_una.sub(self.data.max_window.max(1));
         if seg.ack.after(self.data.snd_max) || seg.ack.before(oldest) {
-            return Outcome::reply(self.ack(now));
+            return self.dupack(seg, payload_len, now);
         }
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
             if !seg.seq.after(self.rcv_nxt) {
                 self.ts_recent = val;
             }
         }
+        // The peer is alive: keepalive starts over.
+        self.data.last_recv = now;
+        self.data.keep_probes = 0;
         let mut out = Outcome::default();
         if self.ack_in(seg, payload_len, now, &mut out) {
             return out;
@@ -104,6 +107,24 @@ impl Conn {
             self.fin_in(now, &mut out);
         }
         out
+    }
+
+    /// The ACK that answers a segment we do not take (out of the window,
+    /// PAWS, an RFC 5961 challenge), at most one per
+    /// [`OOW_ACK_INTERVAL_MS`] for segments that take no sequence space:
+    /// two ends that each find the other's ACKs unacceptable would
+    /// otherwise answer each other forever (`tcp_oow_rate_limited`).
+    fn dupack(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
+        let pure = seg.seq_len(payload_len) == 0 || seg.flags.contains(Flags::SYN);
+        if pure {
+            if let Some(last) = self.data.last_oow_ack {
+                if now.saturating_sub(last) < OOW_ACK_INTERVAL_MS {
+                    return Outcome::default();
+                }
+            }
+            self.data.last_oow_ack = Some(now);
+        }
+        Outcome::reply(self.ack(now))
     }
 
     /// The ACK field (`tcp_ack`): the send buffer's head, the window, the
@@ -123,6 +144,7 @@ impl Conn {
                 self.snd_nxt = self.snd_una;
             }
             self.retransmits = 0;
+            self.data.rtx_since = None;
             self.sample_ack_rtt(seg, now);
             self.rtt.acked();
             let d = &mut self.data;

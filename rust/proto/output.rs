@@ -140,12 +140,24 @@ impl Conn {
         s
     }
 
+    /// The sequence number of a segment without data (`tcp_acceptable_seq`):
+    /// the highest sent (after a timeout sent `SND.NXT` back, an older one
+    /// is not acceptable to a peer that has it all), but no further than
+    /// the peer's window reaches (data it dropped for want of room is not
+    /// in its sequence space).
+    pub(crate) fn acceptable_seq(&self) -> SeqNum {
+        let edge = self.snd_una.add(self.snd_wnd);
+        if self.data.snd_max.after(edge) && self.state != State::SynSent {
+            edge
+        } else {
+            self.data.snd_max
+        }
+    }
+
     /// A bare ACK of everything received, with SACK blocks for what came
-    /// out of order. Its sequence number is the highest sent: after a
-    /// timeout sent `SND.NXT` back, an older one would not be acceptable
-    /// to a peer that has it all (Linux's `tcp_acceptable_seq`).
+    /// out of order.
     pub fn ack(&mut self, now: u64) -> Segment {
-        let mut s = self.header(self.data.snd_max, Flags::ACK, now);
+        let mut s = self.header(self.acceptable_seq(), Flags::ACK, now);
         if self.neg.sack && !self.data.ooo.is_empty() {
             let (blocks, n) = self.data.ooo.sack_blocks(self.neg.timestamps);
             s.options.sack = blocks;
@@ -206,6 +218,40 @@ impl Conn {
         None
     }
 
+    /// When keepalive wants to probe (`tcp_keepalive_timer`): with
+    /// `SO_KEEPALIVE` on an established connection with nothing in flight
+    /// or waiting, `TCP_KEEPIDLE` after the peer was last heard from, then
+    /// every `TCP_KEEPINTVL`.
+    pub fn keepalive_at(&self) -> Option<u64> {
+        let k = self.data.keepalive?;
+        let idle = self.state == State::Established && self.snd_una == self.data.snd_max && self.send_queued() == 0;
+        if !idle {
+            return None;
+        }
+        let wait = k.idle_ms.saturating_add(k.intvl_ms.saturating_mul(u64::from(self.data.keep_probes)));
+        Some(self.data.last_recv.saturating_add(wait))
+    }
+
+    /// Keepalive is due: a probe (an old sequence number, which a live
+    /// peer answers), or the end after `TCP_KEEPCNT` unanswered ones, or
+    /// `TCP_USER_TIMEOUT` of silence.
+    fn keepalive_timer(&mut self, now: u64) -> Outcome {
+        let Some(k) = self.data.keepalive else { return Outcome::default() };
+        let user = u64::from(self.data.user_timeout_ms);
+        let silent = now.saturating_sub(self.data.last_recv);
+        let dead = if user != 0 { silent >= user && self.data.keep_probes > 0 } else { self.data.keep_probes >= k.cnt };
+        if dead {
+            self.state = State::Closed;
+            self.deadline = None;
+            let err = self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp);
+            return Outcome { error: Some(err), ..Outcome::default() };
+        }
+        self.data.keep_probes = self.data.keep_probes.saturating_add(1);
+        let mut probe = self.ack(now);
+        probe.seq = self.snd_una.sub(1);
+        Outcome::reply(probe)
+    }
+
     /// The segment starting at `seq` with up to `max` bytes (and our FIN if
     /// it ends the data), sent now: `SND.NXT`, the highest sequence sent
     /// and the timer follow it.
@@ -225,6 +271,9 @@ impl Conn {
         let seg = self.header(seq, flags, now);
         let end = if fin { end.add(1) } else { end };
         let retransmission = seq.before(d.snd_max);
+        if retransmission {
+            self.data.total_retrans = self.data.total_retrans.saturating_add(1);
+        }
         if end.after(self.snd_nxt) {
             self.snd_nxt = end;
         }
@@ -250,6 +299,9 @@ impl Conn {
         if self.data.delack.is_some_and(|t| now >= t) {
             self.data.delack = None;
             self.data.ack_now = true;
+        }
+        if self.keepalive_at().is_some_and(|t| now >= t) {
+            return self.keepalive_timer(now);
         }
         match self.deadline {
             Some(d) if now >= d => {}
@@ -281,7 +333,13 @@ impl Conn {
             return Outcome::default();
         }
         let limit = if self.orphan { ORPHAN_RETRIES } else { RETRIES2 };
-        if self.retransmits >= limit {
+        // TCP_USER_TIMEOUT, when set, replaces the count (RFC 5482).
+        let user = u64::from(self.data.user_timeout_ms);
+        let out_of_time = match self.data.rtx_since {
+            Some(t) if user != 0 => now.saturating_sub(t) >= user,
+            _ => user == 0 && self.retransmits >= limit,
+        };
+        if out_of_time {
             self.state = State::Closed;
             self.deadline = None;
             let err = self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp);
@@ -291,6 +349,7 @@ impl Conn {
         // RFC 5681 3.1).
         let flight = self.data.snd_max.diff(self.snd_una).max(0) as u32;
         self.retransmits = self.retransmits.saturating_add(1);
+        self.data.rtx_since.get_or_insert(now);
         self.data.cc.on_timeout(flight);
         self.snd_nxt = self.snd_una;
         self.data.timed = None;

@@ -233,7 +233,7 @@ impl Request {
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
             conn.ts_recent = val;
         }
-        conn.start_data(seg);
+        conn.start_data(seg, now);
         RequestOutcome::Established(conn)
     }
 

@@ -333,6 +333,58 @@ mod tests {
         assert_eq!(b.rx.len(), 150);
     }
 
+    #[test]
+    fn keepalive_probes_an_idle_peer_then_gives_up() {
+        use crate::conn::{ConnError, Keepalive};
+        let (mut a, mut b) = pair(Config::default(), 4096, 4096);
+        a.conn.data.keepalive = Some(Keepalive { idle_ms: 1000, intvl_ms: 100, cnt: 3 });
+        assert_eq!(a.conn.deadline(), Some(1000));
+        // A live peer answers the probe; keepalive starts over.
+        let probe = a.conn.on_timer(1000).reply.unwrap();
+        assert_eq!(probe.seq, a.conn.snd_una.sub(1));
+        let answer = deliver(&mut b, &(probe, vec![]), 1001).reply.unwrap();
+        a.on_segment(&answer, &[][..], 0, 1002);
+        assert_eq!(a.conn.deadline(), Some(2002));
+        // A dead one: three probes 100 ms apart, then ETIMEDOUT.
+        for t in [2002, 2102, 2202] {
+            assert!(a.conn.on_timer(t).reply.is_some(), "probe at {t}");
+        }
+        assert_eq!(a.conn.on_timer(2302).error, Some(ConnError::TimedOut));
+        assert_eq!(a.conn.state, State::Closed);
+    }
+
+    #[test]
+    fn no_keepalive_while_data_is_in_flight() {
+        use crate::conn::Keepalive;
+        let (mut a, _) = pair(Config::default(), 4096, 4096);
+        a.conn.data.keepalive = Some(Keepalive { idle_ms: 10, intvl_ms: 10, cnt: 1 });
+        a.write(b"x");
+        drain(&mut a, 1, None);
+        assert_eq!(a.conn.keepalive_at(), None);
+    }
+
+    #[test]
+    fn user_timeout_ends_retransmissions_early() {
+        use crate::conn::ConnError;
+        let (mut a, _) = pair(Config::default(), 4096, 4096);
+        a.conn.data.user_timeout_ms = 1500;
+        a.write(b"lost");
+        drain(&mut a, 1, None);
+        let mut end = None;
+        for _ in 0..20 {
+            let at = a.conn.deadline().unwrap();
+            let out = a.conn.on_timer(at);
+            if out.error.is_some() {
+                end = Some((at, out.error));
+                break;
+            }
+            drain(&mut a, at, None);
+        }
+        let (at, err) = end.expect("gave up");
+        assert_eq!(err, Some(ConnError::TimedOut));
+        assert!(at >= 1500 && at < 4000, "gave up at {at}");
+    }
+
     // =========================================================================
     // Two endpoints through a lossy, reordering, duplicating channel
     // =========================================================================

@@ -1,0 +1,31 @@
+# shellcheck shell=bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# What RTCP's shell selftests share: the kselftest KTAP helpers, the test
+# tool, a scratch directory, and two network namespaces joined by a veth
+# pair. Set A, B (namespace names), ADDR_A, ADDR_B and optionally MTU
+# before sourcing; `setup` builds the pair (va in A, vb in B, a /24), and
+# everything goes when the script exits.
+#
+# Needs: KSFT_DIR, the kernel's tools/testing/selftests.
+
+here=$(dirname "$(readlink -f "$0")")
+. "$KSFT_DIR/kselftest/ktap_helpers.sh"
+
+tool=$here/rtcp_tool
+tmp=$(mktemp -d)
+
+cleanup() {
+	ip netns del "$A" 2>/dev/null
+	ip netns del "$B" 2>/dev/null
+	rm -rf "$tmp"
+}
+trap cleanup EXIT
+
+setup() {
+	ip netns add "$A" && ip netns add "$B" || return 1
+	ip -n "$A" link add va type veth peer name vb netns "$B" || return 1
+	ip -n "$A" link set lo up && ip -n "$B" link set lo up
+	ip -n "$A" link set va mtu "${MTU:-1500}" up && ip -n "$B" link set vb mtu "${MTU:-1500}" up
+	ip -n "$A" addr add "$ADDR_A/24" dev va && ip -n "$B" addr add "$ADDR_B/24" dev vb
+}
