@@ -1,18 +1,27 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * The connect/accept/close benchmark (CRR) of make bench, for AF_RTCP and
- * AF_INET alike.
+ * The benchmarks of make bench, for AF_RTCP and AF_INET alike.
  *
- *	rtcp_bench serve rtcp|inet ADDR PORT      accept and close, forever
- *	rtcp_bench crr rtcp|inet ADDR PORT SECS   connect and close in a loop
+ *	rtcp_bench serve rtcp|inet ADDR PORT            the server of them all
+ *	rtcp_bench crr rtcp|inet ADDR PORT SECS         connect, one byte each
+ *	                                                way, close, in a loop
+ *	rtcp_bench rr rtcp|inet ADDR PORT SECS          one connection, one byte
+ *	                                                each way, in a loop
+ *	rtcp_bench bulk rtcp|inet ADDR PORT SECS N      N connections sending as
+ *	                                                fast as they can
  *
- * crr prints one line: family, connections, connections per second, the
- * median and 99th percentile of connect() in microseconds, the failed
- * connects, and how many failed with each errno.
+ * A client's first byte tells the server what the connection is: 'c' (CRR:
+ * answer one byte, then wait for the end), 'e' (echo every byte), 's'
+ * (sink: read to the end). Each client prints one line:
+ *	crr FAMILY connections conn/s median_us p99_us failed [errno:count]...
+ *	rr FAMILY round-trips median_us p99_us
+ *	bulk FAMILY streams MB/s
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netinet/tcp.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -23,6 +32,9 @@
 #include <linux/rtcp.h>
 
 #define MAX_SAMPLES 1000000
+
+static struct sockaddr_in addr = { .sin_family = AF_INET };
+static int family;
 
 static long long now_ns(void)
 {
@@ -39,61 +51,183 @@ static int cmp_ll(const void *a, const void *b)
 	return (x > y) - (x < y);
 }
 
+/* One accepted connection, served as its first byte asks. */
+static void *serve_one(void *arg)
+{
+	static __thread char buf[65536];
+	int fd = (int)(long)arg, one = 1;
+	char kind;
+
+	setsockopt(fd, SOL_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (recv(fd, &kind, 1, 0) == 1) {
+		if (kind == 'c') {
+			if (send(fd, "c", 1, MSG_NOSIGNAL) == 1)
+				while (recv(fd, buf, sizeof(buf), 0) > 0)
+					;
+		} else {
+			ssize_t n;
+
+			while ((n = recv(fd, buf, sizeof(buf), 0)) > 0)
+				if (kind == 'e' && send(fd, buf, n, MSG_NOSIGNAL) != n)
+					break;
+		}
+	}
+	close(fd);
+	return NULL;
+}
+
+static int serve(void)
+{
+	int one = 1, l = socket(family, SOCK_STREAM, 0);
+
+	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (l < 0 || bind(l, (void *)&addr, sizeof(addr)) || listen(l, 1024))
+		return perror("listen"), 1;
+	printf("ready\n");
+	fflush(stdout);
+	for (;;) {
+		int c = accept(l, NULL, NULL);
+		pthread_t t;
+
+		if (c < 0)
+			continue;
+		if (pthread_create(&t, NULL, serve_one, (void *)(long)c)) {
+			close(c);
+			continue;
+		}
+		pthread_detach(t);
+	}
+}
+
+static int dial(char kind)
+{
+	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+
+	if (fd < 0)
+		return -1;
+	setsockopt(fd, SOL_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (connect(fd, (void *)&addr, sizeof(addr)) || send(fd, &kind, 1, 0) != 1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+static int crr(const char *name, long long secs)
+{
+	long long end = now_ns() + secs * 1000000000LL, start = now_ns();
+	long long *lat = malloc(sizeof(*lat) * MAX_SAMPLES);
+	long n = 0, failed = 0, errs[256] = { 0 };
+	char c;
+
+	while (now_ns() < end && n < MAX_SAMPLES) {
+		long long t0 = now_ns();
+		int fd = dial('c');
+
+		if (fd < 0 || recv(fd, &c, 1, 0) != 1) {
+			failed++;
+			errs[errno & 255]++;
+			if (fd >= 0)
+				close(fd);
+			continue;
+		}
+		lat[n++] = now_ns() - t0;
+		close(fd);
+	}
+	if (!n)
+		return fprintf(stderr, "no connection (%ld failed)\n", failed), 1;
+	qsort(lat, n, sizeof(*lat), cmp_ll);
+	printf("crr %s %ld %.1f %lld %lld %ld", name, n, n * 1e9 / (now_ns() - start),
+	       lat[n / 2] / 1000, lat[n * 99 / 100] / 1000, failed);
+	for (int e = 0; e < 256; e++)
+		if (errs[e])
+			printf(" %s:%ld", strerrorname_np(e), errs[e]);
+	printf("\n");
+	return 0;
+}
+
+static int rr(const char *name, long long secs)
+{
+	long long end = now_ns() + secs * 1000000000LL;
+	long long *lat = malloc(sizeof(*lat) * MAX_SAMPLES);
+	int fd = dial('e');
+	long n = 0;
+	char c = 'x';
+
+	if (fd < 0)
+		return perror("connect"), 1;
+	while (now_ns() < end && n < MAX_SAMPLES) {
+		long long t0 = now_ns();
+
+		if (send(fd, &c, 1, 0) != 1 || recv(fd, &c, 1, 0) != 1)
+			return perror("round-trip"), 1;
+		lat[n++] = now_ns() - t0;
+	}
+	close(fd);
+	qsort(lat, n, sizeof(*lat), cmp_ll);
+	printf("rr %s %ld %lld %lld\n", name, n, lat[n / 2] / 1000, lat[n * 99 / 100] / 1000);
+	return 0;
+}
+
+struct stream {
+	long long end;
+	long long bytes;
+};
+
+static void *bulk_one(void *arg)
+{
+	static __thread char buf[65536];
+	struct stream *s = arg;
+	int fd = dial('s');
+
+	if (fd < 0)
+		return NULL;
+	while (now_ns() < s->end) {
+		ssize_t n = send(fd, buf, sizeof(buf), MSG_NOSIGNAL);
+
+		if (n <= 0)
+			break;
+		s->bytes += n;
+	}
+	close(fd);
+	return NULL;
+}
+
+static int bulk(const char *name, long long secs, int streams)
+{
+	struct stream s[64] = { 0 };
+	pthread_t t[64];
+	long long start = now_ns(), total = 0;
+
+	if (streams < 1 || streams > 64)
+		return fprintf(stderr, "1 to 64 streams\n"), 2;
+	for (int i = 0; i < streams; i++) {
+		s[i].end = start + secs * 1000000000LL;
+		pthread_create(&t[i], NULL, bulk_one, &s[i]);
+	}
+	for (int i = 0; i < streams; i++) {
+		pthread_join(t[i], NULL);
+		total += s[i].bytes;
+	}
+	printf("bulk %s %d %.2f\n", name, streams, total / 1e6 / ((now_ns() - start) / 1e9));
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	int family;
-
 	if (argc < 5)
 		return fprintf(stderr, "usage: see the source\n"), 2;
 	family = !strcmp(argv[2], "rtcp") ? AF_RTCP : AF_INET;
 	inet_pton(AF_INET, argv[3], &addr.sin_addr);
 	addr.sin_port = htons(atoi(argv[4]));
 
-	if (!strcmp(argv[1], "serve")) {
-		int one = 1, l = socket(family, SOCK_STREAM, 0);
-
-		setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (l < 0 || bind(l, (void *)&addr, sizeof(addr)) || listen(l, 1024))
-			return perror("listen"), 1;
-		printf("ready\n");
-		fflush(stdout);
-		for (;;) {
-			int c = accept(l, NULL, NULL);
-
-			if (c >= 0)
-				close(c);
-		}
-	}
-	if (!strcmp(argv[1], "crr") && argc > 5) {
-		long long end = now_ns() + atoll(argv[5]) * 1000000000LL, start = now_ns();
-		long long *lat = malloc(sizeof(*lat) * MAX_SAMPLES);
-		long n = 0, failed = 0, errs[256] = { 0 };
-
-		while (now_ns() < end && n < MAX_SAMPLES) {
-			int fd = socket(family, SOCK_STREAM, 0);
-			long long t0 = now_ns();
-
-			if (fd < 0 || connect(fd, (void *)&addr, sizeof(addr))) {
-				failed++;
-				errs[errno & 255]++;
-				if (fd >= 0)
-					close(fd);
-				continue;
-			}
-			lat[n++] = now_ns() - t0;
-			close(fd);
-		}
-		if (!n)
-			return fprintf(stderr, "no connection (%ld failed)\n", failed), 1;
-		qsort(lat, n, sizeof(*lat), cmp_ll);
-		printf("%s %ld %.1f %lld %lld %ld", argv[2], n, n * 1e9 / (now_ns() - start),
-		       lat[n / 2] / 1000, lat[n * 99 / 100] / 1000, failed);
-		for (int e = 0; e < 256; e++)
-			if (errs[e])
-				printf(" %s:%ld", strerrorname_np(e), errs[e]);
-		printf("\n");
-		return 0;
-	}
+	if (!strcmp(argv[1], "serve"))
+		return serve();
+	if (!strcmp(argv[1], "crr") && argc > 5)
+		return crr(argv[2], atoll(argv[5]));
+	if (!strcmp(argv[1], "rr") && argc > 5)
+		return rr(argv[2], atoll(argv[5]));
+	if (!strcmp(argv[1], "bulk") && argc > 6)
+		return bulk(argv[2], atoll(argv[5]), atoi(argv[6]));
 	return fprintf(stderr, "unknown command %s\n", argv[1]), 2;
 }

@@ -1,37 +1,56 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 #
-# make bench, inside the VM (scripts/guest.sh): the CRR loop over veth
-# between two namespaces, AF_INET then AF_RTCP, in the same boot; prints
-# one line per family and their ratio.
+# make bench, inside the VM (scripts/guest.sh): over veth between two
+# namespaces, AF_INET then AF_RTCP in the same boot, each benchmark for
+# SECONDS: bulk throughput of one stream and of eight, request/response
+# latency (one byte each way on one connection), and the CRR loop
+# (connect, one byte each way, close). One line per run, then the ratios
+# AF_RTCP/AF_INET.
 #
 #   run.sh SECONDS
 set -u
 here=$(dirname "$(readlink -f "$0")")
 secs=${1:-10}
+out=$(mktemp -d)
 ip netns add bench-a && ip netns add bench-b
 ip -n bench-a link add va type veth peer name vb netns bench-b
 ip -n bench-a link set lo up && ip -n bench-b link set lo up
 ip -n bench-a link set va up && ip -n bench-b link set vb up
 ip -n bench-a addr add 10.0.2.1/24 dev va && ip -n bench-b addr add 10.0.2.2/24 dev vb
 
-echo "# CRR over veth for $secs s each: family connections conn/s median_us p99_us failed [errno:count]"
+echo "# over veth, $secs s each"
+echo "# bulk FAMILY streams MB/s | rr FAMILY round-trips median_us p99_us |"
+echo "# crr FAMILY connections conn/s median_us p99_us failed [errno:count]"
 port=9000
 for family in inet rtcp; do
 	port=$((port + 1))
 	ip netns exec bench-b "$here/rtcp_bench" serve "$family" 10.0.2.2 "$port" >/dev/null &
 	srv=$!
 	sleep 0.5
-	ip netns exec bench-a "$here/rtcp_bench" crr "$family" 10.0.2.2 "$port" "$secs" | tee "/tmp/bench-$family"
+	for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
+		set -- $run
+		ip netns exec bench-a "$here/rtcp_bench" "$1" "$family" 10.0.2.2 "$port" "${@:2}" |
+			tee "$out/$1-${3:-x}-$family"
+	done
 	kill "$srv"
 	wait "$srv" 2>/dev/null
 done
-awk 'FNR == 1 { rate[FILENAME] = $3; med[FILENAME] = $4; p99[FILENAME] = $5 }
-     END {
-	i = "/tmp/bench-inet"; r = "/tmp/bench-rtcp"
-	if (rate[i] > 0 && med[i] > 0)
-		printf "ratio AF_RTCP/AF_INET: conn/s %.2f, median connect %.2f, p99 connect %.2f\n",
-			rate[r] / rate[i], med[r] / med[i], p99[r] / p99[i]
-     }' /tmp/bench-inet /tmp/bench-rtcp
+ratio() {
+	# $1: file stem, $2: field, $3: label
+	local i r
+	i=$(awk -v f="$2" '{ print $f }' "$out/$1-inet" 2>/dev/null)
+	r=$(awk -v f="$2" '{ print $f }' "$out/$1-rtcp" 2>/dev/null)
+	awk -v i="${i:-0}" -v r="${r:-0}" -v l="$3" \
+		'BEGIN { if (i > 0) printf "ratio AF_RTCP/AF_INET %s: %.2f\n", l, r / i; else print "ratio " l ": no AF_INET figure" }'
+}
+ratio "bulk-1" 4 "bulk throughput, one stream"
+ratio "bulk-8" 4 "bulk throughput, eight streams"
+ratio "rr-x" 4 "request/response median latency"
+ratio "rr-x" 5 "request/response p99 latency"
+ratio "crr-x" 4 "CRR conn/s"
+ratio "crr-x" 5 "CRR median"
+ratio "crr-x" 6 "CRR p99"
+rm -rf "$out"
 ip netns del bench-a
 ip netns del bench-b

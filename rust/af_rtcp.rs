@@ -107,6 +107,8 @@ const SYNACK_RETRIES: usize = 1;
 const SYNCOOKIES: usize = 2;
 /// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
 const MAX_TCP_SYNCNT: u8 = 127;
+/// `tcpi_snd_ssthresh` before the first loss (`include/net/tcp.h`).
+const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
 /// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
 /// (`include/net/tcp.h`).
 const MAX_TCP_KEEPIDLE: u32 = 32767;
@@ -1126,7 +1128,7 @@ fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
     i.tcpi_rttvar = c.rtt.rttvar_us();
     i.tcpi_snd_cwnd = c.data.cc.cwnd / mss;
     i.tcpi_snd_ssthresh = match c.data.cc.ssthresh {
-        u32::MAX => sys::TCP_INFINITE_SSTHRESH,
+        u32::MAX => TCP_INFINITE_SSTHRESH,
         t => t / mss,
     };
     i.tcpi_rcv_space = c.cfg.rcv_wnd;

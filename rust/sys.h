@@ -95,6 +95,7 @@ void rtcp_helper_sk_data_ready(struct sock *sk);
 bool rtcp_helper_sock_flag_linger(const struct sock *sk);
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk);
 int rtcp_helper_put_user_int(int val, unsigned long arg);
+#include <asm/ioctls.h>
 #include <linux/sockios.h>
 const unsigned int RTCP_SIOCINQ = SIOCINQ;
 const unsigned int RTCP_SIOCOUTQ = SIOCOUTQ;

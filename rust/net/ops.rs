@@ -96,6 +96,9 @@ pub(crate) trait SocketOps: 'static {
 }
 
 /// A socket option's value, as `getsockopt()` copies it out.
+// A value lives on the stack for one call: boxing the large one would
+// cost an allocation for nothing.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum OptVal {
     /// An `int` (as much of it as the caller has room for).
     Int(i32),
@@ -235,8 +238,8 @@ impl<O: SocketOps> Adapter<O> {
                 Ok(())
             };
             match &val {
-                OptVal::Int(v) => copy((v as *const i32).cast(), core::mem::size_of::<i32>())?,
-                OptVal::TcpInfo(i) => copy((i as *const sys::tcp_info).cast(), core::mem::size_of::<sys::tcp_info>())?,
+                OptVal::Int(v) => copy(core::ptr::from_ref(v).cast(), core::mem::size_of::<i32>())?,
+                OptVal::TcpInfo(i) => copy(core::ptr::from_ref(i).cast(), core::mem::size_of::<sys::tcp_info>())?,
             }
             Ok(0)
         })
