@@ -279,13 +279,6 @@ impl net::Proto for RtcpProto {
 
 pub(crate) static PROTO: ProtoDef<RtcpProto> = ProtoDef::new();
 
-/// One connection the receive hook demultiplexes to.
-struct Demux {
-    local: Endpoint,
-    remote: Endpoint,
-    sk: ARef<Sock<RtcpProto>>,
-}
-
 /// The two SipHash keys of a namespace's SYN cookies (`syncookie_secret`).
 struct CookieKeys([SipKey; 2]);
 
@@ -347,9 +340,9 @@ pub(crate) struct RtcpNet {
     stats: Stats,
     /// Socks alive in the namespace.
     socks: AtomicUsize,
-    /// Connections by four-tuple (a short list until there are many).
+    /// Connections by four-tuple.
     #[pin]
-    conns: SpinLockIrq<KVec<Demux>>,
+    conns: SpinLockIrq<crate::demux::ConnTable<ARef<Sock<RtcpProto>>>>,
     /// Listeners by local address (`INADDR_ANY` matches every address).
     #[pin]
     listeners: SpinLockIrq<KVec<(SockAddrIn, ARef<Sock<RtcpProto>>)>>,
@@ -377,14 +370,12 @@ impl RtcpNet {
     fn insert(&self, local: Endpoint, remote: Endpoint, sk: ARef<Sock<RtcpProto>>) -> Result {
         let evicted = {
             let mut conns = self.conns.lock();
-            let evicted = match conns.iter().position(|d| d.local == local && d.remote == remote) {
-                Some(i) if conns.get(i).is_some_and(|d| d.sk.state() == TCP_TIME_WAIT) => {
-                    conns.remove(i).ok().map(|d| d.sk)
-                }
+            let evicted = match conns.get(local, remote) {
+                Some(old) if old.state() == TCP_TIME_WAIT => conns.remove(local, remote, |_| true),
                 Some(_) => return Err(EADDRNOTAVAIL),
                 None => None,
             };
-            conns.push(Demux { local, remote, sk }, GFP_ATOMIC)?;
+            conns.insert(local, remote, sk)?;
             evicted
         };
         if let Some(tw) = evicted {
@@ -395,15 +386,15 @@ impl RtcpNet {
         Ok(())
     }
 
-    fn remove(&self, sk: &Sock<RtcpProto>) -> Option<ARef<Sock<RtcpProto>>> {
-        let mut conns = self.conns.lock();
-        let i = conns.iter().position(|d| core::ptr::eq(&*d.sk, sk))?;
-        Some(conns.remove(i).ok()?.sk)
+    /// Takes `sk`, the connection of `local` and `remote`, out of the
+    /// table (if it is still there: a new connection may have taken over
+    /// its tuple from TIME-WAIT).
+    fn remove(&self, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
+        self.conns.lock().remove(local, remote, |s| core::ptr::eq(&**s, sk))
     }
 
     fn lookup(&self, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
-        let conns = self.conns.lock();
-        conns.iter().find(|d| d.local == local && d.remote == remote).map(|d| d.sk.clone())
+        self.conns.lock().get(local, remote).cloned()
     }
 
     /// The listener for `local`: one bound to that address before one
@@ -435,7 +426,7 @@ impl Pernet for RtcpPernet {
         try_pin_init!(RtcpNet {
             stats: Stats::default(),
             socks: AtomicUsize::new(0),
-            conns <- new_spinlock_irq!(KVec::new(), "rtcp_conns"),
+            conns <- new_spinlock_irq!(crate::demux::ConnTable::new()?, "rtcp_conns"),
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
@@ -527,8 +518,8 @@ impl net::procfs::ProcShow for ProcRtcp {
         for (addr, sk) in rn.listeners.lock().iter() {
             let _ = socks.push((Some(*addr), sk.clone()), GFP_ATOMIC);
         }
-        for d in rn.conns.lock().iter() {
-            let _ = socks.push((None, d.sk.clone()), GFP_ATOMIC);
+        for e in rn.conns.lock().iter() {
+            let _ = socks.push((None, e.val.clone()), GFP_ATOMIC);
         }
         for (listen_addr, sk) in socks.iter() {
             let (uid, inode) = (sk.uid(), sk.inode());
@@ -709,9 +700,15 @@ fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
     let net = sk.net();
     let was = sk.state();
     sk.stop_timer();
-    RtcpNet::of(net).remove(sk);
-    if let Tcb::Conn(st) = &mut *sk.shared().tcb.lock() {
-        drop_buffers(st);
+    let ends = match &mut *sk.shared().tcb.lock() {
+        Tcb::Conn(st) => {
+            drop_buffers(st);
+            Some((st.conn.local, st.conn.remote))
+        }
+        _ => None,
+    };
+    if let Some((local, remote)) = ends {
+        RtcpNet::of(net).remove(sk, local, remote);
     }
     sk.set_state(TCP_CLOSE);
     sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
@@ -1244,8 +1241,8 @@ impl RtcpOps {
             Tcb::Idle => (None, None),
         };
         sk.stop_timer();
-        if ends.is_some() {
-            RtcpNet::of(sk.net()).remove(sk);
+        if let Some((local, remote)) = ends {
+            RtcpNet::of(sk.net()).remove(sk, local, remote);
         }
         if let (Some(seg), Some((local, remote))) = (rst, ends) {
             send(sk.net(), sk.flow_key(), local, remote, &seg);

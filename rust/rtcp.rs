@@ -17,6 +17,7 @@ use kernel::prelude::*;
 pub mod proto;
 
 mod af_rtcp;
+mod demux;
 mod net;
 mod sys;
 
