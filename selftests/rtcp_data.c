@@ -311,6 +311,43 @@ TEST_F(data, nodelay_and_cork)
 	EXPECT_EQ(3, recv(self->a, buf, 3, MSG_WAITALL));
 }
 
+/* Buffers of a few segments (SO_SNDBUF and SO_RCVBUF at their smallest on
+ * a fresh pair) still carry a stream both ways, only slower. */
+TEST_F_TIMEOUT(data, small_buffers, 300)
+{
+	const uint64_t len = 1 << 20;
+	int size = 4096, c, a;
+	struct sender to_server = { .len = len, .seed = 3 };
+	struct sender to_client = { .len = len, .seed = 4 };
+	struct sockaddr_in addr;
+	int l = listener_on(variant->server, "127.0.0.1", 4, &addr);
+	pthread_t t1, t2;
+	int64_t got_server, got_client;
+
+	ASSERT_LE(0, l);
+	c = socket(variant->client, SOCK_STREAM, 0);
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_SNDBUF, &size, sizeof(size)));
+	ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_RCVBUF, &size, sizeof(size)));
+	ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
+	a = accept(l, NULL, NULL);
+	ASSERT_LE(0, a);
+	close(l);
+	to_server.fd = c;
+	to_client.fd = a;
+	ASSERT_EQ(0, pthread_create(&t1, NULL, send_all, &to_server));
+	ASSERT_EQ(0, pthread_create(&t2, NULL, send_all, &to_client));
+	got_client = recv_all(c, 4);
+	got_server = recv_all(a, 3);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	EXPECT_EQ(0, to_server.err);
+	EXPECT_EQ(0, to_client.err);
+	EXPECT_EQ((int64_t)len, got_server);
+	EXPECT_EQ((int64_t)len, got_client);
+	close(c);
+	close(a);
+}
+
 /* SIOCINQ (FIONREAD) and SIOCOUTQ count what waits, as Linux's TCP
  * counts it: the receiver's unread bytes, the sender's unacknowledged
  * ones (none once the peer has acknowledged). */

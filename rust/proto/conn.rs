@@ -330,6 +330,8 @@ pub struct Data {
     pub ooo: super::reasm::Reassembly,
     /// The right edge of the window last advertised.
     pub rcv_adv: SeqNum,
+    /// `RCV.NXT` when we last sent a window (`rcv_wup`).
+    pub rcv_wup: SeqNum,
     /// Full segments received since our last ACK.
     pub unacked: u8,
     /// ACKs still to send at once (`icsk_ack.quick`), at the start.
@@ -566,6 +568,7 @@ impl Conn {
         d.tx_cap = self.cfg.sndbuf;
         d.cc = super::cc::Reno::new(u32::from(self.neg.mss));
         d.rcv_adv = self.rcv_nxt.add(self.rcv_wnd);
+        d.rcv_wup = self.rcv_nxt;
         d.quickacks = QUICKACKS;
     }
 
@@ -748,8 +751,9 @@ pub(crate) mod tests {
         assert_eq!(ack.seq, ISS.add(1));
         assert_eq!(ack.ack, IRS.add(1));
         assert_eq!(ack.options.timestamp, Some((NOW as u32 + 10 + 7, 777)));
-        // Window scaled by our shift from now on.
-        assert_eq!(ack.window, (64240 >> 7) as u16);
+        // Window scaled by our shift from now on, rounded up so that the
+        // edge the SYN offered does not shrink.
+        assert_eq!(ack.window, 64240_u32.div_ceil(128) as u16);
         assert_eq!(c.deadline(), None);
         assert_eq!(
             c.neg,

@@ -71,7 +71,7 @@ impl Conn {
         }
         // Not acceptable (a retransmitted SYN-ACK or FIN, a window probe
         // among them): an ACK of what we have.
-        if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) {
+        if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) && !self.late_ack(seg, payload_len) {
             return self.dupack(seg, payload_len, now);
         }
         // RFC 5961 4.2: any SYN here gets a challenge ACK.
@@ -107,6 +107,18 @@ impl Conn {
             self.fin_in(now, &mut out);
         }
         out
+    }
+
+    /// A bare ACK whose sequence number is older than `RCV.NXT` but not
+    /// older than where we last offered our window: Linux's `tcp_sequence`
+    /// takes it (its sender's view of our window was behind), and so its
+    /// acknowledgment and window count; RFC 9293's test alone would leave
+    /// two such ends refusing each other's ACKs.
+    fn late_ack(&self, seg: &Segment, payload_len: u32) -> bool {
+        seg.seq_len(payload_len) == 0
+            && seg.flags.contains(Flags::ACK)
+            && !seg.seq.before(self.data.rcv_wup)
+            && !seg.seq.after(self.rcv_nxt)
     }
 
     /// The ACK that answers a segment we do not take (out of the window,

@@ -108,12 +108,21 @@ impl Conn {
         let shift = self.neg.rcv_wscale;
         let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
         let free = self.rcv_wnd;
-        let wnd = if free >= offered.saturating_add(self.sws_step()) { free } else { offered.min(free) };
-        let field = u16::try_from(wnd >> shift).unwrap_or(u16::MAX);
+        // In units of the scale: the edge offered before, rounded up so
+        // that it never looks like it shrank (`tcp_select_window`); the
+        // free room, rounded down; and the free room rounded up, which is
+        // as far past the buffer as rounding may reach (what does not fit
+        // there is dropped and sent again, as when a window is overrun).
+        let unit = 1u32 << shift;
+        let up = |n: u32| n.saturating_add(unit.saturating_sub(1)) >> shift;
+        let keep = up(offered);
+        let units = if free >= offered.saturating_add(self.sws_step()) { (free >> shift).max(keep) } else { keep };
+        let field = u16::try_from(units.min(up(free))).unwrap_or(u16::MAX);
         let edge = self.rcv_nxt.add(u32::from(field) << shift);
         if edge.after(self.data.rcv_adv) {
             self.data.rcv_adv = edge;
         }
+        self.data.rcv_wup = self.rcv_nxt;
         field
     }
 
@@ -353,7 +362,10 @@ impl Conn {
         self.data.cc.on_timeout(flight);
         self.snd_nxt = self.snd_una;
         self.data.timed = None;
-        self.data.rtx_head = false;
+        // The head goes again even into a zero window (a window that
+        // closed on data in flight): it is the probe that learns when the
+        // window opens (`tcp_retransmit_timer`).
+        self.data.rtx_head = true;
         self.rtt.back_off();
         self.arm_rto(now);
         Outcome::default()
