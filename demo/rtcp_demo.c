@@ -96,7 +96,7 @@ int main(void)
 	       connect(fd, (void *)&sin, sizeof(sin)) ? strerror(errno) : "connected");
 	printf("close(%d) = %d\n\n", fd, close(fd));
 
-	printf("A handshake each way with Linux's TCP on loopback:\n");
+	printf("A connection each way with Linux's TCP on loopback:\n");
 	for (int dir = 0; dir < 2; dir++) {
 		int server_family = dir ? AF_RTCP : AF_INET, client_family = dir ? AF_INET : AF_RTCP;
 		struct sockaddr_in addr = { .sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK) };
@@ -126,7 +126,7 @@ int main(void)
 			       inet_ntop(AF_INET, &peer.sin_addr, buf, sizeof(buf)), ntohs(peer.sin_port));
 			/* A message each way, then the client closes first. */
 			if (send(c, "hello from the client", 21, 0) != 21 ||
-			    recv(a, msg, sizeof(msg) - 1, MSG_WAITALL) != 21 ||
+			    recv(a, msg, 21, MSG_WAITALL) != 21 ||
 			    send(a, "hello back", 10, 0) != 10) {
 				printf("  data: %s\n", strerror(errno));
 				failures++;
