@@ -189,6 +189,19 @@ impl Tcb {
     }
 }
 
+/// What this side offers in its SYN or SYN-ACK: the MSS of the route, the
+/// SYN retries, buffers of `rx` and `tx` bytes (the window is the receive
+/// buffer), and every option.
+fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
+    Config {
+        mss: u16::try_from(mss).unwrap_or(u16::MAX),
+        syn_retries,
+        rcv_wnd: u32::try_from(rx).unwrap_or(u32::MAX),
+        sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
+        ..Config::default()
+    }
+}
+
 /// `conn` with send and receive buffers of `tx` and `rx` bytes.
 fn new_stream(conn: Conn, tx: usize, rx: usize, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
     Ok(Stream::new(conn, KVec::from_elem(0u8, tx, flags)?, KVec::from_elem(0u8, rx, flags)?))
@@ -994,13 +1007,7 @@ impl Offer {
         let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
         let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
-        let cfg = Config {
-            mss: u16::try_from(mss).unwrap_or(u16::MAX),
-            syn_retries,
-            rcv_wnd: CHILD_BUF as u32,
-            sndbuf: CHILD_BUF as u32,
-            ..Config::default()
-        };
+        let cfg = our_config(mss, syn_retries, CHILD_BUF, CHILD_BUF);
         let (isn, ts_offset) = isn_for(net, local, remote);
         Some(Offer { local, remote, cfg, isn, ts_offset })
     }
@@ -1191,13 +1198,7 @@ impl RtcpOps {
         let (rcvbuf, sndbuf) = sk.buf_sizes();
         let rx = (rcvbuf as usize / 2).clamp(MIN_BUF, MAX_BUF);
         let tx = (sndbuf as usize / 2).clamp(MIN_BUF, MAX_BUF);
-        let cfg = Config {
-            mss: u16::try_from(mss).unwrap_or(u16::MAX),
-            syn_retries,
-            rcv_wnd: rx as u32,
-            sndbuf: tx as u32,
-            ..Config::default()
-        };
+        let cfg = our_config(mss, syn_retries, rx, tx);
         let (isn, ts_off) = isn_for(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);

@@ -76,6 +76,27 @@ static int64_t recv_all(int fd, unsigned int seed)
 	}
 }
 
+/* `len` bytes each way at once between `c` and `a`; each side must read
+ * exactly what the other sent, then the end of the stream. */
+static void both_ways(struct __test_metadata *_metadata, int c, int a, uint64_t len, unsigned int seed)
+{
+	struct sender to_server = { .fd = c, .len = len, .seed = seed };
+	struct sender to_client = { .fd = a, .len = len, .seed = seed + 1 };
+	pthread_t t1, t2;
+	int64_t got_server, got_client;
+
+	ASSERT_EQ(0, pthread_create(&t1, NULL, send_all, &to_server));
+	ASSERT_EQ(0, pthread_create(&t2, NULL, send_all, &to_client));
+	got_client = recv_all(c, seed + 1);
+	got_server = recv_all(a, seed);
+	pthread_join(t1, NULL);
+	pthread_join(t2, NULL);
+	EXPECT_EQ(0, to_server.err);
+	EXPECT_EQ(0, to_client.err);
+	EXPECT_EQ((int64_t)len, got_server);
+	EXPECT_EQ((int64_t)len, got_client);
+}
+
 /* A connected pair over loopback: the client of `cf`, the server's
  * accepted end of `sf`. */
 static int pair(int cf, int sf, int *c, int *a)
@@ -124,22 +145,7 @@ FIXTURE_TEARDOWN(data)
  * then the end of the stream. */
 TEST_F_TIMEOUT(data, bulk_both_ways, 600)
 {
-	const uint64_t len = 16 << 20;
-	struct sender to_server = { .fd = self->c, .len = len, .seed = 1 };
-	struct sender to_client = { .fd = self->a, .len = len, .seed = 2 };
-	pthread_t t1, t2;
-	int64_t got_server, got_client;
-
-	ASSERT_EQ(0, pthread_create(&t1, NULL, send_all, &to_server));
-	ASSERT_EQ(0, pthread_create(&t2, NULL, send_all, &to_client));
-	got_client = recv_all(self->c, 2);
-	got_server = recv_all(self->a, 1);
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
-	EXPECT_EQ(0, to_server.err);
-	EXPECT_EQ(0, to_client.err);
-	EXPECT_EQ((int64_t)len, got_server);
-	EXPECT_EQ((int64_t)len, got_client);
+	both_ways(_metadata, self->c, self->a, 16 << 20, 1);
 }
 
 /* Half-close: after the client's SHUT_WR the server reads the end, and
@@ -315,14 +321,9 @@ TEST_F(data, nodelay_and_cork)
  * a fresh pair) still carry a stream both ways, only slower. */
 TEST_F_TIMEOUT(data, small_buffers, 300)
 {
-	const uint64_t len = 1 << 20;
 	int size = 4096, c, a;
-	struct sender to_server = { .len = len, .seed = 3 };
-	struct sender to_client = { .len = len, .seed = 4 };
 	struct sockaddr_in addr;
 	int l = listener_on(variant->server, "127.0.0.1", 4, &addr);
-	pthread_t t1, t2;
-	int64_t got_server, got_client;
 
 	ASSERT_LE(0, l);
 	c = socket(variant->client, SOCK_STREAM, 0);
@@ -332,18 +333,7 @@ TEST_F_TIMEOUT(data, small_buffers, 300)
 	a = accept(l, NULL, NULL);
 	ASSERT_LE(0, a);
 	close(l);
-	to_server.fd = c;
-	to_client.fd = a;
-	ASSERT_EQ(0, pthread_create(&t1, NULL, send_all, &to_server));
-	ASSERT_EQ(0, pthread_create(&t2, NULL, send_all, &to_client));
-	got_client = recv_all(c, 4);
-	got_server = recv_all(a, 3);
-	pthread_join(t1, NULL);
-	pthread_join(t2, NULL);
-	EXPECT_EQ(0, to_server.err);
-	EXPECT_EQ(0, to_client.err);
-	EXPECT_EQ((int64_t)len, got_server);
-	EXPECT_EQ((int64_t)len, got_client);
+	both_ways(_metadata, c, a, 1 << 20, 3);
 	close(c);
 	close(a);
 }
