@@ -107,6 +107,8 @@ const SYNACK_RETRIES: usize = 1;
 const SYNCOOKIES: usize = 2;
 /// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
 const MAX_TCP_SYNCNT: u8 = 127;
+/// Ephemeral ports connect() tries when their four-tuple is still in use.
+const MAX_PORT_TRIES: usize = 8;
 /// `tcpi_snd_ssthresh` before the first loss (`include/net/tcp.h`).
 const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
 /// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
@@ -1182,8 +1184,23 @@ impl RtcpOps {
         let saddr = if owned.local.addr != 0 { owned.local.addr } else { route.saddr };
         if owned.port.is_none() {
             // An ephemeral port from ip_local_port_range that no RTCP or
-            // TCP socket of the namespace holds.
-            let port = PortReservation::take(net, SockAddrIn { addr: saddr, port: 0 }, sk.bind_options())?;
+            // TCP socket of the namespace holds, and whose four-tuple to
+            // `dst` no closing RTCP connection still uses (the check of
+            // `inet_hash_connect`; a port goes back at close(), before its
+            // connection is over). Ports found busy stay held until a free
+            // one comes, so that each try gets another.
+            let remote = Endpoint { addr: dst.addr, port: dst.port };
+            let mut busy = KVec::new();
+            let port = loop {
+                let port = PortReservation::take(net, SockAddrIn { addr: saddr, port: 0 }, sk.bind_options())?;
+                let local = Endpoint { addr: saddr, port: port.addr()?.port };
+                let in_use = RtcpNet::of(net).lookup(local, remote).is_some_and(|s| s.state() != TCP_TIME_WAIT);
+                if !in_use || busy.len() >= MAX_PORT_TRIES {
+                    break port;
+                }
+                busy.push(port, GFP_KERNEL)?;
+            };
+            drop(busy);
             owned.local = port.addr()?;
             owned.port = Some(port);
         }
