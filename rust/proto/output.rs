@@ -153,10 +153,16 @@ impl Conn {
     /// the highest sent (after a timeout sent `SND.NXT` back, an older one
     /// is not acceptable to a peer that has it all), but no further than
     /// the peer's window reaches (data it dropped for want of room is not
-    /// in its sequence space).
+    /// in its sequence space). As Linux, an overshoot of less than one unit
+    /// of our window scale still sends the highest: a peer whose window
+    /// was rounded, or that took a timeout's head segment past a window it
+    /// had just reopened, already holds those bytes and would find the
+    /// window edge too old (both ends doing so, neither takes the other's
+    /// ACKs).
     pub(crate) fn acceptable_seq(&self) -> SeqNum {
         let edge = self.snd_una.add(self.snd_wnd);
-        if self.data.snd_max.after(edge) && self.state != State::SynSent {
+        let over = self.data.snd_max.diff(edge);
+        if over > 0 && over >= 1i32 << self.neg.rcv_wscale && self.state != State::SynSent {
             edge
         } else {
             self.data.snd_max
@@ -197,7 +203,11 @@ impl Conn {
         if d.rtx_head {
             self.data.rtx_head = false;
             self.data.timed = None;
-            let t = self.segment_at(self.snd_una, mss, now);
+            // Only what was sent before, as Linux retransmits its queued
+            // segments: new bytes past a window that closed would put our
+            // ACKs' sequence (`acceptable_seq`) behind what the peer holds.
+            let sent = d.snd_max.diff(self.snd_una).max(0) as u32;
+            let t = self.segment_at(self.snd_una, mss.min(sent), now);
             if t.seg.seq_len(t.len) != 0 {
                 return Some(t);
             }

@@ -253,6 +253,42 @@ mod tests {
     }
 
     #[test]
+    fn a_timeout_into_a_closed_window_resends_only_what_was_sent() {
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&[1u8; 30]);
+        let first = drain(&mut a, 1, None);
+        assert_eq!(first.len(), 1);
+        // The peer closes its window on those 30 bytes, then more is queued.
+        a.conn.snd_wnd = 0;
+        a.write(&[2u8; 200]);
+        assert!(drain(&mut a, 1, None).is_empty());
+        let at = a.conn.deadline().unwrap();
+        a.conn.on_timer(at);
+        let again = drain(&mut a, at, None);
+        assert_eq!(again.len(), 1);
+        assert_eq!((again[0].0.seq, again[0].1.len()), (first[0].0.seq, 30), "no new bytes past the window");
+    }
+
+    #[test]
+    fn a_bare_ack_past_a_window_rounded_by_the_scale_keeps_the_highest_sequence() {
+        let (mut a, _) = pair(Config { mss: 1000, ..Config::default() }, 8192, 8192);
+        a.conn.data.nodelay = true;
+        a.write(&[3u8; 1000]);
+        drain(&mut a, 1, None);
+        let unit = 1u32 << a.conn.neg.rcv_wscale;
+        assert!(unit > 1, "the pair negotiates a scale");
+        let top = a.conn.data.snd_max;
+        // The window's edge falls short of what was sent by less than one
+        // unit: the peer only rounded; the ACK carries SND.MAX.
+        a.conn.snd_wnd = 1000 - (unit - 1);
+        assert_eq!(a.conn.ack(2).seq, top);
+        // By a unit or more: the peer may have dropped the bytes; the edge.
+        a.conn.snd_wnd = 1000 - unit;
+        assert_eq!(a.conn.ack(2).seq, a.conn.snd_una.add(1000 - unit));
+    }
+
+    #[test]
     fn a_full_receive_buffer_closes_the_window_and_reading_opens_it() {
         let (mut a, mut b) = pair(Config { mss: 500, timestamps: false, ..Config::default() }, 8192, 1000);
         a.conn.data.nodelay = true;
@@ -399,6 +435,15 @@ mod tests {
         late: u64,
     }
 
+    /// With `RTCP_TRACE_SEGMENTS` set, one line per segment sent or
+    /// delivered, to follow a failing case.
+    fn trace(now: u64, way: &str, w: &Wire, note: &str) {
+        if std::env::var_os("RTCP_TRACE_SEGMENTS").is_some() {
+            let s = &w.0;
+            eprintln!("{now} {way} seq {} ack {} len {} wnd {} {:?} {note}", s.seq.0, s.ack.0, w.1.len(), s.window, s.flags);
+        }
+    }
+
     /// Runs both directions until every byte is read and both FINs are
     /// acknowledged, through `ch`. Returns what each side read.
     fn transfer(a_data: &[u8], b_data: &[u8], ch: Channel, rx: usize) -> (Vec<u8>, Vec<u8>, (State, State)) {
@@ -443,6 +488,7 @@ mod tests {
                 let t = side.conn.on_timer(now);
                 for w in drain(side, now, t.reply) {
                     let r = roll();
+                    trace(now, if to_b { "a->" } else { "b->" }, &w, if r < ch.loss { "lost" } else { "" });
                     if r < ch.loss {
                         continue;
                     }
@@ -458,6 +504,7 @@ mod tests {
                 let (_, to_b, w) = wire.remove(0);
                 let side = if to_b { &mut b } else { &mut a };
                 let out = deliver(side, &w, now);
+                trace(now, if to_b { "->b" } else { "->a" }, &w, if out.reply.is_some() { "answered" } else { "" });
                 if let Some(r) = out.reply {
                     wire.push((now + 1, !to_b, (r, vec![])));
                 }
@@ -525,7 +572,7 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 128, ..ProptestConfig::default() })]
+        #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
         /// Whatever the channel does, each side reads exactly what the
         /// other wrote, and both close.
         #[test]
