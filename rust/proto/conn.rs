@@ -326,6 +326,9 @@ pub struct Data {
     pub probing: bool,
     /// Bytes received in order and not read yet.
     pub rx_unread: u32,
+    /// Bytes the receive buffer holds past the window (`cfg.rcv_wnd`),
+    /// for what a window rounded up to the scale lets in.
+    pub rx_slack: u32,
     /// What arrived past `RCV.NXT`.
     pub ooo: super::reasm::Reassembly,
     /// The right edge of the window last advertised.

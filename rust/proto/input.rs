@@ -261,7 +261,7 @@ impl Conn {
             return;
         }
         let start = if seg.seq.before(self.rcv_nxt) { self.rcv_nxt } else { seg.seq };
-        let limit = self.rcv_nxt.add(self.rcv_wnd);
+        let limit = self.rcv_nxt.add(self.rx_room());
         let end = if end.after(limit) { limit } else { end };
         if !start.before(end) {
             out.reply = Some(self.ack(now));
@@ -287,7 +287,7 @@ impl Conn {
         let readable = nxt.diff(self.rcv_nxt).max(0) as u32;
         self.rcv_nxt = nxt;
         self.data.rx_unread = self.data.rx_unread.saturating_add(readable);
-        self.rcv_wnd = self.rcv_wnd.saturating_sub(readable);
+        self.rcv_wnd = self.cfg.rcv_wnd.saturating_sub(self.data.rx_unread);
         out.readable = readable;
         // ACK every second full segment, a filled hole, and the first
         // segments of the connection at once; else delay (RFC 9293 3.8.6.3).

@@ -60,7 +60,7 @@ impl Conn {
         let d = &mut self.data;
         let n = n.min(d.rx_unread);
         d.rx_unread = d.rx_unread.saturating_sub(n);
-        self.rcv_wnd = self.rcv_wnd.saturating_add(n).min(self.cfg.rcv_wnd);
+        self.rcv_wnd = self.cfg.rcv_wnd.saturating_sub(d.rx_unread);
         if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
             return false;
         }
@@ -94,6 +94,12 @@ impl Conn {
         };
         self.data.fin_queued = true;
         Outcome::default()
+    }
+
+    /// Room in the receive buffer from `RCV.NXT`: the window and the slack
+    /// past it.
+    pub(crate) fn rx_room(&self) -> u32 {
+        self.cfg.rcv_wnd.saturating_add(self.data.rx_slack).saturating_sub(self.data.rx_unread)
     }
 
     /// The smallest step by which the window's right edge moves (RFC 9293

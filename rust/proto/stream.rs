@@ -47,9 +47,16 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Stream<S> {
         let rx_cap = u32::try_from(rx.capacity()).unwrap_or(u32::MAX);
         conn.cfg.sndbuf = u32::try_from(tx.capacity()).unwrap_or(u32::MAX);
         conn.data.tx_cap = conn.cfg.sndbuf;
-        // The window only ever offered what the buffer holds.
-        conn.cfg.rcv_wnd = rx_cap;
-        conn.rcv_wnd = conn.rcv_wnd.min(rx_cap);
+        // The window only ever offers what the buffer holds. Its edge
+        // never moves back, so it is rounded up to the scale's unit
+        // (`tcp_select_window`): the buffer keeps a unit less a byte past
+        // the window for what that lets in (a quarter at most of a tiny
+        // buffer; past that, the bytes are dropped and sent again).
+        let unit = 1u32 << conn.neg.rcv_wscale.min(14);
+        let slack = unit.saturating_sub(1).min(rx_cap / 4);
+        conn.data.rx_slack = slack;
+        conn.cfg.rcv_wnd = rx_cap.saturating_sub(slack);
+        conn.rcv_wnd = conn.rcv_wnd.min(conn.cfg.rcv_wnd);
         Stream { conn, tx, rx }
     }
 
@@ -286,6 +293,29 @@ mod tests {
         // By a unit or more: the peer may have dropped the bytes; the edge.
         a.conn.snd_wnd = 1000 - unit;
         assert_eq!(a.conn.ack(2).seq, a.conn.snd_una.add(1000 - unit));
+    }
+
+    #[test]
+    fn bytes_a_rounded_up_window_lets_in_are_kept() {
+        let (mut a, mut b) = pair(Config { mss: 4000, timestamps: false, ..Config::default() }, 8192, 4096);
+        a.conn.data.nodelay = true;
+        let unit = 1u32 << b.conn.neg.rcv_wscale;
+        // Leave free room that is no multiple of the unit.
+        a.write(&[5u8; 1000]);
+        let w = drain(&mut a, 1, None);
+        let ack = deliver(&mut b, &w[0], 1).reply.unwrap();
+        let free = b.conn.rcv_wnd;
+        assert_ne!(free % unit, 0);
+        let offered = u32::from(ack.window) << b.conn.neg.rcv_wscale;
+        assert!(offered > free, "rounded up: {offered} for {free} free");
+        // The sender takes all of it; none is dropped.
+        a.on_segment(&ack, &[][..], 0, 2);
+        a.write(&[6u8; 4000]);
+        let w = drain(&mut a, 2, None);
+        assert_eq!(w.iter().map(|w| w.1.len() as u32).sum::<u32>(), offered);
+        let taken: u32 = w.iter().map(|w| deliver(&mut b, w, 2).readable).sum();
+        assert_eq!(taken, offered);
+        assert_eq!(b.rx.len() as u32, 1000 + offered);
     }
 
     #[test]
