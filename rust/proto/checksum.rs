@@ -47,12 +47,19 @@ impl Sum {
     /// Folds the sum to 16 bits and complements it: the value that goes in
     /// the checksum field.
     pub fn finish(self) -> u16 {
+        !self.fold()
+    }
+
+    /// Folds the sum to 16 bits (`csum_fold` without the complement): the
+    /// pseudo-header's sum in the checksum field of a segment whose
+    /// checksum the device completes (`CHECKSUM_PARTIAL`).
+    pub fn fold(self) -> u16 {
         let mut s = self.0;
         while s > 0xffff {
             s = (s & 0xffff).wrapping_add(s >> 16);
         }
         // `s <= 0xffff` here, so the conversion is exact.
-        !(s as u16)
+        s as u16
     }
 }
 

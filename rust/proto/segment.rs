@@ -161,10 +161,22 @@ impl Segment {
     /// Returns the header length, or `None` if `buf` is too short for the
     /// header and payload or the segment is longer than 64 KiB.
     pub fn emit(&self, buf: &mut [u8], payload_len: usize, src: u32, dst: u32) -> Option<usize> {
+        self.emit_with(buf, payload_len, src, dst, false)
+    }
+
+    /// As [`Segment::emit`], but the checksum field holds only the
+    /// pseudo-header's sum, for the device (or the stack, segmenting) to
+    /// complete over the header and payload (`__tcp_v4_send_check`). The
+    /// payload need not be in `buf` yet; only the header is written.
+    pub fn emit_partial(&self, buf: &mut [u8], payload_len: usize, src: u32, dst: u32) -> Option<usize> {
+        self.emit_with(buf, payload_len, src, dst, true)
+    }
+
+    fn emit_with(&self, buf: &mut [u8], payload_len: usize, src: u32, dst: u32, partial: bool) -> Option<usize> {
         let hlen = self.emit_header_len();
         let total = hlen.checked_add(payload_len)?;
         let tcp_len = u16::try_from(total).ok()?;
-        let seg = buf.get_mut(..total)?;
+        let seg = buf.get_mut(..if partial { hlen } else { total })?;
         let (hdr, _) = seg.split_at_mut_checked(hlen)?;
         let (fixed, opts) = hdr.split_at_mut_checked(HEADER_LEN)?;
         let mut w = [0u8; HEADER_LEN];
@@ -182,7 +194,8 @@ impl Segment {
         ]);
         fixed.copy_from_slice(&w);
         self.options.emit(opts);
-        let csum = pseudo_header_ipv4(src, dst, tcp_len).add_bytes(seg).finish();
+        let pseudo = pseudo_header_ipv4(src, dst, tcp_len);
+        let csum = if partial { pseudo.fold() } else { pseudo.add_bytes(seg).finish() };
         seg.get_mut(16..18)?.copy_from_slice(&csum.to_be_bytes());
         Some(hlen)
     }
@@ -325,6 +338,25 @@ mod tests {
             let p = Segment::parse(&buf, Some((src, dst)));
             prop_assert_eq!(p, Ok(s));
             prop_assert_eq!(&buf[usize::from(s.header_len)..], &payload[..]);
+        }
+
+        /// A partial checksum completed as a device does (the sum of the
+        /// header and payload from the checksum field's pseudo-header sum)
+        /// is the checksum `emit` writes.
+        #[test]
+        fn a_completed_partial_checksum_is_the_full_one(s in arb_segment(),
+                                payload in proptest::collection::vec(any::<u8>(), 0..100),
+                                src: u32, dst: u32) {
+            let hlen = s.emit_header_len();
+            let mut full = vec![0u8; hlen + payload.len()];
+            full[hlen..].copy_from_slice(&payload);
+            let mut partial = full.clone();
+            prop_assert_eq!(s.emit(&mut full, payload.len(), src, dst), Some(hlen));
+            prop_assert_eq!(s.emit_partial(&mut partial[..hlen], payload.len(), src, dst), Some(hlen));
+            prop_assert_eq!(&partial[..16], &full[..16]);
+            let done = crate::checksum::Sum::default().add_bytes(&partial).finish();
+            partial[16..18].copy_from_slice(&done.to_be_bytes());
+            prop_assert_eq!(partial, full);
         }
 
         /// No input panics, and whatever parses has a header inside the buffer.
