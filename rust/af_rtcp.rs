@@ -8,7 +8,7 @@
 //! receive hook and the timer take too. Segments are sent, and waiters
 //! woken, after that spinlock is released.
 
-use core::sync::atomic::{AtomicU32, AtomicUsize, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock_irq,
     prelude::*,
@@ -21,6 +21,7 @@ use crate::net::{
 };
 use crate::net::siphash::SipKey;
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Keepalive, Outcome};
+use crate::proto::output::Transmit;
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::cookie::{self, CookieHash, Cookies};
 use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
@@ -59,7 +60,8 @@ const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
 
 /// IP and TCP headers without options, less than the MTU is the MSS.
 const IP_TCP_HEADERS: u32 = 40;
-/// The buffers of an accepted connection (allocated in softirq context,
+/// The buffers of an accepted connection, and the most it may have from
+/// its listener's `SO_RCVBUF`/`SO_SNDBUF` (allocated in softirq context,
 /// so kept to an order-4 allocation each).
 const CHILD_BUF: usize = 65_536;
 /// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
@@ -88,10 +90,6 @@ pub(crate) struct RtcpOwned {
     port: Option<PortReservation>,
     /// `TCP_SYNCNT` (0: the namespace's `syn_retries`).
     syn_count: u8,
-    /// `TCP_NODELAY`.
-    nodelay: bool,
-    /// `TCP_CORK`.
-    cork: bool,
 }
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
@@ -232,6 +230,10 @@ pub(crate) struct RtcpShared {
     keep_cnt: AtomicU32,
     /// `TCP_USER_TIMEOUT`, ms (0: off).
     user_timeout: AtomicU32,
+    /// `TCP_NODELAY` and `TCP_CORK` (here, not under the socket lock, so
+    /// that a listener's children take them in softirq context).
+    nodelay: AtomicBool,
+    cork: AtomicBool,
 }
 
 impl RtcpShared {
@@ -261,6 +263,23 @@ impl RtcpShared {
     fn sync_options(&self, sk: &Sock<RtcpProto>, c: &mut Conn) {
         c.data.keepalive = self.keepalive(sk);
         c.data.user_timeout_ms = self.user_timeout.load(Ordering::Relaxed);
+        c.data.nodelay = self.nodelay.load(Ordering::Relaxed);
+        c.data.cork = self.cork.load(Ordering::Relaxed);
+    }
+
+    /// A child takes its listener's TCP-level options (`tcp_create_openreq_child`
+    /// copies them with the sock).
+    fn inherit(&self, parent: &RtcpShared) {
+        for (to, from) in [
+            (&self.keep_idle, &parent.keep_idle),
+            (&self.keep_intvl, &parent.keep_intvl),
+            (&self.keep_cnt, &parent.keep_cnt),
+            (&self.user_timeout, &parent.user_timeout),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.nodelay.store(parent.nodelay.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.cork.store(parent.cork.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -276,6 +295,8 @@ impl net::Proto for RtcpProto {
             keep_intvl: AtomicU32::new(0),
             keep_cnt: AtomicU32::new(0),
             user_timeout: AtomicU32::new(0),
+            nodelay: AtomicBool::new(false),
+            cork: AtomicBool::new(false),
         })
     }
 
@@ -651,17 +672,63 @@ impl Outbox {
     /// that cannot be built is lost like one dropped on the way.
     fn push(&mut self, net: &Net, seg: &Segment, a: &[u8], b: &[u8], retransmission: bool) {
         RtcpNet::of(net).stats.sent(seg, retransmission);
-        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, a, b) {
+        self.build(seg, a, b, u16::MAX);
+    }
+
+    fn build(&mut self, seg: &Segment, a: &[u8], b: &[u8], mss: u16) {
+        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, a, b, mss) {
             let _ = self.skbs.push(t, GFP_ATOMIC);
         }
     }
 
-    /// Everything the connection sends now.
+    /// Everything the connection sends now. Full segments back to back
+    /// whose headers differ only in the sequence number go out as one GSO
+    /// skb (as `tcp_write_xmit` sends TSO skbs): the device or the stack
+    /// cuts it where each segment ended.
     fn drain(&mut self, net: &Net, s: &mut RtcpStream, now: u64) {
+        // The segments gathered so far, as one: its first header, the
+        // payload of all, and the size of each (the first one's).
+        let mut batch: Option<(Transmit, u32)> = None;
         for _ in 0..Self::MAX {
-            let Some((t, a, b)) = s.transmit(now) else { break };
-            self.push(net, &t.seg, a, b, t.retransmission);
+            let Some(t) = s.conn.transmit(now) else { break };
+            RtcpNet::of(net).stats.sent(&t.seg, t.retransmission);
+            if let Some((b, size)) = batch.as_mut() {
+                if Self::joins(b, *size, &t) {
+                    b.len = b.len.saturating_add(t.len);
+                    b.seg.flags = t.seg.flags;
+                    continue;
+                }
+            }
+            if let Some((b, size)) = batch.replace((t, t.len)) {
+                self.build_from(s, &b, size);
+            }
         }
+        if let Some((b, size)) = batch {
+            self.build_from(s, &b, size);
+        }
+    }
+
+    /// Whether `t` can ride in the GSO skb of `b` (segments of `size`):
+    /// it follows `b` in sequence and in the send buffer, every segment of
+    /// `b` is full and carries no PSH or FIN, the headers are the same but
+    /// for the sequence number (and `t`'s PSH or FIN, which GSO leaves on
+    /// the last piece), and the whole fits one skb.
+    fn joins(b: &Transmit, size: u32, t: &Transmit) -> bool {
+        let mut h = t.seg;
+        h.seq = b.seg.seq;
+        h.flags = b.seg.flags;
+        let plain = b.seg.flags == crate::proto::segment::Flags::ACK;
+        let full = size > 0 && b.len % size == 0 && t.len > 0 && t.len <= size;
+        let next = t.seg.seq == b.seg.seq.add(b.len) && t.off == b.off.wrapping_add(b.len);
+        let room = (b.len as usize).saturating_add(t.len as usize).saturating_add(b.seg.emit_header_len())
+            <= skb::MAX_TCP_LEN;
+        plain && full && next && room && h == b.seg
+    }
+
+    /// The skb of `t` with its payload from the send buffer.
+    fn build_from(&mut self, s: &RtcpStream, t: &Transmit, size: u32) {
+        let (a, b) = s.tx.slices(t.off as usize, t.len as usize).unwrap_or((&[], &[]));
+        self.build(&t.seg, a, b, u16::try_from(size).unwrap_or(u16::MAX));
     }
 
     /// Sends the segments, routing each now.
@@ -896,7 +963,7 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
     // What a SYN or a cookie needs (the route back, the keyed hash) is
     // gathered before the listener's lock: a route lookup may enable BHs,
     // which must not happen with IRQs off.
-    let offer = Offer::of(net, key, local, remote, &pkt.seg);
+    let offer = Offer::of(net, sk, local, remote, &pkt.seg);
     {
         let mut tcb = sk.shared().tcb.lock();
         let Tcb::Listen(l) = &mut *tcb else { return };
@@ -1001,15 +1068,18 @@ struct Offer {
 impl Offer {
     /// The offer for `seg` if it is a SYN or an ACK (anything else needs
     /// none) and the peer can be routed to.
-    fn of(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer> {
+    fn of(net: &Net, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer> {
         use crate::proto::segment::Flags;
         if seg.flags.contains(Flags::RST) || !seg.flags.intersects(Flags::SYN | Flags::ACK) {
             return None;
         }
-        let route = Route::output(net, key, local.addr, remote.addr, local.port, remote.port).ok()?;
+        let route = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
         let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
-        let cfg = our_config(mss, syn_retries, CHILD_BUF, CHILD_BUF);
+        // The listener's SO_RCVBUF and SO_SNDBUF, if the user set them.
+        let child_buf = |user: Option<u32>| user.map_or(CHILD_BUF, |b| (b as usize).clamp(MIN_BUF, CHILD_BUF));
+        let (rx, tx) = sk.user_buf_sizes();
+        let cfg = our_config(mss, syn_retries, child_buf(rx), child_buf(tx));
         let (isn, ts_offset) = isn_for(net, local, remote);
         Some(Offer { local, remote, cfg, isn, ts_offset })
     }
@@ -1074,9 +1144,13 @@ fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
     let (local, remote) = (conn.local, conn.remote);
     // Without memory for its buffers the connection is not made: the
     // peer's next segment finds no request and is reset.
-    let Ok(stream) = new_stream(conn, CHILD_BUF, CHILD_BUF, GFP_ATOMIC) else { return };
+    let (tx, rx) = (conn.cfg.sndbuf as usize, conn.cfg.rcv_wnd as usize);
+    let Ok(mut stream) = new_stream(conn, tx, rx, GFP_ATOMIC) else { return };
     let Ok(child) = Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO) else { return };
     child.set_protocol(sys::IPPROTO_TCP as u16);
+    child.inherit(sk);
+    child.shared().inherit(sk.shared());
+    child.shared().sync_options(&child, &mut stream.conn);
     RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
     *child.shared().tcb.lock() = Tcb::Conn(stream);
     child.set_state(TCP_ESTABLISHED);
@@ -1221,8 +1295,6 @@ impl RtcpOps {
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
         let deadline = conn.deadline();
         let mut stream = new_stream(conn, tx, rx, GFP_KERNEL)?;
-        stream.conn.data.nodelay = owned.nodelay;
-        stream.conn.data.cork = owned.cork;
         sk.shared().sync_options(sk, &mut stream.conn);
         RtcpNet::of(net).insert(local, remote, sk.into())?;
         *sk.shared().tcb.lock() = Tcb::Conn(stream);
@@ -1435,15 +1507,12 @@ impl net::SocketOps for RtcpOps {
             }
             sys::TCP_NODELAY | sys::TCP_CORK => {
                 let on = val != 0;
-                let mut owned = sk.lock();
-                if name as u32 == sys::TCP_NODELAY {
-                    owned.nodelay = on;
-                } else {
-                    owned.cork = on;
-                }
-                if let Some(c) = sk.shared().tcb.lock().conn() {
-                    c.data.nodelay = owned.nodelay;
-                    c.data.cork = owned.cork;
+                let owned = sk.lock();
+                let sh = sk.shared();
+                let flag = if name as u32 == sys::TCP_NODELAY { &sh.nodelay } else { &sh.cork };
+                flag.store(on, Ordering::Relaxed);
+                if let Some(c) = sh.tcb.lock().conn() {
+                    sh.sync_options(sk, c);
                 }
                 drop(owned);
                 // Setting TCP_NODELAY or clearing TCP_CORK pushes what waits.
@@ -1466,8 +1535,8 @@ impl net::SocketOps for RtcpOps {
                 0 => i32::from(RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES)),
                 n => i32::from(n),
             },
-            sys::TCP_NODELAY => i32::from(sk.lock().nodelay),
-            sys::TCP_CORK => i32::from(sk.lock().cork),
+            sys::TCP_NODELAY => i32::from(sh.nodelay.load(Ordering::Relaxed)),
+            sys::TCP_CORK => i32::from(sh.cork.load(Ordering::Relaxed)),
             sys::TCP_KEEPIDLE => secs(sh.keep_params().idle_ms),
             sys::TCP_KEEPINTVL => secs(sh.keep_params().intvl_ms),
             sys::TCP_KEEPCNT => i32::from(sh.keep_params().cnt),

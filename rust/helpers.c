@@ -28,6 +28,7 @@ int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst) { return ip4_dst_h
 void rtcp_helper_ip_rt_put(struct rtable *rt) { ip_rt_put(rt); }
 struct sk_buff *rtcp_helper_alloc_skb(unsigned int size) { return alloc_skb(size, GFP_ATOMIC); }
 void rtcp_helper_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
+void rtcp_helper_skb_set_gso_tcpv4(struct sk_buff *skb, u16 size, u16 segs) { skb_shinfo(skb)->gso_size = size; skb_shinfo(skb)->gso_segs = segs; skb_shinfo(skb)->gso_type = SKB_GSO_TCPV4; }
 void rtcp_helper_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
 void rtcp_helper_skb_reset_network_header(struct sk_buff *skb) { skb_reset_network_header(skb); }
 void rtcp_helper_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst) { skb_dst_set(skb, dst); }
@@ -47,4 +48,5 @@ void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
 bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk) { return sock_flag(sk, SOCK_KEEPOPEN); }
+void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f) { sock_valbool_flag(sk, f, sock_flag(from, f)); }
 int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }

@@ -91,9 +91,15 @@ const __poll_t RTCP_EPOLLRDNORM = EPOLLRDNORM;
 const __poll_t RTCP_EPOLLWRNORM = EPOLLWRNORM;
 const __poll_t RTCP_EPOLLRDHUP = EPOLLRDHUP;
 void rtcp_helper_consume_skb(struct sk_buff *skb);
+void rtcp_helper_skb_set_gso_tcpv4(struct sk_buff *skb, u16 size, u16 segs);
 void rtcp_helper_sk_data_ready(struct sock *sk);
 bool rtcp_helper_sock_flag_linger(const struct sock *sk);
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk);
+void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f);
+const int RTCP_SOCK_KEEPOPEN = SOCK_KEEPOPEN;
+const int RTCP_SOCK_LINGER = SOCK_LINGER;
+const unsigned int RTCP_SOCK_SNDBUF_LOCK = SOCK_SNDBUF_LOCK;
+const unsigned int RTCP_SOCK_RCVBUF_LOCK = SOCK_RCVBUF_LOCK;
 int rtcp_helper_put_user_int(int val, unsigned long arg);
 #include <asm/ioctls.h>
 #include <linux/sockios.h>

@@ -18,6 +18,7 @@
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <unistd.h>
 
 #include "kselftest_harness.h"
@@ -109,6 +110,74 @@ TEST_F(lst, errors_like_inet)
 		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
 		EXPECT_EQ(-1, listen(c, 1));
 		EXPECT_EQ(EINVAL, errno) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(c);
+		close(l);
+	}
+}
+
+/* An accepted socket starts with its listener's options, socket-level
+ * and TCP-level, as AF_INET's children do (sk_clone_lock), all but
+ * SO_PRIORITY, which AF_INET's children start without. */
+TEST_F(lst, children_inherit_listener_options)
+{
+	/* What the listener is given, and what its child then has (the
+	 * kernel doubles buffer sizes). */
+	static const struct {
+		int level, name, val, child;
+		const char *what;
+	} opts[] = {
+		{ SOL_SOCKET, SO_KEEPALIVE, 1, 1, "SO_KEEPALIVE" },
+		{ SOL_SOCKET, SO_SNDBUF, 8192, 16384, "SO_SNDBUF" },
+		{ SOL_SOCKET, SO_RCVBUF, 6144, 12288, "SO_RCVBUF" },
+		{ SOL_SOCKET, SO_MARK, 7, 7, "SO_MARK" },
+		{ SOL_SOCKET, SO_PRIORITY, 3, 0, "SO_PRIORITY" },
+		{ SOL_SOCKET, SO_RCVLOWAT, 5, 5, "SO_RCVLOWAT" },
+		{ IPPROTO_TCP, TCP_NODELAY, 1, 1, "TCP_NODELAY" },
+		{ IPPROTO_TCP, TCP_KEEPIDLE, 77, 77, "TCP_KEEPIDLE" },
+		{ IPPROTO_TCP, TCP_KEEPINTVL, 11, 11, "TCP_KEEPINTVL" },
+		{ IPPROTO_TCP, TCP_KEEPCNT, 4, 4, "TCP_KEEPCNT" },
+		{ IPPROTO_TCP, TCP_USER_TIMEOUT, 1234, 1234, "TCP_USER_TIMEOUT" },
+	};
+	int inet[sizeof(opts) / sizeof(opts[0])];
+
+	for (int f = 0; f < 2; f++) {
+		struct timeval tv = { .tv_sec = 3 }, got_tv;
+		struct linger lg = { .l_onoff = 1, .l_linger = 9 }, got_lg;
+		struct sockaddr_in addr;
+		socklen_t len;
+		int l = listener_on(families[f], "127.0.0.1", 4, &addr), c, a;
+
+		ASSERT_LE(0, l);
+		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+			ASSERT_EQ(0, setsockopt(l, opts[i].level, opts[i].name, &opts[i].val, sizeof(int)))
+				TH_LOG("%s %s", FAMILY_NAME(families[f]), opts[i].what);
+		}
+		ASSERT_EQ(0, setsockopt(l, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+		ASSERT_EQ(0, setsockopt(l, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+		c = socket(AF_INET, SOCK_STREAM, 0);
+		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a);
+		for (size_t i = 0; i < sizeof(opts) / sizeof(opts[0]); i++) {
+			int v = -1;
+
+			len = sizeof(v);
+			ASSERT_EQ(0, getsockopt(a, opts[i].level, opts[i].name, &v, &len));
+			if (families[f] == AF_INET)
+				inet[i] = v;
+			else
+				EXPECT_EQ(inet[i], v) TH_LOG("%s: AF_INET's child has %d, AF_RTCP's %d",
+							     opts[i].what, inet[i], v);
+			EXPECT_EQ(opts[i].child, v) TH_LOG("%s %s", FAMILY_NAME(families[f]), opts[i].what);
+		}
+		len = sizeof(got_tv);
+		ASSERT_EQ(0, getsockopt(a, SOL_SOCKET, SO_SNDTIMEO, &got_tv, &len));
+		EXPECT_EQ(3, got_tv.tv_sec) TH_LOG("%s", FAMILY_NAME(families[f]));
+		len = sizeof(got_lg);
+		ASSERT_EQ(0, getsockopt(a, SOL_SOCKET, SO_LINGER, &got_lg, &len));
+		EXPECT_EQ(1, got_lg.l_onoff) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(9, got_lg.l_linger) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(a);
 		close(c);
 		close(l);
 	}

@@ -69,25 +69,52 @@ pub(crate) struct TcpSkb {
     tcp_len: usize,
 }
 
+/// The most TCP bytes (header and payload) one skb carries: an IPv4
+/// datagram's length field bounds it, GSO or not.
+pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
+
 /// Builds `seg` from `src` to `dst` with the payload `a` then `b` (the two
-/// pieces of a ring buffer), checksum included. Callable under a spinlock
-/// (`GFP_ATOMIC`).
-pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8]) -> Result<TcpSkb> {
+/// pieces of a ring buffer). Callable under a spinlock (`GFP_ATOMIC`).
+///
+/// The checksum is left for the device to complete (`CHECKSUM_PARTIAL`,
+/// as Linux's TCP sends; the stack completes it in software for a device
+/// that cannot). A payload longer than `mss` makes a GSO skb of segments
+/// of `mss` bytes, which the device or the stack cuts (`SKB_GSO_TCPV4`:
+/// each piece gets its sequence number and checksum, PSH and FIN only the
+/// last).
+pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8], mss: u16) -> Result<TcpSkb> {
     let payload = a.len().checked_add(b.len()).ok_or(EMSGSIZE)?;
-    let tcp_len = seg.emit_header_len().checked_add(payload).ok_or(EMSGSIZE)?;
+    let hlen = seg.emit_header_len();
+    let tcp_len = hlen.checked_add(payload).filter(|&n| n <= MAX_TCP_LEN).ok_or(EMSGSIZE)?;
     let mut skb = SkBuff::alloc(ipv4::HEADER_LEN + tcp_len)?;
+    let p = skb.skb.as_ptr();
     // SAFETY: the skb is ours and has `HEADER_LEN + tcp_len` bytes of
     // tailroom after the reserved headroom: keep the IP header's room too.
-    unsafe { sys::rtcp_helper_skb_reserve(skb.skb.as_ptr(), ipv4::HEADER_LEN as i32) };
+    unsafe { sys::rtcp_helper_skb_reserve(p, ipv4::HEADER_LEN as i32) };
     let buf = skb.put(tcp_len);
-    let hlen = seg.emit_header_len();
-    let (_, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
+    let (hdr, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
     let (pa, pb) = body.split_at_mut_checked(a.len()).ok_or(EMSGSIZE)?;
     pa.copy_from_slice(a);
     pb.copy_from_slice(b);
-    seg.emit(buf, payload, src, dst).ok_or(EMSGSIZE)?;
+    seg.emit_partial(hdr, payload, src, dst).ok_or(EMSGSIZE)?;
+    // SAFETY: the skb's data is the TCP header just written, whose
+    // checksum field is at 16; the GSO fields are ours to set on an skb
+    // nobody else has seen.
+    unsafe {
+        if !sys::skb_partial_csum_set(p, 0, TCP_CHECK_OFFSET) {
+            return Err(EINVAL);
+        }
+        let mss = usize::from(mss.max(1));
+        if payload > mss {
+            let segs = u16::try_from(payload.div_ceil(mss)).map_err(|_| EMSGSIZE)?;
+            sys::rtcp_helper_skb_set_gso_tcpv4(p, mss as u16, segs);
+        }
+    }
     Ok(TcpSkb { skb, src, dst, tcp_len })
 }
+
+/// Where the checksum field is in a TCP header.
+const TCP_CHECK_OFFSET: u16 = 16;
 
 /// Sends a built segment through `route` (`ip_local_out`: the LOCAL_OUT
 /// and POST_ROUTING hooks, then the route's device), with an IP header
@@ -117,7 +144,7 @@ pub(crate) fn transmit(net: &Net, route: Route, t: TcpSkb) -> Result {
 
 /// Builds and sends `seg` (no payload) from `src` to `dst` through `route`.
 pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -> Result {
-    transmit(net, route, build(src, dst, seg, &[], &[])?)
+    transmit(net, route, build(src, dst, seg, &[], &[], u16::MAX)?)
 }
 
 /// The payload of a received segment: `len` bytes at `off` from the skb's

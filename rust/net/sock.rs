@@ -374,6 +374,52 @@ impl<P: Proto> Sock<P> {
         }
     }
 
+    /// `SO_RCVBUF` and `SO_SNDBUF` as the user set them (halved: the
+    /// kernel doubles what it is given, for its overhead), `None` for one
+    /// left to the protocol (`SOCK_RCVBUF_LOCK`, `SOCK_SNDBUF_LOCK`).
+    pub(crate) fn user_buf_sizes(&self) -> (Option<u32>, Option<u32>) {
+        let (r, s) = self.buf_sizes();
+        // SAFETY: the sock is alive; a byte that setsockopt writes.
+        let locks = u32::from(unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).sk_userlocks) });
+        (
+            (locks & sys::RTCP_SOCK_RCVBUF_LOCK != 0).then_some(r / 2),
+            (locks & sys::RTCP_SOCK_SNDBUF_LOCK != 0).then_some(s / 2),
+        )
+    }
+
+    /// A child takes its listener's socket options, as `sk_clone_lock`'s
+    /// copy of the whole sock gives them: buffer sizes and who set them,
+    /// `SO_KEEPALIVE`, `SO_LINGER`, the timeouts, `SO_RCVLOWAT`,
+    /// `SO_MARK` and the bound device (not `SO_PRIORITY`, which Linux's
+    /// TCP children start without). Called before the child is visible to
+    /// anyone.
+    pub(crate) fn inherit(&self, parent: &Sock<P>) {
+        // SAFETY: both socks are alive and the child is not yet shared;
+        // the listener's fields are plain values read as setsockopt left
+        // them (a racing setsockopt gives the old or the new value, as in
+        // `sk_clone_lock`).
+        unsafe {
+            let (sk, from) = (self.as_ptr(), parent.as_ptr());
+            macro_rules! copy {
+                ($($f:ident).+) => {
+                    core::ptr::write(&raw mut (*sk).$($f).+, core::ptr::read_volatile(&raw const (*from).$($f).+))
+                };
+            }
+            copy!(sk_userlocks);
+            copy!(sk_rcvbuf);
+            copy!(sk_sndbuf);
+            copy!(sk_lingertime);
+            copy!(sk_rcvtimeo);
+            copy!(sk_sndtimeo);
+            copy!(sk_rcvlowat);
+            copy!(sk_mark);
+            copy!(__sk_common.skc_bound_dev_if);
+            for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER] {
+                sys::rtcp_helper_sock_copy_flag(sk, from, f);
+            }
+        }
+    }
+
     /// `SO_KEEPALIVE` is on (`SOCK_KEEPOPEN`).
     pub(crate) fn keepopen(&self) -> bool {
         // SAFETY: the sock is alive; `sock_flag` reads its flag word.
