@@ -10,9 +10,9 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::{
-    new_spinlock_irq,
+    new_spinlock, new_spinlock_irq,
     prelude::*,
-    sync::{aref::ARef, SpinLockIrq},
+    sync::{aref::ARef, SpinLock, SpinLockIrq},
 };
 
 use crate::net::{
@@ -234,6 +234,43 @@ pub(crate) struct RtcpShared {
     /// that a listener's children take them in softirq context).
     nodelay: AtomicBool,
     cork: AtomicBool,
+    /// The staging buffers of `sendmsg` and `recvmsg`, kept from call to
+    /// call (see [`Bounce`]).
+    #[pin]
+    tx_bounce: SpinLock<KVec<u8>>,
+    #[pin]
+    rx_bounce: SpinLock<KVec<u8>>,
+}
+
+/// A staging buffer between user memory and a connection's buffers: user
+/// memory may fault, so it is never copied with the connection's spinlock
+/// held. The socket keeps one for each direction from call to call, made
+/// (and zeroed) once; a call that finds it taken, by another call of the
+/// same socket waiting meanwhile, makes its own. It goes back on drop.
+struct Bounce<'a> {
+    slot: &'a SpinLock<KVec<u8>>,
+    buf: KVec<u8>,
+}
+
+impl<'a> Bounce<'a> {
+    /// A buffer from `slot` of at least `len` bytes, up to [`BOUNCE`].
+    fn take(slot: &'a SpinLock<KVec<u8>>, len: usize) -> Result<Bounce<'a>> {
+        let want = len.clamp(1, BOUNCE);
+        let mut buf = core::mem::take(&mut *slot.lock());
+        if buf.len() < want {
+            buf = KVec::from_elem(0u8, want, GFP_KERNEL)?;
+        }
+        Ok(Bounce { slot, buf })
+    }
+}
+
+impl Drop for Bounce<'_> {
+    fn drop(&mut self) {
+        let mut kept = self.slot.lock();
+        if kept.len() < self.buf.len() {
+            core::mem::swap(&mut *kept, &mut self.buf);
+        }
+    }
 }
 
 impl RtcpShared {
@@ -297,6 +334,8 @@ impl net::Proto for RtcpProto {
             user_timeout: AtomicU32::new(0),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
+            tx_bounce <- new_spinlock!(KVec::new(), "rtcp_tx_bounce"),
+            rx_bounce <- new_spinlock!(KVec::new(), "rtcp_rx_bounce"),
         })
     }
 
@@ -1393,6 +1432,11 @@ impl net::SocketOps for RtcpOps {
             // reference to the sock does.
             let port = sk.lock().port.take();
             drop(port);
+            // No call can come any more: the staging buffers go now too
+            // (an orphan may linger in FIN-WAIT or TIME-WAIT).
+            let sh = sk.shared();
+            drop(core::mem::take(&mut *sh.tx_bounce.lock()));
+            drop(core::mem::take(&mut *sh.rx_bounce.lock()));
             sk.orphan();
             // Dropping the socket's reference frees the sock (destruct).
         }
@@ -1711,7 +1755,7 @@ impl net::SocketOps for RtcpOps {
             }
             sk.wait_until(timeo, || sk.state() != TCP_SYN_SENT || sk.has_error())?;
         }
-        let mut bounce = KVec::from_elem(0u8, len.clamp(1, BOUNCE), GFP_KERNEL)?;
+        let mut bounce = Bounce::take(&sk.shared().tx_bounce, len)?;
         // The socket lock serialises writers; it is let go while waiting
         // (as sk_wait_event does), so that other calls get through.
         let mut owned = Some(sk.lock());
@@ -1751,8 +1795,8 @@ impl net::SocketOps for RtcpOps {
                     Err(e) => return Err(e),
                 }
             }
-            let want = room.min(len - sent).min(bounce.len());
-            let Some(chunk) = bounce.get_mut(..want) else { break };
+            let want = room.min(len - sent).min(bounce.buf.len());
+            let Some(chunk) = bounce.buf.get_mut(..want) else { break };
             let got = msg.copy_from_user(chunk);
             if got == 0 {
                 return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
@@ -1783,7 +1827,7 @@ impl net::SocketOps for RtcpOps {
         let peek = flags & sys::RTCP_MSG_PEEK != 0;
         let target = if flags & sys::RTCP_MSG_WAITALL != 0 && !peek { len } else { 1 };
         let timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
-        let mut bounce = KVec::from_elem(0u8, len.clamp(1, BOUNCE), GFP_KERNEL)?;
+        let mut bounce = Bounce::take(&sk.shared().rx_bounce, len)?;
         // As in sendmsg: held but for the waits.
         let mut owned = Some(sk.lock());
         if sk.state() == TCP_LISTEN {
@@ -1791,8 +1835,8 @@ impl net::SocketOps for RtcpOps {
         }
         let mut copied = 0usize;
         while copied < len {
-            let want = (len - copied).min(bounce.len());
-            let Some(chunk) = bounce.get_mut(..want) else { break };
+            let want = (len - copied).min(bounce.buf.len());
+            let Some(chunk) = bounce.buf.get_mut(..want) else { break };
             let n = sk.shared().tcb.lock().stream().map(|st| st.read(chunk, peek));
             let n = match n {
                 Some(n) => n,

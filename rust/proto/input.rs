@@ -291,8 +291,12 @@ impl Conn {
         out.readable = readable;
         // ACK every second full segment, a filled hole, and the first
         // segments of the connection at once; else delay (RFC 9293 3.8.6.3).
+        // Counted in full segments: a GRO or GSO train of several is
+        // acknowledged at once, as `__tcp_ack_snd_check` compares bytes
+        // with the MSS.
+        let segs = readable.div_ceil(u32::from(self.neg.mss).max(1)).max(1);
         let d = &mut self.data;
-        d.unacked = d.unacked.saturating_add(1);
+        d.unacked = d.unacked.saturating_add(u8::try_from(segs).unwrap_or(u8::MAX));
         let quick = d.quickacks > 0;
         if quick {
             d.quickacks = d.quickacks.saturating_sub(1);

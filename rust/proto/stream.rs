@@ -355,6 +355,23 @@ mod tests {
     }
 
     #[test]
+    fn a_train_of_two_full_segments_is_acknowledged_at_once() {
+        let (mut a, mut b) = pair(Config { mss: 500, timestamps: false, ..Config::default() }, 4096, 4096);
+        b.conn.data.quickacks = 0;
+        a.conn.data.nodelay = true;
+        a.write(&[4u8; 1000]);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 2);
+        // One skb with both, as GRO or GSO hands it over.
+        let mut train = segs[0].clone();
+        train.1.extend_from_slice(&segs[1].1);
+        train.0.flags = segs[1].0.flags;
+        let out = deliver(&mut b, &train, 2);
+        assert_eq!(out.readable, 1000);
+        assert_eq!(out.reply.map(|r| r.ack), Some(segs[1].0.seq.add(500)));
+    }
+
+    #[test]
     fn a_single_segment_ack_is_delayed_after_the_quick_start() {
         let (mut a, mut b) = pair(Config::default(), 4096, 4096);
         b.conn.data.quickacks = 0;
