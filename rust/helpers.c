@@ -28,6 +28,9 @@ int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst) { return ip4_dst_h
 void rtcp_helper_ip_rt_put(struct rtable *rt) { ip_rt_put(rt); }
 struct sk_buff *rtcp_helper_alloc_skb(unsigned int size) { return alloc_skb(size, GFP_ATOMIC); }
 void rtcp_helper_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
+struct page *rtcp_helper_alloc_page(void) { return alloc_page(GFP_ATOMIC); }
+void *rtcp_helper_page_address(struct page *page) { return page_address(page); }
+void rtcp_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off, int size, unsigned int truesize) { skb_add_rx_frag(skb, i, page, off, size, truesize); }
 void rtcp_helper_skb_set_gso_tcpv4(struct sk_buff *skb, u16 size, u16 segs) { skb_shinfo(skb)->gso_size = size; skb_shinfo(skb)->gso_segs = segs; skb_shinfo(skb)->gso_type = SKB_GSO_TCPV4; }
 void rtcp_helper_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
 void rtcp_helper_skb_reset_network_header(struct sk_buff *skb) { skb_reset_network_header(skb); }

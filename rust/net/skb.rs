@@ -8,6 +8,7 @@
 use crate::proto::{ipv4, segment::Segment};
 use crate::sys;
 use core::ptr::NonNull;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
 use super::route::Route;
@@ -86,17 +87,37 @@ pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8], mss: 
     let payload = a.len().checked_add(b.len()).ok_or(EMSGSIZE)?;
     let hlen = seg.emit_header_len();
     let tcp_len = hlen.checked_add(payload).filter(|&n| n <= MAX_TCP_LEN).ok_or(EMSGSIZE)?;
-    let mut skb = SkBuff::alloc(ipv4::HEADER_LEN + tcp_len)?;
+    // A payload of one segment goes after the header; a longer one in
+    // pages (as Linux's TCP fills `sk_page_frag`), so that no skb needs
+    // more than an order-0 allocation in atomic context.
+    let linear = if payload <= LINEAR_MAX { payload } else { 0 };
+    let mut skb = SkBuff::alloc(ipv4::HEADER_LEN + hlen + linear)?;
     let p = skb.skb.as_ptr();
-    // SAFETY: the skb is ours and has `HEADER_LEN + tcp_len` bytes of
-    // tailroom after the reserved headroom: keep the IP header's room too.
+    // SAFETY: the skb is ours and has `HEADER_LEN + hlen + linear` bytes
+    // of tailroom after the reserved headroom: keep the IP header's room.
     unsafe { sys::rtcp_helper_skb_reserve(p, ipv4::HEADER_LEN as i32) };
-    let buf = skb.put(tcp_len);
+    let buf = skb.put(hlen + linear);
     let (hdr, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
-    let (pa, pb) = body.split_at_mut_checked(a.len()).ok_or(EMSGSIZE)?;
-    pa.copy_from_slice(a);
-    pb.copy_from_slice(b);
+    let mut from = Chain { a, b };
+    from.copy_to(body);
     seg.emit_partial(hdr, payload, src, dst).ok_or(EMSGSIZE)?;
+    let mut frag = 0;
+    while !from.is_empty() {
+        if frag >= sys::RTCP_MAX_SKB_FRAGS as i32 {
+            return Err(EMSGSIZE);
+        }
+        // SAFETY: GFP_ATOMIC, callable anywhere.
+        let page = NonNull::new(unsafe { sys::rtcp_helper_alloc_page() }).ok_or(ENOBUFS)?;
+        // SAFETY: a new page, ours; mapped, as every page is on 64-bit.
+        let mem = unsafe {
+            core::slice::from_raw_parts_mut(sys::rtcp_helper_page_address(page.as_ptr()).cast::<u8>(), PAGE_SIZE)
+        };
+        let n = from.copy_to(mem);
+        // SAFETY: the skb is ours; it takes the page's reference (freed
+        // with the skb) and accounts its `n` bytes.
+        unsafe { sys::rtcp_helper_skb_add_rx_frag(p, frag, page.as_ptr(), 0, n as i32, PAGE_SIZE as u32) };
+        frag += 1;
+    }
     // SAFETY: the skb's data is the TCP header just written, whose
     // checksum field is at 16; the GSO fields are ours to set on an skb
     // nobody else has seen.
@@ -115,6 +136,38 @@ pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8], mss: 
 
 /// Where the checksum field is in a TCP header.
 const TCP_CHECK_OFFSET: u16 = 16;
+
+/// The longest payload kept in an skb's linear part, after the headers.
+const LINEAR_MAX: usize = 2048;
+
+/// The two pieces of a ring buffer's bytes, consumed from the front.
+struct Chain<'a> {
+    a: &'a [u8],
+    b: &'a [u8],
+}
+
+impl<'a> Chain<'a> {
+    fn is_empty(&self) -> bool {
+        self.a.is_empty() && self.b.is_empty()
+    }
+
+    /// Fills `dst` from the front (as much as there is); the bytes copied.
+    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
+        let mut done = 0;
+        for piece in [&mut self.a, &mut self.b] {
+            let Some(room) = dst.get_mut(done..) else { break };
+            let whole: &'a [u8] = piece;
+            let n = room.len().min(whole.len());
+            let (now, later) = whole.split_at(n);
+            if let Some(d) = room.get_mut(..n) {
+                d.copy_from_slice(now);
+            }
+            *piece = later;
+            done += n;
+        }
+        done
+    }
+}
 
 /// Sends a built segment through `route` (`ip_local_out`: the LOCAL_OUT
 /// and POST_ROUTING hooks, then the route's device), with an IP header
