@@ -315,6 +315,12 @@ pub struct Data {
     pub cc: super::cc::Reno,
     /// Send the segment at `SND.UNA` again (fast retransmit).
     pub rtx_head: bool,
+    /// What the peer's SACK blocks say it holds past `SND.UNA` (RFC 6675's
+    /// scoreboard).
+    pub sacked: super::reasm::Reassembly,
+    /// In recovery, the end of the last hole sent again (RFC 6675
+    /// `HighRxt`): the next goes from there.
+    pub rtx_next: SeqNum,
     /// `TCP_NODELAY`: no Nagle.
     pub nodelay: bool,
     /// `TCP_CORK`: only full segments.

@@ -139,6 +139,49 @@ impl Conn {
         Outcome::reply(self.ack(now))
     }
 
+    /// The SACK blocks of `seg` onto the scoreboard: those that lie
+    /// between `SND.UNA` and what was sent (RFC 2018; a D-SACK of old
+    /// data, or a block we never sent, is not).
+    fn sack_in(&mut self, seg: &Segment) {
+        if !self.neg.sack {
+            return;
+        }
+        for b in seg.options.sack_blocks() {
+            let (left, right) = (SeqNum(b.left), SeqNum(b.right));
+            if left.before(right) && !left.before(self.snd_una) && !right.after(self.data.snd_max) {
+                // A block that needs a range more than the scoreboard
+                // keeps is left out: recovery just knows less.
+                let _ = self.data.sacked.add(left, right);
+            }
+        }
+    }
+
+    /// In recovery, the next hole to send again: the first bytes from
+    /// `SND.UNA` or the last hole sent (the further) that no SACK block
+    /// covers, below the highest one; `(start, length)`.
+    pub(crate) fn next_hole(&self) -> Option<(SeqNum, u32)> {
+        let ranges = self.data.sacked.ranges();
+        let top = ranges.iter().map(|r| r.end).reduce(|a, b| if b.after(a) { b } else { a })?;
+        let mut at = if self.data.rtx_next.after(self.snd_una) { self.data.rtx_next } else { self.snd_una };
+        // Past every range that covers `at` (at most one pass a range).
+        for _ in 0..=ranges.len() {
+            match ranges.iter().find(|r| !r.start.after(at) && r.end.after(at)) {
+                Some(r) => at = r.end,
+                None => break,
+            }
+        }
+        if !at.before(top) {
+            return None;
+        }
+        let end = ranges
+            .iter()
+            .map(|r| r.start)
+            .filter(|s| s.after(at))
+            .reduce(|a, b| if b.before(a) { b } else { a })
+            .unwrap_or(top);
+        Some((at, end.diff(at).max(0) as u32))
+    }
+
     /// The ACK field (`tcp_ack`): the send buffer's head, the window, the
     /// round-trip time, congestion control, our FIN. True when the
     /// connection ended here (the ACK of our FIN in LAST-ACK).
@@ -160,9 +203,12 @@ impl Conn {
             self.sample_ack_rtt(seg, now);
             self.rtt.acked();
             let d = &mut self.data;
+            d.sacked.forget_before(seg.ack);
             if d.cc.on_ack(acked, seg.ack) {
                 d.rtx_head = true;
             }
+            self.sack_in(seg);
+            let d = &mut self.data;
             // The timer restarts for what is still out (RFC 6298 5.3).
             if self.snd_una == d.snd_max {
                 if !matches!(self.state, State::FinWait2 | State::TimeWait) {
@@ -178,13 +224,29 @@ impl Conn {
             && self.snd_una != d.snd_max
         {
             // A duplicate ACK (RFC 5681 2).
-            if d.cc.on_dupack(flight, d.snd_max) {
+            self.sack_in(seg);
+            let hole = self.data.cc.recover.is_some() && self.next_hole().is_some();
+            let d = &mut self.data;
+            if hole {
+                // In recovery with the peer's SACK blocks: a segment left
+                // the network, and the next hole goes in its place rather
+                // than new data (RFC 6675 5, retransmissions first).
+                self.data.rtx_head = true;
+            } else if d.cc.on_dupack(flight, d.snd_max) {
                 d.rtx_head = true;
+                d.rtx_next = self.snd_una;
             }
         }
-        // The window (RFC 9293 3.10.7.4, SND.WL1 and SND.WL2).
+        // The window (RFC 9293 3.10.7.4, SND.WL1 and SND.WL2). A right
+        // edge that moves back is taken only with a newer ACK: a peer that
+        // never shrinks its window (Linux's TCP, and this one) sent an
+        // older segment, which reordering made look newer (a bare ACK's
+        // sequence number may be below data sent before it, see
+        // `acceptable_seq`).
         let d = &mut self.data;
-        if d.snd_wl1.before(seg.seq) || (d.snd_wl1 == seg.seq && !seg.ack.before(d.snd_wl2)) {
+        let newer = d.snd_wl1.before(seg.seq) || (d.snd_wl1 == seg.seq && !seg.ack.before(d.snd_wl2));
+        let back = seg.ack.add(wnd).before(self.snd_una.add(self.snd_wnd)) && !seg.ack.after(d.snd_wl2);
+        if newer && !back {
             self.snd_wnd = wnd;
             d.snd_wl1 = seg.seq;
             d.snd_wl2 = seg.ack;

@@ -209,11 +209,16 @@ impl Conn {
         if d.rtx_head {
             self.data.rtx_head = false;
             self.data.timed = None;
-            // Only what was sent before, as Linux retransmits its queued
+            // In recovery with SACK, the next hole; else the head. Only
+            // what was sent before, as Linux retransmits its queued
             // segments: new bytes past a window that closed would put our
             // ACKs' sequence (`acceptable_seq`) behind what the peer holds.
-            let sent = d.snd_max.diff(self.snd_una).max(0) as u32;
-            let t = self.segment_at(self.snd_una, mss.min(sent), now);
+            let (from, most) = match self.next_hole().filter(|_| d.cc.recover.is_some()) {
+                Some((at, len)) => (at, len),
+                None => (self.snd_una, d.snd_max.diff(self.snd_una).max(0) as u32),
+            };
+            let t = self.segment_at(from, mss.min(most), now);
+            self.data.rtx_next = from.add(t.len);
             if t.seg.seq_len(t.len) != 0 {
                 return Some(t);
             }
@@ -376,6 +381,9 @@ impl Conn {
         self.retransmits = self.retransmits.saturating_add(1);
         self.data.rtx_since.get_or_insert(now);
         self.data.cc.on_timeout(flight);
+        // Everything from SND.UNA goes again: the scoreboard starts over
+        // (the peer may have dropped what it had SACKed, RFC 2018 8).
+        self.data.sacked.clear();
         self.snd_nxt = self.snd_una;
         self.data.timed = None;
         // The head goes again even into a zero window (a window that

@@ -97,19 +97,22 @@ impl Reassembly {
                 break;
             }
         }
+        self.retain(|r| r.end.after(nxt).then_some(r));
+        nxt
+    }
+
+    /// Keeps, in order, what `f` makes of each range (`None`: dropped).
+    fn retain(&mut self, f: impl Fn(Range) -> Option<Range>) {
         let mut kept = [Range::default(); MAX_RANGES];
         let mut n = 0usize;
-        for r in self.ranges() {
-            if r.end.after(nxt) {
-                if let Some(slot) = kept.get_mut(n) {
-                    *slot = *r;
-                    n = n.saturating_add(1);
-                }
+        for r in self.ranges().iter().filter_map(|r| f(*r)) {
+            if let Some(slot) = kept.get_mut(n) {
+                *slot = r;
+                n = n.saturating_add(1);
             }
         }
         self.ranges = kept;
         self.len = u8::try_from(n).unwrap_or(0);
-        nxt
     }
 
     /// The SACK blocks to send: the ranges, most recent first, as many as
@@ -123,6 +126,13 @@ impl Reassembly {
             n = n.saturating_add(1);
         }
         (blocks, n)
+    }
+
+    /// Forgets what lies before `seq` (ranges that end at or before it,
+    /// and the part of one that starts before it), leaving the rest as it
+    /// is: a sender's scoreboard when `SND.UNA` moves.
+    pub fn forget_before(&mut self, seq: SeqNum) {
+        self.retain(|r| r.end.after(seq).then_some(Range { start: if r.start.before(seq) { seq } else { r.start }, end: r.end }));
     }
 
     /// Forgets everything.

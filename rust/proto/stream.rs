@@ -6,7 +6,8 @@
 //! and [`Stream::read`] keep the buffers and the sequence space in step,
 //! so the socket glue only moves bytes between them and the user.
 
-use super::conn::{Conn, Outcome};
+use super::conn::{Config, Conn, Outcome};
+use super::options::TCP_MAX_WSCALE;
 use super::output::Transmit;
 use super::ring::Ring;
 use super::segment::Segment;
@@ -25,6 +26,26 @@ impl Payload for [u8] {
         dst.copy_from_slice(src);
         true
     }
+}
+
+/// Bytes a receive buffer holds past the window: a window's edge never
+/// moves back, so it is rounded up to the scale's unit
+/// (`tcp_select_window`), which may reach a unit less a byte past the
+/// room.
+fn rx_slack(cfg: &Config) -> u32 {
+    (1u32 << cfg.wscale.unwrap_or(0).min(TCP_MAX_WSCALE)).saturating_sub(1)
+}
+
+/// The receive buffer a connection of `cfg` needs: its window
+/// (`cfg.rcv_wnd`) and the slack for the window's rounding.
+pub fn rx_capacity(cfg: &Config) -> usize {
+    cfg.rcv_wnd.saturating_add(rx_slack(cfg)) as usize
+}
+
+/// The window of a connection of `cfg` whose receive buffer is
+/// `capacity` bytes, slack included: [`rx_capacity`]'s inverse.
+pub fn window_within(cfg: &Config, capacity: usize) -> u32 {
+    u32::try_from(capacity).unwrap_or(u32::MAX).saturating_sub(rx_slack(cfg))
 }
 
 /// A connection and its buffers.
@@ -47,13 +68,11 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Stream<S> {
         let rx_cap = u32::try_from(rx.capacity()).unwrap_or(u32::MAX);
         conn.cfg.sndbuf = u32::try_from(tx.capacity()).unwrap_or(u32::MAX);
         conn.data.tx_cap = conn.cfg.sndbuf;
-        // The window only ever offers what the buffer holds. Its edge
-        // never moves back, so it is rounded up to the scale's unit
-        // (`tcp_select_window`): the buffer keeps a unit less a byte past
-        // the window for what that lets in (a quarter at most of a tiny
-        // buffer; past that, the bytes are dropped and sent again).
-        let unit = 1u32 << conn.neg.rcv_wscale.min(14);
-        let slack = unit.saturating_sub(1).min(rx_cap / 4);
+        // The window only ever offers what the buffer holds: what
+        // `rx_capacity` adds past the window is slack for a window rounded
+        // up to the scale (without it, what the rounding lets in is
+        // dropped and sent again).
+        let slack = rx_cap.saturating_sub(conn.cfg.rcv_wnd).min(rx_slack(&conn.cfg));
         conn.data.rx_slack = slack;
         conn.cfg.rcv_wnd = rx_cap.saturating_sub(slack);
         conn.rcv_wnd = conn.rcv_wnd.min(conn.cfg.rcv_wnd);
@@ -139,6 +158,7 @@ mod tests {
         let (mut req, synack) = Request::new(cfg, B, A, &syn, SeqNum(77), 5, 0);
         let ack = a.on_segment(&synack, 0, 0).reply.unwrap();
         let RequestOutcome::Established(b) = req.on_segment(&ack, 0) else { panic!("no connection") };
+        let rx = rx_capacity(&cfg);
         (Stream::new(a, vec![0; tx], vec![0; rx]), Stream::new(b, vec![0; tx], vec![0; rx]))
     }
 
@@ -242,6 +262,65 @@ mod tests {
         assert_eq!(again.len(), 1);
         assert_eq!((again[0].0.seq, again[0].1.len()), (segs[0].0.seq, 100));
         assert!(a.conn.data.cc.recover.is_some());
+    }
+
+    #[test]
+    fn sack_blocks_send_the_next_hole_on_a_further_duplicate_ack() {
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&[1u8; 700]);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 7);
+        // Segments 1 and 3 are lost; the others bring duplicate ACKs with
+        // SACK blocks.
+        let mut acks = vec![];
+        for i in [0, 2, 4, 5, 6] {
+            acks.push(deliver(&mut b, &segs[i], 2).reply.unwrap());
+        }
+        assert!(acks[1].options.sack_len > 0, "the receiver sends SACK blocks");
+        for ack in &acks[..4] {
+            a.on_segment(ack, &[][..], 0, 3);
+        }
+        // The third duplicate: the head goes again.
+        let again = drain(&mut a, 3, None);
+        assert_eq!(again.iter().map(|w| w.0.seq).collect::<Vec<_>>(), [segs[1].0.seq]);
+        // A fourth: the next hole, which only the SACK blocks tell.
+        a.on_segment(&acks[4], &[][..], 0, 4);
+        let again = drain(&mut a, 4, None);
+        assert_eq!(again.iter().map(|w| (w.0.seq, w.1.len())).collect::<Vec<_>>(), [(segs[3].0.seq, 100)]);
+        // Both holes filled, everything is acknowledged.
+        deliver(&mut b, &segs[1], 5);
+        let last = deliver(&mut b, &segs[3], 5).reply.unwrap();
+        assert_eq!(last.ack, segs[6].0.seq.add(100));
+        a.on_segment(&last, &[][..], 0, 6);
+        assert_eq!(a.conn.data.cc.recover, None);
+        assert!(a.conn.data.sacked.is_empty());
+    }
+
+    #[test]
+    fn a_reordered_older_window_does_not_move_the_edge_back() {
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        b.conn.data.nodelay = true;
+        b.write(&[2u8; 100]);
+        let data = drain(&mut b, 1, None);
+        let mut old = data[0].clone();
+        // Sent before the peer read: a smaller window, the same ACK.
+        old.0.window = 1;
+        let mut ack = b.conn.ack(1);
+        // The bare ACK went out later, with no newer sequence number.
+        ack.seq = data[0].0.seq;
+        a.on_segment(&ack, &[][..], 0, 2);
+        let edge = a.conn.snd_una.add(a.conn.snd_wnd);
+        deliver(&mut a, &old, 2);
+        assert_eq!(a.conn.snd_una.add(a.conn.snd_wnd), edge, "the stale window was not taken");
+        // A newer ACK may move it back.
+        a.write(&[1u8; 100]);
+        let sent = drain(&mut a, 3, None);
+        let mut newer = deliver(&mut b, &sent[0], 3).reply.unwrap_or_else(|| b.conn.ack(3));
+        newer.window = 1;
+        a.on_segment(&newer, &[][..], 0, 4);
+        assert_eq!(a.conn.snd_wnd, 1 << a.conn.neg.snd_wscale);
     }
 
     #[test]
