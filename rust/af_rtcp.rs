@@ -28,7 +28,7 @@ use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcom
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
 use crate::proto::state::State;
-use crate::proto::stream::Stream;
+use crate::proto::stream::{self, Stream};
 use crate::sys;
 
 /// The family number (`include/uapi/linux/rtcp.h`, and the kernel patch
@@ -202,9 +202,13 @@ fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
     }
 }
 
-/// `conn` with send and receive buffers of `tx` and `rx` bytes.
-fn new_stream(conn: Conn, tx: usize, rx: usize, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
-    Ok(Stream::new(conn, KVec::from_elem(0u8, tx, flags)?, KVec::from_elem(0u8, rx, flags)?))
+/// `conn` with the buffers its configuration asks for: `sndbuf` bytes to
+/// send, and a receive buffer for its window (with the slack for its
+/// rounding, [`stream::rx_capacity`]).
+fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
+    let tx = KVec::from_elem(0u8, conn.cfg.sndbuf as usize, flags)?;
+    let rx = KVec::from_elem(0u8, stream::rx_capacity(&conn.cfg), flags)?;
+    Ok(Stream::new(conn, tx, rx))
 }
 
 /// A connection that will not send any more (TIME-WAIT, closed) gives its
@@ -1118,7 +1122,9 @@ impl Offer {
         // The listener's SO_RCVBUF and SO_SNDBUF, if the user set them.
         let child_buf = |user: Option<u32>| user.map_or(CHILD_BUF, |b| (b as usize).clamp(MIN_BUF, CHILD_BUF));
         let (rx, tx) = sk.user_buf_sizes();
-        let cfg = our_config(mss, syn_retries, child_buf(rx), child_buf(tx));
+        let mut cfg = our_config(mss, syn_retries, child_buf(rx), child_buf(tx));
+        // The receive buffer, slack included, stays within `CHILD_BUF`.
+        cfg.rcv_wnd = stream::window_within(&cfg, child_buf(rx));
         let (isn, ts_offset) = isn_for(net, local, remote);
         Some(Offer { local, remote, cfg, isn, ts_offset })
     }
@@ -1183,8 +1189,7 @@ fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
     let (local, remote) = (conn.local, conn.remote);
     // Without memory for its buffers the connection is not made: the
     // peer's next segment finds no request and is reset.
-    let (tx, rx) = (conn.cfg.sndbuf as usize, conn.cfg.rcv_wnd as usize);
-    let Ok(mut stream) = new_stream(conn, tx, rx, GFP_ATOMIC) else { return };
+    let Ok(mut stream) = new_stream(conn, GFP_ATOMIC) else { return };
     let Ok(child) = Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO) else { return };
     child.set_protocol(sys::IPPROTO_TCP as u16);
     child.inherit(sk);
@@ -1333,7 +1338,7 @@ impl RtcpOps {
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
         let deadline = conn.deadline();
-        let mut stream = new_stream(conn, tx, rx, GFP_KERNEL)?;
+        let mut stream = new_stream(conn, GFP_KERNEL)?;
         sk.shared().sync_options(sk, &mut stream.conn);
         RtcpNet::of(net).insert(local, remote, sk.into())?;
         *sk.shared().tcb.lock() = Tcb::Conn(stream);
