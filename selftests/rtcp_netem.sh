@@ -68,9 +68,10 @@ three_ways() {
 	netem
 }
 
-test_clean() { three_ways 9000 8388608 0; }
+test_clean() { three_ways 9000 67108864 0; }
 test_loss_1() { three_ways 9010 4194304 1 loss 1%; }
 test_loss_5() { three_ways 9020 2097152 1 loss 5%; }
+test_delay_50() { three_ways 9060 2097152 0 delay 50ms; }
 test_delay_reorder() { three_ways 9030 2097152 0 delay 25ms 5ms reorder 25% 50%; }
 test_duplicate() { three_ways 9040 2097152 0 duplicate 5%; }
 test_mix() { three_ways 9050 2097152 1 loss 2% duplicate 2% delay 5ms reorder 10% 50%; }
@@ -80,10 +81,11 @@ if ! setup; then
 	ktap_skip_all "cannot set up netns and veth"
 	exit "$KSFT_FAIL"
 fi
-ktap_set_plan 6
-ktap_test_result "8 MiB each way over veth, all three pairings" test_clean
+ktap_set_plan 7
+ktap_test_result "64 MiB each way over veth, all three pairings" test_clean
 ktap_test_result "4 MiB under 1% loss, intact, with retransmissions" test_loss_1
 ktap_test_result "2 MiB under 5% loss, intact, with retransmissions" test_loss_5
+ktap_test_result "2 MiB under 50 ms delay, intact" test_delay_50
 ktap_test_result "2 MiB under 25 ms delay with reordering, intact" test_delay_reorder
 ktap_test_result "2 MiB under 5% duplication, intact" test_duplicate
 ktap_test_result "2 MiB under loss, duplication, delay and reordering, intact" test_mix
