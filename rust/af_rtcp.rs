@@ -50,6 +50,9 @@ const TCP_SYN_SENT: u8 = State::SynSent.linux();
 const TCP_ESTABLISHED: u8 = State::Established.linux();
 const TCP_LISTEN: u8 = State::Listen.linux();
 const TCP_TIME_WAIT: u8 = State::TimeWait.linux();
+const TCP_FIN_WAIT1: u8 = State::FinWait1.linux();
+const TCP_CLOSING: u8 = State::Closing.linux();
+const TCP_LAST_ACK: u8 = State::LastAck.linux();
 /// `sk_shutdown` bits.
 const RCV_SHUTDOWN: u8 = sys::RCV_SHUTDOWN as u8;
 const SEND_SHUTDOWN: u8 = sys::SEND_SHUTDOWN as u8;
@@ -808,7 +811,9 @@ fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline: Option<u64
         // tcp_fin: nothing more to read.
         sk.set_shutdown(sk.shutdown() | RCV_SHUTDOWN);
     }
-    if out.established || out.eof || out.time_wait || (state.linux() != old && old == TCP_SYN_SENT) {
+    // Any change of state wakes the waiters: a connect, poll, a
+    // lingering close() waiting for the ACK of our FIN.
+    if out.established || out.eof || out.time_wait || state.linux() != old {
         sk.state_change();
     }
     if out.readable > 0 || out.eof {
@@ -1433,6 +1438,12 @@ impl net::SocketOps for RtcpOps {
     fn release(sock: &Socket<RtcpProto>) -> Result {
         if let Some(sk) = sock.take_sk() {
             Self::close(&sk);
+            // SO_LINGER with a timeout: close() waits, up to it or a
+            // signal, for the peer to acknowledge our FIN
+            // (`sk_stream_wait_close`); the connection goes on either way.
+            if let Some(timeo) = sk.linger_timeout() {
+                let _ = sk.wait_until(timeo, || !matches!(sk.state(), TCP_FIN_WAIT1 | TCP_CLOSING | TCP_LAST_ACK));
+            }
             // The port goes back to the namespace now, not when the last
             // reference to the sock does.
             let port = sk.lock().port.take();

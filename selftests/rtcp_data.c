@@ -15,6 +15,7 @@
 #include <sys/ioctl.h>
 #include <linux/sockios.h>
 #include <sys/time.h>
+#include <time.h>
 #include <netinet/tcp.h>
 
 #include "kselftest_harness.h"
@@ -141,11 +142,11 @@ FIXTURE_TEARDOWN(data)
 	close(self->a);
 }
 
-/* 16 MiB each way at once; each side reads exactly what the other sent,
- * then the end of the stream. */
+/* 64 MiB each way at once; each side reads exactly what the other sent
+ * (every byte checked against the pattern), then the end of the stream. */
 TEST_F_TIMEOUT(data, bulk_both_ways, 600)
 {
-	both_ways(_metadata, self->c, self->a, 16 << 20, 1);
+	both_ways(_metadata, self->c, self->a, 64 << 20, 1);
 }
 
 /* Half-close: after the client's SHUT_WR the server reads the end, and
@@ -271,6 +272,44 @@ static void on_pipe(int sig)
 {
 	(void)sig;
 	pipes++;
+}
+
+/* SO_LINGER with a timeout: close() waits for the peer to acknowledge the
+ * FIN, up to the timeout. A peer that does not read keeps it waiting the
+ * whole second; one that reads lets it return at once. */
+TEST_F(data, linger_waits_for_the_fin_ack)
+{
+	static char buf[65536];
+	struct linger lg = { .l_onoff = 1, .l_linger = 1 };
+	struct timespec t0, t1;
+	double waited;
+
+	/* The peer's window closes on what c sends. */
+	ASSERT_EQ(0, fcntl(self->c, F_SETFL, O_NONBLOCK));
+	while (send(self->c, buf, sizeof(buf), MSG_NOSIGNAL) > 0)
+		;
+	ASSERT_EQ(EAGAIN, errno);
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, close(self->c));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_LE(0.9, waited) TH_LOG("close() returned after %.2f s", waited);
+	EXPECT_GE(3.0, waited) TH_LOG("close() returned after %.2f s", waited);
+
+	/* Again, with a peer that takes everything: no wait for the timeout. */
+	close(self->a);
+	ASSERT_EQ(0, pair(variant->client, variant->server, &self->c, &self->a));
+	lg.l_linger = 5;
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+	ASSERT_EQ(1000, send(self->c, buf, 1000, 0));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ASSERT_EQ(0, close(self->c));
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	self->c = -1;
+	waited = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_GE(2.0, waited) TH_LOG("close() returned after %.2f s", waited);
+	EXPECT_EQ(1000, recv(self->a, buf, sizeof(buf), MSG_WAITALL));
 }
 
 /* Writing to a connection the peer reset: the error first, then EPIPE,

@@ -374,6 +374,18 @@ impl<P: Proto> Sock<P> {
         }
     }
 
+    /// `SO_LINGER` with a timeout (`SOCK_LINGER`, `sk_lingertime` > 0): the
+    /// timeout in jiffies.
+    pub(crate) fn linger_timeout(&self) -> Option<isize> {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word,
+        // `sk_lingertime` is a plain value setsockopt writes.
+        let (on, time) = unsafe {
+            let sk = self.as_ptr();
+            (sys::rtcp_helper_sock_flag_linger(sk), core::ptr::read_volatile(&raw const (*sk).sk_lingertime))
+        };
+        (on && time > 0).then(|| isize::try_from(time).unwrap_or(isize::MAX))
+    }
+
     /// `SO_RCVBUF` and `SO_SNDBUF` as the user set them (halved: the
     /// kernel doubles what it is given, for its overhead), `None` for one
     /// left to the protocol (`SOCK_RCVBUF_LOCK`, `SOCK_SNDBUF_LOCK`).
