@@ -1441,8 +1441,8 @@ impl net::SocketOps for RtcpOps {
             // SO_LINGER with a timeout: close() waits, up to it or a
             // signal, for the peer to acknowledge our FIN
             // (`sk_stream_wait_close`); the connection goes on either way.
-            if let Some(timeo) = sk.linger_timeout() {
-                let _ = sk.wait_until(timeo, || !matches!(sk.state(), TCP_FIN_WAIT1 | TCP_CLOSING | TCP_LAST_ACK));
+            if let Some(mut timeo) = sk.linger_timeout() {
+                let _ = sk.wait_until(&mut timeo, || !matches!(sk.state(), TCP_FIN_WAIT1 | TCP_CLOSING | TCP_LAST_ACK));
             }
             // The port goes back to the namespace now, not when the last
             // reference to the sock does.
@@ -1518,8 +1518,8 @@ impl net::SocketOps for RtcpOps {
             }
         }
         // Wait without the socket lock, as inet_wait_for_connect.
-        let timeo = sk.send_timeout(nonblock);
-        if !sk.wait_until(timeo, || sk.state() != TCP_SYN_SENT)? {
+        let mut timeo = sk.send_timeout(nonblock);
+        if !sk.wait_until(&mut timeo, || sk.state() != TCP_SYN_SENT)? {
             return Err(EINPROGRESS);
         }
         let _owned = sk.lock();
@@ -1738,8 +1738,8 @@ impl net::SocketOps for RtcpOps {
         };
         let mut child = pop()?;
         if child.is_none() {
-            let timeo = sk.recv_timeout(nonblock);
-            let ready = sk.wait_until(timeo, || match &*sk.shared().tcb.lock() {
+            let mut timeo = sk.recv_timeout(nonblock);
+            let ready = sk.wait_until(&mut timeo, || match &*sk.shared().tcb.lock() {
                 Tcb::Listen(l) => !l.queue.is_empty(),
                 _ => true,
             })?;
@@ -1763,13 +1763,14 @@ impl net::SocketOps for RtcpOps {
         if flags & sys::RTCP_MSG_OOB != 0 {
             return Err(EOPNOTSUPP);
         }
-        let timeo = sk.send_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
+        // One timeout for every wait of the call, as `sk_wait_event`
+        // counts it down.
+        let mut timeo = sk.send_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
         if sk.state() == TCP_SYN_SENT {
-            // sk_stream_wait_connect
-            if timeo == 0 {
+            // sk_stream_wait_connect: EAGAIN when the time runs out first.
+            if timeo == 0 || !sk.wait_until(&mut timeo, || sk.state() != TCP_SYN_SENT || sk.has_error())? {
                 return Err(EAGAIN);
             }
-            sk.wait_until(timeo, || sk.state() != TCP_SYN_SENT || sk.has_error())?;
         }
         let mut bounce = Bounce::take(&sk.shared().tx_bounce, len)?;
         // The socket lock serialises writers; it is let go while waiting
@@ -1795,7 +1796,7 @@ impl net::SocketOps for RtcpOps {
                     return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
                 }
                 drop(owned.take());
-                let ready = sk.wait_until(timeo, || {
+                let ready = sk.wait_until(&mut timeo, || {
                     sk.has_error()
                         || match sk.shared().tcb.lock().stream() {
                             Some(st) => !st.conn.may_send() || st.conn.send_space() > 0,
@@ -1842,7 +1843,7 @@ impl net::SocketOps for RtcpOps {
         }
         let peek = flags & sys::RTCP_MSG_PEEK != 0;
         let target = if flags & sys::RTCP_MSG_WAITALL != 0 && !peek { len } else { 1 };
-        let timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
+        let mut timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
         let mut bounce = Bounce::take(&sk.shared().rx_bounce, len)?;
         // As in sendmsg: held but for the waits.
         let mut owned = Some(sk.lock());
@@ -1886,7 +1887,7 @@ impl net::SocketOps for RtcpOps {
                 return if copied > 0 { Ok(copied) } else { Err(EAGAIN) };
             }
             drop(owned.take());
-            let ready = sk.wait_until(timeo, || {
+            let ready = sk.wait_until(&mut timeo, || {
                 sk.has_error()
                     || sk.shutdown() & RCV_SHUTDOWN != 0
                     || sk.state() == TCP_CLOSE

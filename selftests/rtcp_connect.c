@@ -221,6 +221,27 @@ TEST_F(conn, silent_peer_like_inet)
 	}
 }
 
+/* send() on a connect still in progress: EAGAIN at once without waiting,
+ * and EAGAIN when SO_SNDTIMEO runs out before the handshake ends. */
+TEST_F(conn, send_while_connecting_like_inet)
+{
+	struct sockaddr_in silent = sin_of(SILENT, 80);
+
+	for (int f = 0; f < 2; f++) {
+		struct timeval tv = { .tv_usec = 200000 };
+		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
+
+		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &silent));
+		EXPECT_EQ(-1, send(fd, "x", 1, MSG_NOSIGNAL));
+		EXPECT_EQ(EAGAIN, errno) TH_LOG("%s non-blocking", FAMILY_NAME(families[f]));
+		ASSERT_EQ(0, fcntl(fd, F_SETFL, 0));
+		ASSERT_EQ(0, setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
+		EXPECT_EQ(-1, send(fd, "x", 1, MSG_NOSIGNAL));
+		EXPECT_EQ(EAGAIN, errno) TH_LOG("%s SO_SNDTIMEO", FAMILY_NAME(families[f]));
+		close(fd);
+	}
+}
+
 static void on_alarm(int sig)
 {
 	(void)sig;

@@ -274,6 +274,49 @@ static void on_pipe(int sig)
 	pipes++;
 }
 
+struct dribble {
+	int fd;
+	int gaps_ms[2];
+};
+
+/* One byte after each gap. */
+static void *dribble(void *arg)
+{
+	struct dribble *d = arg;
+
+	for (int i = 0; i < 2; i++) {
+		usleep(d->gaps_ms[i] * 1000);
+		if (send(d->fd, "x", 1, MSG_NOSIGNAL) != 1)
+			break;
+	}
+	return NULL;
+}
+
+/* SO_RCVTIMEO is one timeout for the whole call, however many waits it
+ * takes (sk_wait_event counts it down): MSG_WAITALL for two bytes that
+ * come 0.5 s and 1.5 s in returns the first at 1 s. */
+TEST_F(data, receive_timeout_counts_down)
+{
+	struct timeval tv = { .tv_sec = 1 };
+	struct dribble d = { .fd = self->a, .gaps_ms = { 500, 1000 } };
+	struct timespec t0, t1;
+	char buf[2];
+	pthread_t t;
+	double took;
+	ssize_t n;
+
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)));
+	ASSERT_EQ(0, pthread_create(&t, NULL, dribble, &d));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	n = recv(self->c, buf, 2, MSG_WAITALL);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	pthread_join(t, NULL);
+	took = (t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	EXPECT_EQ(1, n);
+	EXPECT_LE(0.9, took) TH_LOG("recv returned after %.2f s", took);
+	EXPECT_GE(1.4, took) TH_LOG("recv returned after %.2f s", took);
+}
+
 /* SO_LINGER with a timeout: close() waits for the peer to acknowledge the
  * FIN, up to the timeout. A peer that does not read keeps it waiting the
  * whole second; one that reads lets it return at once. */

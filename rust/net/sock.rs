@@ -469,7 +469,7 @@ impl<P: Proto> Sock<P> {
     /// out, `Err` when a signal came (`ERESTARTSYS` for an infinite wait,
     /// `EINTR` otherwise, as `sock_intr_errno`). Call without the socket
     /// lock; wake-ups come from [`Sock::state_change`] and errors.
-    pub(crate) fn wait_until(&self, mut timeo: isize, mut done: impl FnMut() -> bool) -> Result<bool> {
+    pub(crate) fn wait_until(&self, timeo: &mut isize, mut done: impl FnMut() -> bool) -> Result<bool> {
         let mut entry = core::mem::MaybeUninit::<sys::wait_queue_entry>::uninit();
         let entry = entry.as_mut_ptr();
         // SAFETY: `entry` lives on this stack until `remove_wait_queue`
@@ -484,15 +484,15 @@ impl<P: Proto> Sock<P> {
             if done() {
                 break Ok(true);
             }
-            if timeo == 0 {
+            if *timeo == 0 {
                 break Ok(false);
             }
             // SAFETY: plain query of the current task.
             if unsafe { sys::rtcp_helper_signal_pending() } {
-                break Err(if timeo == sys::RTCP_MAX_SCHEDULE_TIMEOUT { ERESTARTSYS } else { EINTR });
+                break Err(if *timeo == sys::RTCP_MAX_SCHEDULE_TIMEOUT { ERESTARTSYS } else { EINTR });
             }
             // SAFETY: `entry` is queued on `wq` for the current task.
-            timeo = unsafe { sys::wait_woken(entry, sys::RTCP_TASK_INTERRUPTIBLE, timeo) };
+            *timeo = unsafe { sys::wait_woken(entry, sys::RTCP_TASK_INTERRUPTIBLE, *timeo) };
         };
         // SAFETY: queued above.
         unsafe { sys::remove_wait_queue(wq, entry) };
