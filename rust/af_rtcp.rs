@@ -1335,10 +1335,13 @@ impl RtcpOps {
             0 => RtcpNet::of(net).sysctl.get(SYN_RETRIES),
             n => n,
         };
-        let (rcvbuf, sndbuf) = sk.buf_sizes();
-        let rx = (rcvbuf as usize / 2).clamp(MIN_BUF, MAX_BUF);
-        let tx = (sndbuf as usize / 2).clamp(MIN_BUF, MAX_BUF);
-        let cfg = our_config(mss, syn_retries, rx, tx);
+        // SO_RCVBUF and SO_SNDBUF if the user set them, else the size an
+        // accepted connection has.
+        let (rcvbuf, sndbuf) = sk.user_buf_sizes();
+        let size = |user: Option<u32>| user.map_or(CHILD_BUF, |b| (b as usize).clamp(MIN_BUF, MAX_BUF));
+        let (rx, tx) = (size(rcvbuf), size(sndbuf));
+        let mut cfg = our_config(mss, syn_retries, rx, tx);
+        cfg.rcv_wnd = stream::window_within(&cfg, rx);
         let (isn, ts_off) = isn_for(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
