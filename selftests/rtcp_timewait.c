@@ -141,6 +141,10 @@ TEST_F(tw, port_held_through_time_wait)
 	int l = listener_on(variant->family, "127.0.0.1", 4, &addr), l2, c, a;
 
 	ASSERT_LE(0, l);
+	if (variant->family == AF_RTCP)
+		/* The reason KTAP gives with the expected failure (as SKIP() sets it). */
+		snprintf(_metadata->results->reason, sizeof(_metadata->results->reason),
+			 "RTCP gives a connection's port back at close()");
 	ASSERT_EQ(0, connect_pair(variant->family, l, &addr, -1, &c, &a));
 	ASSERT_EQ(0, close_in_order(a, c));
 	ASSERT_EQ(0, wait_time_wait(variant->family, 1, 5));

@@ -12,6 +12,7 @@
 //! [`Conn::on_read`] tell the connection what the user wrote and read.
 
 use super::conn::{Conn, ConnError, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2};
+use super::options::TCP_MAX_WSCALE;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
 use super::state::State;
@@ -111,7 +112,7 @@ impl Conn {
     /// The window field of a segment, moving the right edge forward only
     /// by a useful step and never back (`tcp_select_window`).
     fn advertise(&mut self) -> u16 {
-        let shift = self.neg.rcv_wscale;
+        let shift = self.neg.rcv_wscale.min(TCP_MAX_WSCALE);
         let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
         let free = self.rcv_wnd;
         // In units of the scale: the edge offered before, rounded up so
@@ -168,7 +169,7 @@ impl Conn {
     pub(crate) fn acceptable_seq(&self) -> SeqNum {
         let edge = self.snd_una.add(self.snd_wnd);
         let over = self.data.snd_max.diff(edge);
-        if over > 0 && over >= 1i32 << self.neg.rcv_wscale && self.state != State::SynSent {
+        if over > 0 && over >= 1i32 << self.neg.rcv_wscale.min(TCP_MAX_WSCALE) && self.state != State::SynSent {
             edge
         } else {
             self.data.snd_max
