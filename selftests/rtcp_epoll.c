@@ -174,8 +174,7 @@ FIXTURE_VARIANT_ADD(echo, rtcp_clients) { .client = AF_RTCP };
 
 FIXTURE_SETUP(echo)
 {
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	ASSERT_EQ(0, system("ip link set lo up"));
+	ASSERT_EQ(0, private_netns());
 }
 
 FIXTURE_TEARDOWN(echo)

@@ -170,6 +170,16 @@ TEST_F(lst, children_inherit_listener_options)
 							     opts[i].what, inet[i], v);
 			EXPECT_EQ(opts[i].child, v) TH_LOG("%s %s", FAMILY_NAME(families[f]), opts[i].what);
 		}
+		if (families[f] == AF_RTCP) {
+			/* Not only the value: the connection's receive buffer is
+			 * the size asked for (half of what getsockopt reports). */
+			struct tcp_info ti;
+
+			len = sizeof(ti);
+			ASSERT_EQ(0, getsockopt(a, IPPROTO_TCP, TCP_INFO, &ti, &len));
+			EXPECT_GE(6144u, ti.tcpi_rcv_space);
+			EXPECT_LT(4096u, ti.tcpi_rcv_space);
+		}
 		len = sizeof(got_tv);
 		ASSERT_EQ(0, getsockopt(a, SOL_SOCKET, SO_SNDTIMEO, &got_tv, &len));
 		EXPECT_EQ(3, got_tv.tv_sec) TH_LOG("%s", FAMILY_NAME(families[f]));

@@ -7,22 +7,12 @@
  * four-tuple back from TIME-WAIT.
  */
 #define _GNU_SOURCE
-#include <sched.h>
-#include <time.h>
 
 #include "kselftest_harness.h"
 #include "rtcp_util.h"
 
 /* /proc/net/tcp's state of TIME-WAIT. */
 #define TIME_WAIT "06"
-
-static double now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
 
 /* A connection of `family` to a listener of it on `addr`: the client
  * (bound with SO_REUSEADDR to `cport` unless it is -1; 0: an ephemeral
@@ -59,10 +49,10 @@ static int close_in_order(int first, int second)
 /* Waits up to `secs` for `n` connections of `family` in TIME-WAIT. */
 static int wait_time_wait(int family, int n, double secs)
 {
-	double end = now_s() + secs;
+	double end = mono_s() + secs;
 
 	while (proc_count(family, TIME_WAIT) != n) {
-		if (now_s() > end)
+		if (mono_s() > end)
 			return -1;
 		usleep(20000);
 	}
@@ -83,8 +73,7 @@ FIXTURE_VARIANT_ADD(tw, rtcp) { .family = AF_RTCP };
 
 FIXTURE_SETUP(tw)
 {
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	ASSERT_EQ(0, system("ip link set lo up"));
+	ASSERT_EQ(0, private_netns());
 }
 
 FIXTURE_TEARDOWN(tw)
@@ -102,10 +91,10 @@ TEST_F_TIMEOUT(tw, lifetime, 120)
 	ASSERT_LE(0, l);
 	ASSERT_EQ(0, connect_pair(variant->family, l, &addr, -1, &c, &a));
 	ASSERT_EQ(0, close_in_order(c, a));
-	start = now_s();
+	start = mono_s();
 	ASSERT_EQ(0, wait_time_wait(variant->family, 1, 5));
 	ASSERT_EQ(0, wait_time_wait(variant->family, 0, 90));
-	gone = now_s() - start;
+	gone = mono_s() - start;
 	EXPECT_LE(55, gone) TH_LOG("TIME-WAIT ended after %.1f s", gone);
 	EXPECT_GE(70, gone) TH_LOG("TIME-WAIT ended after %.1f s", gone);
 	close(l);

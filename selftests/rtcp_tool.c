@@ -17,6 +17,7 @@
  *
  * Prints "ready" once a server listens. Exits 1 with the errno on failure.
  */
+#define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
 #include <stdio.h>

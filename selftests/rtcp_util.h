@@ -14,6 +14,8 @@
 #include <string.h>
 #include <sys/socket.h>
 #include <netinet/in.h>
+#include <sched.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <linux/rtcp.h>
@@ -138,6 +140,21 @@ static inline int proc_count(int family, const char *st)
 	}
 	fclose(f);
 	return n;
+}
+
+/* Seconds of the monotonic clock. */
+static inline double mono_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+/* A network namespace of the caller's own, its loopback up: 0, or -1. */
+static inline int private_netns(void)
+{
+	return unshare(CLONE_NEWNET) || system("ip link set lo up") ? -1 : 0;
 }
 
 /* Writes `val` to the sysctl file `path`: 0 or -errno. */

@@ -406,10 +406,10 @@ impl<P: Proto> Sock<P> {
     /// TCP children start without). Called before the child is visible to
     /// anyone.
     pub(crate) fn inherit(&self, parent: &Sock<P>) {
-        // SAFETY: both socks are alive and the child is not yet shared;
-        // the listener's fields are plain values read as setsockopt left
-        // them (a racing setsockopt gives the old or the new value, as in
-        // `sk_clone_lock`).
+        // A racing setsockopt on the listener gives the old or the new
+        // value, as in `sk_clone_lock`.
+        // SAFETY: both socks are alive, the child not yet shared; the
+        // fields copied are plain values.
         unsafe {
             let (sk, from) = (self.as_ptr(), parent.as_ptr());
             macro_rules! copy {
