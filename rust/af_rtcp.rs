@@ -10,18 +10,20 @@
 
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::{
-    new_spinlock, new_spinlock_irq,
+    new_spinlock_irq,
     prelude::*,
-    sync::{aref::ARef, SpinLock, SpinLockIrq},
+    sync::{aref::ARef, SpinLockIrq},
 };
 
 use crate::net::{
     self, skb, Hook, HookDef, HookRegistration, Msg, Net, OptVal, Packet, Pernet, PernetDef, PernetId,
     PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
+use crate::net::buf::{Lease, SharedBytes};
 use crate::net::siphash::SipKey;
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Keepalive, Outcome};
 use crate::proto::output::Transmit;
+use crate::proto::ring::{Ring, Spans};
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::cookie::{self, CookieHash, Cookies};
 use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
@@ -71,8 +73,6 @@ const CHILD_BUF: usize = 65_536;
 /// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead).
 const MIN_BUF: usize = 4_096;
 const MAX_BUF: usize = 4 << 20;
-/// The most bytes one `sendmsg`/`recvmsg` step stages in kernel memory.
-const BOUNCE: usize = 65_536;
 
 /// Milliseconds of the monotonic clock, the time `proto` runs on.
 fn now_ms() -> u64 {
@@ -164,7 +164,7 @@ impl Listener {
 }
 
 /// A connection with its buffers.
-type RtcpStream = Stream<KVec<u8>>;
+type RtcpStream = Stream<SharedBytes>;
 
 /// The protocol side of a sock.
 // It lives inside the sock, allocated once: the largest variant costs no
@@ -209,8 +209,8 @@ fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
 /// send, and a receive buffer for its window (with the slack for its
 /// rounding, [`stream::rx_capacity`]).
 fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
-    let tx = KVec::from_elem(0u8, conn.cfg.sndbuf as usize, flags)?;
-    let rx = KVec::from_elem(0u8, stream::rx_capacity(&conn.cfg), flags)?;
+    let tx = SharedBytes::new(conn.cfg.sndbuf as usize, flags)?;
+    let rx = SharedBytes::new(stream::rx_capacity(&conn.cfg), flags)?;
     Ok(Stream::new(conn, tx, rx))
 }
 
@@ -218,9 +218,9 @@ fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
 /// send buffer back, and its receive buffer once nothing in it is left to
 /// read.
 fn drop_buffers(s: &mut RtcpStream) {
-    s.tx = crate::proto::ring::Ring::new(KVec::new());
+    s.tx = Ring::new(SharedBytes::empty());
     if s.rx.is_empty() {
-        s.rx = crate::proto::ring::Ring::new(KVec::new());
+        s.rx = Ring::new(SharedBytes::empty());
     }
 }
 
@@ -241,43 +241,6 @@ pub(crate) struct RtcpShared {
     /// that a listener's children take them in softirq context).
     nodelay: AtomicBool,
     cork: AtomicBool,
-    /// The staging buffers of `sendmsg` and `recvmsg`, kept from call to
-    /// call (see [`Bounce`]).
-    #[pin]
-    tx_bounce: SpinLock<KVec<u8>>,
-    #[pin]
-    rx_bounce: SpinLock<KVec<u8>>,
-}
-
-/// A staging buffer between user memory and a connection's buffers: user
-/// memory may fault, so it is never copied with the connection's spinlock
-/// held. The socket keeps one for each direction from call to call, made
-/// (and zeroed) once; a call that finds it taken, by another call of the
-/// same socket waiting meanwhile, makes its own. It goes back on drop.
-struct Bounce<'a> {
-    slot: &'a SpinLock<KVec<u8>>,
-    buf: KVec<u8>,
-}
-
-impl<'a> Bounce<'a> {
-    /// A buffer from `slot` of at least `len` bytes, up to [`BOUNCE`].
-    fn take(slot: &'a SpinLock<KVec<u8>>, len: usize) -> Result<Bounce<'a>> {
-        let want = len.clamp(1, BOUNCE);
-        let mut buf = core::mem::take(&mut *slot.lock());
-        if buf.len() < want {
-            buf = KVec::from_elem(0u8, want, GFP_KERNEL)?;
-        }
-        Ok(Bounce { slot, buf })
-    }
-}
-
-impl Drop for Bounce<'_> {
-    fn drop(&mut self) {
-        let mut kept = self.slot.lock();
-        if kept.len() < self.buf.len() {
-            core::mem::swap(&mut *kept, &mut self.buf);
-        }
-    }
 }
 
 impl RtcpShared {
@@ -341,8 +304,6 @@ impl net::Proto for RtcpProto {
             user_timeout: AtomicU32::new(0),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
-            tx_bounce <- new_spinlock!(KVec::new(), "rtcp_tx_bounce"),
-            rx_bounce <- new_spinlock!(KVec::new(), "rtcp_rx_bounce"),
         })
     }
 
@@ -880,6 +841,50 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
     ob.send(net, sk.flow_key());
     after(sk, &out, state, deadline, now);
     Some(out)
+}
+
+/// Copies the user's next bytes into the bytes of `spans` in `lease`, in
+/// order; how many (fewer on a fault or when the user's buffers end).
+///
+/// # Safety
+///
+/// As for [`Lease::room`]: no one else touches the bytes of `spans` until
+/// the call returns.
+unsafe fn copy_in(msg: &mut Msg<'_>, lease: &mut Lease, (a, b): Spans) -> usize {
+    let mut got = 0;
+    for r in [a, b] {
+        let want = r.len();
+        // SAFETY: as the caller guarantees.
+        let Some(dst) = (unsafe { lease.room(r) }) else { break };
+        let n = msg.copy_from_user(dst);
+        got += n;
+        if n < want {
+            break;
+        }
+    }
+    got
+}
+
+/// Copies the bytes of `spans` in `lease`, in order, into the user's next
+/// bytes; how many.
+///
+/// # Safety
+///
+/// As for [`Lease::data`]: no one writes the bytes of `spans` until the
+/// call returns.
+unsafe fn copy_out(msg: &mut Msg<'_>, lease: &Lease, (a, b): Spans) -> usize {
+    let mut out = 0;
+    for r in [a, b] {
+        let want = r.len();
+        // SAFETY: as the caller guarantees.
+        let Some(src) = (unsafe { lease.data(r) }) else { break };
+        let n = msg.copy_to_user(src);
+        out += n;
+        if n < want {
+            break;
+        }
+    }
+    out
 }
 
 /// The positive errno a connection's error is reported with.
@@ -1451,11 +1456,6 @@ impl net::SocketOps for RtcpOps {
             // reference to the sock does.
             let port = sk.lock().port.take();
             drop(port);
-            // No call can come any more: the staging buffers go now too
-            // (an orphan may linger in FIN-WAIT or TIME-WAIT).
-            let sh = sk.shared();
-            drop(core::mem::take(&mut *sh.tx_bounce.lock()));
-            drop(core::mem::take(&mut *sh.rx_bounce.lock()));
             sk.orphan();
             // Dropping the socket's reference frees the sock (destruct).
         }
@@ -1775,7 +1775,6 @@ impl net::SocketOps for RtcpOps {
                 return Err(EAGAIN);
             }
         }
-        let mut bounce = Bounce::take(&sk.shared().tx_bounce, len)?;
         // The socket lock serialises writers; it is let go while waiting
         // (as sk_wait_event does), so that other calls get through.
         let mut owned = Some(sk.lock());
@@ -1786,9 +1785,7 @@ impl net::SocketOps for RtcpOps {
                 return if sent > 0 { Ok(sent) } else { Err(Error::from_errno(-err)) };
             }
             let room = match sk.shared().tcb.lock().stream() {
-                Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => {
-                    Some((st.conn.send_space() as usize).min(st.tx.free()))
-                }
+                Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => Some(st.write_room()),
                 _ => None,
             };
             let Some(room) = room else {
@@ -1815,14 +1812,27 @@ impl net::SocketOps for RtcpOps {
                     Err(e) => return Err(e),
                 }
             }
-            let want = room.min(len - sent).min(bounce.buf.len());
-            let Some(chunk) = bounce.buf.get_mut(..want) else { break };
-            let got = msg.copy_from_user(chunk);
+            // The room after the send buffer's data, filled straight from
+            // user memory with the connection's lock let go.
+            let want = room.min(len - sent);
+            let lease = match sk.shared().tcb.lock().stream() {
+                Some(st) => st.tx.room_spans(want).zip(st.tx.storage().lease()),
+                None => None,
+            };
+            // (None: the connection ended or changed since; the next turn
+            // finds out.)
+            let Some((spans, mut lease)) = lease else { continue };
+            // SAFETY: `spans` were room after the data of the send buffer
+            // `lease` holds. Only a writer turns room into data, and this
+            // call is the only writer (it holds the socket lock, as every
+            // writer does); the connection reads only data, and ACKs only
+            // consume data, which never moves where the data ends.
+            let got = unsafe { copy_in(msg, &mut lease, spans) };
             if got == 0 {
                 return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
             }
-            let taken = match (sk.shared().tcb.lock().stream(), chunk.get(..got)) {
-                (Some(st), Some(data)) => st.write(data),
+            let taken = match sk.shared().tcb.lock().stream() {
+                Some(st) if st.tx.storage().is(&lease) => st.wrote(got),
                 _ => 0,
             };
             sent += taken;
@@ -1847,7 +1857,6 @@ impl net::SocketOps for RtcpOps {
         let peek = flags & sys::RTCP_MSG_PEEK != 0;
         let target = if flags & sys::RTCP_MSG_WAITALL != 0 && !peek { len } else { 1 };
         let mut timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
-        let mut bounce = Bounce::take(&sk.shared().rx_bounce, len)?;
         // As in sendmsg: held but for the waits.
         let mut owned = Some(sk.lock());
         if sk.state() == TCP_LISTEN {
@@ -1855,23 +1864,37 @@ impl net::SocketOps for RtcpOps {
         }
         let mut copied = 0usize;
         while copied < len {
-            let want = (len - copied).min(bounce.buf.len());
-            let Some(chunk) = bounce.buf.get_mut(..want) else { break };
-            let n = sk.shared().tcb.lock().stream().map(|st| st.read(chunk, peek));
-            let n = match n {
-                Some(n) => n,
+            // The readable bytes at the receive buffer's head, copied
+            // straight to user memory with the connection's lock let go.
+            let ready = sk.shared().tcb.lock().stream().map(|st| {
+                let n = (len - copied).min(st.rx.len());
+                st.rx.data_spans(0, n).zip(st.rx.storage().lease()).filter(|_| n > 0)
+            });
+            let ready = match ready {
+                Some(r) => r,
                 None if copied > 0 => break,
                 // Never connected (or disconnected).
                 None => return Err(ENOTCONN),
             };
-            if n > 0 {
-                Self::push(sk);
-                let out = chunk.get(..n).map_or(0, |d| msg.copy_to_user(d));
+            if let Some((spans, lease)) = ready {
+                // SAFETY: `spans` were data at the head of the receive
+                // buffer `lease` holds. Only a reader consumes data, and
+                // this call is the only reader (it holds the socket lock,
+                // as every reader does); the connection writes only after
+                // the data.
+                let out = unsafe { copy_out(msg, &lease, spans) };
                 if out == 0 && copied == 0 {
                     return Err(EFAULT);
                 }
                 copied += out;
                 if peek {
+                    break;
+                }
+                if let Some(st) = sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
+                    st.took(out);
+                }
+                Self::push(sk);
+                if out == 0 {
                     break;
                 }
                 continue;

@@ -6,6 +6,7 @@
 //! [`crate::sys`]): the protocol code above sees references with lifetimes,
 //! traits to implement and RAII registrations, never a raw pointer.
 
+pub(crate) mod buf;
 pub(crate) mod family;
 pub(crate) mod hook;
 pub(crate) mod inet;

@@ -11,6 +11,52 @@
 //!
 //! Every offset is checked: a wrong one reads or writes nothing, it never
 //! panics.
+//!
+//! The ring reaches its storage a range at a time ([`Bytes`]), never as one
+//! slice: the module copies user memory into the room after the data, or
+//! out of the data, without the connection's lock, while the lock's holder
+//! works on the other ranges ([`Ring::room_spans`], [`Ring::data_spans`]).
+
+use core::ops::Range;
+
+/// The storage of a ring, reached by ranges of bytes.
+pub trait Bytes {
+    /// How many bytes there are.
+    fn size(&self) -> usize;
+    /// The bytes of `r`, or `None` if it is not inside.
+    fn range(&self, r: Range<usize>) -> Option<&[u8]>;
+    /// The bytes of `r`, writable, or `None` if it is not inside.
+    fn range_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]>;
+    /// The bytes of `a` and of `b`, writable, where `b` ends at or before
+    /// the start of `a`; `None` if they are not so or not inside.
+    fn ranges_mut(&mut self, a: Range<usize>, b: Range<usize>) -> Option<(&mut [u8], &mut [u8])>;
+}
+
+impl<T: core::ops::DerefMut<Target = [u8]>> Bytes for T {
+    fn size(&self) -> usize {
+        self.len()
+    }
+
+    fn range(&self, r: Range<usize>) -> Option<&[u8]> {
+        self.get(r)
+    }
+
+    fn range_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
+        self.get_mut(r)
+    }
+
+    fn ranges_mut(&mut self, a: Range<usize>, b: Range<usize>) -> Option<(&mut [u8], &mut [u8])> {
+        if b.end > a.start {
+            return None;
+        }
+        let (front, back) = self.get_mut(..a.end)?.split_at_mut(a.start);
+        Some((back, front.get_mut(b)?))
+    }
+}
+
+/// The two pieces of a run of bytes in the ring's storage: the second is
+/// empty unless the run wraps.
+pub type Spans = (Range<usize>, Range<usize>);
 
 /// A ring buffer over `S`.
 #[derive(Debug)]
@@ -22,7 +68,7 @@ pub struct Ring<S> {
     len: usize,
 }
 
-impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
+impl<S: Bytes> Ring<S> {
     /// An empty ring; its capacity is the length of `buf`.
     pub fn new(buf: S) -> Ring<S> {
         Ring { buf, head: 0, len: 0 }
@@ -30,7 +76,12 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
 
     /// The number of bytes the ring holds at most.
     pub fn capacity(&self) -> usize {
-        self.buf.len()
+        self.buf.size()
+    }
+
+    /// The storage.
+    pub fn storage(&self) -> &S {
+        &self.buf
     }
 
     /// Bytes of data.
@@ -50,7 +101,7 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
 
     /// The two pieces (the second possibly empty) of the `len` bytes at
     /// `off` from the head, or `None` if they are not inside the ring.
-    fn span(&self, off: usize, len: usize) -> Option<(core::ops::Range<usize>, core::ops::Range<usize>)> {
+    fn span(&self, off: usize, len: usize) -> Option<Spans> {
         let cap = self.capacity();
         if off.checked_add(len)? > cap {
             return None;
@@ -69,12 +120,11 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
     pub fn write_at(&mut self, off: usize, data: &[u8]) -> bool {
         let Some((a, b)) = self.span(off, data.len()) else { return false };
         let (d0, d1) = data.split_at(a.len());
-        let buf = &mut *self.buf;
-        match (buf.get_mut(a), d0) {
+        match (self.buf.range_mut(a), d0) {
             (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
             _ => return false,
         }
-        match (buf.get_mut(b), d1) {
+        match (self.buf.range_mut(b), d1) {
             (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
             _ => return false,
         }
@@ -107,8 +157,27 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
     /// ring.
     pub fn slices(&self, off: usize, len: usize) -> Option<(&[u8], &[u8])> {
         let (a, b) = self.span(off, len)?;
-        let buf = &*self.buf;
-        Some((buf.get(a)?, buf.get(b)?))
+        Some((self.buf.range(a)?, self.buf.range(b)?))
+    }
+
+    /// Where in the storage the `len` bytes of data at `off` from the head
+    /// are, or `None` if they are not all data.
+    pub fn data_spans(&self, off: usize, len: usize) -> Option<Spans> {
+        if off.checked_add(len)? > self.len {
+            return None;
+        }
+        self.span(off, len)
+    }
+
+    /// Where in the storage the first `len` bytes of room after the data
+    /// are, or `None` if the room is smaller. They stay room until
+    /// [`Ring::commit`]: the head only moves on by [`Ring::consume`],
+    /// which never moves the end of the data.
+    pub fn room_spans(&self, len: usize) -> Option<Spans> {
+        if len > self.free() {
+            return None;
+        }
+        self.span(self.len, len)
     }
 
     /// The `len` bytes at `off` from the head as two writable slices (see
@@ -116,11 +185,8 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
     /// [`Ring::commit`].
     pub fn slices_mut(&mut self, off: usize, len: usize) -> Option<(&mut [u8], &mut [u8])> {
         let (a, b) = self.span(off, len)?;
-        let buf = &mut *self.buf;
-        // `a` ends at or before the end of `buf` and `b` starts at 0 and
-        // ends at or before `a.start`: split between them.
-        let (front, back) = buf.split_at_mut(a.start);
-        Some((back.get_mut(..a.len())?, front.get_mut(b)?))
+        // `b` starts at 0 and ends at or before `a.start`.
+        self.buf.ranges_mut(a, b)
     }
 
     /// Copies the bytes at `off` from the head into `dst` (as many as
@@ -150,6 +216,13 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Ring<S> {
         // (The head never jumps back to the front when the ring empties:
         // bytes written past the data keep their place.)
         self.head = if head >= cap { head.saturating_sub(cap) } else { head };
+    }
+}
+
+#[cfg(test)]
+impl<S> Ring<S> {
+    pub(crate) fn storage_mut(&mut self) -> &mut S {
+        &mut self.buf
     }
 }
 
@@ -199,6 +272,27 @@ mod tests {
         assert!(!e.push(b"a"));
         e.consume(1);
         assert!(e.push(b""));
+    }
+
+    #[test]
+    fn room_and_data_spans_name_the_storage_the_copies_use() {
+        let mut r = Ring::new(vec![0u8; 8]);
+        assert!(r.push(b"abcdef"));
+        r.consume(4);
+        // The data "ef" sits at 4..6; the room wraps from 6 to 4.
+        assert_eq!(r.data_spans(0, 2), Some((4..6, 0..0)));
+        assert_eq!(r.data_spans(1, 2), None, "past the data");
+        assert_eq!(r.room_spans(6), Some((6..8, 0..4)));
+        assert_eq!(r.room_spans(7), None, "more than the room");
+        let (a, b) = r.room_spans(4).unwrap();
+        r.storage_mut().range_mut(a).unwrap().copy_from_slice(b"gh");
+        r.storage_mut().range_mut(b).unwrap().copy_from_slice(b"ij");
+        // An ACK consuming data meanwhile leaves where the room starts.
+        r.consume(1);
+        assert!(r.commit(4));
+        let mut out = [0u8; 5];
+        assert!(r.read_at(0, &mut out));
+        assert_eq!(&out, b"fghij");
     }
 
     proptest! {

@@ -9,7 +9,7 @@
 use super::conn::{Config, Conn, Outcome};
 use super::options::TCP_MAX_WSCALE;
 use super::output::Transmit;
-use super::ring::Ring;
+use super::ring::{Bytes, Ring};
 use super::segment::Segment;
 
 /// A received segment's payload, wherever it lies (an skb, a slice).
@@ -60,7 +60,7 @@ pub struct Stream<S> {
     pub rx: Ring<S>,
 }
 
-impl<S: core::ops::DerefMut<Target = [u8]>> Stream<S> {
+impl<S: Bytes> Stream<S> {
     /// `conn` with buffers over `tx` and `rx`: the connection's buffer
     /// sizes become theirs.
     pub fn new(mut conn: Conn, tx: S, rx: S) -> Stream<S> {
@@ -98,14 +98,29 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Stream<S> {
         out
     }
 
-    /// Appends what fits of `src` to the send buffer; the bytes taken.
-    pub fn write(&mut self, src: &[u8]) -> usize {
+    /// How many bytes a write may append now.
+    pub fn write_room(&self) -> usize {
         if !self.conn.may_send() {
             return 0;
         }
-        let n = src.len().min(self.conn.send_space() as usize).min(self.tx.free());
-        let taken = src.get(..n).is_some_and(|s| self.tx.push(s));
-        if !taken {
+        (self.conn.send_space() as usize).min(self.tx.free())
+    }
+
+    /// Appends what fits of `src` to the send buffer; the bytes taken.
+    pub fn write(&mut self, src: &[u8]) -> usize {
+        let n = src.len().min(self.write_room());
+        if !src.get(..n).is_some_and(|s| self.tx.write_at(self.tx.len(), s)) {
+            return 0;
+        }
+        self.wrote(n)
+    }
+
+    /// `n` bytes were copied into the room after the send buffer's data
+    /// ([`Ring::room_spans`]) and join it; the bytes taken: `n`, or 0 if
+    /// they are more than [`Stream::write_room`] (the connection may have
+    /// ended since).
+    pub fn wrote(&mut self, n: usize) -> usize {
+        if n > self.write_room() || !self.tx.commit(n) {
             return 0;
         }
         self.conn.queued(n as u32);
@@ -120,9 +135,18 @@ impl<S: core::ops::DerefMut<Target = [u8]>> Stream<S> {
             return 0;
         }
         if !peek {
-            self.rx.consume(n);
-            self.conn.on_read(n as u32);
+            self.took(n);
         }
+        n
+    }
+
+    /// `n` bytes were copied out of the head of the receive buffer
+    /// ([`Ring::data_spans`]) and leave it: the window grows. The bytes
+    /// taken (at most what the buffer holds).
+    pub fn took(&mut self, n: usize) -> usize {
+        let n = n.min(self.rx.len());
+        self.rx.consume(n);
+        self.conn.on_read(n as u32);
         n
     }
 
@@ -202,6 +226,28 @@ mod tests {
         assert_eq!(out.acked, 5);
         assert!(a.tx.is_empty());
         assert_eq!(a.conn.deadline(), None, "nothing outstanding, no timer");
+    }
+
+    #[test]
+    fn bytes_copied_into_the_room_and_out_of_the_data_move_the_buffers() {
+        let (mut a, mut b) = pair(Config::default(), 4096, 4096);
+        let (r, _) = a.tx.room_spans(5).unwrap();
+        a.tx.storage_mut().range_mut(r).unwrap().copy_from_slice(b"hello");
+        assert_eq!(a.wrote(5000), 0, "more than the room");
+        assert_eq!(a.wrote(5), 5);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs[0].1, b"hello");
+        let out = deliver(&mut b, &segs[0], 2);
+        assert_eq!(b.rx.data_spans(0, 6), None, "only what arrived is data");
+        let (r, _) = b.rx.data_spans(0, 5).unwrap();
+        assert_eq!(b.rx.storage().range(r).unwrap(), b"hello");
+        assert_eq!(b.took(9), 5, "at most what the buffer holds");
+        assert!(b.rx.is_empty());
+        assert_eq!(b.conn.rcv_wnd, b.conn.cfg.rcv_wnd, "the window is whole again");
+        a.on_segment(&out.reply.unwrap(), &[][..], 0, 3);
+        a.conn.close(false, 3);
+        assert_eq!(a.wrote(0), 0);
+        assert_eq!(a.write_room(), 0, "no room once closing");
     }
 
     #[test]
