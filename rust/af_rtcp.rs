@@ -65,10 +65,16 @@ const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
 
 /// IP and TCP headers without options, less than the MTU is the MSS.
 const IP_TCP_HEADERS: u32 = 40;
-/// The buffers of an accepted connection, and the most it may have from
-/// its listener's `SO_RCVBUF`/`SO_SNDBUF` (allocated in softirq context,
-/// so kept to an order-4 allocation each).
+/// The most an accepted connection's buffers may have from its
+/// listener's `SO_RCVBUF`/`SO_SNDBUF` (allocated in softirq context, so
+/// kept to an order-4 allocation each).
 const CHILD_BUF: usize = 65_536;
+/// The buffers a connection starts with when the user left their sizes to
+/// the protocol: one page each, so that a short connection costs little.
+/// They grow as the data needs (`tcp_sndbuf_expand`, and
+/// `tcp_rcv_space_adjust` for the window), doubling, up to [`AUTO_BUF`].
+const START_BUF: usize = 4_096;
+const AUTO_BUF: usize = 1 << 20;
 /// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
 /// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead).
 const MIN_BUF: usize = 4_096;
@@ -843,6 +849,55 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
     Some(out)
 }
 
+/// A buffer of `size` bytes to grow into, allocated in process context; a
+/// failure only means no growth.
+fn bigger(size: usize) -> Option<SharedBytes> {
+    SharedBytes::new(size, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN).ok()
+}
+
+/// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
+/// `more` bytes to send do not fit, the send buffer doubles, as often as
+/// they need, up to [`AUTO_BUF`]. Whether it grew.
+fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
+    if sk.user_buf_sizes().1.is_some() {
+        return false;
+    }
+    let size = match sk.shared().tcb.lock().stream() {
+        Some(st) if st.conn.may_send() && st.tx.free() < more && (1..AUTO_BUF).contains(&st.tx.capacity()) => {
+            let need = st.tx.len().saturating_add(more);
+            let mut size = st.tx.capacity();
+            while size < need && size < AUTO_BUF {
+                size = size.saturating_mul(2);
+            }
+            size.min(AUTO_BUF)
+        }
+        _ => return false,
+    };
+    let Some(new) = bigger(size) else { return false };
+    // The buffer left behind is freed after the lock.
+    let old = sk.shared().tcb.lock().stream().map(|st| st.grow_tx(new));
+    old.is_some()
+}
+
+/// `tcp_rcv_space_adjust`, simply: when the user left `SO_RCVBUF` to the
+/// protocol and a read took half the receive buffer or more (the window,
+/// not the reader, held the peer back), it doubles, up to [`AUTO_BUF`],
+/// and the window with it.
+fn grow_rx(sk: &Sock<RtcpProto>, took: usize) {
+    if sk.user_buf_sizes().0.is_some() {
+        return;
+    }
+    let size = match sk.shared().tcb.lock().stream() {
+        Some(st) if took.saturating_mul(2) >= st.rx.capacity() && (1..AUTO_BUF).contains(&st.rx.capacity()) => {
+            st.rx.capacity().saturating_mul(2).min(AUTO_BUF)
+        }
+        _ => return,
+    };
+    let Some(new) = bigger(size) else { return };
+    let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
+    drop(old);
+}
+
 /// Copies the user's next bytes into the bytes of `spans` in `lease`, in
 /// order; how many (fewer on a fault or when the user's buffers end).
 ///
@@ -1130,10 +1185,10 @@ impl Offer {
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
         let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF, if the user set them.
-        let child_buf = |user: Option<u32>| user.map_or(CHILD_BUF, |b| (b as usize).clamp(MIN_BUF, CHILD_BUF));
+        let child_buf = |user: Option<u32>| user.map_or(START_BUF, |b| (b as usize).clamp(MIN_BUF, CHILD_BUF));
         let (rx, tx) = sk.user_buf_sizes();
         let mut cfg = our_config(mss, syn_retries, child_buf(rx), child_buf(tx));
-        // The receive buffer, slack included, stays within `CHILD_BUF`.
+        // The receive buffer, slack included, stays within its size.
         cfg.rcv_wnd = stream::window_within(&cfg, child_buf(rx));
         let (isn, ts_offset) = isn_for(net, local, remote);
         Some(Offer { local, remote, cfg, isn, ts_offset })
@@ -1341,9 +1396,9 @@ impl RtcpOps {
             n => n,
         };
         // SO_RCVBUF and SO_SNDBUF if the user set them, else the size an
-        // accepted connection has.
+        // accepted connection starts with.
         let (rcvbuf, sndbuf) = sk.user_buf_sizes();
-        let size = |user: Option<u32>| user.map_or(CHILD_BUF, |b| (b as usize).clamp(MIN_BUF, MAX_BUF));
+        let size = |user: Option<u32>| user.map_or(START_BUF, |b| (b as usize).clamp(MIN_BUF, MAX_BUF));
         let (rx, tx) = (size(rcvbuf), size(sndbuf));
         let mut cfg = our_config(mss, syn_retries, rx, tx);
         cfg.rcv_wnd = stream::window_within(&cfg, rx);
@@ -1784,13 +1839,22 @@ impl net::SocketOps for RtcpOps {
             if err != 0 {
                 return if sent > 0 { Ok(sent) } else { Err(Error::from_errno(-err)) };
             }
+            // The room after the send buffer's data, to be filled straight
+            // from user memory with the connection's lock let go.
+            let more = len - sent;
             let room = match sk.shared().tcb.lock().stream() {
-                Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => Some(st.write_room()),
+                Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => {
+                    let room = st.write_room();
+                    Some((room, st.tx.room_spans(room.min(more)).zip(st.tx.storage().lease())))
+                }
                 _ => None,
             };
-            let Some(room) = room else {
+            let Some((room, lease)) = room else {
                 return if sent > 0 { Ok(sent) } else { Err(sk.stream_error(flags, EPIPE)) };
             };
+            if room < more && grow_tx(sk, more) {
+                continue;
+            }
             if room == 0 {
                 if timeo == 0 {
                     return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
@@ -1812,13 +1876,6 @@ impl net::SocketOps for RtcpOps {
                     Err(e) => return Err(e),
                 }
             }
-            // The room after the send buffer's data, filled straight from
-            // user memory with the connection's lock let go.
-            let want = room.min(len - sent);
-            let lease = match sk.shared().tcb.lock().stream() {
-                Some(st) => st.tx.room_spans(want).zip(st.tx.storage().lease()),
-                None => None,
-            };
             // (None: the connection ended or changed since; the next turn
             // finds out.)
             let Some((spans, mut lease)) = lease else { continue };
@@ -1890,8 +1947,15 @@ impl net::SocketOps for RtcpOps {
                 if peek {
                     break;
                 }
-                if let Some(st) = sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
-                    st.took(out);
+                let cap = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
+                    Some(st) => {
+                        st.took(out);
+                        st.rx.capacity()
+                    }
+                    None => 0,
+                };
+                if out.saturating_mul(2) >= cap {
+                    grow_rx(sk, out);
                 }
                 Self::push(sk);
                 if out == 0 {

@@ -76,6 +76,19 @@ impl Conn {
         update
     }
 
+    /// The receive buffer grew: the window may reach `wnd`, with `slack`
+    /// bytes of room past it ([`crate::stream::rx_capacity`]). The peer
+    /// hears of it as after a read ([`Conn::on_read`]). A smaller window
+    /// is ignored: a window never shrinks.
+    pub fn grow_window(&mut self, wnd: u32, slack: u32) {
+        if wnd <= self.cfg.rcv_wnd {
+            return;
+        }
+        self.cfg.rcv_wnd = wnd;
+        self.data.rx_slack = slack;
+        self.on_read(0);
+    }
+
     /// The user is done sending (`close()`, or `shutdown(SHUT_WR)` with
     /// `orphan` false): our FIN follows the data, from ESTABLISHED or
     /// CLOSE-WAIT (RFC 9293 3.10.4, `tcp_close_state`). `orphan`: no

@@ -203,6 +203,27 @@ impl<S: Bytes> Ring<S> {
         true
     }
 
+    /// Moves the ring to `new` storage, at least as large: every byte
+    /// within the capacity keeps its offset from the head (the data, and
+    /// bytes written past it). The old storage, or `new` back if it is
+    /// smaller.
+    pub fn regrow(&mut self, mut new: S) -> Result<S, S> {
+        let cap = self.capacity();
+        if new.size() < cap {
+            return Err(new);
+        }
+        if let Some((a, b)) = self.span(0, cap) {
+            let (la, lb) = (a.len(), b.len());
+            for (from, to) in [(a, 0..la), (b, la..la.saturating_add(lb))] {
+                if let (Some(src), Some(dst)) = (self.buf.range(from), new.range_mut(to)) {
+                    dst.copy_from_slice(src);
+                }
+            }
+        }
+        self.head = 0;
+        Ok(core::mem::replace(&mut self.buf, new))
+    }
+
     /// Drops `n` bytes of data from the head (at most all of it).
     pub fn consume(&mut self, n: usize) {
         let n = n.min(self.len);
@@ -293,6 +314,27 @@ mod tests {
         let mut out = [0u8; 5];
         assert!(r.read_at(0, &mut out));
         assert_eq!(&out, b"fghij");
+    }
+
+    #[test]
+    fn regrow_keeps_data_and_bytes_past_it_at_their_offsets() {
+        let mut r = Ring::new(vec![0u8; 8]);
+        assert!(r.push(b"abcdef"));
+        r.consume(4);
+        assert!(r.push(b"gh"));
+        // Past the data, wrapping to the front: "jk" at offsets 6 and 7.
+        assert!(r.write_at(6, b"jk"));
+        assert_eq!(r.regrow(vec![0u8; 4]).map(|_| ()).map_err(|_| ()), Err(()), "smaller storage is refused");
+        let old = r.regrow(vec![0u8; 16]).unwrap();
+        assert_eq!(old.len(), 8);
+        assert_eq!(r.capacity(), 16);
+        assert!(r.write_at(4, b"i"));
+        assert!(r.commit(4));
+        let mut out = [0u8; 8];
+        assert!(r.read_at(0, &mut out));
+        // Offset 5 holds what the old storage held there ("b").
+        assert_eq!(&out, b"efghibjk");
+        assert_eq!(r.free(), 8);
     }
 
     proptest! {

@@ -150,6 +150,36 @@ impl<S: Bytes> Stream<S> {
         n
     }
 
+    /// The send buffer moves to `storage`, larger: the user may queue
+    /// more. The old storage, or `storage` back if it is not larger.
+    pub fn grow_tx(&mut self, storage: S) -> S {
+        match self.tx.regrow(storage) {
+            Ok(old) => {
+                let cap = u32::try_from(self.tx.capacity()).unwrap_or(u32::MAX);
+                self.conn.cfg.sndbuf = cap;
+                self.conn.data.tx_cap = cap;
+                old
+            }
+            Err(s) => s,
+        }
+    }
+
+    /// The receive buffer moves to `storage`, larger: the window grows by
+    /// what it adds (less the slack for its rounding, [`rx_capacity`]),
+    /// and the peer hears of it as after a read. The old storage, or
+    /// `storage` back if it is not larger.
+    pub fn grow_rx(&mut self, storage: S) -> S {
+        match self.rx.regrow(storage) {
+            Ok(old) => {
+                let slack = rx_slack(&self.conn.cfg);
+                let wnd = window_within(&self.conn.cfg, self.rx.capacity());
+                self.conn.grow_window(wnd, slack);
+                old
+            }
+            Err(s) => s,
+        }
+    }
+
     /// The next segment to send and its payload (two slices of the send
     /// buffer), if any.
     pub fn transmit(&mut self, now: u64) -> Option<(Transmit, &[u8], &[u8])> {
@@ -248,6 +278,41 @@ mod tests {
         a.conn.close(false, 3);
         assert_eq!(a.wrote(0), 0);
         assert_eq!(a.write_room(), 0, "no room once closing");
+    }
+
+    #[test]
+    fn grown_buffers_take_more_and_open_the_window() {
+        let (mut a, mut b) = pair(Config { timestamps: false, ..Config::default() }, 1000, 1000);
+        a.conn.data.nodelay = true;
+        assert_eq!(a.write(&[5u8; 3000]), 1000);
+        assert_eq!(a.grow_tx(vec![0u8; 500]).len(), 500, "a smaller buffer is refused");
+        assert_eq!(a.grow_tx(vec![0u8; 4000]).len(), 1000, "the old buffer comes back");
+        assert_eq!(a.write(&[6u8; 3000]), 3000);
+        // The receiver's window lets only part of it through; nobody reads.
+        let mut acks = vec![];
+        for w in drain(&mut a, 1, None) {
+            acks.extend(deliver(&mut b, &w, 2).reply);
+        }
+        for ack in &acks {
+            a.on_segment(ack, &[][..], 0, 3);
+        }
+        assert!(drain(&mut a, 3, None).is_empty(), "the window is closed");
+        let (wnd, unit) = (b.conn.cfg.rcv_wnd, 1u32 << b.conn.neg.rcv_wscale);
+        assert_eq!(b.grow_rx(vec![0u8; 8192]).len(), 1000 + unit as usize - 1);
+        assert_eq!(b.rx.capacity(), 8192);
+        assert_eq!(b.conn.cfg.rcv_wnd, 8192 - (unit - 1));
+        assert!(b.conn.cfg.rcv_wnd > wnd);
+        // A window update tells the sender, which sends the rest.
+        let upd = drain(&mut b, 4, None);
+        assert_eq!(upd.len(), 1, "one window update");
+        a.on_segment(&upd[0].0, &[][..], 0, 5);
+        for w in drain(&mut a, 5, None) {
+            deliver(&mut b, &w, 6);
+        }
+        let mut buf = vec![0u8; 8192];
+        assert_eq!(b.read(&mut buf, false), 4000);
+        assert_eq!(buf[..1000], [5u8; 1000]);
+        assert_eq!(buf[1000..4000], [6u8; 3000]);
     }
 
     #[test]
