@@ -21,6 +21,7 @@ use crate::net::{
 };
 use crate::net::buf::{Lease, SharedBytes};
 use crate::net::siphash::SipKey;
+use crate::net::sysctl::IntDef;
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Keepalive, Outcome};
 use crate::proto::output::Transmit;
 use crate::proto::ring::{Ring, Spans};
@@ -69,14 +70,10 @@ const IP_TCP_HEADERS: u32 = 40;
 /// listener's `SO_RCVBUF`/`SO_SNDBUF` (allocated in softirq context, so
 /// kept to an order-4 allocation each).
 const CHILD_BUF: usize = 65_536;
-/// The buffers a connection starts with when the user left their sizes to
-/// the protocol: one page each, so that a short connection costs little.
-/// They grow as the data needs (`tcp_sndbuf_expand`, and
-/// `tcp_rcv_space_adjust` for the window), doubling, up to [`AUTO_BUF`].
-const START_BUF: usize = 4_096;
-const AUTO_BUF: usize = 1 << 20;
+
 /// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
-/// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead).
+/// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead), and
+/// of `net.rtcp.rmem` and `wmem` (one kmalloc each, at most order 10).
 const MIN_BUF: usize = 4_096;
 const MAX_BUF: usize = 4 << 20;
 
@@ -102,16 +99,26 @@ pub(crate) struct RtcpOwned {
 }
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
-/// under `net.ipv4` (same names, defaults and bounds).
-const SYSCTLS: [net::sysctl::U8Def; 3] = [
-    net::sysctl::U8Def { name: c"syn_retries", default: 6, min: 1, max: MAX_TCP_SYNCNT },
-    net::sysctl::U8Def { name: c"synack_retries", default: 5, min: 0, max: u8::MAX },
+/// under `net.ipv4` (same names, less `tcp_`, same bounds).
+const SYSCTLS: [IntDef; 5] = [
+    IntDef { name: c"syn_retries", default: &[6], min: 1, max: MAX_TCP_SYNCNT as i32 },
+    IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
     // 0: never, 1: when the SYN queue is full, 2: always.
-    net::sysctl::U8Def { name: c"syncookies", default: 1, min: 0, max: 2 },
+    IntDef { name: c"syncookies", default: &[1], min: 0, max: 2 },
+    // The buffers of a connection whose user left SO_RCVBUF or SO_SNDBUF
+    // to the protocol: the least the user may set, the size it starts with
+    // (one page, so that a short connection costs little), the most it
+    // grows to as the data needs (doubling). Linux's `tcp_rmem` and
+    // `tcp_wmem` limit memory that is only taken as segments come; here
+    // the buffer is taken when it starts or grows.
+    IntDef { name: c"rmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
+    IntDef { name: c"wmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
 ];
 const SYN_RETRIES: usize = 0;
 const SYNACK_RETRIES: usize = 1;
 const SYNCOOKIES: usize = 2;
+const RMEM: usize = 3;
+const WMEM: usize = 4;
 /// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
 const MAX_TCP_SYNCNT: u8 = 127;
 /// Ephemeral ports connect() tries when their four-tuple is still in use.
@@ -398,7 +405,7 @@ pub(crate) struct RtcpNet {
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
-    sysctl: net::sysctl::Sysctls<3>,
+    sysctl: net::sysctl::Sysctls<5>,
     /// The secrets of the namespace's SYN cookies.
     cookie_keys: CookieKeys,
     /// `/proc/net/rtcp`.
@@ -410,6 +417,20 @@ pub(crate) struct RtcpNet {
 impl RtcpNet {
     fn of(net: &Net) -> &RtcpNet {
         net::pernet::state::<RtcpPernet>(net)
+    }
+
+    /// A sysctl of at most 255 (its bounds say so).
+    fn sysctl_u8(&self, i: usize) -> u8 {
+        u8::try_from(self.sysctl.get(i)).unwrap_or(u8::MAX)
+    }
+
+    /// The buffer sizes of `net.rtcp.rmem` or `wmem` (`which`), in order
+    /// and within [`MIN_BUF`]..=[`MAX_BUF`].
+    fn buf_sizes(&self, which: usize) -> BufSizes {
+        let [min, start, max] = self.sysctl.ints(which).map(|v| usize::try_from(v).unwrap_or(0));
+        let min = min.clamp(MIN_BUF, MAX_BUF);
+        let max = max.clamp(min, MAX_BUF);
+        BufSizes { min, start: start.clamp(min, max), max }
     }
 
     /// Adds a connection. A connection of the same four-tuple in
@@ -458,6 +479,23 @@ impl RtcpNet {
         let mut ls = self.listeners.lock();
         let i = ls.iter().position(|(_, l)| core::ptr::eq(&**l, sk))?;
         Some(ls.remove(i).ok()?.1)
+    }
+}
+
+/// One direction's buffer sizes: the least `SO_RCVBUF`/`SO_SNDBUF` give,
+/// the size a buffer left to the protocol starts with, and the most it
+/// grows to.
+struct BufSizes {
+    min: usize,
+    start: usize,
+    max: usize,
+}
+
+impl BufSizes {
+    /// The size of a buffer: what the user set (`user`), within bounds, or
+    /// the start; neither above `most`.
+    fn size(&self, user: Option<u32>, most: usize) -> usize {
+        user.map_or(self.start, |b| (b as usize).max(self.min)).min(most)
     }
 }
 
@@ -744,11 +782,19 @@ impl Outbox {
         self.build(&t.seg, a, b, u16::try_from(size).unwrap_or(u16::MAX));
     }
 
-    /// Sends the segments, routing each now.
-    fn send(self, net: &Net, key: net::route::FlowKey) {
+    /// Sends the segments of `sk` on the route it keeps (`__sk_dst_check`
+    /// in `ip_queue_xmit`), or one looked up now, and kept if `keep`.
+    fn send(self, net: &Net, sk: &Sock<RtcpProto>, keep: bool) {
         let (local, remote) = (self.local, self.remote);
         for t in self.skbs {
-            if let Ok(rt) = Route::output(net, key, local.addr, remote.addr, local.port, remote.port) {
+            let rt = Route::cached(sk, local.addr).or_else(|| {
+                let rt = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
+                if keep {
+                    rt.keep_in(sk);
+                }
+                Some(rt)
+            });
+            if let Some(rt) = rt {
                 let _ = skb::transmit(net, rt, t);
             }
         }
@@ -807,6 +853,7 @@ fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
     if let Some((local, remote)) = ends {
         RtcpNet::of(net).remove(sk, local, remote);
     }
+    Route::forget(sk);
     sk.set_state(TCP_CLOSE);
     sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
     if let Some(e) = err {
@@ -844,7 +891,13 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
         }
         (out, st.conn.state, st.conn.deadline(), ob)
     };
-    ob.send(net, sk.flow_key());
+    // A connection past its last data (TIME-WAIT, closed) keeps no route:
+    // its odd reply routes on its own.
+    let ended = out.time_wait || out.closed || out.error.is_some() || matches!(state, State::TimeWait | State::Closed);
+    ob.send(net, sk, !ended);
+    if ended {
+        Route::forget(sk);
+    }
     after(sk, &out, state, deadline, now);
     Some(out)
 }
@@ -857,19 +910,20 @@ fn bigger(size: usize) -> Option<SharedBytes> {
 
 /// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
 /// `more` bytes to send do not fit, the send buffer doubles, as often as
-/// they need, up to [`AUTO_BUF`]. Whether it grew.
+/// they need, up to `net.rtcp.wmem`'s most. Whether it grew.
 fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
     if sk.user_buf_sizes().1.is_some() {
         return false;
     }
+    let most = RtcpNet::of(sk.net()).buf_sizes(WMEM).max;
     let size = match sk.shared().tcb.lock().stream() {
-        Some(st) if st.conn.may_send() && st.tx.free() < more && (1..AUTO_BUF).contains(&st.tx.capacity()) => {
+        Some(st) if st.conn.may_send() && st.tx.free() < more && (1..most).contains(&st.tx.capacity()) => {
             let need = st.tx.len().saturating_add(more);
             let mut size = st.tx.capacity();
-            while size < need && size < AUTO_BUF {
+            while size < need && size < most {
                 size = size.saturating_mul(2);
             }
-            size.min(AUTO_BUF)
+            size.min(most)
         }
         _ => return false,
     };
@@ -881,21 +935,22 @@ fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
 
 /// `tcp_rcv_space_adjust`, simply: when the user left `SO_RCVBUF` to the
 /// protocol and a read took half the receive buffer or more (the window,
-/// not the reader, held the peer back), it doubles, up to [`AUTO_BUF`],
-/// and the window with it.
-fn grow_rx(sk: &Sock<RtcpProto>, took: usize) {
+/// not the reader, held the peer back), it doubles, up to
+/// `net.rtcp.rmem`'s most, and the window with it. Whether it grew.
+fn grow_rx(sk: &Sock<RtcpProto>, took: usize) -> bool {
     if sk.user_buf_sizes().0.is_some() {
-        return;
+        return false;
     }
+    let most = RtcpNet::of(sk.net()).buf_sizes(RMEM).max;
     let size = match sk.shared().tcb.lock().stream() {
-        Some(st) if took.saturating_mul(2) >= st.rx.capacity() && (1..AUTO_BUF).contains(&st.rx.capacity()) => {
-            st.rx.capacity().saturating_mul(2).min(AUTO_BUF)
+        Some(st) if took.saturating_mul(2) >= st.rx.capacity() && (1..most).contains(&st.rx.capacity()) => {
+            st.rx.capacity().saturating_mul(2).min(most)
         }
-        _ => return,
+        _ => return false,
     };
-    let Some(new) = bigger(size) else { return };
+    let Some(new) = bigger(size) else { return false };
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
-    drop(old);
+    old.is_some()
 }
 
 /// Copies the user's next bytes into the bytes of `spans` in `lease`, in
@@ -1103,7 +1158,7 @@ fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64)
                 ListenAction::Reset(rst) => reply = Some(rst),
                 ListenAction::Syn => {
                     let stats = &RtcpNet::of(net).stats;
-                    let cookies = RtcpNet::of(net).sysctl.get(SYNCOOKIES);
+                    let cookies = RtcpNet::of(net).sysctl_u8(SYNCOOKIES);
                     let mut want_cookie = false;
                     // tcp_conn_request: a full SYN queue (or syncookies=2)
                     // answers with a cookie, or drops without them; a full
@@ -1183,13 +1238,16 @@ impl Offer {
         }
         let route = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
-        let syn_retries = RtcpNet::of(net).sysctl.get(SYNACK_RETRIES);
-        // The listener's SO_RCVBUF and SO_SNDBUF, if the user set them.
-        let child_buf = |user: Option<u32>| user.map_or(START_BUF, |b| (b as usize).clamp(MIN_BUF, CHILD_BUF));
-        let (rx, tx) = sk.user_buf_sizes();
-        let mut cfg = our_config(mss, syn_retries, child_buf(rx), child_buf(tx));
+        let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
+        // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
+        // the namespace's start.
+        let (user_rx, user_tx) = sk.user_buf_sizes();
+        let rn = RtcpNet::of(net);
+        let rx = rn.buf_sizes(RMEM).size(user_rx, CHILD_BUF);
+        let tx = rn.buf_sizes(WMEM).size(user_tx, CHILD_BUF);
+        let mut cfg = our_config(mss, syn_retries, rx, tx);
         // The receive buffer, slack included, stays within its size.
-        cfg.rcv_wnd = stream::window_within(&cfg, child_buf(rx));
+        cfg.rcv_wnd = stream::window_within(&cfg, rx);
         let (isn, ts_offset) = isn_for(net, local, remote);
         Some(Offer { local, remote, cfg, isn, ts_offset })
     }
@@ -1210,7 +1268,7 @@ fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: u64) -> Opt
     use crate::proto::segment::Flags;
     let rn = RtcpNet::of(net);
     let f = pkt.seg.flags;
-    if rn.sysctl.get(SYNCOOKIES) == 0 || f.contains(Flags::SYN) || !f.contains(Flags::ACK) {
+    if rn.sysctl_u8(SYNCOOKIES) == 0 || f.contains(Flags::SYN) || !f.contains(Flags::ACK) {
         return None;
     }
     if !l.recent_overflow(now) {
@@ -1392,14 +1450,14 @@ impl RtcpOps {
         let remote = Endpoint { addr: dst.addr, port: dst.port };
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
         let syn_retries = match owned.syn_count {
-            0 => RtcpNet::of(net).sysctl.get(SYN_RETRIES),
+            0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),
             n => n,
         };
-        // SO_RCVBUF and SO_SNDBUF if the user set them, else the size an
-        // accepted connection starts with.
+        // SO_RCVBUF and SO_SNDBUF if the user set them, else the
+        // namespace's start.
         let (rcvbuf, sndbuf) = sk.user_buf_sizes();
-        let size = |user: Option<u32>| user.map_or(START_BUF, |b| (b as usize).clamp(MIN_BUF, MAX_BUF));
-        let (rx, tx) = (size(rcvbuf), size(sndbuf));
+        let rn = RtcpNet::of(net);
+        let (rx, tx) = (rn.buf_sizes(RMEM).size(rcvbuf, MAX_BUF), rn.buf_sizes(WMEM).size(sndbuf, MAX_BUF));
         let mut cfg = our_config(mss, syn_retries, rx, tx);
         cfg.rcv_wnd = stream::window_within(&cfg, rx);
         let (isn, ts_off) = isn_for(net, local, remote);
@@ -1487,6 +1545,8 @@ impl RtcpOps {
     fn disconnect(sk: &Sock<RtcpProto>) {
         let old = sk.state();
         Self::abort(sk);
+        // The next connect may go elsewhere (`tcp_disconnect`).
+        Route::forget(sk);
         sk.set_shutdown(0);
         if matches!(old, TCP_SYN_SENT | TCP_ESTABLISHED) {
             sk.report_error(ECONNRESET.to_errno().wrapping_neg());
@@ -1650,7 +1710,7 @@ impl net::SocketOps for RtcpOps {
         let secs = |ms: u64| i32::try_from(ms / 1000).unwrap_or(i32::MAX);
         let int = match name as u32 {
             sys::TCP_SYNCNT => match sk.lock().syn_count {
-                0 => i32::from(RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES)),
+                0 => RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES),
                 n => i32::from(n),
             },
             sys::TCP_NODELAY => i32::from(sh.nodelay.load(Ordering::Relaxed)),
@@ -1947,17 +2007,15 @@ impl net::SocketOps for RtcpOps {
                 if peek {
                     break;
                 }
-                let cap = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
-                    Some(st) => {
-                        st.took(out);
-                        st.rx.capacity()
-                    }
-                    None => 0,
+                let (tell, cap) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
+                    Some(st) => (st.took(out), st.rx.capacity()),
+                    None => (false, 0),
                 };
-                if out.saturating_mul(2) >= cap {
-                    grow_rx(sk, out);
+                let grew = out.saturating_mul(2) >= cap && grow_rx(sk, out);
+                // A window update, if the window grew enough to tell.
+                if tell || grew {
+                    Self::push(sk);
                 }
-                Self::push(sk);
                 if out == 0 {
                     break;
                 }

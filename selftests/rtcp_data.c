@@ -473,6 +473,78 @@ TEST_F(data, tcp_info)
 	EXPECT_EQ(1U, len);
 }
 
+/* What a writer thread sends in buffers_grow_as_the_data_needs: `len`
+ * bytes, then the end of its stream. */
+static void *send_len(void *arg)
+{
+	static char buf[65536];
+	struct sender *s = arg;
+	uint64_t off = 0;
+
+	while (off < s->len) {
+		ssize_t w = send(s->fd, buf, s->len - off < sizeof(buf) ? s->len - off : sizeof(buf), 0);
+
+		if (w <= 0) {
+			s->err = w < 0 ? errno : EIO;
+			return NULL;
+		}
+		off += w;
+	}
+	if (shutdown(s->fd, SHUT_WR))
+		s->err = errno;
+	return NULL;
+}
+
+/* Buffers left to the protocol start at net.rtcp.rmem's and wmem's start
+ * (one page) and grow, doubling, up to their most: the send buffer when a
+ * write does not fit, the receive buffer (and the window) when a reader
+ * slower than the writer finds it full. */
+TEST_F_TIMEOUT(data, buffers_grow_as_the_data_needs, 120)
+{
+	static char buf[1 << 20];
+	struct sender more = { .fd = self->c, .len = 4 << 20 };
+	struct tcp_info ti;
+	socklen_t len = sizeof(ti);
+	long total = 0, got = 0;
+	pthread_t t;
+	int outq = 0;
+	ssize_t n;
+
+	EXPECT_EQ(-EINVAL, write_sysctl("/proc/sys/net/rtcp/rmem", "0 4096 8192"));
+	ASSERT_EQ(0, write_sysctl("/proc/sys/net/rtcp/rmem", "4096 4096 262144"));
+	ASSERT_EQ(0, write_sysctl("/proc/sys/net/rtcp/wmem", "4096 4096 262144"));
+	if (variant->server == AF_RTCP) {
+		ASSERT_EQ(0, getsockopt(self->a, SOL_TCP, TCP_INFO, &ti, &len));
+		EXPECT_GE(4096U, ti.tcpi_rcv_space) TH_LOG("the window starts within a page");
+	}
+	/* The writer fills what it can without blocking. */
+	while ((n = send(self->c, buf, sizeof(buf), MSG_DONTWAIT)) > 0)
+		total += n;
+	ASSERT_EQ(EAGAIN, errno);
+	if (variant->client == AF_RTCP) {
+		ASSERT_EQ(0, ioctl(self->c, SIOCOUTQ, &outq));
+		EXPECT_LT(131072, outq) TH_LOG("the send buffer grew: %d bytes queued", outq);
+		EXPECT_GE(262144, outq) TH_LOG("up to wmem's most");
+	}
+	/* Then more, read by a reader that sleeps before each read. */
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_len, &more));
+	do {
+		usleep(20000);
+		n = recv(self->a, buf, sizeof(buf), 0);
+		got += n > 0 ? n : 0;
+	} while (n > 0);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, n);
+	EXPECT_EQ(0, more.err);
+	EXPECT_EQ(total + (4 << 20), got);
+	if (variant->server == AF_RTCP) {
+		len = sizeof(ti);
+		ASSERT_EQ(0, getsockopt(self->a, SOL_TCP, TCP_INFO, &ti, &len));
+		EXPECT_LT(131072U, ti.tcpi_rcv_space) TH_LOG("the window grew to %u", ti.tcpi_rcv_space);
+		EXPECT_GE(262144U, ti.tcpi_rcv_space) TH_LOG("up to rmem's most");
+	}
+}
+
 /* The keepalive and user-timeout options: bounds and read-back, as Linux's
  * TCP gives them. */
 TEST_F(data, keepalive_options_like_inet)

@@ -9,7 +9,8 @@ use crate::sys;
 use core::ptr::NonNull;
 use kernel::{error::from_err_ptr, prelude::*};
 
-use super::sock::Net;
+use super::sock::{Net, Sock};
+use super::Proto;
 
 /// What a route lookup keys on besides the addresses.
 #[derive(Clone, Copy, Debug, Default)]
@@ -64,6 +65,31 @@ impl Route {
             return Err(ENETUNREACH);
         }
         Ok(route)
+    }
+
+    /// The route `sk` keeps for its segments (`sk_dst_check`), with a
+    /// reference of its own, if it is still valid; `saddr` is the source
+    /// address it was looked up for.
+    pub(crate) fn cached<P: Proto>(sk: &Sock<P>, saddr: u32) -> Option<Route> {
+        // SAFETY: the sock is alive; `sk_dst_check` returns the cached
+        // route with a new reference, or NULL (dropping a stale one).
+        let rt = NonNull::new(unsafe { sys::rtcp_helper_sk_rt_check(sk.as_ptr()) })?;
+        // INVARIANT: we hold the reference `sk_dst_check` took.
+        Some(Route { rt, saddr })
+    }
+
+    /// Keeps a reference to the route in `sk` for its next segments
+    /// (`sk_dst_set`), in place of any kept before.
+    pub(crate) fn keep_in<P: Proto>(&self, sk: &Sock<P>) {
+        // SAFETY: the sock and the route are alive; `sk_dst_set` takes the
+        // reference `dst_clone` adds.
+        unsafe { sys::rtcp_helper_sk_rt_set(sk.as_ptr(), self.rt.as_ptr()) }
+    }
+
+    /// Drops the route `sk` keeps, if any (`sk_dst_reset`).
+    pub(crate) fn forget<P: Proto>(sk: &Sock<P>) {
+        // SAFETY: the sock is alive; the reset is atomic.
+        unsafe { sys::rtcp_helper_sk_dst_reset(sk.as_ptr()) }
     }
 
     fn dst(&self) -> *mut sys::dst_entry {

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Per-namespace sysctls of `u8` values (`register_net_sysctl_sz` with
-//! `proc_dou8vec_minmax`), as Linux's TCP keeps `tcp_syn_retries`.
+//! Per-namespace sysctls of integers, one or a few per file
+//! (`register_net_sysctl_sz` with `proc_dointvec_minmax`), as Linux's TCP
+//! keeps `tcp_syn_retries` or `tcp_rmem`.
 //!
 //! C header: [`include/linux/sysctl.h`], [`include/net/net_namespace.h`].
 
@@ -11,19 +12,24 @@ use kernel::{prelude::*, types::Opaque};
 
 use super::sock::Net;
 
-/// One `u8` sysctl: its file name, default and bounds.
-pub(crate) struct U8Def {
+/// The most integers one sysctl holds.
+pub(crate) const MAX_INTS: usize = 3;
+
+/// One sysctl: its file name, its default (as many integers as it holds)
+/// and the bounds of each.
+pub(crate) struct IntDef {
     pub(crate) name: &'static CStr,
-    pub(crate) default: u8,
-    pub(crate) min: u8,
-    pub(crate) max: u8,
+    pub(crate) default: &'static [i32],
+    pub(crate) min: i32,
+    pub(crate) max: i32,
 }
 
-/// The value of one sysctl, with its bounds where the handler reads them.
+/// The values of one sysctl, with their bounds where the handler reads
+/// them.
 struct Slot {
-    val: Opaque<u8>,
-    min: u32,
-    max: u32,
+    vals: Opaque<[i32; MAX_INTS]>,
+    min: i32,
+    max: i32,
 }
 
 /// `N` sysctls registered under a path in one namespace; unregistered on
@@ -41,24 +47,27 @@ pub(crate) struct Sysctls<const N: usize> {
 
 impl<const N: usize> Sysctls<N> {
     /// Registers `defs` under `path` (e.g. `net/rtcp`) in `net`.
-    pub(crate) fn new(net: &Net, path: &'static CStr, defs: &[U8Def; N]) -> Result<Self> {
+    pub(crate) fn new(net: &Net, path: &'static CStr, defs: &[IntDef; N]) -> Result<Self> {
         let slots = KBox::new(
-            core::array::from_fn(|i| Slot {
-                val: Opaque::new(defs[i].default),
-                min: u32::from(defs[i].min),
-                max: u32::from(defs[i].max),
+            core::array::from_fn(|i| {
+                let mut vals = [0i32; MAX_INTS];
+                for (v, d) in vals.iter_mut().zip(defs[i].default) {
+                    *v = *d;
+                }
+                Slot { vals: Opaque::new(vals), min: defs[i].min, max: defs[i].max }
             }),
             GFP_KERNEL,
         )?;
         let table = KBox::new(
             core::array::from_fn(|i| {
                 let s = &slots[i];
+                let ints = defs[i].default.len().clamp(1, MAX_INTS);
                 sys::ctl_table {
                     procname: defs[i].name.as_char_ptr(),
-                    data: s.val.get().cast(),
-                    maxlen: 1,
+                    data: s.vals.get().cast(),
+                    maxlen: (ints * core::mem::size_of::<i32>()) as i32,
                     mode: 0o644,
-                    proc_handler: Some(sys::proc_dou8vec_minmax),
+                    proc_handler: Some(sys::proc_dointvec_minmax),
                     extra1: core::ptr::from_ref(&s.min).cast_mut().cast(),
                     extra2: core::ptr::from_ref(&s.max).cast_mut().cast(),
                     ..pin_init::zeroed()
@@ -75,10 +84,18 @@ impl<const N: usize> Sysctls<N> {
         Ok(Self { slots, _table: table, header: NonNull::new(header).ok_or(ENOMEM)? })
     }
 
-    /// The current value of sysctl `i`.
-    pub(crate) fn get(&self, i: usize) -> u8 {
-        // SAFETY: a byte the sysctl handler writes; read as `READ_ONCE`.
-        self.slots.get(i).map_or(0, |s| unsafe { core::ptr::read_volatile(s.val.get()) })
+    /// The current values of sysctl `i` (zeros past those it holds).
+    pub(crate) fn ints(&self, i: usize) -> [i32; MAX_INTS] {
+        let Some(s) = self.slots.get(i) else { return [0; MAX_INTS] };
+        let p = s.vals.get().cast::<i32>();
+        // SAFETY: integers the sysctl handler writes; each read as
+        // `READ_ONCE`, as Linux's TCP reads `tcp_rmem[i]`.
+        core::array::from_fn(|k| unsafe { core::ptr::read_volatile(p.add(k)) })
+    }
+
+    /// The current value of sysctl `i` (its first).
+    pub(crate) fn get(&self, i: usize) -> i32 {
+        self.ints(i)[0]
     }
 }
 

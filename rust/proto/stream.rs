@@ -140,14 +140,14 @@ impl<S: Bytes> Stream<S> {
         n
     }
 
-    /// `n` bytes were copied out of the head of the receive buffer
-    /// ([`Ring::data_spans`]) and leave it: the window grows. The bytes
-    /// taken (at most what the buffer holds).
-    pub fn took(&mut self, n: usize) -> usize {
+    /// `n` bytes (at most what the buffer holds) were copied out of the
+    /// head of the receive buffer ([`Ring::data_spans`]) and leave it: the
+    /// window grows. True when the peer should hear of it now
+    /// ([`Conn::on_read`]).
+    pub fn took(&mut self, n: usize) -> bool {
         let n = n.min(self.rx.len());
         self.rx.consume(n);
-        self.conn.on_read(n as u32);
-        n
+        self.conn.on_read(n as u32)
     }
 
     /// The send buffer moves to `storage`, larger: the user may queue
@@ -271,8 +271,8 @@ mod tests {
         assert_eq!(b.rx.data_spans(0, 6), None, "only what arrived is data");
         let (r, _) = b.rx.data_spans(0, 5).unwrap();
         assert_eq!(b.rx.storage().range(r).unwrap(), b"hello");
-        assert_eq!(b.took(9), 5, "at most what the buffer holds");
-        assert!(b.rx.is_empty());
+        b.took(9);
+        assert!(b.rx.is_empty(), "at most what the buffer holds");
         assert_eq!(b.conn.rcv_wnd, b.conn.cfg.rcv_wnd, "the window is whole again");
         a.on_segment(&out.reply.unwrap(), &[][..], 0, 3);
         a.conn.close(false, 3);
