@@ -933,17 +933,17 @@ fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
     old.is_some()
 }
 
-/// `tcp_rcv_space_adjust`, simply: when the user left `SO_RCVBUF` to the
-/// protocol and a read took half the receive buffer or more (the window,
-/// not the reader, held the peer back), it doubles, up to
-/// `net.rtcp.rmem`'s most, and the window with it. Whether it grew.
-fn grow_rx(sk: &Sock<RtcpProto>, took: usize) -> bool {
+/// `tcp_rcv_space_adjust`: when the user left `SO_RCVBUF` to the protocol
+/// and the reader outgrew the receive buffer
+/// ([`Stream::reader_outgrows_rx`]), it doubles, up to `net.rtcp.rmem`'s
+/// most, and the window with it. Whether it grew.
+fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
     if sk.user_buf_sizes().0.is_some() {
         return false;
     }
     let most = RtcpNet::of(sk.net()).buf_sizes(RMEM).max;
     let size = match sk.shared().tcb.lock().stream() {
-        Some(st) if took.saturating_mul(2) >= st.rx.capacity() && (1..most).contains(&st.rx.capacity()) => {
+        Some(st) if (1..most).contains(&st.rx.capacity()) => {
             st.rx.capacity().saturating_mul(2).min(most)
         }
         _ => return false,
@@ -2007,11 +2007,11 @@ impl net::SocketOps for RtcpOps {
                 if peek {
                     break;
                 }
-                let (tell, cap) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
-                    Some(st) => (st.took(out), st.rx.capacity()),
-                    None => (false, 0),
+                let (tell, outgrown) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
+                    Some(st) => (st.took(out), st.reader_outgrows_rx(out, now_ms())),
+                    None => (false, false),
                 };
-                let grew = out.saturating_mul(2) >= cap && grow_rx(sk, out);
+                let grew = outgrown && grow_rx(sk);
                 // A window update, if the window grew enough to tell.
                 if tell || grew {
                     Self::push(sk);

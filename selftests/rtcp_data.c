@@ -473,28 +473,6 @@ TEST_F(data, tcp_info)
 	EXPECT_EQ(1U, len);
 }
 
-/* What a writer thread sends in buffers_grow_as_the_data_needs: `len`
- * bytes, then the end of its stream. */
-static void *send_len(void *arg)
-{
-	static char buf[65536];
-	struct sender *s = arg;
-	uint64_t off = 0;
-
-	while (off < s->len) {
-		ssize_t w = send(s->fd, buf, s->len - off < sizeof(buf) ? s->len - off : sizeof(buf), 0);
-
-		if (w <= 0) {
-			s->err = w < 0 ? errno : EIO;
-			return NULL;
-		}
-		off += w;
-	}
-	if (shutdown(s->fd, SHUT_WR))
-		s->err = errno;
-	return NULL;
-}
-
 /* Buffers left to the protocol start at net.rtcp.rmem's and wmem's start
  * (one page) and grow, doubling, up to their most: the send buffer when a
  * write does not fit, the receive buffer (and the window) when a reader
@@ -502,7 +480,7 @@ static void *send_len(void *arg)
 TEST_F_TIMEOUT(data, buffers_grow_as_the_data_needs, 120)
 {
 	static char buf[1 << 20];
-	struct sender more = { .fd = self->c, .len = 4 << 20 };
+	struct sender more = { .fd = self->c, .len = 4 << 20, .seed = 1 };
 	struct tcp_info ti;
 	socklen_t len = sizeof(ti);
 	long total = 0, got = 0;
@@ -527,7 +505,7 @@ TEST_F_TIMEOUT(data, buffers_grow_as_the_data_needs, 120)
 		EXPECT_GE(262144, outq) TH_LOG("up to wmem's most");
 	}
 	/* Then more, read by a reader that sleeps before each read. */
-	ASSERT_EQ(0, pthread_create(&t, NULL, send_len, &more));
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_all, &more));
 	do {
 		usleep(20000);
 		n = recv(self->a, buf, sizeof(buf), 0);

@@ -68,17 +68,26 @@ impl Reno {
             self.cwnd = self.ssthresh.max(self.mss);
             return false;
         }
+        let mut acked = acked;
         if self.cwnd < self.ssthresh {
-            // Slow start, at most one segment per ACK'd segment (RFC 3465 L=1
-            // per ACK would be stricter; Linux counts packets the same way).
-            self.cwnd = self.cwnd.saturating_add(acked.min(self.mss.saturating_mul(2)));
-        } else {
-            // Congestion avoidance: one segment per window acknowledged.
-            self.acked_ca = self.acked_ca.saturating_add(acked);
-            if self.acked_ca >= self.cwnd {
-                self.acked_ca = self.acked_ca.saturating_sub(self.cwnd);
-                self.cwnd = self.cwnd.saturating_add(self.mss);
+            // Slow start: a segment for each segment acknowledged, however
+            // many one ACK covers (`tcp_slow_start`: a stretch ACK, or the
+            // ACK of a GSO train, counts in full), up to ssthresh; the rest
+            // goes to congestion avoidance.
+            let grow = acked.min(self.ssthresh.saturating_sub(self.cwnd));
+            self.cwnd = self.cwnd.saturating_add(grow);
+            acked = acked.saturating_sub(grow);
+            if acked == 0 {
+                return false;
             }
+        }
+        // Congestion avoidance: one segment per window acknowledged
+        // (`tcp_cong_avoid_ai`, several if one ACK covers several windows).
+        self.acked_ca = self.acked_ca.saturating_add(acked);
+        if self.cwnd > 0 && self.acked_ca >= self.cwnd {
+            let windows = self.acked_ca.checked_div(self.cwnd).unwrap_or(0);
+            self.acked_ca = self.acked_ca.saturating_sub(windows.saturating_mul(self.cwnd));
+            self.cwnd = self.cwnd.saturating_add(windows.saturating_mul(self.mss));
         }
         false
     }
@@ -131,6 +140,21 @@ mod tests {
         assert_eq!(r.cwnd, 11 * MSS, "not yet a whole window");
         r.on_ack(MSS, SeqNum(1));
         assert_eq!(r.cwnd, 12 * MSS);
+    }
+
+    #[test]
+    fn a_stretch_ack_counts_every_segment_it_covers() {
+        let mut r = Reno::new(MSS);
+        // One ACK for a GSO train of 40 segments: slow start grows by 40.
+        r.on_ack(40 * MSS, SeqNum(1));
+        assert_eq!(r.cwnd, 50 * MSS);
+        // Up to ssthresh; the rest counts toward congestion avoidance.
+        r.ssthresh = 60 * MSS;
+        r.on_ack(20 * MSS, SeqNum(1));
+        assert_eq!(r.cwnd, 60 * MSS);
+        // Two whole windows in one ACK: two segments more.
+        r.on_ack(110 * MSS, SeqNum(1));
+        assert_eq!(r.cwnd, 62 * MSS);
     }
 
     #[test]

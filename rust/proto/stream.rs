@@ -58,6 +58,16 @@ pub struct Stream<S> {
     /// Bytes received in order and not read, then out-of-order ones at
     /// their place.
     pub rx: Ring<S>,
+    /// What the reader took in the current round trip.
+    reads: Reads,
+}
+
+/// The bytes the reader took since `since` (ms): `tcp_rcv_space_adjust`'s
+/// measure of how fast the application reads.
+#[derive(Debug, Default)]
+struct Reads {
+    since: u64,
+    bytes: usize,
 }
 
 impl<S: Bytes> Stream<S> {
@@ -76,7 +86,7 @@ impl<S: Bytes> Stream<S> {
         conn.data.rx_slack = slack;
         conn.cfg.rcv_wnd = rx_cap.saturating_sub(slack);
         conn.rcv_wnd = conn.rcv_wnd.min(conn.cfg.rcv_wnd);
-        Stream { conn, tx, rx }
+        Stream { conn, tx, rx, reads: Reads::default() }
     }
 
     /// A segment arrived with `payload`: its bytes go to their place in
@@ -148,6 +158,22 @@ impl<S: Bytes> Stream<S> {
         let n = n.min(self.rx.len());
         self.rx.consume(n);
         self.conn.on_read(n as u32)
+    }
+
+    /// `tcp_rcv_space_adjust`, simply: counts `n` bytes the reader took at
+    /// `now` (ms). True at the end of a round trip (1 ms at least) in which
+    /// it took half the receive buffer or more: the window, not the
+    /// reader, held the sender back, and the buffer should grow.
+    pub fn reader_outgrows_rx(&mut self, n: usize, now: u64) -> bool {
+        let r = &mut self.reads;
+        r.bytes = r.bytes.saturating_add(n);
+        let rtt = u64::from(self.conn.rtt.srtt_us().unwrap_or(1000) / 1000).max(1);
+        if now.saturating_sub(r.since) < rtt {
+            return false;
+        }
+        let outgrown = r.bytes.saturating_mul(2) >= self.rx.capacity();
+        *r = Reads { since: now, bytes: 0 };
+        outgrown
     }
 
     /// The send buffer moves to `storage`, larger: the user may queue
@@ -313,6 +339,16 @@ mod tests {
         assert_eq!(b.read(&mut buf, false), 4000);
         assert_eq!(buf[..1000], [5u8; 1000]);
         assert_eq!(buf[1000..4000], [6u8; 3000]);
+    }
+
+    #[test]
+    fn a_reader_outgrows_the_buffer_by_taking_half_of_it_in_a_round_trip() {
+        let (_, mut b) = pair(Config { timestamps: false, ..Config::default() }, 4096, 4096);
+        assert!(b.conn.rtt.srtt_us().is_none(), "no RTT yet: 1 ms rounds");
+        assert!(!b.reader_outgrows_rx(3000, 0), "the round trip is not over");
+        assert!(b.reader_outgrows_rx(0, 1), "half the buffer in one round trip");
+        assert!(!b.reader_outgrows_rx(1000, 1), "a new round trip starts");
+        assert!(!b.reader_outgrows_rx(1000, 5), "a quarter of it: enough room");
     }
 
     #[test]
