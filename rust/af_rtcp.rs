@@ -254,6 +254,9 @@ pub(crate) struct RtcpShared {
     /// that a listener's children take them in softirq context).
     nodelay: AtomicBool,
     cork: AtomicBool,
+    /// The most segments one GSO skb carries on the connection's route
+    /// (0: no route yet, no bound but the skb's).
+    gso_segs: AtomicU32,
 }
 
 impl RtcpShared {
@@ -317,6 +320,7 @@ impl net::Proto for RtcpProto {
             user_timeout: AtomicU32::new(0),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
+            gso_segs: AtomicU32::new(0),
         })
     }
 
@@ -736,7 +740,7 @@ impl Outbox {
     /// whose headers differ only in the sequence number go out as one GSO
     /// skb (as `tcp_write_xmit` sends TSO skbs): the device or the stack
     /// cuts it where each segment ended.
-    fn drain(&mut self, net: &Net, s: &mut RtcpStream, now: u64) {
+    fn drain(&mut self, net: &Net, s: &mut RtcpStream, now: u64, gso_segs: u32) {
         // The segments gathered so far, as one: its first header, the
         // payload of all, and the size of each (the first one's).
         let mut batch: Option<(Transmit, u32)> = None;
@@ -744,7 +748,7 @@ impl Outbox {
             let Some(t) = s.conn.transmit(now) else { break };
             RtcpNet::of(net).stats.sent(&t.seg, t.retransmission);
             if let Some((b, size)) = batch.as_mut() {
-                if Self::joins(b, *size, &t) {
+                if Self::joins(b, *size, &t, gso_segs) {
                     b.len = b.len.saturating_add(t.len);
                     b.seg.flags = t.seg.flags;
                     continue;
@@ -763,8 +767,9 @@ impl Outbox {
     /// it follows `b` in sequence and in the send buffer, every segment of
     /// `b` is full and carries no PSH or FIN, the headers are the same but
     /// for the sequence number (and `t`'s PSH or FIN, which GSO leaves on
-    /// the last piece), and the whole fits one skb.
-    fn joins(b: &Transmit, size: u32, t: &Transmit) -> bool {
+    /// the last piece), and the whole fits one skb, of at most `gso_segs`
+    /// segments (0: no bound).
+    fn joins(b: &Transmit, size: u32, t: &Transmit, gso_segs: u32) -> bool {
         let mut h = t.seg;
         h.seq = b.seg.seq;
         h.flags = b.seg.flags;
@@ -772,7 +777,8 @@ impl Outbox {
         let full = size > 0 && b.len % size == 0 && t.len > 0 && t.len <= size;
         let next = t.seg.seq == b.seg.seq.add(b.len) && t.off == b.off.wrapping_add(b.len);
         let room = (b.len as usize).saturating_add(t.len as usize).saturating_add(b.seg.emit_header_len())
-            <= skb::MAX_TCP_LEN;
+            <= skb::MAX_TCP_LEN
+            && (gso_segs == 0 || b.len / size.max(1) < gso_segs);
         plain && full && next && room && h == b.seg
     }
 
@@ -791,6 +797,7 @@ impl Outbox {
                 let rt = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
                 if keep {
                     rt.keep_in(sk);
+                    sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
                 }
                 Some(rt)
             });
@@ -885,7 +892,7 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
         if let Some(r) = &out.reply {
             ob.push(net, r, &[], &[], retransmission);
         }
-        ob.drain(net, st, now);
+        ob.drain(net, st, now, sk.shared().gso_segs.load(Ordering::Relaxed));
         if out.time_wait || out.closed || out.error.is_some() {
             drop_buffers(st);
         }
@@ -1449,6 +1456,7 @@ impl RtcpOps {
         let local = Endpoint { addr: saddr, port: owned.local.port };
         let remote = Endpoint { addr: dst.addr, port: dst.port };
         let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+        sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
         let syn_retries = match owned.syn_count {
             0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),
             n => n,

@@ -29,6 +29,7 @@ void rtcp_helper_ip_rt_put(struct rtable *rt) { ip_rt_put(rt); }
 struct rtable *rtcp_helper_sk_rt_check(struct sock *sk) { struct dst_entry *d = sk_dst_check(sk, 0); return d ? container_of(d, struct rtable, dst) : NULL; }
 void rtcp_helper_sk_rt_set(struct sock *sk, struct rtable *rt) { sk_dst_set(sk, dst_clone(&rt->dst)); }
 void rtcp_helper_sk_dst_reset(struct sock *sk) { sk_dst_reset(sk); }
+unsigned int rtcp_helper_dst_gso_max_segs(struct dst_entry *d) { return READ_ONCE(d->dev->gso_max_segs); }
 struct sk_buff *rtcp_helper_alloc_skb(unsigned int size) { return alloc_skb(size, GFP_ATOMIC); }
 void rtcp_helper_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
 struct page *rtcp_helper_alloc_page(void) { return alloc_page(GFP_ATOMIC); }

@@ -57,6 +57,7 @@ void rtcp_helper_ip_rt_put(struct rtable *rt);
 struct rtable *rtcp_helper_sk_rt_check(struct sock *sk);
 void rtcp_helper_sk_rt_set(struct sock *sk, struct rtable *rt);
 void rtcp_helper_sk_dst_reset(struct sock *sk);
+unsigned int rtcp_helper_dst_gso_max_segs(struct dst_entry *d);
 struct sk_buff *rtcp_helper_alloc_skb(unsigned int size);
 void rtcp_helper_kfree_skb(struct sk_buff *skb);
 void rtcp_helper_skb_reserve(struct sk_buff *skb, int len);

@@ -16,10 +16,16 @@ ADDR_A=10.0.2.1
 ADDR_B=10.0.2.2
 . "$(dirname "$(readlink -f "$0")")/rtcp_lib.sh"
 
-# netem with the arguments on both ends (none: no netem).
+# netem with the arguments on both ends (none: no netem). Under netem each
+# skb carries one segment (gso_max_segs 1, which both stacks follow as
+# Linux's TCP follows sk_gso_max_segs): netem drops, delays and duplicates
+# whole skbs, so a GSO train of 40 segments would be lost or kept as one.
 netem() {
+	local segs=1
 	tc -n "$A" qdisc del dev va root 2>/dev/null
 	tc -n "$B" qdisc del dev vb root 2>/dev/null
+	[ $# -eq 0 ] && segs=65535
+	ip -n "$A" link set va gso_max_segs "$segs" && ip -n "$B" link set vb gso_max_segs "$segs" || return 1
 	[ $# -eq 0 ] && return 0
 	tc -n "$A" qdisc add dev va root netem "$@" && tc -n "$B" qdisc add dev vb root netem "$@"
 }

@@ -103,6 +103,13 @@ impl Route {
         unsafe { sys::rtcp_helper_dst_mtu(self.dst()) }
     }
 
+    /// The most segments one GSO skb may carry on this route's device
+    /// (`sk_setup_caps`'s `sk_gso_max_segs`).
+    pub(crate) fn gso_max_segs(&self) -> u32 {
+        // SAFETY: the route, and so its device, is alive.
+        unsafe { sys::rtcp_helper_dst_gso_max_segs(self.dst()) }
+    }
+
     /// The TTL for packets on this route.
     pub(crate) fn hoplimit(&self) -> u8 {
         // SAFETY: the route is alive.
