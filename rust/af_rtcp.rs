@@ -810,7 +810,7 @@ impl Outbox {
 
 /// Carries out, after the connection's lock is dropped, what a segment, a
 /// timer or a call did to it: the timer, `sk_state`, wake-ups, the end.
-fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline: Option<u64>, now: u64) {
+fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline: Option<u64>, writable: bool, now: u64) {
     if let Some(e) = out.error {
         done(sk, Some(e));
         return;
@@ -839,7 +839,9 @@ fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline: Option<u64
     if out.readable > 0 || out.eof {
         sk.data_ready();
     }
-    if out.acked > 0 {
+    // `sk_stream_write_space`: writers wake when a write makes real
+    // progress, not at every ACK.
+    if out.acked > 0 && writable {
         sk.write_space();
     }
 }
@@ -884,7 +886,7 @@ type Driven = (Outcome, bool);
 /// declined.
 fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
     let net = sk.net();
-    let (out, state, deadline, ob) = {
+    let (out, state, deadline, writable, ob) = {
         let mut tcb = sk.shared().tcb.lock();
         let st = tcb.stream()?;
         let (out, retransmission) = f(st)?;
@@ -896,7 +898,7 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
         if out.time_wait || out.closed || out.error.is_some() {
             drop_buffers(st);
         }
-        (out, st.conn.state, st.conn.deadline(), ob)
+        (out, st.conn.state, st.conn.deadline(), st.conn.writable(), ob)
     };
     // A connection past its last data (TIME-WAIT, closed) keeps no route:
     // its odd reply routes on its own.
@@ -905,7 +907,7 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
     if ended {
         Route::forget(sk);
     }
-    after(sk, &out, state, deadline, now);
+    after(sk, &out, state, deadline, writable, now);
     Some(out)
 }
 
@@ -1931,7 +1933,7 @@ impl net::SocketOps for RtcpOps {
                 let ready = sk.wait_until(&mut timeo, || {
                     sk.has_error()
                         || match sk.shared().tcb.lock().stream() {
-                            Some(st) => !st.conn.may_send() || st.conn.send_space() > 0,
+                            Some(st) => !st.conn.may_send() || (st.conn.send_space() > 0 && st.conn.writable()),
                             None => true,
                         }
                 });
@@ -2077,7 +2079,7 @@ impl net::SocketOps for RtcpOps {
         let (readable, writable) = match sk.shared().tcb.lock().stream() {
             // sk_stream_is_writeable: free room at least half of what is
             // queued.
-            Some(st) => (!st.rx.is_empty(), st.conn.send_space().saturating_mul(2) >= st.conn.send_queued()),
+            Some(st) => (!st.rx.is_empty(), st.conn.writable()),
             None => (false, true),
         };
         let mut mask = 0;

@@ -38,6 +38,13 @@ impl Conn {
         self.data.tx_cap.saturating_sub(used)
     }
 
+    /// Whether a writer should be woken (`sk_stream_is_writeable`): the free
+    /// room is at least half of what is queued, so that a write makes
+    /// real progress.
+    pub fn writable(&self) -> bool {
+        self.send_space().saturating_mul(2) >= self.send_queued()
+    }
+
     /// Bytes in the send buffer (sent or not, not yet acknowledged).
     pub fn send_queued(&self) -> u32 {
         self.data.snd_end.diff(self.snd_una).max(0) as u32
