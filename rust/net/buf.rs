@@ -89,10 +89,11 @@ impl Bytes for SharedBytes {
     fn range(&self, r: Range<usize>) -> Option<&[u8]> {
         let (p, n) = self.0.as_ref()?.at(&r)?;
         // SAFETY: `p..p + n` is inside the region (`at`), initialised
-        // (type invariant). A lease's holder writes only to bytes the ring
-        // calls room, while the ring's owner reads only data (`Lease`'s
-        // contract), so nothing writes these while the borrow of `self`
-        // lasts.
+        // (type invariant). Besides this handle, which `&self` borrows,
+        // the bytes are reached only through a `Lease`, whose holder
+        // touches no byte the ring's owner uses meanwhile (its contract:
+        // the room a writer fills, the data a reader takes, both away from
+        // what the lock's holder writes or reads).
         Some(unsafe { core::slice::from_raw_parts(p, n) })
     }
 
