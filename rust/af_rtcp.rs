@@ -17,7 +17,7 @@ use kernel::{
 
 use crate::net::{
     self, skb, Hook, HookDef, HookRegistration, Msg, Net, OptVal, Packet, Pernet, PernetDef, PernetId,
-    PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
+    PollTable, PortReleases, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::net::buf::{Lease, SharedBytes};
 use crate::net::siphash::SipKey;
@@ -94,6 +94,12 @@ pub(crate) struct RtcpOwned {
     local: SockAddrIn,
     /// The port, held in the namespace's TCP port space while bound.
     port: Option<PortReservation>,
+    /// `bind()` chose the port (`SOCK_BINDPORT_LOCK`): the connection
+    /// keeps it after close() until its end (TIME-WAIT included), as
+    /// Linux's TCP does. A port connect() picked goes back at close(): a
+    /// reservation here is a bound socket, which another connect() cannot
+    /// share as `inet_hash_connect` shares a port among four-tuples.
+    bound: bool,
     /// `TCP_SYNCNT` (0: the namespace's `syn_retries`).
     syn_count: u8,
 }
@@ -146,11 +152,14 @@ pub(crate) struct Listener {
     last_overflow: Option<u64>,
     /// The "Possible SYN flooding" message was printed for this listener.
     flood_warned: bool,
+    /// The listener's port, which each connection it accepts holds too,
+    /// to its end (`inet_csk_clone_lock`).
+    port: Option<PortReservation>,
 }
 
 impl Listener {
-    fn new(backlog: usize) -> Listener {
-        Listener { backlog, requests: KVec::new(), queue: KVec::new(), last_overflow: None, flood_warned: false }
+    fn new(backlog: usize, port: Option<PortReservation>) -> Listener {
+        Listener { backlog, requests: KVec::new(), queue: KVec::new(), last_overflow: None, flood_warned: false, port }
     }
 
     /// `sk_acceptq_is_full`.
@@ -257,9 +266,30 @@ pub(crate) struct RtcpShared {
     /// The most segments one GSO skb carries on the connection's route
     /// (0: no route yet, no bound but the skb's).
     gso_segs: AtomicU32,
+    /// The port a connection holds to its end once nobody's socket does:
+    /// its listener's, or its own after close() if `bind()` chose it. Let
+    /// go when the connection is over ([`done`]) or the sock goes.
+    #[pin]
+    held_port: SpinLockIrq<Option<PortReservation>>,
 }
 
 impl RtcpShared {
+    /// Keeps `port` with the connection to its end, if it is not over;
+    /// else gives it back.
+    fn hold_port(&self, port: PortReservation) -> Option<PortReservation> {
+        let tcb = self.tcb.lock();
+        match &*tcb {
+            Tcb::Conn(st) if st.conn.state != State::Closed => {
+                // `done` takes it after the connection's end, or the
+                // sock's end drops it.
+                let old = self.held_port.lock().replace(port);
+                drop(tcb);
+                old
+            }
+            _ => Some(port),
+        }
+    }
+
     /// The keepalive of the socket's options, if `SO_KEEPALIVE` is on.
     fn keepalive(&self, sk: &Sock<RtcpProto>) -> Option<Keepalive> {
         sk.keepopen().then(|| self.keep_params())
@@ -321,6 +351,7 @@ impl net::Proto for RtcpProto {
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
             gso_segs: AtomicU32::new(0),
+            held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
         })
     }
 
@@ -528,6 +559,10 @@ impl Pernet for RtcpPernet {
     }
 
     fn exit(_net: &Net, state: &RtcpNet) {
+        // The last socks of the namespace may have left their ports to the
+        // workqueue: the kernel sockets holding them go before the
+        // namespace does.
+        PortReleases::flush();
         // Every user sock holds a reference on its namespace, so none can be
         // left when the namespace goes.
         let left = state.socks.load(Ordering::Relaxed);
@@ -862,6 +897,9 @@ fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
     if let Some((local, remote)) = ends {
         RtcpNet::of(net).remove(sk, local, remote);
     }
+    // The port goes back (from the workqueue) if this was its last holder.
+    let port = sk.shared().held_port.lock().take();
+    drop(port);
     Route::forget(sk);
     sk.set_state(TCP_CLOSE);
     sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
@@ -1336,7 +1374,10 @@ fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
     let rejected = {
         let mut tcb = sk.shared().tcb.lock();
         match &mut *tcb {
-            Tcb::Listen(l) => l.queue.push(child.clone(), GFP_ATOMIC).is_err(),
+            Tcb::Listen(l) => {
+                *child.shared().held_port.lock() = l.port.clone();
+                l.queue.push(child.clone(), GFP_ATOMIC).is_err()
+            }
             _ => true,
         }
     };
@@ -1578,9 +1619,20 @@ impl net::SocketOps for RtcpOps {
                 let _ = sk.wait_until(&mut timeo, || !matches!(sk.state(), TCP_FIN_WAIT1 | TCP_CLOSING | TCP_LAST_ACK));
             }
             // The port goes back to the namespace now, not when the last
-            // reference to the sock does.
-            let port = sk.lock().port.take();
-            drop(port);
+            // reference to the sock does; unless bind() chose it and the
+            // connection goes on, which keeps it to its end (a port in
+            // TIME-WAIT is in use for bind(), as Linux's TCP has it).
+            let (port, bound, opts) = {
+                let mut owned = sk.lock();
+                (owned.port.take(), owned.bound, sk.bind_options())
+            };
+            if let Some(port) = port {
+                port.follow(opts);
+                let port = if bound { sk.shared().hold_port(port) } else { Some(port) };
+                if let Some(port) = port {
+                    port.release_now();
+                }
+            }
             sk.orphan();
             // Dropping the socket's reference frees the sock (destruct).
         }
@@ -1609,6 +1661,7 @@ impl net::SocketOps for RtcpOps {
         let port = PortReservation::take(net, addr, sk.bind_options())?;
         owned.local = port.addr()?;
         owned.port = Some(port);
+        owned.bound = addr.port != 0;
         Ok(())
     }
 
@@ -1839,7 +1892,7 @@ impl net::SocketOps for RtcpOps {
         }
         let local = owned.local;
         *sk.shared().tcb.lock() =
-            Tcb::Listen(Listener::new(backlog));
+            Tcb::Listen(Listener::new(backlog, owned.port.clone()));
         {
             let mut ls = RtcpNet::of(net).listeners.lock();
             if let Err(e) = ls.push((local, sk.into()), GFP_ATOMIC) {

@@ -57,3 +57,5 @@ bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, 
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk) { return sock_flag(sk, SOCK_KEEPOPEN); }
 void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f) { sock_valbool_flag(sk, f, sock_flag(from, f)); }
 int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }
+struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name) { return alloc_workqueue("%s", WQ_UNBOUND, 0, name); }
+void rtcp_helper_flush_workqueue(struct workqueue_struct *wq) { flush_workqueue(wq); }

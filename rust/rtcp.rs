@@ -39,14 +39,16 @@ struct Rtcp {
     _family: net::FamilyRegistration<af_rtcp::RtcpFamily>,
     _proto: net::ProtoRegistration<af_rtcp::RtcpProto>,
     _pernet: net::PernetRegistration,
+    _port_releases: net::PortReleases,
 }
 
 impl kernel::Module for Rtcp {
     fn init(_module: &'static ThisModule) -> Result<Self> {
+        let port_releases = net::PortReleases::new()?;
         let pernet = net::PernetRegistration::new(&af_rtcp::PERNET)?;
         let proto = net::ProtoRegistration::new(&af_rtcp::PROTO)?;
         let family = net::FamilyRegistration::new()?;
         pr_info!("AF_RTCP ({}) registered\n", af_rtcp::AF_RTCP);
-        Ok(Rtcp { _family: family, _proto: proto, _pernet: pernet })
+        Ok(Rtcp { _family: family, _proto: proto, _pernet: pernet, _port_releases: port_releases })
     }
 }

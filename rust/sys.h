@@ -31,6 +31,7 @@
 #include <linux/seq_file_net.h>
 #include <linux/random.h>
 #include <linux/siphash.h>
+#include <linux/workqueue.h>
 
 void rtcp_helper_sock_hold(struct sock *sk);
 void rtcp_helper_sock_put(struct sock *sk);
@@ -109,6 +110,8 @@ const int RTCP_SOCK_LINGER = SOCK_LINGER;
 const unsigned int RTCP_SOCK_SNDBUF_LOCK = SOCK_SNDBUF_LOCK;
 const unsigned int RTCP_SOCK_RCVBUF_LOCK = SOCK_RCVBUF_LOCK;
 int rtcp_helper_put_user_int(int val, unsigned long arg);
+struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name);
+void rtcp_helper_flush_workqueue(struct workqueue_struct *wq);
 #include <asm/ioctls.h>
 #include <linux/sockios.h>
 const unsigned int RTCP_SIOCINQ = SIOCINQ;

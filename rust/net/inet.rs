@@ -4,11 +4,21 @@
 //! the namespace's shared TCP port space.
 //!
 //! C headers: [`include/uapi/linux/in.h`], [`include/net/route.h`],
-//! [`include/linux/net.h`] (`sock_create_kern`, `kernel_bind`).
+//! [`include/linux/net.h`] (`sock_create_kern`, `kernel_bind`),
+//! [`include/linux/workqueue.h`].
 
 use crate::sys;
-use core::ptr::NonNull;
-use kernel::{error::to_result, ffi::c_int, prelude::*};
+use core::{
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
+use kernel::{
+    error::to_result,
+    ffi::c_int,
+    prelude::*,
+    sync::Arc,
+    workqueue::{Queue, Work, WorkItem},
+};
 
 use super::sock::Net;
 
@@ -103,8 +113,8 @@ pub(crate) fn port_needs_privilege(net: &Net, port: u16) -> bool {
     }
 }
 
-/// A port held in the namespace's TCP port space on behalf of an RTCP
-/// socket: a kernel `AF_INET` TCP socket bound (never listening, never
+/// A port held in the namespace's TCP port space on behalf of RTCP
+/// sockets: a kernel `AF_INET` TCP socket bound (never listening, never
 /// connected) to the same address and port.
 ///
 /// RTCP and Linux's TCP share one port space. Holding the port through the
@@ -115,17 +125,81 @@ pub(crate) fn port_needs_privilege(net: &Net, port: u16) -> bool {
 /// `ip_local_port_range` that no socket of either kind holds. Segments for
 /// RTCP's ports never reach Linux's TCP (the receive hook takes them).
 ///
+/// A reservation is shared by its clones, as a listener shares its port
+/// with the connections it accepts (`inet_csk_clone_lock` takes the bind
+/// bucket): the port goes back when the last one goes. Dropping the last
+/// one anywhere, softirq included, gives the port back from the
+/// [`PortReleases`] workqueue, as releasing a socket may sleep;
+/// [`PortReservation::release_now`] does it at once, in process context.
+pub(crate) struct PortReservation(Option<Arc<Bound>>);
+
+/// The kernel socket behind a port reservation.
+///
 /// # Invariants
 ///
 /// `sock` is a live kernel socket owned by this value.
-pub(crate) struct PortReservation {
+#[pin_data(PinnedDrop)]
+struct Bound {
     sock: NonNull<sys::socket>,
+    #[pin]
+    work: Work<Bound>,
 }
+
+kernel::impl_has_work! {
+    impl HasWork<Self> for Bound { self.work }
+}
+
+impl WorkItem for Bound {
+    type Pointer = Arc<Bound>;
+
+    /// The last reservation of the port went where sleeping is not
+    /// allowed: the socket is released here, in process context.
+    fn run(this: Arc<Bound>) {
+        drop(this);
+    }
+}
+
+impl Bound {
+    fn sk(&self) -> *mut sys::sock {
+        // SAFETY: the socket is alive (type invariant) and has a sock.
+        unsafe { (*self.sock.as_ptr()).sk }
+    }
+
+    /// Sets the options `(reuse, reuseport, _)` that are set.
+    fn follow(&self, opts: (u8, u8, i32)) {
+        // SAFETY: a live sock; these take its lock (process context, as
+        // the callers are).
+        unsafe {
+            if opts.0 != 0 {
+                sys::sock_set_reuseaddr(self.sk());
+            }
+            if opts.1 != 0 {
+                sys::sock_set_reuseport(self.sk());
+            }
+        }
+    }
+}
+
+#[pinned_drop]
+impl PinnedDrop for Bound {
+    fn drop(self: Pin<&mut Self>) {
+        // SAFETY: the socket is owned by `self` (type invariant); this
+        // runs in process context (`PortReservation`'s drop sends the
+        // last reference to the workqueue).
+        unsafe { sys::sock_release(self.sock.as_ptr()) }
+    }
+}
+
+// SAFETY: the kernel socket may be used and released from any task.
+unsafe impl Send for Bound {}
+// SAFETY: `&Bound` only reads the bound address, which the kernel
+// serialises under the socket's own lock.
+unsafe impl Sync for Bound {}
 
 impl PortReservation {
     /// Takes `addr` (port 0: an ephemeral port) in `net`, with the bind
     /// options of the RTCP socket: `(reuse, reuseport, bound_dev_if)`.
-    /// Errors are those of `bind()` on a TCP socket.
+    /// Errors are those of `bind()` on a TCP socket. Process context.
     pub(crate) fn take(net: &Net, addr: SockAddrIn, opts: (u8, u8, i32)) -> Result<Self> {
         let mut sock = core::ptr::null_mut();
         // SAFETY: `net` is alive; `sock` receives the new socket.
@@ -138,56 +212,134 @@ impl PortReservation {
                 &mut sock,
             )
         })?;
+        let sock = NonNull::new(sock).ok_or(ENOMEM)?;
         // INVARIANT: `sock_create_kern` succeeded, so `sock` is a live
-        // socket that nobody else knows.
-        let r = PortReservation { sock: NonNull::new(sock).ok_or(ENOMEM)? };
-        let sk = r.sk();
-        let (reuse, reuseport, dev) = opts;
-        // SAFETY: `sk` is the new socket's sock, not yet bound.
-        unsafe {
-            if reuse != 0 {
-                sys::sock_set_reuseaddr(sk);
-            }
-            if reuseport != 0 {
-                sys::sock_set_reuseport(sk);
-            }
-            if dev != 0 {
-                to_result(sys::sock_bindtoindex(sk, dev, true))?;
-            }
+        // socket that nobody else knows; `Bound` owns it from here, or it
+        // is released now.
+        let bound = Arc::pin_init(pin_init!(Bound { sock, work <- kernel::new_work!("PortReservation::work") }), GFP_KERNEL)
+            .inspect_err(|_| {
+                // SAFETY: the socket is ours, and nobody else knows it.
+                unsafe { sys::sock_release(sock.as_ptr()) }
+            })?;
+        // A failure from here drops `bound`, the only reference: the
+        // socket is released at once.
+        bound.follow(opts);
+        if opts.2 != 0 {
+            // SAFETY: the new socket's sock, not yet bound.
+            to_result(unsafe { sys::sock_bindtoindex(bound.sk(), opts.2, true) })?;
         }
         let raw = addr.to_bytes();
         // SAFETY: the socket is alive; `raw` is a `sockaddr_in` of its size.
         to_result(unsafe {
-            sys::kernel_bind(sock, raw.as_ptr().cast_mut().cast(), SOCKADDR_IN_LEN as c_int)
+            sys::kernel_bind(sock.as_ptr(), raw.as_ptr().cast_mut().cast(), SOCKADDR_IN_LEN as c_int)
         })?;
-        Ok(r)
-    }
-
-    fn sk(&self) -> *mut sys::sock {
-        // SAFETY: the socket is alive (type invariant) and has a sock.
-        unsafe { (*self.sock.as_ptr()).sk }
+        Ok(PortReservation(Some(bound)))
     }
 
     /// The address and port held.
     pub(crate) fn addr(&self) -> Result<SockAddrIn> {
+        let bound = self.0.as_ref().ok_or(EINVAL)?;
         let mut raw = [0u8; 128];
         // SAFETY: the socket is alive; `raw` has room for any address.
-        let len = unsafe { sys::kernel_getsockname(self.sock.as_ptr(), raw.as_mut_ptr().cast()) };
+        let len = unsafe { sys::kernel_getsockname(bound.sock.as_ptr(), raw.as_mut_ptr().cast()) };
         to_result(len.min(0))?;
         let addr = SockAddrIn::from_bind(raw.get(..SOCKADDR_IN_LEN).ok_or(EINVAL)?)?;
         Ok(addr)
+    }
+
+    /// Sets `SO_REUSEADDR` and `SO_REUSEPORT` on the port if the RTCP
+    /// socket's options `(reuse, reuseport, _)` have them: set after
+    /// `bind()`, they apply to the connections that go on holding the
+    /// port after the socket closes (Linux's children take `sk_reuse`
+    /// from their listener). Process context.
+    pub(crate) fn follow(&self, opts: (u8, u8, i32)) {
+        if let Some(bound) = self.0.as_ref() {
+            bound.follow(opts);
+        }
+    }
+
+    /// Gives this reservation up now: if it was the port's last, the port
+    /// is free when this returns (`close()` then `bind()` finds it free).
+    /// Process context only.
+    pub(crate) fn release_now(mut self) {
+        drop(self.0.take());
+    }
+}
+
+impl Clone for PortReservation {
+    fn clone(&self) -> Self {
+        PortReservation(self.0.clone())
     }
 }
 
 impl Drop for PortReservation {
     fn drop(&mut self) {
-        // SAFETY: the socket is owned by `self` (type invariant).
-        unsafe { sys::sock_release(self.sock.as_ptr()) }
+        let Some(last) = self.0.take().and_then(Arc::into_unique_or_drop) else { return };
+        match PortReleases::queue() {
+            Some(q) => {
+                if let Err(bound) = q.enqueue(Arc::from(last)) {
+                    // Queued already: impossible for the last reference,
+                    // and never worth releasing the socket in atomic
+                    // context. The socket is left, not misused.
+                    core::mem::forget(bound);
+                }
+            }
+            // No workqueue: the module is not set up, so no reservation
+            // exists; nothing to do but be correct.
+            None => drop(last),
+        }
     }
 }
 
-// SAFETY: the kernel socket may be used and released from any task.
-unsafe impl Send for PortReservation {}
-// SAFETY: `&PortReservation` only reads the bound address, which the
-// kernel serialises under the socket's own lock.
-unsafe impl Sync for PortReservation {}
+/// The module's workqueue that gives ports back for reservations whose
+/// last clone went where sleeping is not allowed (a connection's end in
+/// softirq, a sock freed there). It lives from the module's start to its
+/// end: dropping it waits for every release queued.
+pub(crate) struct PortReleases(NonNull<sys::workqueue_struct>);
+
+/// The workqueue of the loaded module's [`PortReleases`] (null before and
+/// after).
+static PORT_RELEASES: AtomicPtr<sys::workqueue_struct> = AtomicPtr::new(core::ptr::null_mut());
+
+impl PortReleases {
+    /// Allocates the workqueue (`alloc_workqueue`).
+    pub(crate) fn new() -> Result<Self> {
+        // SAFETY: a constant NUL-terminated name; process context.
+        let wq = NonNull::new(unsafe { sys::rtcp_helper_alloc_workqueue(c"rtcp_ports".as_char_ptr()) }).ok_or(ENOMEM)?;
+        PORT_RELEASES.store(wq.as_ptr(), Ordering::Release);
+        Ok(PortReleases(wq))
+    }
+
+    fn queue() -> Option<&'static Queue> {
+        let wq = NonNull::new(PORT_RELEASES.load(Ordering::Acquire))?;
+        // SAFETY: a workqueue of `PortReleases`, alive until the module's
+        // registration drops it, after every reservation is gone (each
+        // belongs to a sock or to a namespace's pending work, and both end
+        // before the module does).
+        Some(unsafe { Queue::from_raw(wq.as_ptr().cast()) })
+    }
+
+    /// Waits for the releases queued so far (`flush_workqueue`): a
+    /// namespace that goes must not keep a kernel socket of its own past
+    /// its RTCP state, as kernel sockets hold no reference on it.
+    pub(crate) fn flush() {
+        if let Some(wq) = NonNull::new(PORT_RELEASES.load(Ordering::Acquire)) {
+            // SAFETY: a live workqueue (see `queue`); process context.
+            unsafe { sys::rtcp_helper_flush_workqueue(wq.as_ptr()) }
+        }
+    }
+}
+
+impl Drop for PortReleases {
+    fn drop(&mut self) {
+        PORT_RELEASES.store(core::ptr::null_mut(), Ordering::Release);
+        // SAFETY: our workqueue; `destroy_workqueue` runs what is queued
+        // first, and nothing queues any more.
+        unsafe { sys::destroy_workqueue(self.0.as_ptr()) }
+    }
+}
+
+// SAFETY: a workqueue may be used and destroyed from any task.
+unsafe impl Send for PortReleases {}
+// SAFETY: `&PortReleases` gives no access of its own.
+unsafe impl Sync for PortReleases {}

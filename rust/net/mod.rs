@@ -26,7 +26,7 @@ pub(crate) use ops::{OptVal, PollTable, SocketOps};
 pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
 pub(crate) use proto::{Proto, ProtoDef, ProtoRegistration};
 pub(crate) use hook::{Hook, HookDef, HookRegistration, Packet};
-pub(crate) use inet::{PortReservation, SockAddrIn};
+pub(crate) use inet::{PortReleases, PortReservation, SockAddrIn};
 pub(crate) use msg::Msg;
 pub(crate) use route::Route;
 pub(crate) use sock::{Net, Sock, Socket};
