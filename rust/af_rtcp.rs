@@ -231,7 +231,7 @@ fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
 /// send, and a receive buffer for its window (with the slack for its
 /// rounding, [`stream::rx_capacity`]).
 fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
-    let tx = SharedBytes::new(conn.cfg.sndbuf as usize, flags)?;
+    let tx = SharedBytes::pages(conn.cfg.sndbuf as usize, flags)?;
     let rx = SharedBytes::new(stream::rx_capacity(&conn.cfg), flags)?;
     Ok(Stream::new(conn, tx, rx))
 }
@@ -758,15 +758,15 @@ impl Outbox {
         Outbox { local: c.local, remote: c.remote, skbs: KVec::new() }
     }
 
-    /// Builds `seg` with the payload `a` then `b`, counting it. A segment
-    /// that cannot be built is lost like one dropped on the way.
-    fn push(&mut self, net: &Net, seg: &Segment, a: &[u8], b: &[u8], retransmission: bool) {
+    /// Builds `seg` (no payload), counting it. A segment that cannot be
+    /// built is lost like one dropped on the way.
+    fn push(&mut self, net: &Net, seg: &Segment, retransmission: bool) {
         RtcpNet::of(net).stats.sent(seg, retransmission);
-        self.build(seg, a, b, u16::MAX);
+        self.build(seg, None, u16::MAX);
     }
 
-    fn build(&mut self, seg: &Segment, a: &[u8], b: &[u8], mss: u16) {
-        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, a, b, mss) {
+    fn build(&mut self, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) {
+        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, payload, mss) {
             let _ = self.skbs.push(t, GFP_ATOMIC);
         }
     }
@@ -783,7 +783,7 @@ impl Outbox {
             let Some(t) = s.conn.transmit(now) else { break };
             RtcpNet::of(net).stats.sent(&t.seg, t.retransmission);
             if let Some((b, size)) = batch.as_mut() {
-                if Self::joins(b, *size, &t, gso_segs) {
+                if Self::joins(&s.tx, b, *size, &t, gso_segs) {
                     b.len = b.len.saturating_add(t.len);
                     b.seg.flags = t.seg.flags;
                     continue;
@@ -803,8 +803,8 @@ impl Outbox {
     /// `b` is full and carries no PSH or FIN, the headers are the same but
     /// for the sequence number (and `t`'s PSH or FIN, which GSO leaves on
     /// the last piece), and the whole fits one skb, of at most `gso_segs`
-    /// segments (0: no bound).
-    fn joins(b: &Transmit, size: u32, t: &Transmit, gso_segs: u32) -> bool {
+    /// segments (0: no bound) and of no more pages than an skb has frags.
+    fn joins(tx: &Ring<SharedBytes>, b: &Transmit, size: u32, t: &Transmit, gso_segs: u32) -> bool {
         let mut h = t.seg;
         h.seq = b.seg.seq;
         h.flags = b.seg.flags;
@@ -814,13 +814,18 @@ impl Outbox {
         let room = (b.len as usize).saturating_add(t.len as usize).saturating_add(b.seg.emit_header_len())
             <= skb::MAX_TCP_LEN
             && (gso_segs == 0 || b.len / size.max(1) < gso_segs);
-        plain && full && next && room && h == b.seg
+        let frags = || {
+            let (x, y) = tx.data_spans(b.off as usize, b.len.saturating_add(t.len) as usize)?;
+            let pages = tx.storage().pages_of(x).saturating_add(tx.storage().pages_of(y));
+            Some(pages <= sys::RTCP_MAX_SKB_FRAGS as usize)
+        };
+        plain && full && next && room && h == b.seg && frags() == Some(true)
     }
 
     /// The skb of `t` with its payload from the send buffer.
     fn build_from(&mut self, s: &RtcpStream, t: &Transmit, size: u32) {
-        let (a, b) = s.tx.slices(t.off as usize, t.len as usize).unwrap_or((&[], &[]));
-        self.build(&t.seg, a, b, u16::try_from(size).unwrap_or(u16::MAX));
+        let payload = s.tx.data_spans(t.off as usize, t.len as usize).map(|spans| (s.tx.storage(), spans));
+        self.build(&t.seg, payload, u16::try_from(size).unwrap_or(u16::MAX));
     }
 
     /// Sends the segments of `sk` on the route it keeps (`__sk_dst_check`
@@ -930,7 +935,7 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
         let (out, retransmission) = f(st)?;
         let mut ob = Outbox::new(&st.conn);
         if let Some(r) = &out.reply {
-            ob.push(net, r, &[], &[], retransmission);
+            ob.push(net, r, retransmission);
         }
         ob.drain(net, st, now, sk.shared().gso_segs.load(Ordering::Relaxed));
         if out.time_wait || out.closed || out.error.is_some() {
@@ -949,10 +954,11 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
     Some(out)
 }
 
-/// A buffer of `size` bytes to grow into, allocated in process context; a
-/// failure only means no growth.
-fn bigger(size: usize) -> Option<SharedBytes> {
-    SharedBytes::new(size, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN).ok()
+/// A buffer of `size` bytes to grow into (paged for sending, `paged`),
+/// allocated in process context; a failure only means no growth.
+fn bigger(size: usize, paged: bool) -> Option<SharedBytes> {
+    let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+    if paged { SharedBytes::pages(size, flags) } else { SharedBytes::new(size, flags) }.ok()
 }
 
 /// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
@@ -974,7 +980,7 @@ fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
         }
         _ => return false,
     };
-    let Some(new) = bigger(size) else { return false };
+    let Some(new) = bigger(size, true) else { return false };
     // The buffer left behind is freed after the lock.
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_tx(new));
     old.is_some()
@@ -995,7 +1001,7 @@ fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
         }
         _ => return false,
     };
-    let Some(new) = bigger(size) else { return false };
+    let Some(new) = bigger(size, false) else { return false };
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
     old.is_some()
 }
@@ -1009,14 +1015,18 @@ fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
 /// the call returns.
 unsafe fn copy_in(msg: &mut Msg<'_>, lease: &mut Lease, (a, b): Spans) -> usize {
     let mut got = 0;
-    for r in [a, b] {
-        let want = r.len();
-        // SAFETY: as the caller guarantees.
-        let Some(dst) = (unsafe { lease.room(r) }) else { break };
-        let n = msg.copy_from_user(dst);
-        got += n;
-        if n < want {
-            break;
+    for span in [a, b] {
+        let mut at = span.start;
+        while at < span.end {
+            let end = lease.piece_end(at, span.end);
+            // SAFETY: as the caller guarantees.
+            let Some(dst) = (unsafe { lease.room(at..end) }) else { return got };
+            let n = msg.copy_from_user(dst);
+            got += n;
+            if n < end - at {
+                return got;
+            }
+            at = end;
         }
     }
     got
@@ -1031,7 +1041,7 @@ unsafe fn copy_in(msg: &mut Msg<'_>, lease: &mut Lease, (a, b): Spans) -> usize 
 /// call returns.
 unsafe fn copy_out(msg: &mut Msg<'_>, lease: &Lease, (a, b): Spans) -> usize {
     let mut out = 0;
-    for r in [a, b] {
+    for r in [a, b].into_iter().flat_map(|r| lease.pieces(r)) {
         let want = r.len();
         // SAFETY: as the caller guarantees.
         let Some(src) = (unsafe { lease.data(r) }) else { break };
@@ -2002,6 +2012,18 @@ impl net::SocketOps for RtcpOps {
             // (None: the connection ended or changed since; the next turn
             // finds out.)
             let Some((spans, mut lease)) = lease else { continue };
+            // Room in pages that skbs of earlier segments still hold gets
+            // new pages first; the skbs keep the old ones.
+            let fresh = match lease.fresh_pages(&spans) {
+                Ok(fresh) => fresh,
+                Err(e) => return if sent > 0 { Ok(sent) } else { Err(e) },
+            };
+            if !fresh.is_empty() {
+                match sk.shared().tcb.lock().stream() {
+                    Some(st) if st.tx.storage().is(&lease) => st.tx.storage().renew(fresh, &spans),
+                    _ => continue,
+                }
+            }
             // SAFETY: `spans` were room after the data of the send buffer
             // `lease` holds. Only a writer turns room into data, and this
             // call is the only writer (it holds the socket lock, as every

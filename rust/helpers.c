@@ -59,3 +59,6 @@ void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f)
 int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name) { return alloc_workqueue("%s", WQ_UNBOUND, 0, name); }
 void rtcp_helper_flush_workqueue(struct workqueue_struct *wq) { flush_workqueue(wq); }
+int rtcp_helper_page_ref_count(struct page *page) { return page_count(page); }
+void rtcp_helper_get_page(struct page *page) { get_page(page); }
+void rtcp_helper_put_page(struct page *page) { put_page(page); }

@@ -110,6 +110,9 @@ const int RTCP_SOCK_LINGER = SOCK_LINGER;
 const unsigned int RTCP_SOCK_SNDBUF_LOCK = SOCK_SNDBUF_LOCK;
 const unsigned int RTCP_SOCK_RCVBUF_LOCK = SOCK_RCVBUF_LOCK;
 int rtcp_helper_put_user_int(int val, unsigned long arg);
+int rtcp_helper_page_ref_count(struct page *page);
+void rtcp_helper_get_page(struct page *page);
+void rtcp_helper_put_page(struct page *page);
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name);
 void rtcp_helper_flush_workqueue(struct workqueue_struct *wq);
 #include <asm/ioctls.h>

@@ -265,6 +265,29 @@ TEST_F(data, full_buffers_block_the_sender)
 	EXPECT_EQ(POLLOUT, p.revents);
 }
 
+/* Bytes sent stay as they were sent while the receiver holds them: eight
+ * rounds of 4 KiB, each of its own byte, go through a send buffer kept at
+ * its first size (SO_SNDBUF set after connect stops its growth), so later
+ * rounds reuse the memory of earlier ones while the receiver, which reads
+ * nothing yet, still holds those (Linux's TCP keeps received skbs, and the
+ * pages they point to, until read). Then every round reads back intact. */
+TEST_F(data, sent_bytes_stay_while_the_receiver_holds_them)
+{
+	char out[4096], in[4096];
+	int round, i;
+
+	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_SNDBUF, &(int){ 4096 }, sizeof(int)));
+	for (round = 0; round < 8; round++) {
+		memset(out, 'a' + round, sizeof(out));
+		ASSERT_EQ((ssize_t)sizeof(out), send(self->c, out, sizeof(out), 0));
+	}
+	for (round = 0; round < 8; round++) {
+		ASSERT_EQ((ssize_t)sizeof(in), recv(self->a, in, sizeof(in), MSG_WAITALL));
+		for (i = 0; i < (int)sizeof(in); i++)
+			ASSERT_EQ('a' + round, in[i]) TH_LOG("round %d, byte %d", round, i);
+	}
+}
+
 static volatile sig_atomic_t pipes;
 
 static void on_pipe(int sig)

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! The bytes of a connection's send or receive buffer, which one call may
-//! copy user memory into or out of without the connection's lock.
+//! copy user memory into or out of without the connection's lock, and
+//! whose pages outgoing segments take as they are.
 //!
 //! The connection's [`Ring`](crate::proto::ring::Ring) owns a
 //! [`SharedBytes`] and reaches it a range at a time, under the lock. A call
@@ -10,42 +11,142 @@
 //! room after the data, or out of the data: ranges the lock's holder does
 //! not touch until the call is back under the lock. The lease keeps the
 //! bytes alive if the connection drops its buffer meanwhile.
+//!
+//! A send buffer is made of order-0 pages ([`SharedBytes::pages`]): a
+//! segment's skb takes a reference on the pages of its payload instead of
+//! a copy (as Linux's TCP sends the page frags `tcp_sendmsg` filled). A
+//! page an skb still holds may not be written again: its bytes may still
+//! be on their way, or queued unread at a receiver on this host. So before
+//! the writer fills room that lies in such a page, the buffer takes a new
+//! page in its place ([`Lease::fresh_pages`], [`SharedBytes::renew`]), and
+//! the skbs keep the old one.
 
-use crate::proto::ring::Bytes;
-use core::{ops::Range, ptr::NonNull};
+use crate::proto::ring::{Bytes, Spans};
+use crate::sys;
+use core::{
+    ops::Range,
+    ptr::NonNull,
+    sync::atomic::{AtomicPtr, Ordering},
+};
 use kernel::{
-    alloc::{Flags, KVec},
+    alloc::{flags::__GFP_ZERO, Flags, KVec},
+    page::{Page, PAGE_SIZE},
     prelude::*,
     sync::Arc,
 };
 
-/// A zeroed allocation, reached only through `ptr`.
+/// Where a region's bytes are.
+enum Store {
+    /// One zeroed allocation, reached only through `ptr`, which points to
+    /// its start; never reached through `_buf`.
+    Flat { ptr: NonNull<u8>, _buf: KVec<u8> },
+    /// Zeroed order-0 pages, the `i`-th holding bytes `i * PAGE_SIZE ..`;
+    /// the region holds one reference on each. An entry changes only
+    /// under the connection's lock ([`SharedBytes::renew`]).
+    Pages(KVec<AtomicPtr<sys::page>>),
+}
+
+/// A buffer's bytes.
 ///
 /// # Invariants
 ///
-/// `ptr` points to `len` initialised bytes of `_buf`'s allocation, which
-/// lives as long as the value and is never reached through `_buf`.
+/// The store holds `len` initialised bytes (a paged store has at least
+/// `len.div_ceil(PAGE_SIZE)` live pages), which live as long as the value.
 struct Region {
-    ptr: NonNull<u8>,
     len: usize,
-    _buf: KVec<u8>,
+    store: Store,
 }
 
 // SAFETY: `Region` owns its bytes; who may touch which of them is the
-// business of `SharedBytes` and `Lease`, whose accessors say it.
+// business of `SharedBytes` and `Lease`, whose accessors say it. Pages may
+// be referenced and released from any context.
 unsafe impl Send for Region {}
 // SAFETY: as for `Send`: `&Region` gives no access of its own.
 unsafe impl Sync for Region {}
 
 impl Region {
-    /// `r` as a pointer and length, if it is inside.
+    /// The page of byte `at` of a paged store, and `at`'s offset in it.
+    fn page(&self, at: usize) -> Option<(NonNull<sys::page>, usize)> {
+        let Store::Pages(pages) = &self.store else { return None };
+        let page = NonNull::new(pages.get(at / PAGE_SIZE)?.load(Ordering::Acquire))?;
+        Some((page, at % PAGE_SIZE))
+    }
+
+    /// `r` as a pointer and length, if it is inside and in one piece of
+    /// storage (for pages, within one page).
     fn at(&self, r: &Range<usize>) -> Option<(*mut u8, usize)> {
         if r.start > r.end || r.end > self.len {
             return None;
         }
-        // SAFETY: `r.start <= len`: within the allocation or one past it.
-        Some((unsafe { self.ptr.as_ptr().add(r.start) }, r.end - r.start))
+        match &self.store {
+            // SAFETY: `r.start <= len`: within the allocation or one past it.
+            Store::Flat { ptr, .. } => Some((unsafe { ptr.as_ptr().add(r.start) }, r.len())),
+            Store::Pages(_) if r.is_empty() => Some((NonNull::dangling().as_ptr(), 0)),
+            Store::Pages(_) => {
+                let (page, off) = self.page(r.start)?;
+                if off.checked_add(r.len())? > PAGE_SIZE {
+                    return None;
+                }
+                // SAFETY: a live page of the region (type invariant),
+                // mapped as every page is on 64-bit; `off < PAGE_SIZE`.
+                Some((unsafe { sys::rtcp_helper_page_address(page.as_ptr()).cast::<u8>().add(off) }, r.len()))
+            }
+        }
     }
+
+    /// Where the piece of storage that holds byte `at` ends, within `end`.
+    fn piece_end(&self, at: usize, end: usize) -> usize {
+        match self.store {
+            Store::Flat { .. } => end,
+            Store::Pages(_) => end.min((at / PAGE_SIZE).saturating_add(1).saturating_mul(PAGE_SIZE)),
+        }
+    }
+}
+
+impl Drop for Region {
+    fn drop(&mut self) {
+        if let Store::Pages(pages) = &self.store {
+            for p in pages.iter() {
+                if let Some(page) = NonNull::new(p.load(Ordering::Relaxed)) {
+                    // SAFETY: the region's own reference on a live page.
+                    unsafe { sys::rtcp_helper_put_page(page.as_ptr()) };
+                }
+            }
+        }
+    }
+}
+
+/// The pieces of a range that each lie in one piece of storage.
+pub(crate) struct Pieces<'a> {
+    region: Option<&'a Region>,
+    at: usize,
+    end: usize,
+}
+
+impl Iterator for Pieces<'_> {
+    type Item = Range<usize>;
+
+    fn next(&mut self) -> Option<Range<usize>> {
+        let region = self.region?;
+        if self.at >= self.end {
+            return None;
+        }
+        let end = region.piece_end(self.at, self.end);
+        let r = self.at..end;
+        self.at = end;
+        Some(r)
+    }
+}
+
+fn pieces(region: Option<&Region>, r: Range<usize>) -> Pieces<'_> {
+    Pieces { region, at: r.start, end: r.end }
+}
+
+/// A page of an outgoing segment's payload: `len` bytes at `off`.
+pub(crate) struct Frag {
+    pub(crate) page: NonNull<sys::page>,
+    pub(crate) off: usize,
+    pub(crate) len: usize,
 }
 
 /// The bytes of a connection's buffer, as its ring holds them (empty: no
@@ -58,7 +159,8 @@ impl SharedBytes {
         SharedBytes(None)
     }
 
-    /// `len` zeroed bytes.
+    /// `len` zeroed bytes in one allocation (a receive buffer: segments
+    /// land in it at any offset and are copied out).
     pub(crate) fn new(len: usize, flags: Flags) -> Result<SharedBytes> {
         if len == 0 {
             return Ok(SharedBytes::empty());
@@ -67,7 +169,30 @@ impl SharedBytes {
         let ptr = NonNull::new(buf.as_mut_ptr()).ok_or(ENOMEM)?;
         // INVARIANT: `ptr` is the start of `buf`'s `len` zeroed bytes; the
         // heap allocation does not move with `buf`, which nobody touches.
-        Ok(SharedBytes(Some(Arc::new(Region { ptr, len, _buf: buf }, flags)?)))
+        let store = Store::Flat { ptr, _buf: buf };
+        Ok(SharedBytes(Some(Arc::new(Region { len, store }, flags)?)))
+    }
+
+    /// `len` zeroed bytes in order-0 pages (a send buffer: segments take
+    /// its pages, [`SharedBytes::frags`]).
+    pub(crate) fn pages(len: usize, flags: Flags) -> Result<SharedBytes> {
+        if len == 0 {
+            return Ok(SharedBytes::empty());
+        }
+        let n = len.div_ceil(PAGE_SIZE);
+        // INVARIANT: `len` is set once every page is in; a failure before
+        // drops the region, and the pages taken so far with it.
+        let mut region = Region { len: 0, store: Store::Pages(KVec::with_capacity(n, flags)?) };
+        for _ in 0..n {
+            let page = zeroed_page(flags)?;
+            let Store::Pages(pages) = &mut region.store else { return Err(EINVAL) };
+            pages.push(AtomicPtr::new(page.as_ptr()), flags).inspect_err(|_| {
+                // SAFETY: the new page's only reference, ours.
+                unsafe { sys::rtcp_helper_put_page(page.as_ptr()) }
+            })?;
+        }
+        region.len = len;
+        Ok(SharedBytes(Some(Arc::new(region, flags)?)))
     }
 
     /// A lease on the same bytes (`None` if there are none).
@@ -79,7 +204,118 @@ impl SharedBytes {
     pub(crate) fn is(&self, lease: &Lease) -> bool {
         self.0.as_ref().is_some_and(|r| Arc::ptr_eq(r, &lease.0))
     }
+
+    /// The pages of the bytes of `r`, in order, or `None` if they are not
+    /// all inside a paged store. Under the connection's lock (pages change
+    /// only under it): each is live while the caller holds it, and takes a
+    /// reference of its own to keep one.
+    pub(crate) fn frags(&self, r: Range<usize>) -> Option<impl Iterator<Item = Frag> + '_> {
+        let region = self.0.as_deref()?;
+        if !matches!(region.store, Store::Pages(_)) || r.start > r.end || r.end > region.len {
+            return None;
+        }
+        Some(pieces(Some(region), r).filter_map(move |p| {
+            let (page, off) = region.page(p.start)?;
+            Some(Frag { page, off, len: p.len() })
+        }))
+    }
+
+    /// How many pages the bytes of `r` lie in.
+    pub(crate) fn pages_of(&self, r: Range<usize>) -> usize {
+        pieces(self.0.as_deref(), r).count()
+    }
+
+    /// The pieces of `r` that each lie in one piece of storage, for
+    /// [`Bytes::range`] (which gives no range across pages).
+    pub(crate) fn pieces(&self, r: Range<usize>) -> Pieces<'_> {
+        pieces(self.0.as_deref(), r)
+    }
+
+    /// Puts the `fresh` pages in place of the old ones that skbs still
+    /// held, copying over each old page's bytes outside `room` (data, or
+    /// room since; the room is the writer's to fill). Under the
+    /// connection's lock, on the bytes the pages were taken for.
+    pub(crate) fn renew(&self, mut fresh: FreshPages, room: &Spans) {
+        let Some(region) = self.0.as_deref() else { return };
+        let Store::Pages(pages) = &region.store else { return };
+        for (i, new) in fresh.0.drain_all() {
+            let Some(slot) = pages.get(i) else {
+                // SAFETY: an unused fresh page, ours.
+                unsafe { sys::rtcp_helper_put_page(new.as_ptr()) };
+                continue;
+            };
+            let start = i.saturating_mul(PAGE_SIZE);
+            let page = start..start.saturating_add(PAGE_SIZE).min(region.len);
+            let old = slot.load(Ordering::Acquire);
+            for keep in outside(page, room) {
+                let off = keep.start % PAGE_SIZE;
+                // SAFETY: `old` and `new` are live pages (the region's, and
+                // ours), mapped; `keep` lies within one page at `off`. The
+                // old page's bytes outside the room are not written while
+                // the connection's lock is held, the new page is nobody
+                // else's.
+                unsafe {
+                    let from = sys::rtcp_helper_page_address(old).cast::<u8>().add(off);
+                    let to = sys::rtcp_helper_page_address(new.as_ptr()).cast::<u8>().add(off);
+                    core::ptr::copy_nonoverlapping(from, to, keep.len());
+                }
+            }
+            let old = slot.swap(new.as_ptr(), Ordering::AcqRel);
+            if let Some(old) = NonNull::new(old) {
+                // SAFETY: the region's reference on the old page; the skbs
+                // that hold it keep theirs.
+                unsafe { sys::rtcp_helper_put_page(old.as_ptr()) };
+            }
+        }
+    }
 }
+
+/// A zeroed order-0 page, with its one reference.
+fn zeroed_page(flags: Flags) -> Result<NonNull<sys::page>> {
+    // The page's reference is handed over to `put_page`, which frees it
+    // with the last one (`Page`'s drop would free it regardless).
+    let page = core::mem::ManuallyDrop::new(Page::alloc_page(flags | __GFP_ZERO)?);
+    NonNull::new(page.as_ptr().cast()).ok_or(ENOMEM)
+}
+
+/// The parts of `page` outside both spans of `room`.
+fn outside(page: Range<usize>, (a, b): &Spans) -> impl Iterator<Item = Range<usize>> {
+    let cut = |r: Range<usize>, c: &Range<usize>| -> [Range<usize>; 2] {
+        if c.is_empty() || c.end <= r.start || c.start >= r.end {
+            return [r, 0..0];
+        }
+        [r.start..c.start.max(r.start), c.end.min(r.end)..r.end]
+    };
+    let [p0, p1] = cut(page, a);
+    let [q0, q1] = cut(p0, b);
+    let [q2, q3] = cut(p1, b);
+    [q0, q1, q2, q3].into_iter().filter(|r| !r.is_empty())
+}
+
+/// New pages for the ones of a send buffer's room that skbs still hold,
+/// taken with the connection's lock let go ([`Lease::fresh_pages`]) and
+/// put in place under it ([`SharedBytes::renew`]); the ones left unused
+/// are freed.
+pub(crate) struct FreshPages(KVec<(usize, NonNull<sys::page>)>);
+
+impl FreshPages {
+    /// No page to renew.
+    pub(crate) fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl Drop for FreshPages {
+    fn drop(&mut self) {
+        for (_, page) in self.0.drain_all() {
+            // SAFETY: an unused fresh page, ours.
+            unsafe { sys::rtcp_helper_put_page(page.as_ptr()) };
+        }
+    }
+}
+
+// SAFETY: pages may be freed from any context.
+unsafe impl Send for FreshPages {}
 
 impl Bytes for SharedBytes {
     fn size(&self) -> usize {
@@ -115,6 +351,26 @@ impl Bytes for SharedBytes {
         // two slices do not overlap.
         Some(unsafe { (core::slice::from_raw_parts_mut(pa, na), core::slice::from_raw_parts_mut(pb, nb)) })
     }
+
+    fn copy_from(&mut self, at: usize, src: &Self, from: Range<usize>) -> bool {
+        let Some(region) = self.0.clone() else { return from.is_empty() };
+        let mut to = at;
+        for piece in src.pieces(from.clone()) {
+            let mut piece = piece;
+            while !piece.is_empty() {
+                let Some(end) = to.checked_add(piece.len()) else { return false };
+                let n = region.piece_end(to, end).saturating_sub(to);
+                let chunk = piece.start..piece.start.saturating_add(n);
+                match (src.range(chunk), self.range_mut(to..to.saturating_add(n))) {
+                    (Some(s), Some(d)) if s.len() == d.len() && n > 0 => d.copy_from_slice(s),
+                    _ => return false,
+                }
+                to = to.saturating_add(n);
+                piece.start = piece.start.saturating_add(n);
+            }
+        }
+        to.checked_sub(at) == Some(from.len())
+    }
 }
 
 /// A hold on a buffer's bytes for a copy made without the connection's
@@ -122,14 +378,53 @@ impl Bytes for SharedBytes {
 pub(crate) struct Lease(Arc<Region>);
 
 impl Lease {
-    /// The bytes of `r`, writable, if inside.
+    /// The pieces of `r` that each lie in one piece of storage, for
+    /// [`Lease::room`] and [`Lease::data`].
+    pub(crate) fn pieces(&self, r: Range<usize>) -> Pieces<'_> {
+        pieces(Some(&self.0), r)
+    }
+
+    /// Where the piece of storage that holds byte `at` ends, within `end`.
+    pub(crate) fn piece_end(&self, at: usize, end: usize) -> usize {
+        self.0.piece_end(at, end)
+    }
+
+    /// New pages for the pages of the room `spans` that something besides
+    /// the buffer still holds (an skb of a segment sent from them), to put
+    /// in their place before the room is written ([`SharedBytes::renew`]).
+    /// Process context: the pages are taken with `GFP_KERNEL`.
+    pub(crate) fn fresh_pages(&self, (a, b): &Spans) -> Result<FreshPages> {
+        let mut fresh = FreshPages(KVec::new());
+        for r in [a, b] {
+            for p in self.pieces(r.clone()) {
+                let Some((page, _)) = self.0.page(p.start) else { continue };
+                let i = p.start / PAGE_SIZE;
+                // A reference taken after this look covers data, never the
+                // room: an skb takes pages for the data it carries.
+                // SAFETY: a live page of the region, which the lease keeps.
+                let shared = unsafe { sys::rtcp_helper_page_ref_count(page.as_ptr()) } > 1;
+                if shared && !fresh.0.iter().any(|&(j, _)| j == i) {
+                    let new = zeroed_page(GFP_KERNEL)?;
+                    fresh.0.push((i, new), GFP_KERNEL).inspect_err(|_| {
+                        // SAFETY: the new page's only reference, ours.
+                        unsafe { sys::rtcp_helper_put_page(new.as_ptr()) }
+                    })?;
+                }
+            }
+        }
+        Ok(fresh)
+    }
+
+    /// The bytes of `r`, writable, if inside and in one piece of storage
+    /// ([`Lease::pieces`]).
     ///
     /// # Safety
     ///
     /// While the slice lives no one else reads or writes those bytes:
     /// under the connection's lock they were room after the ring's data
-    /// ([`Ring::room_spans`](crate::proto::ring::Ring::room_spans)), and
-    /// the caller is the only one who turns room into data.
+    /// ([`Ring::room_spans`](crate::proto::ring::Ring::room_spans)) in
+    /// pages nothing else held ([`Lease::fresh_pages`]), and the caller is
+    /// the only one who turns room into data.
     pub(crate) unsafe fn room(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
         let (p, n) = self.0.at(&r)?;
         // SAFETY: inside the region and initialised (type invariant of
@@ -137,7 +432,7 @@ impl Lease {
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
-    /// The bytes of `r`, if inside.
+    /// The bytes of `r`, if inside and in one piece of storage.
     ///
     /// # Safety
     ///

@@ -8,11 +8,12 @@
 use crate::proto::{ipv4, segment::Segment};
 use crate::sys;
 use core::ptr::NonNull;
-use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
+use super::buf::SharedBytes;
 use super::route::Route;
 use super::sock::Net;
+use crate::proto::ring::{Bytes, Spans};
 
 /// An skb this code owns (freed on drop unless handed on).
 ///
@@ -74,8 +75,16 @@ pub(crate) struct TcpSkb {
 /// datagram's length field bounds it, GSO or not.
 pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
 
-/// Builds `seg` from `src` to `dst` with the payload `a` then `b` (the two
-/// pieces of a ring buffer). Callable under a spinlock (`GFP_ATOMIC`).
+/// Builds `seg` from `src` to `dst` with the payload `spans` of `buf` (the
+/// one or two pieces of the send buffer's bytes it carries; `None`: no
+/// payload). Callable under a spinlock (`GFP_ATOMIC`), as the connection's
+/// lock `buf` asks for.
+///
+/// A payload of one segment's worth is copied after the header. A longer
+/// one is not copied: the skb takes a reference on the send buffer's pages
+/// that hold it (as Linux's TCP sends the page frags `tcp_sendmsg` filled),
+/// and the buffer does not write them again while it lasts
+/// ([`SharedBytes`]).
 ///
 /// The checksum is left for the device to complete (`CHECKSUM_PARTIAL`,
 /// as Linux's TCP sends; the stack completes it in software for a device
@@ -83,14 +92,11 @@ pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
 /// of `mss` bytes, which the device or the stack cuts (`SKB_GSO_TCPV4`:
 /// each piece gets its sequence number and checksum, PSH and FIN only the
 /// last).
-pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8], mss: u16) -> Result<TcpSkb> {
-    let payload = a.len().checked_add(b.len()).ok_or(EMSGSIZE)?;
+pub(crate) fn build(src: u32, dst: u32, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) -> Result<TcpSkb> {
+    let len = payload.as_ref().map_or(0, |(_, (a, b))| a.len().saturating_add(b.len()));
     let hlen = seg.emit_header_len();
-    let tcp_len = hlen.checked_add(payload).filter(|&n| n <= MAX_TCP_LEN).ok_or(EMSGSIZE)?;
-    // A payload of one segment goes after the header; a longer one in
-    // pages (as Linux's TCP fills `sk_page_frag`), so that no skb needs
-    // more than an order-0 allocation in atomic context.
-    let linear = if payload <= LINEAR_MAX { payload } else { 0 };
+    let tcp_len = hlen.checked_add(len).filter(|&n| n <= MAX_TCP_LEN).ok_or(EMSGSIZE)?;
+    let linear = if len <= LINEAR_MAX { len } else { 0 };
     let mut skb = SkBuff::alloc(ipv4::HEADER_LEN + hlen + linear)?;
     let p = skb.skb.as_ptr();
     // SAFETY: the skb is ours and has `HEADER_LEN + hlen + linear` bytes
@@ -98,25 +104,37 @@ pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8], mss: 
     unsafe { sys::rtcp_helper_skb_reserve(p, ipv4::HEADER_LEN as i32) };
     let buf = skb.put(hlen + linear);
     let (hdr, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
-    let mut from = Chain { a, b };
-    from.copy_to(body);
-    seg.emit_partial(hdr, payload, src, dst).ok_or(EMSGSIZE)?;
-    let mut frag = 0;
-    while !from.is_empty() {
-        if frag >= sys::RTCP_MAX_SKB_FRAGS as i32 {
-            return Err(EMSGSIZE);
+    seg.emit_partial(hdr, len, src, dst).ok_or(EMSGSIZE)?;
+    if let Some((bytes, (a, b))) = payload {
+        if linear > 0 {
+            let mut done = 0;
+            for piece in [a, b].into_iter().flat_map(|r| bytes.pieces(r)) {
+                let n = piece.len();
+                let from = bytes.range(piece).ok_or(EINVAL)?;
+                body.get_mut(done..done + n).ok_or(EMSGSIZE)?.copy_from_slice(from);
+                done += n;
+            }
+            if done != len {
+                return Err(EINVAL);
+            }
+        } else {
+            for (frag, f) in [a, b].into_iter().filter_map(|r| bytes.frags(r)).flatten().enumerate() {
+                if frag >= sys::RTCP_MAX_SKB_FRAGS as usize {
+                    return Err(EMSGSIZE);
+                }
+                // SAFETY: the skb is ours; `f.page` is a live page of the
+                // send buffer (the caller holds the connection's lock), on
+                // which the skb takes a reference of its own (dropped when
+                // the skb is freed) for its `len` bytes at `off`.
+                unsafe {
+                    sys::rtcp_helper_get_page(f.page.as_ptr());
+                    sys::rtcp_helper_skb_add_rx_frag(p, frag as i32, f.page.as_ptr(), f.off as i32, f.len as i32, f.len as u32);
+                }
+            }
+            if skb_len(p) != hlen + len {
+                return Err(EINVAL);
+            }
         }
-        // SAFETY: GFP_ATOMIC, callable anywhere.
-        let page = NonNull::new(unsafe { sys::rtcp_helper_alloc_page() }).ok_or(ENOBUFS)?;
-        // SAFETY: a new page, ours; mapped, as every page is on 64-bit.
-        let mem = unsafe {
-            core::slice::from_raw_parts_mut(sys::rtcp_helper_page_address(page.as_ptr()).cast::<u8>(), PAGE_SIZE)
-        };
-        let n = from.copy_to(mem);
-        // SAFETY: the skb is ours; it takes the page's reference (freed
-        // with the skb) and accounts its `n` bytes.
-        unsafe { sys::rtcp_helper_skb_add_rx_frag(p, frag, page.as_ptr(), 0, n as i32, PAGE_SIZE as u32) };
-        frag += 1;
     }
     // SAFETY: the skb's data is the TCP header just written, whose
     // checksum field is at 16; the GSO fields are ours to set on an skb
@@ -126,48 +144,26 @@ pub(crate) fn build(src: u32, dst: u32, seg: &Segment, a: &[u8], b: &[u8], mss: 
             return Err(EINVAL);
         }
         let mss = usize::from(mss.max(1));
-        if payload > mss {
-            let segs = u16::try_from(payload.div_ceil(mss)).map_err(|_| EMSGSIZE)?;
+        if len > mss {
+            let segs = u16::try_from(len.div_ceil(mss)).map_err(|_| EMSGSIZE)?;
             sys::rtcp_helper_skb_set_gso_tcpv4(p, mss as u16, segs);
         }
     }
     Ok(TcpSkb { skb, src, dst, tcp_len })
 }
 
+/// The bytes of an skb (`skb->len`).
+fn skb_len(skb: *mut sys::sk_buff) -> usize {
+    // SAFETY: a live skb of the caller's.
+    unsafe { (*skb).len as usize }
+}
+
 /// Where the checksum field is in a TCP header.
 const TCP_CHECK_OFFSET: u16 = 16;
 
-/// The longest payload kept in an skb's linear part, after the headers.
-const LINEAR_MAX: usize = 2048;
-
-/// The two pieces of a ring buffer's bytes, consumed from the front.
-struct Chain<'a> {
-    a: &'a [u8],
-    b: &'a [u8],
-}
-
-impl<'a> Chain<'a> {
-    fn is_empty(&self) -> bool {
-        self.a.is_empty() && self.b.is_empty()
-    }
-
-    /// Fills `dst` from the front (as much as there is); the bytes copied.
-    fn copy_to(&mut self, dst: &mut [u8]) -> usize {
-        let mut done = 0;
-        for piece in [&mut self.a, &mut self.b] {
-            let Some(room) = dst.get_mut(done..) else { break };
-            let whole: &'a [u8] = piece;
-            let n = room.len().min(whole.len());
-            let (now, later) = whole.split_at(n);
-            if let Some(d) = room.get_mut(..n) {
-                d.copy_from_slice(now);
-            }
-            *piece = later;
-            done += n;
-        }
-        done
-    }
-}
+/// The longest payload copied into an skb's linear part, after the
+/// headers; a longer one rides in the send buffer's pages.
+pub(crate) const LINEAR_MAX: usize = 2048;
 
 /// Sends a built segment through `route` (`ip_local_out`: the LOCAL_OUT
 /// and POST_ROUTING hooks, then the route's device), with an IP header
@@ -197,7 +193,7 @@ pub(crate) fn transmit(net: &Net, route: Route, t: TcpSkb) -> Result {
 
 /// Builds and sends `seg` (no payload) from `src` to `dst` through `route`.
 pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -> Result {
-    transmit(net, route, build(src, dst, seg, &[], &[], u16::MAX)?)
+    transmit(net, route, build(src, dst, seg, None, u16::MAX)?)
 }
 
 /// The payload of a received segment: `len` bytes at `off` from the skb's

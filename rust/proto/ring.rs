@@ -30,6 +30,19 @@ pub trait Bytes {
     /// The bytes of `a` and of `b`, writable, where `b` ends at or before
     /// the start of `a`; `None` if they are not so or not inside.
     fn ranges_mut(&mut self, a: Range<usize>, b: Range<usize>) -> Option<(&mut [u8], &mut [u8])>;
+    /// Copies `src`'s bytes of `from` to `at` on; false if either range
+    /// is not inside. Storage whose [`Bytes::range`] gives no slice
+    /// across its pieces copies piece by piece.
+    fn copy_from(&mut self, at: usize, src: &Self, from: Range<usize>) -> bool {
+        let Some(to) = at.checked_add(from.len()).map(|end| at..end) else { return false };
+        match (src.range(from), self.range_mut(to)) {
+            (Some(s), Some(d)) if s.len() == d.len() => {
+                d.copy_from_slice(s);
+                true
+            }
+            _ => false,
+        }
+    }
 }
 
 impl<T: core::ops::DerefMut<Target = [u8]>> Bytes for T {
@@ -213,12 +226,9 @@ impl<S: Bytes> Ring<S> {
             return Err(new);
         }
         if let Some((a, b)) = self.span(0, cap) {
-            let (la, lb) = (a.len(), b.len());
-            for (from, to) in [(a, 0..la), (b, la..la.saturating_add(lb))] {
-                if let (Some(src), Some(dst)) = (self.buf.range(from), new.range_mut(to)) {
-                    dst.copy_from_slice(src);
-                }
-            }
+            let la = a.len();
+            new.copy_from(0, &self.buf, a);
+            new.copy_from(la, &self.buf, b);
         }
         self.head = 0;
         Ok(core::mem::replace(&mut self.buf, new))
