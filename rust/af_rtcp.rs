@@ -2025,10 +2025,12 @@ impl net::SocketOps for RtcpOps {
                 }
             }
             // SAFETY: `spans` were room after the data of the send buffer
-            // `lease` holds. Only a writer turns room into data, and this
-            // call is the only writer (it holds the socket lock, as every
-            // writer does); the connection reads only data, and ACKs only
-            // consume data, which never moves where the data ends.
+            // `lease` holds, in pages no skb held (those were renewed just
+            // above; an skb takes pages for data only). Only a writer
+            // turns room into data, and this call is the only writer (it
+            // holds the socket lock, as every writer does); the connection
+            // reads only data, and ACKs only consume data, which never
+            // moves where the data ends.
             let got = unsafe { copy_in(msg, &mut lease, spans) };
             if got == 0 {
                 return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
