@@ -328,6 +328,11 @@ pub struct Data {
     /// A segment timed for a round-trip sample when there are no
     /// timestamps: its last sequence number and when it left.
     pub timed: Option<(SeqNum, u64)>,
+    /// The round trip as the receiving side sees it, in us: from our
+    /// timestamp echoed on arriving data (`tcp_rcv_rtt_measure_ts`), a
+    /// moving average (0: no sample yet). A side that only receives has
+    /// no other: its ACKs are not timed.
+    pub rcv_rtt_us: u32,
     /// The window is zero and data waits: the timer probes it.
     pub probing: bool,
     /// Bytes received in order and not read yet.

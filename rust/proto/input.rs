@@ -87,9 +87,12 @@ impl Conn {
         if seg.ack.after(self.data.snd_max) || seg.ack.before(oldest) {
             return self.dupack(seg, payload_len, now);
         }
-        if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
+        if let (true, Some((val, ecr))) = (self.neg.timestamps, seg.options.timestamp) {
             if !seg.seq.after(self.rcv_nxt) {
                 self.ts_recent = val;
+            }
+            if payload_len > 0 && ecr != 0 {
+                self.sample_rcv_rtt(self.tsval(now).wrapping_sub(ecr));
             }
         }
         // The peer is alive: keepalive starts over.
@@ -280,6 +283,20 @@ impl Conn {
             _ => {}
         }
         false
+    }
+
+    /// A receiver's round-trip sample of `ms` (data that echoes our
+    /// timestamp): an eighth of it goes into the average, as SRTT's.
+    fn sample_rcv_rtt(&mut self, ms: u32) {
+        if ms > super::conn::RTO_MAX_MS {
+            return;
+        }
+        let us = ms.saturating_mul(1000);
+        let old = self.data.rcv_rtt_us;
+        self.data.rcv_rtt_us = match old {
+            0 => us.max(1),
+            _ => old.saturating_sub(old / 8).saturating_add(us / 8).max(1),
+        };
     }
 
     /// A round-trip sample from an ACK of new data: by the timestamp echo,

@@ -163,11 +163,17 @@ impl<S: Bytes> Stream<S> {
     /// `tcp_rcv_space_adjust`, simply: counts `n` bytes the reader took at
     /// `now` (ms). True at the end of a round trip (1 ms at least) in which
     /// it took half the receive buffer or more: the window, not the
-    /// reader, held the sender back, and the buffer should grow.
+    /// reader, held the sender back, and the buffer should grow. The round
+    /// trip is the receiver's own measure (`rcv_rtt_est`), else SRTT, else
+    /// 1 ms: a loaded path's round trip may be many times its idle one.
     pub fn reader_outgrows_rx(&mut self, n: usize, now: u64) -> bool {
         let r = &mut self.reads;
         r.bytes = r.bytes.saturating_add(n);
-        let rtt = u64::from(self.conn.rtt.srtt_us().unwrap_or(1000) / 1000).max(1);
+        let rtt_us = match self.conn.data.rcv_rtt_us {
+            0 => self.conn.rtt.srtt_us().unwrap_or(1000),
+            us => us,
+        };
+        let rtt = u64::from(rtt_us / 1000).max(1);
         if now.saturating_sub(r.since) < rtt {
             return false;
         }
@@ -349,6 +355,24 @@ mod tests {
         assert!(b.reader_outgrows_rx(0, 1), "half the buffer in one round trip");
         assert!(!b.reader_outgrows_rx(1000, 1), "a new round trip starts");
         assert!(!b.reader_outgrows_rx(1000, 5), "a quarter of it: enough room");
+    }
+
+    #[test]
+    fn a_receiver_times_the_round_trip_by_its_echoed_timestamp() {
+        let (mut a, mut b) = pair(Config::default(), 65536, 4096);
+        assert_eq!(b.conn.data.rcv_rtt_us, 0, "no data yet");
+        assert_eq!(a.write(&[1u8; 100]), 100);
+        // The data leaves 6 ms after the server's last timestamp (its
+        // SYN-ACK's, at 0), which it echoes.
+        for w in drain(&mut a, 6, None) {
+            deliver(&mut b, &w, 6);
+        }
+        assert_eq!(b.conn.data.rcv_rtt_us, 6000);
+        // The reader's rounds are that long now (not the handshake's
+        // round trip, which was instant).
+        assert!(!b.reader_outgrows_rx(0, 6), "a round starts");
+        assert!(!b.reader_outgrows_rx(3000, 8), "the round trip is not over");
+        assert!(b.reader_outgrows_rx(0, 12), "half the buffer in one round trip");
     }
 
     #[test]
