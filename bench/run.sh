@@ -22,20 +22,25 @@ ip -n bench-a addr add 10.0.2.1/24 dev va && ip -n bench-b addr add 10.0.2.2/24 
 echo "# over veth, $secs s each"
 echo "# bulk FAMILY streams MB/s | rr FAMILY round-trips median_us p99_us |"
 echo "# crr FAMILY connections conn/s median_us p99_us failed [errno:count]"
-port=9000
-for family in inet rtcp; do
-	port=$((port + 1))
-	ip netns exec bench-b "$here/rtcp_bench" serve "$family" 10.0.2.2 "$port" >/dev/null &
-	srv=$!
-	sleep 0.5
-	for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
-		set -- $run
+# Both servers run at once, and each benchmark runs for AF_INET then
+# AF_RTCP back to back, so that neither family is always measured later
+# in the boot than the other's whole set.
+ip netns exec bench-b "$here/rtcp_bench" serve inet 10.0.2.2 9001 >/dev/null &
+srv_inet=$!
+ip netns exec bench-b "$here/rtcp_bench" serve rtcp 10.0.2.2 9002 >/dev/null &
+srv_rtcp=$!
+sleep 0.5
+for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
+	set -- $run
+	for family in inet rtcp; do
+		port=9001
+		[ "$family" = rtcp ] && port=9002
 		ip netns exec bench-a "$here/rtcp_bench" "$1" "$family" 10.0.2.2 "$port" "${@:2}" |
 			tee "$out/$1-${3:-x}-$family"
 	done
-	kill "$srv"
-	wait "$srv" 2>/dev/null
 done
+kill "$srv_inet" "$srv_rtcp"
+wait "$srv_inet" "$srv_rtcp" 2>/dev/null
 ratio() {
 	# $1: file stem, $2: field, $3: label
 	local i r
