@@ -8,6 +8,7 @@
 //! receive hook and the timer take too. Segments are sent, and waiters
 //! woken, after that spinlock is released.
 
+use core::cell::Cell;
 use core::sync::atomic::{AtomicBool, AtomicU32, AtomicUsize, Ordering};
 use kernel::{
     new_spinlock_irq,
@@ -20,6 +21,8 @@ use crate::net::{
     PollTable, PortReleases, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::net::buf::{Lease, SharedBytes};
+use crate::net::rxq::{Part, Plan, RxQueue};
+use crate::net::skb::SkbPayload;
 use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Keepalive, Outcome};
@@ -186,7 +189,94 @@ impl Listener {
 }
 
 /// A connection with its buffers.
-type RtcpStream = Stream<SharedBytes>;
+/// A connection with its buffers, and the received payloads kept in their
+/// skbs for its reader ([`RxQueue`]).
+pub(crate) struct RtcpStream {
+    st: Stream<SharedBytes>,
+    rxq: RxQueue,
+}
+
+impl core::ops::Deref for RtcpStream {
+    type Target = Stream<SharedBytes>;
+
+    fn deref(&self) -> &Stream<SharedBytes> {
+        &self.st
+    }
+}
+
+impl core::ops::DerefMut for RtcpStream {
+    fn deref_mut(&mut self) -> &mut Stream<SharedBytes> {
+        &mut self.st
+    }
+}
+
+/// Payloads shorter than this are copied into the receive buffer: an skb
+/// costs more to keep than they do to copy.
+const KEEP_MIN: u32 = 1024;
+
+/// A received payload offered to the stream, to keep if `may`.
+struct KeepOffer<'a, 'b> {
+    payload: &'a SkbPayload<'b>,
+    may: bool,
+    kept: Cell<Option<(u32, u32)>>,
+}
+
+impl stream::Payload for KeepOffer<'_, '_> {
+    fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool {
+        self.payload.copy_to(skip, dst)
+    }
+
+    fn keep(&self, skip: u32, len: u32) -> bool {
+        if self.may {
+            self.kept.set(Some((skip, len)));
+        }
+        self.may
+    }
+}
+
+impl RtcpStream {
+    fn new(st: Stream<SharedBytes>) -> Self {
+        RtcpStream { st, rxq: RxQueue::new() }
+    }
+
+    /// A segment arrived ([`Stream::on_segment`]). Its payload, in order,
+    /// stays in its skb for the reader if it is long enough and the kept
+    /// skbs stay within the receive buffer's size.
+    fn receive(&mut self, seg: &Segment, payload: &SkbPayload<'_>, payload_len: u32, now: u64) -> Outcome {
+        let may = payload.len() >= KEEP_MIN && self.rxq.make_room(payload.truesize(), self.st.rx.capacity());
+        let offer = KeepOffer { payload, may, kept: Cell::new(None) };
+        let out = self.st.on_segment(seg, &offer, payload_len, now);
+        if let (Some((skip, len)), Some(place)) = (offer.kept.get(), out.data) {
+            let off = payload.offset().saturating_add(skip);
+            let pushed = match payload.take() {
+                Some(skb) => self.rxq.push(place.at as usize, skb, off, len).map_err(|skb| payload.put_back(skb)),
+                None => Err(()),
+            };
+            if pushed.is_err() {
+                // Not kept after all (make_room made room, so never): the
+                // bytes go into the buffer.
+                self.st.fill(place, payload);
+            }
+        }
+        out
+    }
+
+    /// The next bytes to read, `n` at most, for the reader to copy with
+    /// the lock let go; `None` if there are none.
+    fn plan(&self, n: usize) -> Option<(Plan, Lease)> {
+        let n = n.min(self.st.rx.len());
+        let lease = self.st.rx.storage().lease().filter(|_| n > 0)?;
+        let plan = self.rxq.plan(n, |r| self.st.rx.data_spans(r.start, r.len()));
+        (plan.len > 0).then_some((plan, lease))
+    }
+
+    /// `n` bytes of `plan` were read ([`Stream::took`]).
+    fn took_planned(&mut self, plan: &Plan, n: usize) -> bool {
+        let n = n.min(plan.len);
+        self.rxq.consume(plan, n);
+        self.st.took(n)
+    }
+}
 
 /// The protocol side of a sock.
 // It lives inside the sock, allocated once: the largest variant costs no
@@ -233,7 +323,7 @@ fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
 fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
     let tx = SharedBytes::pages(conn.cfg.sndbuf as usize, flags)?;
     let rx = SharedBytes::new(stream::rx_capacity(&conn.cfg), flags)?;
-    Ok(Stream::new(conn, tx, rx))
+    Ok(RtcpStream::new(Stream::new(conn, tx, rx)))
 }
 
 /// A connection that will not send any more (TIME-WAIT, closed) gives its
@@ -484,7 +574,10 @@ impl RtcpNet {
             evicted
         };
         if let Some(tw) = evicted {
-            *tw.shared().tcb.lock() = Tcb::Idle;
+            // Dropped with the lock let go: kept skbs are not freed with
+            // interrupts off.
+            let old = core::mem::replace(&mut *tw.shared().tcb.lock(), Tcb::Idle);
+            drop(old);
             tw.stop_timer();
             tw.set_state(TCP_CLOSE);
         }
@@ -1054,6 +1147,28 @@ unsafe fn copy_out(msg: &mut Msg<'_>, lease: &Lease, (a, b): Spans) -> usize {
     out
 }
 
+/// Copies the parts of `plan` in order into the user's next bytes; how
+/// many.
+///
+/// # Safety
+///
+/// As for [`copy_out`], for the plan's parts in `lease`.
+unsafe fn copy_plan(msg: &mut Msg<'_>, plan: &Plan, lease: &Lease) -> usize {
+    let mut out = 0;
+    for part in plan.parts() {
+        let (want, n) = match part {
+            // SAFETY: as the caller guarantees.
+            Part::Buffer(spans) => (spans.0.len() + spans.1.len(), unsafe { copy_out(msg, lease, spans.clone()) }),
+            Part::Skb { skb, off, len } => (*len as usize, msg.copy_skb_to_user(skb, *off, *len)),
+        };
+        out += n;
+        if n < want {
+            break;
+        }
+    }
+    out
+}
+
 /// The positive errno a connection's error is reported with.
 fn conn_errno(e: ConnError) -> i32 {
     match e {
@@ -1103,14 +1218,14 @@ impl Hook for RtcpHook {
         rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local).map(Target::Listener))
     }
 
-    fn deliver(net: &Net, target: Target, pkt: &Packet, payload: &skb::SkbPayload<'_>) {
+    fn deliver(net: &Net, target: Target, pkt: &Packet, payload: &SkbPayload<'_>) {
         use crate::proto::segment::Flags;
         Stats::inc(&RtcpNet::of(net).stats.in_segs);
         let now = now_ms();
         match target {
             Target::Conn(sk) => {
                 let Some(out) =
-                    drive(&sk, now, |st| Some((st.on_segment(&pkt.seg, payload, pkt.payload_len, now), false)))
+                    drive(&sk, now, |st| Some((st.receive(&pkt.seg, payload, pkt.payload_len, now), false)))
                 else {
                     return;
                 };
@@ -1528,7 +1643,8 @@ impl RtcpOps {
         let mut stream = new_stream(conn, GFP_KERNEL)?;
         sk.shared().sync_options(sk, &mut stream.conn);
         RtcpNet::of(net).insert(local, remote, sk.into())?;
-        *sk.shared().tcb.lock() = Tcb::Conn(stream);
+        let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Conn(stream));
+        drop(old);
         sk.set_state(TCP_SYN_SENT);
         sock.set_state(SS_CONNECTING);
         if let Some(d) = deadline {
@@ -2070,23 +2186,20 @@ impl net::SocketOps for RtcpOps {
         while copied < len {
             // The readable bytes at the receive buffer's head, copied
             // straight to user memory with the connection's lock let go.
-            let ready = sk.shared().tcb.lock().stream().map(|st| {
-                let n = (len - copied).min(st.rx.len());
-                st.rx.data_spans(0, n).zip(st.rx.storage().lease()).filter(|_| n > 0)
-            });
+            let ready = sk.shared().tcb.lock().stream().map(|st| st.plan(len - copied));
             let ready = match ready {
                 Some(r) => r,
                 None if copied > 0 => break,
                 // Never connected (or disconnected).
                 None => return Err(ENOTCONN),
             };
-            if let Some((spans, lease)) = ready {
-                // SAFETY: `spans` were data at the head of the receive
-                // buffer `lease` holds. Only a reader consumes data, and
-                // this call is the only reader (it holds the socket lock,
-                // as every reader does); the connection writes only after
-                // the data.
-                let out = unsafe { copy_out(msg, &lease, spans) };
+            if let Some((plan, lease)) = ready {
+                // SAFETY: the plan's buffer parts were data at the head of
+                // the receive buffer `lease` holds. Only a reader consumes
+                // data, and this call is the only reader (it holds the
+                // socket lock, as every reader does); the connection
+                // writes only after the data.
+                let out = unsafe { copy_plan(msg, &plan, &lease) };
                 if out == 0 && copied == 0 {
                     return Err(EFAULT);
                 }
@@ -2095,9 +2208,12 @@ impl net::SocketOps for RtcpOps {
                     break;
                 }
                 let (tell, outgrown) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
-                    Some(st) => (st.took(out), st.reader_outgrows_rx(out, now_ms())),
+                    Some(st) => (st.took_planned(&plan, out), st.reader_outgrows_rx(out, now_ms())),
                     None => (false, false),
                 };
+                // The skbs read to their end are freed here, with the
+                // lock let go.
+                drop(plan);
                 let grew = outgrown && grow_rx(sk);
                 // A window update, if the window grew enough to tell.
                 if tell || grew {

@@ -50,6 +50,23 @@ struct net *rtcp_helper_seq_file_single_net(struct seq_file *seq) { return seq_f
 u64 rtcp_helper_sock_i_ino(const struct sock *sk) { return sock_i_ino(sk); }
 /* consume_skb is a function with CONFIG_TRACEPOINTS, an inline without. */
 void rtcp_helper_consume_skb(struct sk_buff *skb) { consume_skb(skb); }
+/* A received skb kept for the reader holds no socket, route or conntrack
+ * entry (tcp_v4_rcv's nf_reset_ct, tcp_data_queue's skb_dst_drop). */
+void rtcp_helper_skb_keep(struct sk_buff *skb)
+{
+	skb_orphan(skb);
+	skb_dst_drop(skb);
+	nf_reset_ct(skb);
+}
+void rtcp_helper_skb_get(struct sk_buff *skb) { skb_get(skb); }
+/* skb_copy_datagram_iter, counting what it copied even when it faults. */
+size_t rtcp_helper_skb_copy_to_iter(const struct sk_buff *skb, int off, int len, struct iov_iter *i)
+{
+	size_t before = iov_iter_count(i);
+
+	skb_copy_datagram_iter(skb, off, i, len);
+	return before - iov_iter_count(i);
+}
 void rtcp_helper_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
 void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }

@@ -285,6 +285,45 @@ TEST_F(data, sent_bytes_stay_while_the_receiver_holds_them)
 	EXPECT_EQ(0, s.err);
 }
 
+/* Peeks and reads of every size see the stream as sent: 256 KiB queue
+ * up while the receiver sleeps (an RTCP receiver keeps full segments in
+ * their skbs, out-of-order ones and small ones in its buffer), then each
+ * read is first peeked at with another size, both checked byte for byte,
+ * so that reads begin and end inside segments and span several. */
+TEST_F(data, peeks_and_reads_of_any_size)
+{
+	static const size_t peeks[] = { 1, 777, 4096, 65536, 100000, 1448 };
+	static const size_t reads[] = { 1500, 1, 30000, 999, 70000, 2896, 65536 };
+	static uint8_t buf[100000];
+	struct sender s = { .fd = self->c, .len = 256 << 10, .seed = 11 };
+	uint64_t off = 0;
+	pthread_t t;
+
+	ASSERT_EQ(0, pthread_create(&t, NULL, send_all, &s));
+	usleep(300000);
+	for (int i = 0;; i++) {
+		size_t want = peeks[i % 6];
+		ssize_t n = recv(self->a, buf, want, MSG_PEEK);
+
+		ASSERT_LE(0, n);
+		if (n == 0)
+			break;
+		ASSERT_GE(want, (size_t)n);
+		for (ssize_t j = 0; j < n; j++) {
+			ASSERT_EQ(pattern(off + j, s.seed), buf[j]) TH_LOG("peek at %lu + %zd", (unsigned long)off, j);
+		}
+		n = recv(self->a, buf, reads[i % 7], 0);
+		ASSERT_LT(0, n);
+		for (ssize_t j = 0; j < n; j++) {
+			ASSERT_EQ(pattern(off + j, s.seed), buf[j]) TH_LOG("read at %lu + %zd", (unsigned long)off, j);
+		}
+		off += n;
+	}
+	EXPECT_EQ(s.len, off);
+	pthread_join(t, NULL);
+	EXPECT_EQ(0, s.err);
+}
+
 static volatile sig_atomic_t pipes;
 
 static void on_pipe(int sig)

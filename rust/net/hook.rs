@@ -6,8 +6,8 @@
 //! sees them: the hook parses the headers, asks [`Hook::claim`] whether the
 //! segment is RTCP's, and leaves it untouched if not. A claimed segment has
 //! its checksum verified (bad ones go to [`Hook::bad_checksum`]) and is
-//! handed to [`Hook::deliver`]; the hook then frees the skb and tells
-//! netfilter it was stolen.
+//! handed to [`Hook::deliver`]; the hook then frees the skb (unless the
+//! delivery kept it for the reader) and tells netfilter it was stolen.
 //!
 //! ICMP errors quoting a TCP segment go to [`Hook::icmp`] (Linux's TCP
 //! would take them in `tcp_v4_err`) and then on to Linux's ICMP, untouched.
@@ -99,17 +99,21 @@ impl<H: Hook> HookDef<H> {
         let good = unsafe {
             !sys::skb_pull(skb, pkt.ip.header_len as u32).is_null() && sys::rtcp_helper_tcp_checksum_ok(skb)
         };
+        let mut taken = false;
         if good {
             // SAFETY: the skb is ours until it is consumed below; after the
             // pull its data is the TCP header, followed by the payload
             // (`parse` checked the lengths against the skb's).
             let payload = unsafe { super::skb::SkbPayload::new(skb, u32::from(pkt.seg.header_len), pkt.payload_len) };
             H::deliver(net, target, &pkt, &payload);
+            taken = payload.is_taken();
         } else {
             H::bad_checksum(net);
         }
-        // SAFETY: the skb is ours; nothing refers to it any more.
-        unsafe { sys::rtcp_helper_consume_skb(skb) };
+        if !taken {
+            // SAFETY: the skb is ours; nothing refers to it any more.
+            unsafe { sys::rtcp_helper_consume_skb(skb) };
+        }
         sys::NF_STOLEN
     }
 }

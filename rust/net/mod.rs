@@ -16,6 +16,7 @@ pub(crate) mod pernet;
 pub(crate) mod procfs;
 pub(crate) mod proto;
 pub(crate) mod route;
+pub(crate) mod rxq;
 pub(crate) mod siphash;
 pub(crate) mod skb;
 pub(crate) mod sock;

@@ -5,6 +5,7 @@
 //! C header: [`include/linux/socket.h`], [`include/linux/uio.h`].
 
 use crate::sys;
+use super::skb::SkbRef;
 use core::marker::PhantomData;
 
 /// The message of one `sendmsg` or `recvmsg` call.
@@ -45,5 +46,13 @@ impl Msg<'_> {
     pub(crate) fn copy_to_user(&mut self, src: &[u8]) -> usize {
         // SAFETY: as for `copy_from_user`, the other way.
         unsafe { sys::rtcp_helper_copy_to_iter(src.as_ptr().cast(), src.len(), &raw mut (*self.msg).msg_iter) }
+    }
+
+    /// Copies `len` bytes at `off` of a kept skb's data into the user's
+    /// next bytes; how many.
+    pub(crate) fn copy_skb_to_user(&mut self, skb: &SkbRef, off: u32, len: u32) -> usize {
+        // SAFETY: the iterator is the call's (type invariant), in process
+        // context.
+        unsafe { skb.copy_to_iter(off, len, &raw mut (*self.msg).msg_iter) }
     }
 }

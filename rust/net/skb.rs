@@ -197,15 +197,18 @@ pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -
 }
 
 /// The payload of a received segment: `len` bytes at `off` from the skb's
-/// data (which may be paged, or a GRO train).
+/// data (which may be paged, or a GRO train). The hook frees the skb after
+/// the segment's delivery unless it was taken ([`SkbPayload::take`]).
 ///
 /// # Invariants
 ///
-/// `skb` is alive, unchanged, for `'a`, and holds `off + len` bytes.
+/// `skb` is alive, unchanged, for `'a` or until it is taken, and holds
+/// `off + len` bytes.
 pub(crate) struct SkbPayload<'a> {
     skb: *mut sys::sk_buff,
     off: u32,
     len: u32,
+    taken: core::cell::Cell<bool>,
     _p: core::marker::PhantomData<&'a ()>,
 }
 
@@ -213,16 +216,127 @@ impl SkbPayload<'_> {
     /// # Safety
     ///
     /// As the type invariant: `skb` is alive and unchanged while the value
-    /// lives and holds `off + len` bytes from its data.
+    /// lives and holds `off + len` bytes from its data; the caller owns
+    /// it, and frees it after the value's end unless it was taken.
     pub(crate) unsafe fn new(skb: *mut sys::sk_buff, off: u32, len: u32) -> Self {
         // INVARIANT: as the caller guarantees.
-        SkbPayload { skb, off, len, _p: core::marker::PhantomData }
+        SkbPayload { skb, off, len, taken: core::cell::Cell::new(false), _p: core::marker::PhantomData }
+    }
+
+    /// Bytes of payload.
+    pub(crate) fn len(&self) -> u32 {
+        self.len
+    }
+
+    /// Where the payload starts in the skb's data.
+    pub(crate) fn offset(&self) -> u32 {
+        self.off
+    }
+
+    /// The memory the skb takes (`truesize`).
+    pub(crate) fn truesize(&self) -> usize {
+        if self.taken.get() {
+            return 0;
+        }
+        // SAFETY: the skb is alive until it is taken (type invariant).
+        unsafe { (*self.skb).truesize as usize }
+    }
+
+    /// The skb itself, to keep: its owner (the hook) no longer frees it.
+    /// What tied it to the path it came by goes: its route, its conntrack
+    /// entry (as `tcp_v4_rcv` and `tcp_data_queue` drop them). `None` if
+    /// it was taken already.
+    pub(crate) fn take(&self) -> Option<SkbRef> {
+        if self.taken.replace(true) {
+            return None;
+        }
+        // SAFETY: the skb is alive and its owner's (type invariant); the
+        // owner gives its reference to the `SkbRef`, and changes nothing
+        // in it after.
+        unsafe {
+            sys::rtcp_helper_skb_keep(self.skb);
+            Some(SkbRef(NonNull::new(self.skb)?))
+        }
+    }
+
+    /// Gives back a `skb` [`SkbPayload::take`] took, to be freed by its
+    /// owner after all; ignored if it is not this payload's.
+    pub(crate) fn put_back(&self, skb: SkbRef) {
+        if skb.0.as_ptr() == self.skb && self.taken.replace(false) {
+            // The owner's reference again: not dropped here.
+            core::mem::forget(skb);
+        }
+    }
+
+    /// Whether the skb was taken (its owner does not free it).
+    pub(crate) fn is_taken(&self) -> bool {
+        self.taken.get()
+    }
+}
+
+/// A reference to a received skb kept for the reader: a segment's payload
+/// that nothing changes any more. Dropping it lets the reference go.
+///
+/// # Invariants
+///
+/// `0` is a live skb of which this value owns one reference; it has no
+/// owner socket, route or conntrack entry, and its data are never written.
+pub(crate) struct SkbRef(NonNull<sys::sk_buff>);
+
+// SAFETY: an skb reference may be let go on any CPU.
+unsafe impl Send for SkbRef {}
+
+impl SkbRef {
+    /// Another reference to the same skb (`skb_get`).
+    pub(crate) fn get(&self) -> SkbRef {
+        // SAFETY: the skb is alive (type invariant); the new value owns
+        // the reference taken.
+        unsafe { sys::rtcp_helper_skb_get(self.0.as_ptr()) };
+        SkbRef(self.0)
+    }
+
+    /// The memory the skb takes (`truesize`).
+    pub(crate) fn truesize(&self) -> usize {
+        // SAFETY: the skb is alive (type invariant).
+        unsafe { (*self.0.as_ptr()).truesize as usize }
+    }
+
+    /// Copies `len` bytes at `off` from the skb's data into the user's
+    /// next bytes of `iter`; how many (fewer on a fault or when the user's
+    /// buffers end, none if the skb does not hold them).
+    ///
+    /// # Safety
+    ///
+    /// `iter` is the live iterator of the current `recvmsg` call, in
+    /// process context.
+    pub(crate) unsafe fn copy_to_iter(&self, off: u32, len: u32, iter: *mut sys::iov_iter) -> usize {
+        // SAFETY: the skb is alive (type invariant).
+        let skb_len = unsafe { (*self.0.as_ptr()).len };
+        match off.checked_add(len) {
+            Some(end) if end <= skb_len && len > 0 => {}
+            _ => return 0,
+        }
+        // SAFETY: the range is inside the skb's data, checked above; the
+        // iterator is as the caller guarantees.
+        unsafe { sys::rtcp_helper_skb_copy_to_iter(self.0.as_ptr(), off as i32, len as i32, iter) }
+    }
+}
+
+impl Drop for SkbRef {
+    fn drop(&mut self) {
+        // SAFETY: this value owns one reference to a live skb (type
+        // invariant); it has no destructor, so it may be freed anywhere
+        // but in hard IRQ context.
+        unsafe { sys::rtcp_helper_consume_skb(self.0.as_ptr()) };
     }
 }
 
 impl crate::proto::stream::Payload for SkbPayload<'_> {
     fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool {
         let Ok(n) = u32::try_from(dst.len()) else { return false };
+        if self.taken.get() {
+            return false;
+        }
         match skip.checked_add(n) {
             Some(end) if end <= self.len => {}
             _ => return false,

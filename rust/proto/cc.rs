@@ -51,10 +51,16 @@ impl Reno {
         (flight / 2).max(self.mss.saturating_mul(2))
     }
 
-    /// New data was acknowledged: `acked` bytes, the ACK reaching `ack`.
-    /// True when a partial ACK in recovery asks for the next hole to be
-    /// resent.
-    pub fn on_ack(&mut self, acked: u32, ack: SeqNum) -> bool {
+    /// New data was acknowledged: `acked` bytes, the ACK reaching `ack`,
+    /// with `flight` bytes outstanding before it. True when a partial ACK
+    /// in recovery asks for the next hole to be resent.
+    ///
+    /// The window grows only while the sender uses it: with at least half
+    /// of it in flight (RFC 7661's pipeACK rule; `tcp_is_cwnd_limited`).
+    /// A sender held back by the application or by the peer's window
+    /// would otherwise grow it without bound, and send all of it in one
+    /// burst once it may.
+    pub fn on_ack(&mut self, acked: u32, ack: SeqNum, flight: u32) -> bool {
         self.dupacks = 0;
         if let Some(recover) = self.recover {
             if ack.before(recover) {
@@ -66,6 +72,9 @@ impl Reno {
             // Full ACK: recovery is over.
             self.recover = None;
             self.cwnd = self.ssthresh.max(self.mss);
+            return false;
+        }
+        if flight.saturating_mul(2) < self.cwnd {
             return false;
         }
         let mut acked = acked;
@@ -131,14 +140,14 @@ mod tests {
     fn slow_start_then_congestion_avoidance() {
         let mut r = Reno::new(MSS);
         assert_eq!(r.cwnd, 10 * MSS);
-        r.on_ack(MSS, SeqNum(1));
+        r.on_ack(MSS, SeqNum(1), r.cwnd);
         assert_eq!(r.cwnd, 11 * MSS);
         r.ssthresh = r.cwnd;
         for _ in 0..10 {
-            r.on_ack(MSS, SeqNum(1));
+            r.on_ack(MSS, SeqNum(1), r.cwnd);
         }
         assert_eq!(r.cwnd, 11 * MSS, "not yet a whole window");
-        r.on_ack(MSS, SeqNum(1));
+        r.on_ack(MSS, SeqNum(1), r.cwnd);
         assert_eq!(r.cwnd, 12 * MSS);
     }
 
@@ -146,14 +155,14 @@ mod tests {
     fn a_stretch_ack_counts_every_segment_it_covers() {
         let mut r = Reno::new(MSS);
         // One ACK for a GSO train of 40 segments: slow start grows by 40.
-        r.on_ack(40 * MSS, SeqNum(1));
+        r.on_ack(40 * MSS, SeqNum(1), r.cwnd);
         assert_eq!(r.cwnd, 50 * MSS);
         // Up to ssthresh; the rest counts toward congestion avoidance.
         r.ssthresh = 60 * MSS;
-        r.on_ack(20 * MSS, SeqNum(1));
+        r.on_ack(20 * MSS, SeqNum(1), r.cwnd);
         assert_eq!(r.cwnd, 60 * MSS);
         // Two whole windows in one ACK: two segments more.
-        r.on_ack(110 * MSS, SeqNum(1));
+        r.on_ack(110 * MSS, SeqNum(1), r.cwnd);
         assert_eq!(r.cwnd, 62 * MSS);
     }
 
@@ -167,11 +176,26 @@ mod tests {
         assert!(!r.on_dupack(10 * MSS, SeqNum(10_000)));
         assert_eq!(r.cwnd, 9 * MSS);
         // A partial ACK asks for the next hole.
-        assert!(r.on_ack(2 * MSS, SeqNum(2_000)));
+        assert!(r.on_ack(2 * MSS, SeqNum(2_000), r.cwnd));
         assert_eq!(r.cwnd, 8 * MSS);
         // The ACK of everything ends recovery.
-        assert!(!r.on_ack(8 * MSS, SeqNum(10_000)));
+        assert!(!r.on_ack(8 * MSS, SeqNum(10_000), r.cwnd));
         assert_eq!((r.cwnd, r.recover), (5 * MSS, None));
+    }
+
+    #[test]
+    fn the_window_grows_only_while_half_of_it_is_in_flight() {
+        let mut r = Reno::new(MSS);
+        // Application-limited: two segments out of ten.
+        r.on_ack(2 * MSS, SeqNum(1), 2 * MSS);
+        assert_eq!(r.cwnd, 10 * MSS);
+        r.on_ack(5 * MSS, SeqNum(1), 5 * MSS);
+        assert_eq!(r.cwnd, 15 * MSS, "half of it in flight: it grows");
+        r.ssthresh = r.cwnd;
+        r.on_ack(15 * MSS, SeqNum(1), 7 * MSS);
+        assert_eq!(r.cwnd, 15 * MSS, "nor in congestion avoidance");
+        r.on_ack(15 * MSS, SeqNum(1), 15 * MSS);
+        assert_eq!(r.cwnd, 16 * MSS);
     }
 
     #[test]

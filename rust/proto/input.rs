@@ -207,7 +207,7 @@ impl Conn {
             self.rtt.acked();
             let d = &mut self.data;
             d.sacked.forget_before(seg.ack);
-            if d.cc.on_ack(acked, seg.ack) {
+            if d.cc.on_ack(acked, seg.ack, flight) {
                 d.rtx_head = true;
             }
             self.sack_in(seg);

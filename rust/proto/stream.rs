@@ -6,7 +6,7 @@
 //! and [`Stream::read`] keep the buffers and the sequence space in step,
 //! so the socket glue only moves bytes between them and the user.
 
-use super::conn::{Config, Conn, Outcome};
+use super::conn::{Config, Conn, Outcome, Place};
 use super::options::TCP_MAX_WSCALE;
 use super::output::Transmit;
 use super::ring::{Bytes, Ring};
@@ -17,6 +17,18 @@ pub trait Payload {
     /// Copies the payload from byte `skip` on into all of `dst`; false if
     /// it could not.
     fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool;
+
+    /// Keeps the payload's bytes from `skip` on, `len` of them, for the
+    /// reader, instead of having them copied into the receive buffer
+    /// (Linux's TCP queues the skb itself, `tcp_queue_rcv`); asked only
+    /// for bytes in order, which are then the buffer's next readable ones.
+    /// True if it keeps them: the buffer counts them readable but leaves
+    /// its own bytes at their place as they were, and the reader takes
+    /// them from whoever keeps them.
+    fn keep(&self, skip: u32, len: u32) -> bool {
+        let _ = (skip, len);
+        false
+    }
 }
 
 impl Payload for [u8] {
@@ -90,22 +102,32 @@ impl<S: Bytes> Stream<S> {
     }
 
     /// A segment arrived with `payload`: its bytes go to their place in
-    /// the receive buffer, acknowledged bytes leave the send buffer.
+    /// the receive buffer (unless, in order, the payload keeps them,
+    /// [`Payload::keep`]), acknowledged bytes leave the send buffer.
     pub fn on_segment<P: Payload + ?Sized>(&mut self, seg: &Segment, payload: &P, payload_len: u32, now: u64) -> Outcome {
         let out = self.conn.on_segment(seg, payload_len, now);
         if let Some(p) = out.data {
-            // The connection only places what fits in the buffer, and the
-            // caller's payload is as long as it said, so the copy succeeds.
-            // Were it not to, the bytes would be wrong, never out of
-            // bounds; nothing here may panic (this runs in the kernel).
-            if let Some((a, b)) = self.rx.slices_mut(p.at as usize, p.len as usize) {
-                let first = u32::try_from(a.len()).unwrap_or(u32::MAX);
-                let _ = payload.copy_to(p.skip, a) && payload.copy_to(p.skip.wrapping_add(first), b);
+            let in_order = out.readable > 0 && p.at as usize == self.rx.len();
+            if !(in_order && payload.keep(p.skip, p.len)) {
+                self.fill(p, payload);
             }
         }
         self.rx.commit(out.readable as usize);
         self.tx.consume(out.acked as usize);
         out
+    }
+
+    /// Copies the bytes of `payload` that `place` says into their place
+    /// in the receive buffer.
+    pub fn fill<P: Payload + ?Sized>(&mut self, place: Place, payload: &P) {
+        // The connection only places what fits in the buffer, and the
+        // caller's payload is as long as it said, so the copy succeeds.
+        // Were it not to, the bytes would be wrong, never out of bounds;
+        // nothing here may panic (this runs in the kernel).
+        if let Some((a, b)) = self.rx.slices_mut(place.at as usize, place.len as usize) {
+            let first = u32::try_from(a.len()).unwrap_or(u32::MAX);
+            let _ = payload.copy_to(place.skip, a) && payload.copy_to(place.skip.wrapping_add(first), b);
+        }
     }
 
     /// How many bytes a write may append now.
@@ -414,6 +436,53 @@ mod tests {
         let mut buf = [0u8; 300];
         assert_eq!(b.read(&mut buf, false), 256);
         assert_eq!(buf[..256].to_vec(), (0..=255u8).collect::<Vec<_>>());
+    }
+
+    /// A payload that keeps what it is offered, and says what that was.
+    struct Keeper<'a>(&'a [u8], core::cell::Cell<Option<(u32, u32)>>);
+
+    impl Payload for Keeper<'_> {
+        fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool {
+            self.0.copy_to(skip, dst)
+        }
+
+        fn keep(&self, skip: u32, len: u32) -> bool {
+            self.1.set(Some((skip, len)));
+            true
+        }
+    }
+
+    #[test]
+    fn only_bytes_in_order_may_be_kept_out_of_the_buffer() {
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&[7u8; 300]);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 3);
+        fn keep(w: &Wire) -> Keeper<'_> {
+            Keeper(w.1.as_slice(), core::cell::Cell::new(None))
+        }
+        // Out of order: copied into the buffer, never offered.
+        let k = keep(&segs[1]);
+        assert_eq!(b.on_segment(&segs[1].0, &k, 100, 2).readable, 0);
+        assert_eq!(k.1.get(), None);
+        // In order: offered whole; the buffer counts it and what it joined
+        // readable, and its own bytes there stay as they were.
+        let k = keep(&segs[0]);
+        assert_eq!(b.on_segment(&segs[0].0, &k, 100, 3).readable, 200);
+        assert_eq!(k.1.get(), Some((0, 100)));
+        let mut buf = [0u8; 200];
+        assert_eq!(b.read(&mut buf, true), 200);
+        assert_eq!(buf[..100], [0u8; 100], "kept bytes are not in the buffer");
+        assert_eq!(buf[100..], [7u8; 100], "the out-of-order bytes are");
+        // A retransmission overlapping the head: only its new bytes.
+        let mut w = segs[2].clone();
+        w.0.seq = w.0.seq.sub(40);
+        w.1 = vec![7u8; 140];
+        let k = keep(&w);
+        assert_eq!(b.on_segment(&w.0, &k, 140, 4).readable, 100);
+        assert_eq!(k.1.get(), Some((40, 100)));
+        assert_eq!(b.rx.len(), 300);
     }
 
     #[test]
