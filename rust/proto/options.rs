@@ -206,7 +206,10 @@ impl Writer<'_> {
         if end > MAX_OPTION_LEN {
             return;
         }
-        if let Some(dst) = self.buf.get_mut(self.at..end) {
+        // The length compared again, so that no panic path is left in the
+        // code (the range's length is the same, but saturating_add hides
+        // it from the compiler).
+        if let Some(dst) = self.buf.get_mut(self.at..end).filter(|d| d.len() == bytes.len()) {
             dst.copy_from_slice(bytes);
             self.at = end;
         }
