@@ -99,6 +99,8 @@ pub struct Config {
     pub syn_retries: u8,
     /// Bytes the send buffer holds (the receive buffer is `rcv_wnd`).
     pub sndbuf: u32,
+    /// The window growth in congestion avoidance (`TCP_CONGESTION`).
+    pub congestion: super::cc::Algorithm,
 }
 
 impl Default for Config {
@@ -111,6 +113,7 @@ impl Default for Config {
             timestamps: true,
             syn_retries: 6,
             sndbuf: 65_536,
+            congestion: super::cc::Algorithm::Cubic,
         }
     }
 }
@@ -312,7 +315,7 @@ pub struct Data {
     /// The user is done sending: our FIN follows the data, at `snd_end`.
     pub fin_queued: bool,
     /// Congestion control.
-    pub cc: super::cc::Reno,
+    pub cc: super::cc::Cc,
     /// Send the segment at `SND.UNA` again (fast retransmit).
     pub rtx_head: bool,
     /// What the peer's SACK blocks say it holds past `SND.UNA` (RFC 6675's
@@ -580,7 +583,7 @@ impl Conn {
         d.snd_wl2 = seg.ack;
         d.max_window = self.snd_wnd;
         d.tx_cap = self.cfg.sndbuf;
-        d.cc = super::cc::Reno::new(u32::from(self.neg.mss));
+        d.cc = super::cc::Cc::new(u32::from(self.neg.mss), self.cfg.congestion);
         d.rcv_adv = self.rcv_nxt.add(self.rcv_wnd);
         d.rcv_wup = self.rcv_nxt;
         d.quickacks = QUICKACKS;

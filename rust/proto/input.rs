@@ -117,11 +117,21 @@ impl Conn {
     /// takes it (its sender's view of our window was behind), and so its
     /// acknowledgment and window count; RFC 9293's test alone would leave
     /// two such ends refusing each other's ACKs.
+    ///
+    /// Further back than that, within a window before it, a bare ACK is
+    /// still taken if it acknowledges new data: both ends may have lost
+    /// the other's ACKs while each had sent past the window it last heard
+    /// of, and then each sends its bare ACKs at that window's edge
+    /// ([`Conn::acceptable_seq`]), behind what the other last offered;
+    /// neither would hear of the other's progress again. The ACK passed
+    /// RFC 5961's check and acknowledges what we sent, so it is no blind
+    /// guess; its window counts only if it is the newest (`SND.WL1`).
     fn late_ack(&self, seg: &Segment, payload_len: u32) -> bool {
-        seg.seq_len(payload_len) == 0
-            && seg.flags.contains(Flags::ACK)
-            && !seg.seq.before(self.data.rcv_wup)
-            && !seg.seq.after(self.rcv_nxt)
+        if seg.seq_len(payload_len) != 0 || !seg.flags.contains(Flags::ACK) || seg.seq.after(self.rcv_nxt) {
+            return false;
+        }
+        let acks_new = seg.ack.after(self.snd_una) && !seg.ack.after(self.data.snd_max);
+        !seg.seq.before(self.data.rcv_wup) || (acks_new && !seg.seq.before(self.data.rcv_wup.sub(self.cfg.rcv_wnd)))
     }
 
     /// The ACK that answers a segment we do not take (out of the window,
@@ -207,7 +217,9 @@ impl Conn {
             self.rtt.acked();
             let d = &mut self.data;
             d.sacked.forget_before(seg.ack);
-            if d.cc.on_ack(acked, seg.ack, flight) {
+            let rtt_ms = self.rtt.srtt_us().unwrap_or(0) / 1000;
+            let d = &mut self.data;
+            if d.cc.on_ack(acked, seg.ack, flight, now, rtt_ms) {
                 d.rtx_head = true;
             }
             self.sack_in(seg);
