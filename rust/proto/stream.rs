@@ -615,6 +615,36 @@ mod tests {
     }
 
     #[test]
+    fn a_bare_ack_from_behind_the_window_counts_if_it_acknowledges_new_data() {
+        let (mut a, mut b) = pair(Config { mss: 1000, timestamps: false, ..Config::default() }, 8192, 8192);
+        a.conn.data.nodelay = true;
+        b.conn.data.nodelay = true;
+        // Each side sends a segment, and each receives the other's.
+        a.write(&[1u8; 1000]);
+        b.write(&[2u8; 1000]);
+        let from_a = drain(&mut a, 1, None);
+        let from_b = drain(&mut b, 1, None);
+        deliver(&mut b, &from_a[0], 2);
+        deliver(&mut a, &from_b[0], 2);
+        // b's ACK reaches a, but its sequence number is from before
+        // what b since sent and a received (b sent at the edge of a
+        // window it last heard of): a takes its acknowledgment.
+        let mut ack = b.conn.ack(3);
+        ack.seq = ack.seq.sub(1000);
+        assert!(ack.seq.before(a.conn.rcv_nxt));
+        let out = a.on_segment(&ack, &[][..], 0, 3);
+        assert_eq!(out.acked, 1000);
+        assert_eq!(a.conn.snd_una, a.conn.data.snd_max);
+        // The same from further back than a window, or acknowledging
+        // nothing new, is only answered.
+        let old = b.conn.ack(3);
+        let mut far = old.clone();
+        far.seq = far.seq.sub(a.conn.cfg.rcv_wnd + 1000);
+        let out = a.on_segment(&far, &[][..], 0, 4);
+        assert_eq!(out.acked, 0);
+    }
+
+    #[test]
     fn bytes_a_rounded_up_window_lets_in_are_kept() {
         let (mut a, mut b) = pair(Config { mss: 4000, timestamps: false, ..Config::default() }, 8192, 4096);
         a.conn.data.nodelay = true;
