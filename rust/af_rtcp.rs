@@ -17,7 +17,7 @@ use kernel::{
 };
 
 use crate::net::{
-    self, skb, Hook, HookDef, HookRegistration, Msg, Net, OptVal, Packet, Pernet, PernetDef, PernetId,
+    self, skb, Hook, HookDef, HookRegistration, Msg, Net, OptIn, OptVal, Packet, Pernet, PernetDef, PernetId,
     PollTable, PortReleases, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket,
 };
 use crate::net::buf::{Lease, SharedBytes};
@@ -25,6 +25,7 @@ use crate::net::rxq::{Part, Plan, RxQueue};
 use crate::net::skb::SkbPayload;
 use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
+use crate::proto::cc::Algorithm;
 use crate::proto::conn::{Config, Conn, ConnError, Endpoint, IcmpAction, Keepalive, Outcome};
 use crate::proto::output::Transmit;
 use crate::proto::ring::{Ring, Spans};
@@ -353,6 +354,8 @@ pub(crate) struct RtcpShared {
     /// that a listener's children take them in softirq context).
     nodelay: AtomicBool,
     cork: AtomicBool,
+    /// `TCP_CONGESTION` is "reno" (else "cubic", the default).
+    reno: AtomicBool,
     /// The most segments one GSO skb carries on the connection's route
     /// (0: no route yet, no bound but the skb's).
     gso_segs: AtomicU32,
@@ -408,6 +411,13 @@ impl RtcpShared {
         c.data.user_timeout_ms = self.user_timeout.load(Ordering::Relaxed);
         c.data.nodelay = self.nodelay.load(Ordering::Relaxed);
         c.data.cork = self.cork.load(Ordering::Relaxed);
+        c.cfg.congestion = self.congestion();
+        c.data.cc.set_algorithm(c.cfg.congestion);
+    }
+
+    /// The congestion control `TCP_CONGESTION` chose.
+    fn congestion(&self) -> Algorithm {
+        if self.reno.load(Ordering::Relaxed) { Algorithm::Reno } else { Algorithm::Cubic }
     }
 
     /// A child takes its listener's TCP-level options (`tcp_create_openreq_child`
@@ -423,6 +433,7 @@ impl RtcpShared {
         }
         self.nodelay.store(parent.nodelay.load(Ordering::Relaxed), Ordering::Relaxed);
         self.cork.store(parent.cork.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.reno.store(parent.reno.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -440,6 +451,7 @@ impl net::Proto for RtcpProto {
             user_timeout: AtomicU32::new(0),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
+            reno: AtomicBool::new(false),
             gso_segs: AtomicU32::new(0),
             held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
         })
@@ -1844,11 +1856,24 @@ impl net::SocketOps for RtcpOps {
 
     /// `SOL_TCP` options, as `do_tcp_setsockopt`; `ENOPROTOOPT` for the
     /// ones RTCP does not have (yet) and for other levels.
-    fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, val: i32) -> Result {
+    fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
         let sk = sock.sk().ok_or(EINVAL)?;
         if level != sys::SOL_TCP as i32 {
             return Err(ENOPROTOOPT);
         }
+        if name as u32 == sys::TCP_CONGESTION {
+            // As tcp_set_congestion_control: ENOENT for a name no module
+            // gives.
+            let algorithm = Algorithm::by_name(opt.name()?).ok_or(ENOENT)?;
+            let sh = sk.shared();
+            sh.reno.store(algorithm == Algorithm::Reno, Ordering::Relaxed);
+            drive(sk, now_ms(), |st| {
+                sh.sync_options(sk, &mut st.conn);
+                Some((Outcome::default(), false))
+            });
+            return Ok(());
+        }
+        let val = opt.int()?;
         match name as u32 {
             sys::TCP_SYNCNT => {
                 let n = u8::try_from(val).ok().filter(|n| (1..=MAX_TCP_SYNCNT).contains(n)).ok_or(EINVAL)?;
@@ -1909,6 +1934,7 @@ impl net::SocketOps for RtcpOps {
             sys::TCP_KEEPCNT => i32::from(sh.keep_params().cnt),
             sys::TCP_USER_TIMEOUT => i32::try_from(sh.user_timeout.load(Ordering::Relaxed)).unwrap_or(i32::MAX),
             sys::TCP_INFO => return Ok(OptVal::TcpInfo(tcp_info(sk))),
+            sys::TCP_CONGESTION => return Ok(OptVal::name(sh.congestion().name())),
             _ => return Err(ENOPROTOOPT),
         };
         Ok(OptVal::Int(int))

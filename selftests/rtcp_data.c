@@ -610,6 +610,40 @@ TEST_F(data, keepalive_options_like_inet)
 	}
 }
 
+/* TCP_CONGESTION as on AF_INET: "cubic" by default (a name padded to
+ * TCP_CA_NAME_MAX, or as much as the caller has room for), "reno" may be
+ * chosen and reads back, a name no module gives is ENOENT and an empty one
+ * EINVAL. Then data still flows both ways. */
+TEST_F(data, congestion_control_like_inet)
+{
+	int fds[2] = { self->c, self->a };
+
+	for (int f = 0; f < 2; f++) {
+		char name[32] = { 0 };
+		socklen_t len = sizeof(name);
+
+		ASSERT_EQ(0, getsockopt(fds[f], SOL_TCP, TCP_CONGESTION, name, &len));
+		EXPECT_STREQ("cubic", name);
+		EXPECT_EQ(16U, len);
+		len = 3;
+		memset(name, 0, sizeof(name));
+		ASSERT_EQ(0, getsockopt(fds[f], SOL_TCP, TCP_CONGESTION, name, &len));
+		EXPECT_EQ(3U, len);
+		EXPECT_STREQ("cub", name);
+		errno = 0;
+		EXPECT_EQ(-1, setsockopt(fds[f], SOL_TCP, TCP_CONGESTION, "bogus", 5));
+		EXPECT_EQ(ENOENT, errno);
+		errno = 0;
+		EXPECT_EQ(-1, setsockopt(fds[f], SOL_TCP, TCP_CONGESTION, "", 0));
+		EXPECT_EQ(EINVAL, errno);
+		ASSERT_EQ(0, setsockopt(fds[f], SOL_TCP, TCP_CONGESTION, "reno", 4));
+		len = sizeof(name);
+		ASSERT_EQ(0, getsockopt(fds[f], SOL_TCP, TCP_CONGESTION, name, &len));
+		EXPECT_STREQ("reno", name);
+	}
+	both_ways(_metadata, self->c, self->a, 1 << 20, 5);
+}
+
 /* A peer that vanishes (netem drops everything on lo): with SO_KEEPALIVE,
  * idle 1 s, interval 1 s and 2 probes, recv ends with ETIMEDOUT after
  * about 3 s. */

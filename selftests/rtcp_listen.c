@@ -154,6 +154,7 @@ TEST_F(lst, children_inherit_listener_options)
 		}
 		ASSERT_EQ(0, setsockopt(l, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)));
 		ASSERT_EQ(0, setsockopt(l, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
+		ASSERT_EQ(0, setsockopt(l, IPPROTO_TCP, TCP_CONGESTION, "reno", 4));
 		c = socket(AF_INET, SOCK_STREAM, 0);
 		ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
 		a = accept(l, NULL, NULL);
@@ -187,6 +188,13 @@ TEST_F(lst, children_inherit_listener_options)
 		ASSERT_EQ(0, getsockopt(a, SOL_SOCKET, SO_LINGER, &got_lg, &len));
 		EXPECT_EQ(1, got_lg.l_onoff) TH_LOG("%s", FAMILY_NAME(families[f]));
 		EXPECT_EQ(9, got_lg.l_linger) TH_LOG("%s", FAMILY_NAME(families[f]));
+		{
+			char ca[16] = { 0 };
+
+			len = sizeof(ca);
+			ASSERT_EQ(0, getsockopt(a, IPPROTO_TCP, TCP_CONGESTION, ca, &len));
+			EXPECT_STREQ("reno", ca) TH_LOG("%s TCP_CONGESTION", FAMILY_NAME(families[f]));
+		}
 		close(a);
 		close(c);
 		close(l);

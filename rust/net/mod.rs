@@ -23,7 +23,7 @@ pub(crate) mod sock;
 pub(crate) mod sysctl;
 
 pub(crate) use family::{Family, FamilyRegistration};
-pub(crate) use ops::{OptVal, PollTable, SocketOps};
+pub(crate) use ops::{OptIn, OptVal, PollTable, SocketOps};
 pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
 pub(crate) use proto::{Proto, ProtoDef, ProtoRegistration};
 pub(crate) use hook::{Hook, HookDef, HookRegistration, Packet};

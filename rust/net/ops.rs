@@ -62,9 +62,9 @@ pub(crate) trait SocketOps: 'static {
     /// ([`Socket::graft`]).
     fn accept(sock: &Socket<Self::Proto>, newsock: &Socket<Self::Proto>, nonblock: bool) -> Result;
 
-    /// `setsockopt()` at a level other than `SOL_SOCKET`, with an `int`
-    /// value (`EINVAL` if the caller gave less than an `int`).
-    fn setsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32, val: i32) -> Result;
+    /// `setsockopt()` at a level other than `SOL_SOCKET`, with the
+    /// caller's value.
+    fn setsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32, val: &OptIn) -> Result;
 
     /// `getsockopt()` at a level other than `SOL_SOCKET`.
     fn getsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32) -> Result<OptVal>;
@@ -95,6 +95,38 @@ pub(crate) trait SocketOps: 'static {
     fn destruct(sk: &Sock<Self::Proto>);
 }
 
+/// The bytes a `setsockopt()` value holds at most here: an `int`, or a
+/// congestion control's name (`TCP_CA_NAME_MAX`, `include/net/tcp.h`).
+const OPT_IN_MAX: usize = 16;
+
+/// A `setsockopt()` value: its first bytes, as many as an `int` or a name
+/// needs.
+pub(crate) struct OptIn {
+    bytes: [u8; OPT_IN_MAX],
+    len: usize,
+}
+
+impl OptIn {
+    /// The value as an `int` (`EINVAL` if the caller gave less).
+    pub(crate) fn int(&self) -> Result<i32> {
+        match self.bytes.first_chunk::<4>() {
+            Some(b) if self.len >= b.len() => Ok(i32::from_ne_bytes(*b)),
+            _ => Err(EINVAL),
+        }
+    }
+
+    /// The value as a name (`TCP_CONGESTION`): at most `TCP_CA_NAME_MAX`
+    /// less one bytes, up to the first NUL (`strncpy_from_sockptr`);
+    /// `EINVAL` if the caller gave none.
+    pub(crate) fn name(&self) -> Result<&[u8]> {
+        if self.len == 0 {
+            return Err(EINVAL);
+        }
+        let s = self.bytes.get(..self.len.min(OPT_IN_MAX - 1)).unwrap_or(&[]);
+        Ok(s.split(|&b| b == 0).next().unwrap_or(&[]))
+    }
+}
+
 /// A socket option's value, as `getsockopt()` copies it out.
 // A value lives on the stack for one call: boxing the large one would
 // cost an allocation for nothing.
@@ -104,6 +136,18 @@ pub(crate) enum OptVal {
     Int(i32),
     /// `TCP_INFO`'s `struct tcp_info` (as much as the caller has room for).
     TcpInfo(sys::tcp_info),
+    /// A name, NUL-padded (`TCP_CONGESTION`; as much as the caller has
+    /// room for).
+    Name([u8; OPT_IN_MAX]),
+}
+
+impl OptVal {
+    /// `name`, NUL-padded (cut to `TCP_CA_NAME_MAX` less one bytes).
+    pub(crate) fn name(name: &[u8]) -> OptVal {
+        let mut n = [0u8; OPT_IN_MAX];
+        n.iter_mut().take(OPT_IN_MAX - 1).zip(name).for_each(|(d, s)| *d = *s);
+        OptVal::Name(n)
+    }
 }
 
 /// Builds the C table of a [`SocketOps`] implementation.
@@ -191,19 +235,15 @@ impl<O: SocketOps> Adapter<O> {
         optlen: kernel::ffi::c_uint,
     ) -> c_int {
         from_result(|| {
-            if (optlen as usize) < core::mem::size_of::<c_int>() {
-                return Err(EINVAL);
-            }
-            let mut val: c_int = 0;
-            // SAFETY: `val` has room for an int; `optval` holds at least one.
-            let r = unsafe {
-                sys::rtcp_helper_copy_from_sockptr((&raw mut val).cast(), optval, core::mem::size_of::<c_int>())
-            };
+            let mut val = OptIn { bytes: [0; OPT_IN_MAX], len: (optlen as usize).min(OPT_IN_MAX) };
+            // SAFETY: `val.bytes` has room for `len` bytes; `optval` holds
+            // `optlen`, at least as many.
+            let r = unsafe { sys::rtcp_helper_copy_from_sockptr(val.bytes.as_mut_ptr().cast(), optval, val.len) };
             if r != 0 {
                 return Err(EFAULT);
             }
             // SAFETY: the socket layer keeps `sock` alive for the call.
-            O::setsockopt(unsafe { Self::socket(sock) }, level, name, val)?;
+            O::setsockopt(unsafe { Self::socket(sock) }, level, name, &val)?;
             Ok(0)
         })
     }
@@ -240,6 +280,7 @@ impl<O: SocketOps> Adapter<O> {
             match &val {
                 OptVal::Int(v) => copy(core::ptr::from_ref(v).cast(), core::mem::size_of::<i32>())?,
                 OptVal::TcpInfo(i) => copy(core::ptr::from_ref(i).cast(), core::mem::size_of::<sys::tcp_info>())?,
+                OptVal::Name(n) => copy(n.as_ptr(), n.len())?,
             }
             Ok(0)
         })

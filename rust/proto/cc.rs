@@ -40,6 +40,21 @@ pub enum Algorithm {
     Reno,
 }
 
+impl Algorithm {
+    /// Its name, as Linux's modules call it.
+    pub fn name(self) -> &'static [u8] {
+        match self {
+            Algorithm::Cubic => b"cubic",
+            Algorithm::Reno => b"reno",
+        }
+    }
+
+    /// The algorithm of a name, if it is one of these.
+    pub fn by_name(name: &[u8]) -> Option<Algorithm> {
+        [Algorithm::Cubic, Algorithm::Reno].into_iter().find(|a| a.name() == name)
+    }
+}
+
 /// CUBIC's multiplicative decrease, in thousandths (β_cubic = 0.7).
 const BETA: u32 = 700;
 /// What of the window W_max keeps when a loss comes below the last one
@@ -94,6 +109,22 @@ impl Cc {
     pub fn new(mss: u32, algorithm: Algorithm) -> Cc {
         let mss = mss.max(1);
         Cc { algorithm, cwnd: INIT_CWND.saturating_mul(mss), ssthresh: u32::MAX, mss, ..Cc::default() }
+    }
+
+    /// Switches the growth in congestion avoidance (`TCP_CONGESTION` on a
+    /// live connection, `tcp_reinit_congestion_control`): the window
+    /// stays, and the new growth starts from it.
+    pub fn set_algorithm(&mut self, algorithm: Algorithm) {
+        if self.algorithm != algorithm {
+            self.algorithm = algorithm;
+            self.epoch = None;
+            self.acked_ca = 0;
+        }
+    }
+
+    /// The name `TCP_CONGESTION` gives it.
+    pub fn name(&self) -> &'static [u8] {
+        self.algorithm.name()
     }
 
     /// The slow start threshold after a loss with `flight` bytes out:
