@@ -2166,13 +2166,13 @@ impl net::SocketOps for RtcpOps {
                     _ => continue,
                 }
             }
+            // Only a writer turns room into data, and this call is the only
+            // writer (it holds the socket lock, as every writer does); the
+            // connection reads only data, and ACKs only consume data, which
+            // never moves where the data ends.
             // SAFETY: `spans` were room after the data of the send buffer
             // `lease` holds, in pages no skb held (those were renewed just
-            // above; an skb takes pages for data only). Only a writer
-            // turns room into data, and this call is the only writer (it
-            // holds the socket lock, as every writer does); the connection
-            // reads only data, and ACKs only consume data, which never
-            // moves where the data ends.
+            // above; an skb takes pages for data only), and stay so.
             let got = unsafe { copy_in(msg, &mut lease, spans) };
             if got == 0 {
                 return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
@@ -2220,11 +2220,11 @@ impl net::SocketOps for RtcpOps {
                 None => return Err(ENOTCONN),
             };
             if let Some((plan, lease)) = ready {
+                // Only a reader consumes data, and this call is the only
+                // reader (it holds the socket lock, as every reader does);
+                // the connection writes only after the data.
                 // SAFETY: the plan's buffer parts were data at the head of
-                // the receive buffer `lease` holds. Only a reader consumes
-                // data, and this call is the only reader (it holds the
-                // socket lock, as every reader does); the connection
-                // writes only after the data.
+                // the receive buffer `lease` holds, and stay so.
                 let out = unsafe { copy_plan(msg, &plan, &lease) };
                 if out == 0 && copied == 0 {
                     return Err(EFAULT);

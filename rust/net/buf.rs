@@ -249,11 +249,11 @@ impl SharedBytes {
             let old = slot.load(Ordering::Acquire);
             for keep in outside(page, room) {
                 let off = keep.start % PAGE_SIZE;
-                // SAFETY: `old` and `new` are live pages (the region's, and
-                // ours), mapped; `keep` lies within one page at `off`. The
-                // old page's bytes outside the room are not written while
-                // the connection's lock is held, the new page is nobody
-                // else's.
+                // The old page's bytes outside the room are not written
+                // while the connection's lock is held; the new page is
+                // nobody else's.
+                // SAFETY: `old` and `new` are live, mapped pages (the
+                // region's, and ours); `keep` lies within one at `off`.
                 unsafe {
                     let from = sys::rtcp_helper_page_address(old).cast::<u8>().add(off);
                     let to = sys::rtcp_helper_page_address(new.as_ptr()).cast::<u8>().add(off);
@@ -324,12 +324,13 @@ impl Bytes for SharedBytes {
 
     fn range(&self, r: Range<usize>) -> Option<&[u8]> {
         let (p, n) = self.0.as_ref()?.at(&r)?;
+        // Besides this handle, which `&self` borrows, the bytes are reached
+        // only through a `Lease`, whose holder touches no byte the ring's
+        // owner uses meanwhile (its contract: the room a writer fills, the
+        // data a reader takes, both away from what the lock's holder
+        // writes or reads).
         // SAFETY: `p..p + n` is inside the region (`at`), initialised
-        // (type invariant). Besides this handle, which `&self` borrows,
-        // the bytes are reached only through a `Lease`, whose holder
-        // touches no byte the ring's owner uses meanwhile (its contract:
-        // the room a writer fills, the data a reader takes, both away from
-        // what the lock's holder writes or reads).
+        // (type invariant), and not written while borrowed (above).
         Some(unsafe { core::slice::from_raw_parts(p, n) })
     }
 

@@ -312,10 +312,11 @@ impl PortReleases {
 
     fn queue() -> Option<&'static Queue> {
         let wq = NonNull::new(PORT_RELEASES.load(Ordering::Acquire))?;
-        // SAFETY: a workqueue of `PortReleases`, alive until the module's
+        // The workqueue of `PortReleases` lives until the module's
         // registration drops it, after every reservation is gone (each
         // belongs to a sock or to a namespace's pending work, and both end
         // before the module does).
+        // SAFETY: so the workqueue is alive.
         Some(unsafe { Queue::from_raw(wq.as_ptr().cast()) })
     }
 

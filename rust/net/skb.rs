@@ -122,10 +122,11 @@ pub(crate) fn build(src: u32, dst: u32, seg: &Segment, payload: Option<(&SharedB
                 if frag >= sys::RTCP_MAX_SKB_FRAGS as usize {
                     return Err(EMSGSIZE);
                 }
-                // SAFETY: the skb is ours; `f.page` is a live page of the
-                // send buffer (the caller holds the connection's lock), on
-                // which the skb takes a reference of its own (dropped when
-                // the skb is freed) for its `len` bytes at `off`.
+                // `f.page` is a live page of the send buffer (the caller
+                // holds the connection's lock), on which the skb takes a
+                // reference of its own (dropped when the skb is freed).
+                // SAFETY: the skb is ours; the page is live and the skb
+                // keeps it for its `len` bytes at `off`.
                 unsafe {
                     sys::rtcp_helper_get_page(f.page.as_ptr());
                     sys::rtcp_helper_skb_add_rx_frag(p, frag as i32, f.page.as_ptr(), f.off as i32, f.len as i32, f.len as u32);
