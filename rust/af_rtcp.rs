@@ -189,7 +189,6 @@ impl Listener {
     }
 }
 
-/// A connection with its buffers.
 /// A connection with its buffers, and the received payloads kept in their
 /// skbs for its reader ([`RxQueue`]).
 pub(crate) struct RtcpStream {
