@@ -266,9 +266,19 @@ impl Cc {
         true
     }
 
-    /// The retransmission timer expired with `flight` bytes outstanding.
-    pub fn on_timeout(&mut self, flight: u32) {
-        self.ssthresh = self.reduce(flight);
+    /// The retransmission timer expired with `flight` bytes outstanding;
+    /// `again` if it had already expired for the same segment. The slow
+    /// start threshold is taken on the first timeout of a series only (RFC
+    /// 5681 3.1: held for a segment the timer sends again), and not in
+    /// recovery, which took it on entry (`tcp_enter_loss`): a series of
+    /// backoffs would otherwise bring it down to two segments.
+    pub fn on_timeout(&mut self, flight: u32, again: bool) {
+        if again || self.recover.is_some() {
+            self.epoch = None;
+            self.acked_ca = 0;
+        } else {
+            self.ssthresh = self.reduce(flight);
+        }
         self.cwnd = self.mss;
         self.dupacks = 0;
         self.recover = None;
@@ -399,12 +409,12 @@ mod tests {
     fn cubic_gives_up_room_when_it_loses_below_its_last_maximum() {
         let mut r = Cc::new(MSS, Algorithm::Cubic);
         r.cwnd = 100 * MSS;
-        r.on_timeout(100 * MSS);
+        r.on_timeout(100 * MSS, false);
         assert_eq!((r.cwnd, r.ssthresh, r.w_max), (MSS, 70 * MSS, 100 * MSS));
         // Lost again at 80 segments, below the last maximum: W_max is
         // taken as 80 (1 + β) / 2 = 68 (fast convergence).
         r.cwnd = 80 * MSS;
-        r.on_timeout(80 * MSS);
+        r.on_timeout(80 * MSS, false);
         assert_eq!((r.ssthresh, r.w_max), (56 * MSS, 68 * MSS));
     }
 
@@ -415,7 +425,7 @@ mod tests {
         // Reno's estimate (RFC 9438 4.3) gains 0.529 per round trip.
         let mut r = Cc::new(MSS, Algorithm::Cubic);
         r.cwnd = 100 * MSS;
-        r.on_timeout(100 * MSS);
+        r.on_timeout(100 * MSS, false);
         r.cwnd = r.ssthresh;
         windows(&mut r, 0, 100, 1);
         assert!((120 * MSS..125 * MSS).contains(&r.cwnd), "{}", r.cwnd / MSS);
@@ -431,9 +441,22 @@ mod tests {
     #[test]
     fn a_timeout_falls_back_to_one_segment() {
         let mut r = Cc::new(MSS, Algorithm::Reno);
-        r.on_timeout(10 * MSS);
+        r.on_timeout(10 * MSS, false);
         assert_eq!((r.cwnd, r.ssthresh), (MSS, 5 * MSS));
-        r.on_timeout(MSS);
+        r.on_timeout(MSS, false);
         assert_eq!(r.ssthresh, 2 * MSS, "never below two segments");
+        // The timer again for the same segment: the threshold holds.
+        r.ssthresh = 8 * MSS;
+        r.on_timeout(MSS, true);
+        assert_eq!((r.cwnd, r.ssthresh), (MSS, 8 * MSS));
+        // As it does for a timeout in recovery, which took it on entry.
+        let mut r = Cc::new(MSS, Algorithm::Cubic);
+        r.cwnd = 20 * MSS;
+        for _ in 0..3 {
+            r.on_dupack(20 * MSS, SeqNum(20_000));
+        }
+        assert_eq!(r.ssthresh, 14 * MSS);
+        r.on_timeout(20 * MSS, false);
+        assert_eq!((r.cwnd, r.ssthresh, r.recover), (MSS, 14 * MSS, None));
     }
 }

@@ -399,9 +399,9 @@ impl Conn {
         // Go back to SND.UNA with one segment of window (RFC 6298 5.4-5.6,
         // RFC 5681 3.1).
         let flight = self.data.snd_max.diff(self.snd_una).max(0) as u32;
+        self.data.cc.on_timeout(flight, self.retransmits > 0);
         self.retransmits = self.retransmits.saturating_add(1);
         self.data.rtx_since.get_or_insert(now);
-        self.data.cc.on_timeout(flight);
         // Everything from SND.UNA goes again: the scoreboard starts over
         // (the peer may have dropped what it had SACKed, RFC 2018 8).
         self.data.sacked.clear();
