@@ -27,6 +27,11 @@ if [ "$(bindgen --version 2>/dev/null)" != "bindgen $BINDGEN_VERSION" ]; then
 	cargo install --locked --force bindgen-cli --version "$BINDGEN_VERSION"
 fi
 
+if [ "$("$RTCP_CACHE/virtiofsd/bin/virtiofsd" --version 2>/dev/null)" != "virtiofsd $VIRTIOFSD_VERSION" ]; then
+	log "installing virtiofsd $VIRTIOFSD_VERSION into $RTCP_CACHE/virtiofsd"
+	cargo install --locked --force --root "$RTCP_CACHE/virtiofsd" virtiofsd --version "$VIRTIOFSD_VERSION"
+fi
+
 venv=$RTCP_CACHE/venv
 if [ "$("$venv/bin/vng" --version 2>/dev/null)" != "virtme-ng $VIRTME_NG_VERSION" ]; then
 	log "installing virtme-ng $VIRTME_NG_VERSION into $venv"

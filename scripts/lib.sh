@@ -12,6 +12,10 @@ LLVM_SUFFIX=-19
 BINDGEN_VERSION=0.71.1
 VIRTME_NG_VERSION=1.42
 CARGO_FUZZ_VERSION=0.13.1
+# virtio-fs for the VM's root (virtme-ng takes it over 9p when it finds
+# none): the Rust daemon from crates.io, which Debian 12 does not package
+# (qemu's own C virtiofsd cannot share a root without privileges).
+VIRTIOFSD_VERSION=1.14.0
 
 # Debian packages the build, the VM and the tests use.
 DEB_PACKAGES=(
@@ -20,6 +24,7 @@ DEB_PACKAGES=(
 	libelf-dev libssl-dev
 	qemu-system-x86 busybox-static
 	iproute2 tcpdump
+	libseccomp-dev libcap-ng-dev
 )
 
 RTCP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
