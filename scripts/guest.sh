@@ -9,10 +9,10 @@ out=$1 mode=$2 kdir=$3 ko=$4 secs=${5:-10}
 top=$(cd "$(dirname "$0")/.." && pwd)
 exec >"$out/guest.log" 2>&1
 set -x
-: >"$out/up"
+cut -d' ' -f1 /proc/uptime >"$out/up"
 
 # A kernel that reported a bug while booting, before RTCP ran, has lockdep
-# switched off by the taint: tell the host, which boots again.
+# switched off by the taint: no test runs, and the report says why.
 dmesg >"$out/dmesg-boot"
 if ! python3 "$top/scripts/vm_report.py" --check-log "$out/dmesg-boot" >"$out/boot-tainted"; then
 	exit 0
@@ -34,9 +34,48 @@ if [ "$mode" = selftests ]; then
 	export KSFT_DIR=$kdir/tools/testing/selftests RTCP_KO=$ko
 	timeout=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
 	cd "$top/selftests"
-	while read -r t; do
-		timeout -k 10 "${timeout:-600}" "./$t" >"$out/test-$t.log" 2>&1
-		echo "$t $?" >>"$out/results"
+	t_start=$(date +%s%3N)
+	# One job: its output, exit status and wall time go to files of its
+	# own, since jobs run at once and the shared directory is 9p (times
+	# in ms: its start since the first job began, and its length). Each
+	# KTAP result line is also stamped into stamps-<name>, which tells how
+	# long each test case took. $1: the name, the rest: the command.
+	run_job() {
+		local name=$1 t0 line
+		shift
+		t0=$(date +%s%3N)
+		echo "$t0 start" >"$out/stamps-$name"
+		timeout -k 10 "${timeout:-600}" "$@" 2>&1 | {
+			while IFS= read -r line || [ -n "$line" ]; do
+				printf '%s\n' "$line"
+				case $line in
+				"ok "*|"not ok "*) echo "$(date +%s%3N) $line" >>"$out/stamps-$name" ;;
+				esac
+			done >"$out/test-$name.log"
+		}
+		echo "$name ${PIPESTATUS[0]}" >"$out/rc-$name"
+		echo "$name $((t0 - t_start)) $(($(date +%s%3N) - t0))" >"$out/time-$name"
+	}
+	# The "alone" jobs first, one at a time; then the "shared" ones, up
+	# to $max_jobs at once, in the listed order (selftests/rtcp_jobs).
+	max_jobs=$(cat "$out/jobs")
+	while read -r how name cmd; do
+		[ "$how" = alone ] || continue
+		# shellcheck disable=SC2086 # the command's words
+		run_job "$name" $cmd </dev/null
+	done <"$out/tests"
+	while read -r how name cmd; do
+		[ "$how" = alone ] && continue
+		while [ "$(jobs -rp | wc -l)" -ge "$max_jobs" ]; do
+			wait -n
+		done
+		# shellcheck disable=SC2086
+		run_job "$name" $cmd </dev/null &
+	done <"$out/tests"
+	wait
+	while read -r _ name _; do
+		cat "$out/rc-$name" >>"$out/results" 2>/dev/null
+		cat "$out/time-$name" >>"$out/times" 2>/dev/null
 	done <"$out/tests"
 	cd /
 elif [ "$mode" = bench ]; then
@@ -51,6 +90,7 @@ fi
 # A connection RTCP closed first waits out TIME-WAIT (60 s) and holds the
 # module until then, as its sock does: give them that long.
 if [ -d /sys/module/rtcp ]; then
+	t0=$(date +%s)
 	for _ in $(seq 75); do
 		rmmod rtcp 2>/dev/null && break
 		sleep 1
@@ -58,6 +98,7 @@ if [ -d /sys/module/rtcp ]; then
 	rc=0
 	[ -d /sys/module/rtcp ] && rc=1
 	echo "rmmod $rc" >>"$out/module"
+	echo "$(($(date +%s) - t0))" >"$out/rmmod-wait"
 	cat /proc/net/rtcp >>"$out/module" 2>/dev/null
 fi
 

@@ -51,6 +51,55 @@ def bad_lines(log):
     return bad
 
 
+def time_summary(out):
+    """Where the VM's time went, as KTAP comments: the boot, each test
+    program's start and wall time (programs run at once), the wait for
+    rmmod, the whole VM."""
+    def secs(name):
+        try:
+            return float((read(out / name) or "").split()[0])
+        except (IndexError, ValueError):
+            return None
+
+    lines = ["# where the time went (s):"]
+    boot, guest_boot = secs("up.host"), secs("up")
+    if boot is not None:
+        lines.append(f"#   {'boot to userspace':<24} {boot:6.0f}"
+                     + (f" (the guest's clock: {guest_boot:.1f})" if guest_boot is not None else ""))
+    times = []
+    for l in (read(out / "times") or "").splitlines():
+        f = l.split()
+        if len(f) == 3:
+            times.append((f[0], int(f[1]) / 1000, int(f[2]) / 1000))
+    for name, start, took in times:
+        lines.append(f"#   {name:<24} {took:6.1f}  (started at {start:5.1f})")
+    if times:
+        end = max(s + t for _, s, t in times)
+        lines.append(f"#   {'all tests':<24} {end:6.1f}  (the sum of their times {sum(t for _, _, t in times):.1f})")
+    cases = []
+    for f in sorted(out.glob("stamps-*")):
+        prev = None
+        for l in (read(f) or "").splitlines():
+            ms, _, what = l.partition(" ")
+            if not ms.isdigit():
+                continue
+            if prev is not None and what != "start":
+                name = re.sub(r"^(not )?ok \d+ ", "", what)
+                cases.append(((int(ms) - prev) / 1000, f"{f.name[len('stamps-'):]}: {name}"))
+            prev = int(ms)
+    if cases:
+        lines.append("#   the slowest test cases:")
+        for took, name in sorted(cases, reverse=True)[:12]:
+            lines.append(f"#     {took:6.1f}  {name}")
+    wait = secs("rmmod-wait")
+    if wait is not None:
+        lines.append(f"#   {'rmmod waited':<24} {wait:6.0f}")
+    vm = secs("vm-seconds")
+    if vm is not None:
+        lines.append(f"#   {'the VM':<24} {vm:6.0f}")
+    return lines
+
+
 def main():
     if sys.argv[1] == "--check-log":
         bad = bad_lines(read(pathlib.Path(sys.argv[2])) or "")
@@ -73,7 +122,7 @@ def main():
         results[name] = int(rc)
 
     if mode == "selftests":
-        programs = (read(out / "tests") or "").split()
+        programs = [l.split()[1] for l in (read(out / "tests") or "").splitlines() if l.strip()]
         for prog in programs:
             log = read(out / f"test-{prog}.log")
             rc = results.get(prog)
@@ -122,8 +171,8 @@ def main():
     bad = bad_lines(log)
     tainted = read(out / "boot-tainted")
     if tainted:
-        bad.append("the kernel reported a bug while booting, before rtcp.ko was loaded, "
-                   "in every attempt: " + tainted.splitlines()[0])
+        bad.append("the kernel reported a bug while booting, before rtcp.ko was loaded: "
+                   + tainted.splitlines()[0])
     if (read(out / "kmemleak") or "").strip():
         bad.append("kmemleak: unreferenced objects (see kmemleak in " + str(out) + ")")
     clean = done and not bad
@@ -137,6 +186,8 @@ def main():
     print("TAP version 13")
     print(f"1..{number}")
     print("\n".join(lines))
+    if mode == "selftests":
+        print("\n".join(time_summary(out)))
     print(f"# Totals: pass:{counts['pass']} fail:{counts['fail']} "
           f"xfail:{counts['xfail']} xpass:0 skip:{counts['skip']} error:0")
     if mode == "selftests":
