@@ -48,16 +48,7 @@ FIXTURE(netns)
 
 FIXTURE_SETUP(netns)
 {
-	struct ifreq ifr = { .ifr_name = "lo" };
-	int fd;
-
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	fd = socket(AF_INET, SOCK_DGRAM, 0);
-	ASSERT_LE(0, fd);
-	ASSERT_EQ(0, ioctl(fd, SIOCGIFFLAGS, &ifr));
-	ifr.ifr_flags |= IFF_UP;
-	ASSERT_EQ(0, ioctl(fd, SIOCSIFFLAGS, &ifr));
-	close(fd);
+	ASSERT_EQ(0, private_netns());
 }
 
 FIXTURE_TEARDOWN(netns)

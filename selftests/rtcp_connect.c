@@ -45,12 +45,12 @@ FIXTURE_SETUP(conn)
 {
 	socklen_t len = sizeof(self->server);
 
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	ASSERT_EQ(0, system("ip link set lo up && ip link add d0 type dummy && ip link set d0 up && "
-			    "ip addr add 10.99.0.1/24 dev d0 && ip neigh add " SILENT
-			    " lladdr 02:00:00:00:00:02 dev d0 && "
-			    "ip link add v0 type veth peer name v1 && ip link set v0 up && "
-			    "ip link set v1 up && ip addr add " NO_ARP(1) "/24 dev v0"));
+	ASSERT_EQ(0, private_netns());
+	ASSERT_EQ(0, ip_batch("link add d0 type dummy\nlink set d0 up\n"
+			      "addr add 10.99.0.1/24 dev d0\n"
+			      "neigh add " SILENT " lladdr 02:00:00:00:00:02 dev d0\n"
+			      "link add v0 type veth peer name v1\nlink set v0 up\nlink set v1 up\n"
+			      "addr add " NO_ARP(1) "/24 dev v0\n"));
 	self->server = sin_of("127.0.0.1", 0);
 	self->listener = socket(AF_INET, SOCK_STREAM, 0);
 	ASSERT_LE(0, self->listener);
@@ -393,10 +393,12 @@ TEST_F(conn, icmp_host_unreachable_like_inet)
 		/*
 		 * The wakeup comes with the error report, a moment before the
 		 * socket is closed both ways (tcp_done_with_error): look again
-		 * once it has settled.
+		 * until it has settled (POLLHUP), for at most 10 s.
 		 */
-		usleep(50000);
-		EXPECT_EQ(1, poll(&p, 1, 0));
+		for (double end = mono_s() + 10; !(p.revents & POLLHUP) && mono_s() < end;) {
+			usleep(10000);
+			EXPECT_EQ(1, poll(&p, 1, 0));
+		}
 		revents[f] = p.revents;
 		EXPECT_EQ(EHOSTUNREACH, so_error(fd)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		close(fd);

@@ -174,10 +174,10 @@ FIXTURE(flood)
 
 FIXTURE_SETUP(flood)
 {
-	ASSERT_EQ(0, unshare(CLONE_NEWNET));
-	ASSERT_EQ(0, system("ip link set lo up && ip link add d0 type dummy && ip link set d0 up && "
-			    "ip addr add " SERVER "/24 dev d0 && ip neigh add " SPOOFED
-			    " lladdr 02:00:00:00:00:02 dev d0"));
+	ASSERT_EQ(0, private_netns());
+	ASSERT_EQ(0, ip_batch("link add d0 type dummy\nlink set d0 up\n"
+			      "addr add " SERVER "/24 dev d0\n"
+			      "neigh add " SPOOFED " lladdr 02:00:00:00:00:02 dev d0\n"));
 }
 
 FIXTURE_TEARDOWN(flood)

@@ -15,6 +15,29 @@ here=$(dirname "$(readlink -f "$0")")
 tool=$here/rtcp_tool
 tmp=$(mktemp -d)
 
+# A pause of $1 seconds that starts no program (read's timeout on a FIFO
+# nobody writes to): under TCG with the debug kernel each program started
+# costs a good part of a second of CPU, which the tests running beside
+# this one need.
+mkfifo "$tmp/nap" && exec {nap_fd}<>"$tmp/nap"
+nap() { read -rt "$1" -u "$nap_fd" _ || :; }
+
+# Waits until file $1 has a line holding the text $2, for at most $3
+# seconds (default 30: a bound on a hang, not a measure of speed), with
+# shell builtins only. 0, or 1 on the bound.
+wait_line() {
+	local file=$1 text=$2 end=$((SECONDS + ${3:-30})) line
+	while [ "$SECONDS" -lt "$end" ]; do
+		if [ -r "$file" ]; then
+			while IFS= read -r line; do
+				[[ $line == *"$text"* ]] && return 0
+			done <"$file"
+		fi
+		nap 0.1
+	done
+	return 1
+}
+
 cleanup() {
 	ip netns del "$A" 2>/dev/null
 	ip netns del "$B" 2>/dev/null

@@ -20,6 +20,7 @@
 #include <linux/rtcp.h>
 
 #include "kselftest_harness.h"
+#include "rtcp_util.h"
 
 #ifndef IPPROTO_MPTCP
 #define IPPROTO_MPTCP 262

@@ -8,7 +8,7 @@
 # SACK, timestamps and window scale; the SYN-ACK answers in kind. Then
 # netem drops the first SYNs and the handshake completes on the third,
 # after the 1 s and 2 s of the backoff; then the first SYN-ACKs; then the
-# final ACK.
+# final ACK. The losses are counted, not timed.
 #
 # Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
 
@@ -20,44 +20,32 @@ ADDR_B=10.0.1.2
 MTU=1400
 . "$(dirname "$(readlink -f "$0")")/rtcp_lib.sh"
 
-# Starts a capture of TCP port $2 on vb in namespace B into $1.
+# Starts a capture of TCP port $2 on vb in namespace B, decoded (-v) into
+# $1.txt as it goes.
 capture_start() {
-	ip netns exec "$B" tcpdump -i vb -nn -U -w "$1" "tcp port $2" 2>"$1.log" &
+	ip netns exec "$B" tcpdump -i vb -nn -l -v "tcp port $2" >"$1.txt" 2>"$1.log" &
 	cap_pid=$!
-	for _ in $(seq 50); do
-		grep -q "listening on" "$1.log" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_line "$1.log" "listening on"
 }
 
-# Stops the capture once it holds the final ACK of port $2 (or after 5 s)
-# and decodes it into $1.txt.
+# Stops the capture once it holds the final ACK of port $2 (or after 30 s).
 capture_stop() {
-	for _ in $(seq 50); do
-		tcpdump -r "$1" -nn 2>/dev/null | grep -q "$ADDR_A\.[0-9]* > $ADDR_B\.$2: Flags \[\.\]" && break
-		sleep 0.1
-	done
+	wait_line "$1.txt" "> $ADDR_B.$2: Flags [.]"
 	kill "$cap_pid" 2>/dev/null
 	wait "$cap_pid" 2>/dev/null
-	tcpdump -r "$1" -nn -v 2>/dev/null >"$1.txt"
 }
 
 # Runs a server of kind $2 in namespace B on port $3 for $4 connections.
 server_start() {
 	ip netns exec "$B" "$tool" serve "$2" "$ADDR_B" "$3" "$4" >"$1" 2>&1 &
 	srv_pid=$!
-	for _ in $(seq 50); do
-		grep -q ready "$1" 2>/dev/null && return 0
-		sleep 0.1
-	done
-	return 1
+	wait_line "$1" ready
 }
 
 # One handshake from a client of kind $1 in A to a server of kind $2 in B,
 # on port $3; the capture must show the options both ways.
 handshake() {
-	local client=$1 server=$2 port=$3 pcap=$tmp/$1-$2.pcap
+	local client=$1 server=$2 port=$3 pcap=$tmp/$1-$2
 	capture_start "$pcap" "$port" || return 1
 	server_start "$tmp/srv-$port" "$server" "$port" 1 || return 1
 	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" || return 1
@@ -88,17 +76,50 @@ test_rtcp_to_linux() { handshake rtcp inet 8001; }
 test_linux_to_rtcp() { handshake inet rtcp 8002; }
 test_rtcp_to_rtcp() { handshake rtcp rtcp 8003; }
 
-# netem drops every SYN for 2 s: the SYNs at 0 s and 1 s are lost, and one
-# of the retransmissions at 3 s or 7 s gets through (RTO 1 s, doubled each
-# time; under TCG the loss may outlast the 3 s one). The connect time must
-# fall on that schedule.
+# Drops the TCP segments that leave device $2 in namespace $1 with the
+# flags of $3 set (a mask of the flags byte: 0x02 SYN, 0x12 SYN-ACK) or,
+# with $4 "exactly", with exactly those flags; the rest pass. netem under
+# a prio qdisc does the dropping (its drops are counted: see drops).
+drop_flags() {
+	local ns=$1 dev=$2 flags=$3 mask=$3
+	[ "${4:-}" = exactly ] && mask=0xff
+	tc -n "$ns" qdisc add dev "$dev" root handle 1: prio || return 1
+	tc -n "$ns" qdisc add dev "$dev" parent 1:3 handle 30: netem loss 100% || return 1
+	# IPv4 (no options) carrying TCP: the flags byte is at offset 33.
+	tc -n "$ns" filter add dev "$dev" parent 1: protocol ip prio 1 u32 \
+		match ip protocol 6 0xff match u8 "$flags" "$mask" at 33 flowid 1:3
+}
+
+# Waits (up to 30 s, a bound on a hang) until drop_flags' netem on device
+# $2 in namespace $1 has dropped $3 segments, then lets everything pass
+# again. Counting drops, not waiting a fixed time, keeps the scenario the
+# same on a slow or busy machine.
+drop_count() {
+	tc -n "$1" -s qdisc show dev "$2" |
+		sed -n '/^qdisc netem 30:/,/dropped/s/.*dropped \([0-9]*\).*/\1/p'
+}
+drops_then_pass() {
+	local ns=$1 dev=$2 n=$3 got=0
+	local end=$((SECONDS + 30))
+	while [ "$SECONDS" -lt "$end" ]; do
+		got=$(drop_count "$ns" "$dev")
+		[ "${got:-0}" -ge "$n" ] && break
+		nap 0.25
+	done
+	tc -n "$ns" qdisc del dev "$dev" root
+	echo "# $got segment(s) dropped on $dev"
+	[ "${got:-0}" -ge "$n" ]
+}
+
+# The first two SYNs (at 0 s and 1 s) are lost; the retransmission at 3 s
+# gets through (RTO 1 s, doubled each time), or the one at 7 s if the loss
+# was lifted late. The connect time must fall on that schedule.
 test_syn_loss_backoff() {
 	server_start "$tmp/srv-8004" inet 8004 1 || return 1
-	ip netns exec "$A" tc qdisc add dev va root netem loss 100% || return 1
+	drop_flags "$A" va 0x02 || return 1
 	ip netns exec "$A" "$tool" connect rtcp "$ADDR_B" 8004 >"$tmp/conn-8004" 2>&1 &
 	local conn=$!
-	sleep 2
-	ip netns exec "$A" tc qdisc del dev va root
+	drops_then_pass "$A" va 2 || return 1
 	wait "$conn" || { cat "$tmp/conn-8004"; return 1; }
 	wait "$srv_pid" || return 1
 	local ms
@@ -115,15 +136,14 @@ test_syn_loss_backoff() {
 	return 1
 }
 
-# netem drops the SYN-ACKs for 2 s: the RTCP listener retransmits its
+# The first two SYN-ACKs are lost: the RTCP listener retransmits its
 # SYN-ACK (and the Linux client its SYN) until one gets through.
 test_synack_loss() {
 	server_start "$tmp/srv-8005" rtcp 8005 1 || return 1
-	ip netns exec "$B" tc qdisc add dev vb root netem loss 100% || return 1
+	drop_flags "$B" vb 0x12 || return 1
 	ip netns exec "$A" "$tool" connect inet "$ADDR_B" 8005 >"$tmp/conn-8005" 2>&1 &
 	local conn=$!
-	sleep 2
-	ip netns exec "$B" tc qdisc del dev vb root
+	drops_then_pass "$B" vb 2 || return 1
 	wait "$conn" || { cat "$tmp/conn-8005"; return 1; }
 	wait "$srv_pid" || return 1
 	echo "# connected after $(sed -n 's/connected //p' "$tmp/conn-8005") ms"
@@ -133,39 +153,42 @@ test_synack_loss() {
 	[ "${retrans:-0}" -ge 1 ]
 }
 
-# netem drops every pure ACK from A for 2 s, so the final ACK of the
-# handshake is lost: the client is connected, the RTCP listener's request
-# waits in SYN-RECEIVED and retransmits its SYN-ACK (at 1 s and 3 s), and
-# the client's ACK of the one at 3 s brings the connection to accept().
+# Every pure ACK from A is lost until two are: the final ACK of the
+# handshake and the ACK of the SYN-ACK the RTCP listener sends again at
+# 1 s. The client is connected (and sends nothing: it holds the
+# connection until the end); the listener's request waits in
+# SYN-RECEIVED meanwhile, and the client's ACK of the next SYN-ACK (at
+# 3 s, or later if the loss was lifted late) brings the connection to
+# accept().
 final_ack_loss() {
 	local client=$1 port=$2 before after
 	before=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
 	server_start "$tmp/srv-$port" rtcp "$port" 1 || return 1
-	ip netns exec "$A" tc qdisc add dev va root handle 1: prio || return 1
-	ip netns exec "$A" tc qdisc add dev va parent 1:3 handle 30: netem loss 100% || return 1
-	# IPv4 (no options) carrying TCP whose flags byte is exactly ACK.
-	ip netns exec "$A" tc filter add dev va parent 1: protocol ip prio 1 u32 \
-		match ip protocol 6 0xff match u8 0x10 0xff at 33 flowid 1:3 || return 1
-	capture_start "$tmp/fa-$port.pcap" "$port" || return 1
+	drop_flags "$A" va 0x10 exactly || return 1
+	capture_start "$tmp/fa-$port" "$port" || return 1
 	local start=$(date +%s%N)
-	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" 6000 >"$tmp/conn-$port" 2>&1 &
+	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" 120000 >"$tmp/conn-$port" 2>&1 &
 	local conn=$!
-	sleep 1.5
+	local got=0 end=$((SECONDS + 30))
+	while [ "$SECONDS" -lt "$end" ]; do
+		got=$(drop_count "$A" va)
+		[ "${got:-0}" -ge 2 ] && break
+		nap 0.25
+	done
 	local waiting
 	waiting=$(ip netns exec "$B" awk '$4 == "03"' /proc/net/rtcp | wc -l)
-	echo "# at 1.5 s: $waiting request(s) in SYN-RECEIVED, $(grep -c accepted "$tmp/srv-$port") accepted"
-	sleep 0.5
-	ip netns exec "$A" tc -s qdisc show dev va | sed 's/^/# tc: /'
-	ip netns exec "$A" tc qdisc del dev va root || echo "# tc del failed"
-	ip netns exec "$A" tc qdisc show dev va | sed 's/^/# tc after: /'
+	echo "# after $got lost ACK(s): $waiting request(s) in SYN-RECEIVED, $(grep -c accepted "$tmp/srv-$port") accepted"
+	drops_then_pass "$A" va 2 || return 1
 	[ "$waiting" = 1 ] || return 1
 	wait "$srv_pid" || return 1
 	kill "$cap_pid"; wait "$cap_pid" 2>/dev/null
-	tcpdump -r "$tmp/fa-$port.pcap" -nn -ttt 2>/dev/null | sed 's/^/# cap: /'
+	sed 's/^/# cap: /' "$tmp/fa-$port.txt"
 	local ms=$((($(date +%s%N) - start) / 1000000))
 	after=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
 	echo "# accepted after $ms ms; the listener retransmitted $((after - before)) SYN-ACK(s)"
-	wait "$conn" || { cat "$tmp/conn-$port"; return 1; }
+	grep -q "^connected" "$tmp/conn-$port" || { cat "$tmp/conn-$port"; return 1; }
+	kill "$conn"
+	wait "$conn" 2>/dev/null
 	[ "$ms" -ge 2000 ] && [ "$((after - before))" -ge 2 ]
 }
 
