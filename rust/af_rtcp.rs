@@ -462,8 +462,9 @@ impl net::Proto for RtcpProto {
         // The flag is set after this callback returns: the parameters are
         // taken whatever it says now.
         let ka = on.then(|| sk.shared().keep_params());
-        drive(sk, now_ms(), |st| {
-            st.conn.data.keepalive = ka;
+        let now = now_ms();
+        drive(sk, now, |st| {
+            st.conn.set_keepalive(ka, now);
             Some((Outcome::default(), false))
         });
     }

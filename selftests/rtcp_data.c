@@ -140,13 +140,13 @@ FIXTURE_TEARDOWN(data)
 	close(self->a);
 }
 
-/* 16 MiB each way at once; each side reads exactly what the other sent
+/* 8 MiB each way at once; each side reads exactly what the other sent
  * (every byte checked against the pattern), then the end of the stream.
- * Sixteen times the most a buffer grows to (net.rtcp.rmem and wmem): the
+ * Eight times the most a buffer grows to (net.rtcp.rmem and wmem): the
  * windows reach their largest and the buffers wrap many times over. */
 TEST_F_TIMEOUT(data, bulk_both_ways, 600)
 {
-	both_ways(_metadata, self->c, self->a, 16 << 20, 1);
+	both_ways(_metadata, self->c, self->a, 8 << 20, 1);
 }
 
 /* Half-close: after the client's SHUT_WR the server reads the end, and

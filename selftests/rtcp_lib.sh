@@ -27,15 +27,15 @@ nap() { read -rt "$1" -u "$nap_fd" _ || :; }
 # shell builtins only. 0, or 1 on the bound.
 wait_line() {
 	local file=$1 text=$2 end=$((SECONDS + ${3:-30})) line
-	while [ "$SECONDS" -lt "$end" ]; do
+	for (( ; ; )); do
 		if [ -r "$file" ]; then
 			while IFS= read -r line; do
 				[[ $line == *"$text"* ]] && return 0
 			done <"$file"
 		fi
+		[ "$SECONDS" -lt "$end" ] || return 1
 		nap 0.1
 	done
-	return 1
 }
 
 cleanup() {

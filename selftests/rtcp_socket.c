@@ -180,7 +180,7 @@ TEST(protocols_like_inet)
 }
 
 #define THREADS 4
-#define PER_THREAD 2500
+#define PER_THREAD 1000
 
 static atomic_int create_failures;
 

@@ -365,6 +365,12 @@ pub struct Data {
     pub keepalive: Option<Keepalive>,
     /// Keepalive probes sent without an answer (`icsk_probes_out`).
     pub keep_probes: u8,
+    /// When the last of them went out.
+    pub keep_probe_at: u64,
+    /// When `SO_KEEPALIVE` was last switched on: the first probe waits
+    /// `TCP_KEEPIDLE` from then at least, however long the peer has been
+    /// silent (`tcp_set_keepalive` arms the timer from now).
+    pub keep_armed_at: u64,
     /// When the peer last sent us an acceptable segment (`rcv_tstamp`).
     pub last_recv: u64,
     /// `TCP_USER_TIMEOUT` in ms (0: off): how long sent data may stay

@@ -11,7 +11,7 @@
 //! send buffer a segment carries ([`Transmit`]), [`Conn::queued`] and
 //! [`Conn::on_read`] tell the connection what the user wrote and read.
 
-use super::conn::{Conn, ConnError, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2};
+use super::conn::{Conn, ConnError, Keepalive, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2};
 use super::options::TCP_MAX_WSCALE;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -271,16 +271,31 @@ impl Conn {
 
     /// When keepalive wants to probe (`tcp_keepalive_timer`): with
     /// `SO_KEEPALIVE` on an established connection with nothing in flight
-    /// or waiting, `TCP_KEEPIDLE` after the peer was last heard from, then
-    /// every `TCP_KEEPINTVL`.
+    /// or waiting, `TCP_KEEPIDLE` after the peer was last heard from (and
+    /// after keepalive was switched on), then `TCP_KEEPINTVL` after each
+    /// probe.
     pub fn keepalive_at(&self) -> Option<u64> {
         let k = self.data.keepalive?;
         let idle = self.state == State::Established && self.snd_una == self.data.snd_max && self.send_queued() == 0;
         if !idle {
             return None;
         }
-        let wait = k.idle_ms.saturating_add(k.intvl_ms.saturating_mul(u64::from(self.data.keep_probes)));
-        Some(self.data.last_recv.saturating_add(wait))
+        let d = &self.data;
+        Some(if d.keep_probes == 0 {
+            d.last_recv.max(d.keep_armed_at).saturating_add(k.idle_ms)
+        } else {
+            d.keep_probe_at.saturating_add(k.intvl_ms)
+        })
+    }
+
+    /// `SO_KEEPALIVE` switched on (`Some`) or off at `now`; switching it
+    /// on arms the timer from now, as `tcp_set_keepalive` does.
+    pub fn set_keepalive(&mut self, keepalive: Option<Keepalive>, now: u64) {
+        if keepalive.is_some() && self.data.keepalive.is_none() {
+            self.data.keep_armed_at = now;
+            self.data.keep_probes = 0;
+        }
+        self.data.keepalive = keepalive;
     }
 
     /// Keepalive is due: a probe (an old sequence number, which a live
@@ -298,6 +313,7 @@ impl Conn {
             return Outcome { error: Some(err), ..Outcome::default() };
         }
         self.data.keep_probes = self.data.keep_probes.saturating_add(1);
+        self.data.keep_probe_at = now;
         let mut probe = self.ack(now);
         probe.seq = self.snd_una.sub(1);
         Outcome::reply(probe)

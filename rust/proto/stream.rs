@@ -785,6 +785,22 @@ mod tests {
     }
 
     #[test]
+    fn keepalive_switched_on_late_still_probes_before_giving_up() {
+        use crate::conn::{ConnError, Keepalive};
+        let (mut a, _) = pair(Config::default(), 4096, 4096);
+        // Silent for 10 s already when keepalive is switched on: the first
+        // probe still waits the idle time, and each of the two probes its
+        // interval, as Linux's timer does; no ETIMEDOUT at once.
+        a.conn.set_keepalive(Some(Keepalive { idle_ms: 1000, intvl_ms: 1000, cnt: 2 }), 10_000);
+        assert_eq!(a.conn.deadline(), Some(11_000));
+        assert!(a.conn.on_timer(11_000).reply.is_some(), "the first probe");
+        assert_eq!(a.conn.deadline(), Some(12_000));
+        assert!(a.conn.on_timer(12_000).reply.is_some(), "the second probe");
+        assert_eq!(a.conn.deadline(), Some(13_000));
+        assert_eq!(a.conn.on_timer(13_000).error, Some(ConnError::TimedOut));
+    }
+
+    #[test]
     fn no_keepalive_while_data_is_in_flight() {
         use crate::conn::Keepalive;
         let (mut a, _) = pair(Config::default(), 4096, 4096);
