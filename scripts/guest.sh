@@ -35,6 +35,8 @@ if [ "$mode" = selftests ]; then
 	timeout=$(sed -n 's/^timeout=//p' "$top/selftests/settings")
 	cd "$top/selftests"
 	t_start=$(date +%s%3N)
+	# The guest's CPU time over the tests (how busy the jobs kept it).
+	head -n 1 /proc/stat >"$out/cpu-before"
 	# One job: its output, exit status and wall time go to files of its
 	# own, since jobs run at once and the shared directory is 9p (times
 	# in ms: its start since the first job began, and its length). Each
@@ -73,6 +75,7 @@ if [ "$mode" = selftests ]; then
 		run_job "$name" $cmd </dev/null &
 	done <"$out/tests"
 	wait
+	head -n 1 /proc/stat >"$out/cpu-after"
 	while read -r _ name _; do
 		cat "$out/rc-$name" >>"$out/results" 2>/dev/null
 		cat "$out/time-$name" >>"$out/times" 2>/dev/null

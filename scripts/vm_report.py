@@ -51,6 +51,21 @@ def bad_lines(log):
     return bad
 
 
+def cpu_busy(out):
+    """The share of the guest's CPU time that was not idle between
+    cpu-before and cpu-after (the "cpu" lines of /proc/stat), in %."""
+    try:
+        before, after = ([int(v) for v in (read(out / f) or "").split()[1:]]
+                         for f in ("cpu-before", "cpu-after"))
+    except ValueError:
+        return None
+    if len(before) < 5 or len(after) != len(before):
+        return None
+    total = sum(after) - sum(before)
+    idle = (after[3] + after[4]) - (before[3] + before[4])
+    return 100 * (total - idle) / total if total > 0 else None
+
+
 def time_summary(out):
     """Where the VM's time went, as KTAP comments: the boot, each test
     program's start and wall time (programs run at once), the wait for
@@ -76,6 +91,9 @@ def time_summary(out):
     if times:
         end = max(s + t for _, s, t in times)
         lines.append(f"#   {'all tests':<24} {end:6.1f}  (the sum of their times {sum(t for _, _, t in times):.1f})")
+    busy = cpu_busy(out)
+    if busy is not None:
+        lines.append(f"#   {'guest CPUs busy':<24} {busy:5.0f} %  (over the tests)")
     cases = []
     for f in sorted(out.glob("stamps-*")):
         prev = None

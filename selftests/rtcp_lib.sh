@@ -38,17 +38,48 @@ wait_line() {
 	done
 }
 
+hold_a= hold_b=
 cleanup() {
+	kill $hold_a $hold_b 2>/dev/null
 	ip netns del "$A" 2>/dev/null
 	ip netns del "$B" 2>/dev/null
 	rm -rf "$tmp"
 }
 trap cleanup EXIT
 
+# The pair, in three programs (one ip -batch a namespace), and a process
+# parked in each namespace: its /proc/PID/net is the namespace's
+# /proc/net, which ns_stat and ns_proc read without starting a program.
 setup() {
-	ip netns add "$A" && ip netns add "$B" || return 1
-	ip -n "$A" link add va type veth peer name vb netns "$B" || return 1
-	ip -n "$A" link set lo up && ip -n "$B" link set lo up
-	ip -n "$A" link set va mtu "${MTU:-1500}" up && ip -n "$B" link set vb mtu "${MTU:-1500}" up
-	ip -n "$A" addr add "$ADDR_A/24" dev va && ip -n "$B" addr add "$ADDR_B/24" dev vb
+	printf 'netns add %s\nnetns add %s\n' "$A" "$B" | ip -batch - || return 1
+	ip -n "$A" -batch - <<-EOF || return 1
+		link set lo up
+		link add va type veth peer name vb netns $B
+		link set va mtu ${MTU:-1500} up
+		addr add $ADDR_A/24 dev va
+	EOF
+	ip -n "$B" -batch - <<-EOF || return 1
+		link set lo up
+		link set vb mtu ${MTU:-1500} up
+		addr add $ADDR_B/24 dev vb
+	EOF
+	ip netns exec "$A" sleep 3600 </dev/null >/dev/null 2>&1 &
+	hold_a=$!
+	ip netns exec "$B" sleep 3600 </dev/null >/dev/null 2>&1 &
+	hold_b=$!
+}
+
+# The /proc/net file $2 of namespace $1 (A or B).
+ns_proc() {
+	local pid=$hold_b
+	[ "$1" = "$A" ] && pid=$hold_a
+	echo "/proc/$pid/net/$2"
+}
+
+# RTCP's counter $2 (of /proc/net/rtcp_stat) in namespace $1, or nothing.
+ns_stat() {
+	local name val
+	while read -r name val; do
+		[ "$name" = "$2" ] && { echo "$val"; return; }
+	done <"$(ns_proc "$1" rtcp_stat)"
 }

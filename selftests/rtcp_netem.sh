@@ -24,19 +24,24 @@ ADDR_B=10.0.2.2
 # skb carries one segment (gso_max_segs 1, which both stacks follow as
 # Linux's TCP follows sk_gso_max_segs): netem drops, delays and duplicates
 # whole skbs, so a GSO train of 40 segments would be lost or kept as one.
+netem_on=
 netem() {
 	local segs=1
-	tc -n "$A" qdisc del dev va root 2>/dev/null
-	tc -n "$B" qdisc del dev vb root 2>/dev/null
+	if [ -n "$netem_on" ]; then
+		tc -n "$A" qdisc del dev va root 2>/dev/null
+		tc -n "$B" qdisc del dev vb root 2>/dev/null
+		netem_on=
+	fi
 	[ $# -eq 0 ] && segs=65535
 	ip -n "$A" link set va gso_max_segs "$segs" && ip -n "$B" link set vb gso_max_segs "$segs" || return 1
 	[ $# -eq 0 ] && return 0
+	netem_on=1
 	tc -n "$A" qdisc add dev va root netem "$@" && tc -n "$B" qdisc add dev vb root netem "$@"
 }
 
 # RTCP's RetransSegs in namespace $1.
 retrans() {
-	ip netns exec "$1" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat
+	ns_stat "$1" RetransSegs
 }
 
 # $4 bytes from a client of kind $1 in A to a sink of kind $2 in B on port
@@ -46,14 +51,20 @@ transfer() {
 	ip netns exec "$B" "$tool" sink "$server" "$ADDR_B" "$port" >"$tmp/sink-$port" 2>&1 &
 	sink_pid=$!
 	wait_line "$tmp/sink-$port" ready || { echo "# the sink did not start"; return 1; }
-	if ! timeout 300 ip netns exec "$A" "$tool" send "$client" "$ADDR_B" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
-		echo "# $client -> $server: the sender failed: $(cat "$tmp/send-$port")"
+	local sent="" got="" line
+	if ! ip netns exec "$A" "$tool" send "$client" "$ADDR_B" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
+		read -r sent <"$tmp/send-$port"
+		echo "# $client -> $server: the sender failed: $sent"
 		kill "$sink_pid" 2>/dev/null
 		return 1
 	fi
 	wait "$sink_pid"
-	echo "# $client -> $server: $(cat "$tmp/send-$port"); sink: $(tr '\n' ' ' <"$tmp/sink-$port")"
-	grep -q "^received $bytes\$" "$tmp/sink-$port"
+	read -r sent <"$tmp/send-$port"
+	while read -r line; do
+		[[ $line == received* ]] && got=$line
+	done <"$tmp/sink-$port"
+	echo "# $client -> $server: $sent; sink: $got"
+	[ "$got" = "received $bytes" ]
 }
 
 # Transfers all three ways under `netem $@`; the RTCP sender in A

@@ -101,8 +101,14 @@ drop_flags() {
 # again. Counting drops, not waiting a fixed time, keeps the scenario the
 # same on a slow or busy machine.
 drop_count() {
-	tc -n "$1" -s qdisc show dev "$2" |
-		sed -n '/^qdisc netem 30:/,/dropped/s/.*dropped \([0-9]*\).*/\1/p'
+	local line netem=
+	while IFS= read -r line; do
+		[[ $line == "qdisc netem 30:"* ]] && netem=1
+		if [ -n "$netem" ] && [[ $line =~ dropped\ ([0-9]+) ]]; then
+			echo "${BASH_REMATCH[1]}"
+			return
+		fi
+	done < <(tc -n "$1" -s qdisc show dev "$2")
 }
 drops_then_pass() {
 	local ns=$1 dev=$2 n=$3 got=0
@@ -110,7 +116,7 @@ drops_then_pass() {
 	while [ "$SECONDS" -lt "$end" ]; do
 		got=$(drop_count "$ns" "$dev")
 		[ "${got:-0}" -ge "$n" ] && break
-		nap 0.25
+		nap 0.5
 	done
 	tc -n "$ns" qdisc del dev "$dev" root
 	echo "# $got segment(s) dropped on $dev"
@@ -134,7 +140,7 @@ test_syn_loss_backoff() {
 	echo "# connected after $ms ms"
 	[ -n "$ms" ] || return 1
 	local retrans
-	retrans=$(ip netns exec "$A" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	retrans=$(ns_stat "$A" RetransSegs)
 	echo "# RetransSegs $retrans"
 	[ "${retrans:-0}" -ge 2 ] || return 1
 	for at in 3000 7000 15000; do
@@ -155,7 +161,7 @@ test_synack_loss() {
 	wait "$srv_pid" || return 1
 	echo "# connected after $(sed -n 's/connected //p' "$tmp/conn-8005") ms"
 	local retrans
-	retrans=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	retrans=$(ns_stat "$B" RetransSegs)
 	echo "# RetransSegs $retrans"
 	[ "${retrans:-0}" -ge 1 ]
 }
@@ -169,7 +175,7 @@ test_synack_loss() {
 # accept().
 final_ack_loss() {
 	local client=$1 port=$2 before after
-	before=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	before=$(ns_stat "$B" RetransSegs)
 	server_start "$tmp/srv-$port" rtcp "$port" 1 || return 1
 	drop_flags "$A" va 0x10 exactly || return 1
 	capture_start "$tmp/fa-$port" "$port" || return 1
@@ -180,18 +186,22 @@ final_ack_loss() {
 	while [ "$SECONDS" -lt "$end" ]; do
 		got=$(drop_count "$A" va)
 		[ "${got:-0}" -ge 2 ] && break
-		nap 0.25
+		nap 0.5
 	done
 	local waiting
-	waiting=$(ip netns exec "$B" awk '$4 == "03"' /proc/net/rtcp | wc -l)
-	echo "# after $got lost ACK(s): $waiting request(s) in SYN-RECEIVED, $(grep -c accepted "$tmp/srv-$port") accepted"
+	local st _x
+	waiting=0
+	while read -r _x _x _x st _x; do
+		[ "$st" = 03 ] && waiting=$((waiting + 1))
+	done <"$(ns_proc "$B" rtcp)"
+	echo "# after $got lost ACK(s): $waiting request(s) in SYN-RECEIVED"
 	drops_then_pass "$A" va 2 || return 1
 	[ "$waiting" = 1 ] || return 1
 	wait "$srv_pid" || return 1
 	kill "$cap_pid"; wait "$cap_pid" 2>/dev/null
 	sed 's/^/# cap: /' "$tmp/fa-$port.txt"
 	local ms=$((($(date +%s%N) - start) / 1000000))
-	after=$(ip netns exec "$B" awk '$1 == "RetransSegs" { print $2 }' /proc/net/rtcp_stat)
+	after=$(ns_stat "$B" RetransSegs)
 	echo "# accepted after $ms ms; the listener retransmitted $((after - before)) SYN-ACK(s)"
 	grep -q "^connected" "$tmp/conn-$port" || { cat "$tmp/conn-$port"; return 1; }
 	kill "$conn"
