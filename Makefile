@@ -42,8 +42,11 @@ selftests: deps
 demo: deps
 	@$(MAKE) -C demo
 
-# Cargo's output stays out of the source tree of the core.
-cargo-test: export CARGO_TARGET_DIR := $(CURDIR)/build/cargo
+# Cargo's output stays out of the source tree of the core, in the cache
+# that scripts/lib.sh names (RTCP_CACHE): every clone shares the built
+# dependencies, so a fresh clone compiles only the core itself.
+RTCP_CACHE ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/rtcp
+cargo-test: export CARGO_TARGET_DIR := $(RTCP_CACHE)/cargo
 cargo-test: deps
 	cd rust/proto && RUSTFLAGS="-Dwarnings" cargo test --locked
 	cd rust/proto && cargo clippy --locked --all-targets -- -Dwarnings
