@@ -38,7 +38,7 @@ if [ "$mode" = selftests ]; then
 	# The guest's CPU time over the tests (how busy the jobs kept it).
 	head -n 1 /proc/stat >"$out/cpu-before"
 	# One job: its output, exit status and wall time go to files of its
-	# own, since jobs run at once and the shared directory is 9p (times
+	# own, since jobs run at once on one shared directory (times
 	# in ms: its start since the first job began, and its length). Each
 	# KTAP result line is also stamped into stamps-<name>, which tells how
 	# long each test case took. $1: the name, the rest: the command.
