@@ -102,7 +102,7 @@ if [ "$mode" = selftests ]; then
 			$2 in t || substr($3, 3) in t' "$out/tests" >"$out/tests.some"
 		mv "$out/tests.some" "$out/tests"
 	fi
-	echo "${RTCP_JOBS:-6}" >"$out/jobs"
+	echo "${RTCP_JOBS:-7}" >"$out/jobs"
 fi
 
 # One boot. The kernel line carries no5lvl: under TCG, qemu's "max" CPU
