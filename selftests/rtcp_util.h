@@ -190,31 +190,34 @@ static inline int private_netns(void)
 	return ret ? -1 : 0;
 }
 
-/* Runs the iproute2 commands of `cmds` (one a line) in one `ip -batch`:
- * one program started for all of them. 0, or -1. */
+/* Runs the iproute2 commands of `cmds` (one a line, less than a pipe's
+ * buffer) in one `ip -batch`: one program started for all of them. The
+ * commands are in the pipe before ip starts, so an ip that fails early
+ * cannot leave the writer to SIGPIPE. 0, or -1. */
 static inline int ip_batch(const char *cmds)
 {
-	int fds[2], status;
 	size_t len = strlen(cmds);
+	int fds[2], status;
+	ssize_t n;
 	pid_t pid;
 
 	if (pipe(fds))
 		return -1;
-	pid = fork();
-	if (pid < 0)
+	n = write(fds[1], cmds, len);
+	close(fds[1]);
+	if (n != (ssize_t)len) {
+		close(fds[0]);
 		return -1;
+	}
+	pid = fork();
 	if (pid == 0) {
 		dup2(fds[0], 0);
 		close(fds[0]);
-		close(fds[1]);
 		execlp("ip", "ip", "-batch", "-", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[0]);
-	if (write(fds[1], cmds, len) != (ssize_t)len)
-		len = 0;
-	close(fds[1]);
-	if (waitpid(pid, &status, 0) != pid || !len)
+	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
 }
