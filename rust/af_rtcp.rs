@@ -664,16 +664,29 @@ impl Pernet for RtcpPernet {
     }
 
     fn exit(_net: &Net, state: &RtcpNet) {
-        // The last socks of the namespace may have left their ports to the
-        // workqueue: the kernel sockets holding them go before the
-        // namespace does.
-        PortReleases::flush();
-        // Every user sock holds a reference on its namespace, so none can be
-        // left when the namespace goes.
-        let left = state.socks.load(Ordering::Relaxed);
-        if left != 0 {
-            pr_err!("rtcp: {} socks leaked in an exiting namespace\n", left);
+        // A user sock holds a reference on its namespace until it is an
+        // orphan in TIME-WAIT or FIN-WAIT-2 (`let_namespace_go`): those are
+        // what is left in the table, and they end now, as Linux's TCP
+        // purges its TIME-WAIT socks (`tcp_twsk_purge`).
+        loop {
+            let Some(e) = state.conns.lock().take_any() else { break };
+            RtcpOps::purge(&e.val);
         }
+        // Their destructors, and a timer's run that ended one just before,
+        // still use this state: it goes after the last sock. A sock still
+        // alive now is a kernel socket its owner did not release, which
+        // the owner must do before its namespace goes.
+        let mut waited = 0u32;
+        while state.socks.load(Ordering::Acquire) != 0 {
+            if waited % 10_000 == 9_999 {
+                pr_warn!("rtcp: {} socks still alive in an exiting namespace\n", state.socks.load(Ordering::Relaxed));
+            }
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+            waited = waited.wrapping_add(1);
+        }
+        // The last socks may have left their ports to the workqueue: the
+        // kernel sockets holding them go before the namespace does.
+        PortReleases::flush();
     }
 }
 
@@ -1046,6 +1059,7 @@ fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Opti
         if out.time_wait || out.closed || out.error.is_some() {
             drop_buffers(st);
         }
+        RtcpOps::let_namespace_go(sk, st);
         (out, st.conn.state, st.conn.deadline(), st.conn.writable(), ob)
     };
     // A connection past its last data (TIME-WAIT, closed) keeps no route:
@@ -1699,6 +1713,30 @@ impl RtcpOps {
         sk.set_state(TCP_CLOSE);
     }
 
+    /// An orphan that only waits out TIME-WAIT or FIN-WAIT-2 (whose
+    /// timeout, `tcp_fin_timeout`, is TIME-WAIT's length) no longer keeps
+    /// its namespace: Linux's TCP hands such a connection to an
+    /// `inet_timewait_sock` (`tcp_time_wait`), which holds no reference,
+    /// and purges them when the namespace goes ([`RtcpOps::purge`]).
+    /// Under the connection's lock, which orders it against `release`.
+    fn let_namespace_go(sk: &Sock<RtcpProto>, st: &RtcpStream) {
+        if st.conn.orphan && sk.dead() && matches!(st.conn.state, State::TimeWait | State::FinWait2) {
+            sk.release_net();
+        }
+    }
+
+    /// Ends a connection whose namespace is going (`inet_twsk_purge`): out
+    /// of the way at once, with no segment (its devices are gone), its
+    /// timer stopped and waited for. Process context.
+    fn purge(sk: &Sock<RtcpProto>) {
+        let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Idle);
+        drop(old);
+        sk.stop_timer_sync();
+        drop(sk.shared().held_port.lock().take());
+        Route::forget(sk);
+        sk.set_state(TCP_CLOSE);
+    }
+
     /// `tcp_close`: a connection sends its FIN after its data and
     /// finishes on its own, orphaned (the demux table keeps the sock
     /// until then); unread data or `SO_LINGER` of zero aborts it with a
@@ -1772,6 +1810,9 @@ impl net::SocketOps for RtcpOps {
                 }
             }
             sk.orphan();
+            if let Tcb::Conn(st) = &mut *sk.shared().tcb.lock() {
+                Self::let_namespace_go(&sk, st);
+            }
             // Dropping the socket's reference frees the sock (destruct).
         }
         Ok(())
@@ -2372,6 +2413,8 @@ impl net::SocketOps for RtcpOps {
     }
 
     fn destruct(sk: &Sock<RtcpProto>) {
-        RtcpNet::of(sk.net()).socks.fetch_sub(1, Ordering::Relaxed);
+        // Release: the namespace's exit may be waiting for the count, and
+        // frees the state once it sees zero.
+        RtcpNet::of(sk.net()).socks.fetch_sub(1, Ordering::Release);
     }
 }

@@ -64,6 +64,11 @@ impl<T> ConnTable<T> {
         Some(b.remove(pos).ok()?.val)
     }
 
+    /// Takes out some connection, `None` once the table is empty.
+    pub(crate) fn take_any(&mut self) -> Option<Entry<T>> {
+        self.buckets.iter_mut().find_map(|b| b.pop())
+    }
+
     /// Every connection, in no particular order.
     pub(crate) fn iter(&self) -> impl Iterator<Item = &Entry<T>> {
         self.buckets.iter().flat_map(|b| b.iter())

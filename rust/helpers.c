@@ -72,6 +72,25 @@ void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
 bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk) { return sock_flag(sk, SOCK_KEEPOPEN); }
+bool rtcp_helper_sock_flag_dead(const struct sock *sk) { return sock_flag(sk, SOCK_DEAD); }
+/* The sock's reference on its namespace becomes a passive one, as
+ * sk_alloc() gives a kernel socket, so that the namespace can go while the
+ * sock lives on (Linux's inet_timewait_sock takes no reference either);
+ * the namespace's exit then ends the sock. Undoes sk_alloc()'s user-sock
+ * half in the order __sk_destruct() and sk_net_refcnt_upgrade() keep. */
+void rtcp_helper_sk_net_refcnt_downgrade(struct sock *sk)
+{
+	struct net *net = sock_net(sk);
+
+	if (!sk->sk_net_refcnt)
+		return;
+	net_passive_inc(net);
+	sock_inuse_add(net, -1);
+	sk->sk_net_refcnt = 0;
+	put_net_track(net, &sk->ns_tracker);
+	__netns_tracker_alloc(net, &sk->ns_tracker, false, GFP_ATOMIC);
+}
+void rtcp_helper_sk_stop_timer_sync(struct sock *sk) { sk_stop_timer_sync(sk, &sk->sk_timer); }
 void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f) { sock_valbool_flag(sk, f, sock_flag(from, f)); }
 int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name) { return alloc_workqueue("%s", WQ_UNBOUND, 0, name); }

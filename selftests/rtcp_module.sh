@@ -66,6 +66,42 @@ test_refused_while_open_in_netns() {
 	return $ret
 }
 
+# A namespace whose last connections wait out TIME-WAIT goes when it is
+# deleted, and they with it (Linux's TCP purges its TIME-WAIT socks at a
+# namespace's exit): the module's references drop long before TIME-WAIT's
+# 60 s would end. 40 s bounds a hang.
+test_time_wait_goes_with_netns() {
+	local ns=rtcp-tw port=8080 srv states ret=1
+	ip netns add $ns || return 1
+	ip -n $ns link set lo up
+	ip netns exec $ns "$here/rtcp_tool" serve rtcp 127.0.0.1 $port 1 >/dev/null &
+	srv=$!
+	for _ in $(seq 100); do
+		ip netns exec $ns "$here/rtcp_tool" connect rtcp 127.0.0.1 $port >/dev/null 2>&1 && break
+		sleep 0.1
+	done
+	wait $srv
+	# The client closed first: its end waits in TIME-WAIT (state 06).
+	for _ in $(seq 100); do
+		states=$(ip netns exec $ns awk 'NR > 1 { print $4 }' /proc/net/rtcp)
+		case "$states" in *06*) break ;; esac
+		sleep 0.1
+	done
+	case "$states" in
+	*06*) ;;
+	*) echo "# no connection in TIME-WAIT: states '$states'"; ip netns del $ns; return 1 ;;
+	esac
+	[ "$(refcnt)" -ge 1 ] || { echo "# refcnt $(refcnt) with a connection in TIME-WAIT"; ip netns del $ns; return 1; }
+	ip netns del $ns
+	local end=$((SECONDS + 40))
+	while [ $SECONDS -lt $end ]; do
+		[ "$(refcnt)" = 0 ] && { ret=0; break; }
+		sleep 0.1
+	done
+	[ $ret = 0 ] || echo "# refcnt $(refcnt) 40 s after the namespace was deleted"
+	return $ret
+}
+
 test_unload_after_close() {
 	[ "$(refcnt)" = 0 ] || { echo "# refcnt $(refcnt) with no socket open"; return 1; }
 	rmmod rtcp || return 1
@@ -88,9 +124,10 @@ test_autoload() {
 }
 
 ktap_print_header
-ktap_set_plan 4
+ktap_set_plan 5
 ktap_test_result "rmmod refused while sockets are open" test_refused_while_open
 ktap_test_result "rmmod refused while a socket is open in a netns" test_refused_while_open_in_netns
+ktap_test_result "TIME-WAIT goes with its namespace" test_time_wait_goes_with_netns
 ktap_test_result "rmmod succeeds once all sockets are closed" test_unload_after_close
 ktap_test_result "socket(AF_RTCP) autoloads the module (net-pf-46)" test_autoload
 ktap_finished

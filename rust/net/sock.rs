@@ -455,6 +455,14 @@ impl<P: Proto> Sock<P> {
         unsafe { sys::sk_stop_timer(self.as_ptr(), &raw mut (*self.as_ptr()).__bindgen_anon_3.sk_timer) }
     }
 
+    /// Disarms the timer and waits for a run of it in progress to finish
+    /// (`sk_stop_timer_sync`). Process context; the caller holds no lock
+    /// the timer takes.
+    pub(crate) fn stop_timer_sync(&self) {
+        // SAFETY: the sock is alive; its timer was set up by `alloc`.
+        unsafe { sys::rtcp_helper_sk_stop_timer_sync(self.as_ptr()) }
+    }
+
     /// `SO_SNDTIMEO` as a timeout in jiffies (0 when non-blocking).
     pub(crate) fn send_timeout(&self, nonblock: bool) -> isize {
         if nonblock {
@@ -503,7 +511,9 @@ impl<P: Proto> Sock<P> {
     pub(crate) fn net(&self) -> &Net {
         // SAFETY: `sk_net` is set by `sk_alloc` and lives as long as the
         // sock (a user sock holds a reference on its namespace; a kernel
-        // sock is torn down before its namespace).
+        // sock, or one that let go with `release_net`, is torn down by the
+        // namespace's exit, and its `struct net` is kept by the passive
+        // reference).
         unsafe { Net::from_raw((*self.as_ptr()).__sk_common.skc_net.net) }
     }
 
@@ -563,6 +573,26 @@ impl<P: Proto> Sock<P> {
     pub(crate) fn orphan(&self) {
         // SAFETY: the sock is alive; `sock_orphan` takes its callback lock.
         unsafe { sys::rtcp_helper_sock_orphan(self.as_ptr()) }
+    }
+
+    /// Whether [`Sock::orphan`] has run (`SOCK_DEAD`).
+    pub(crate) fn dead(&self) -> bool {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word.
+        unsafe { sys::rtcp_helper_sock_flag_dead(self.as_ptr()) }
+    }
+
+    /// Lets the namespace go before the sock does: the sock's reference on
+    /// it becomes a passive one, as a kernel socket's, which keeps the
+    /// `struct net` but not the namespace alive. For an orphan that only
+    /// waits for its end (Linux's `inet_timewait_sock` holds no reference
+    /// either). The protocol's pernet exit must then end every such sock
+    /// and wait for its destructor before the namespace's state goes,
+    /// since [`Sock::net`] is still this namespace. Idempotent; the caller
+    /// serialises calls for one sock.
+    pub(crate) fn release_net(&self) {
+        // SAFETY: the sock is alive and its namespace too (this sock's
+        // reference, if it still has it, keeps it; else it is a no-op).
+        unsafe { sys::rtcp_helper_sk_net_refcnt_downgrade(self.as_ptr()) }
     }
 
     /// Takes the socket lock (`lock_sock`) for the private state; released
