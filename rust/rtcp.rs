@@ -1,54 +1,801 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! RTCP: TCP's connection machinery in Rust, as the `AF_RTCP` socket family.
-//!
-//! C header of the family: `include/uapi/linux/rtcp.h` in this repository.
-//!
-//! The crate has three layers (see the project's DESIGN.md):
-//! - [`proto`], the sans-IO protocol core, also built on the host as a
-//!   cargo crate;
-//! - `net`, the safe wrappers over the kernel objects, which hold every
-//!   `unsafe` of the module;
-//! - the glue (`af_rtcp`) that feeds socket calls and packets to `proto`.
+//! RTCP's socket, the counterpart of `net/ipv4/tcp.c`: the per-sock state
+//! (`tcp_sock`), `tcp_sendmsg`, `tcp_recvmsg`, `tcp_poll`, the `SOL_TCP`
+//! options and `TCP_INFO`, `tcp_ioctl`, `tcp_close`, `tcp_shutdown`,
+//! `tcp_disconnect` and `tcp_done`'s callers.
 
+use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use kernel::new_spinlock_irq;
 use kernel::prelude::*;
+use kernel::sync::SpinLockIrq;
 
-#[path = "proto/lib.rs"]
-pub mod proto;
+use crate::net::buf::Lease;
+use crate::net::rxq::{Part, Plan};
+use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket};
+use crate::proto::cc::Algorithm;
+use crate::proto::conn::{Conn, ConnError, Keepalive, Outcome};
+use crate::proto::ring::Spans;
+use crate::proto::state::State;
+use crate::sys;
 
-mod af_rtcp;
-mod demux;
-mod net;
-mod sys;
+use crate::af_rtcp::RtcpOps;
+use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
+use crate::rtcp_ipv4::{IP_TCP_HEADERS, icmp_errno, send};
+use crate::rtcp_minisocks::Listener;
+use crate::rtcp_netns::{RtcpNet, SYN_RETRIES};
 
-module! {
-    type: Rtcp,
-    name: "rtcp",
-    authors: ["RTCP developers"],
-    description: "AF_RTCP: TCP implemented in Rust",
-    license: "GPL",
-    alias: ["net-pf-46"],
+// `EPOLL*` are `__poll_t` (`u32`) bit masks.
+pub(crate) const EPOLLIN: u32 = sys::RTCP_EPOLLIN;
+pub(crate) const EPOLLOUT: u32 = sys::RTCP_EPOLLOUT;
+pub(crate) const EPOLLERR: u32 = sys::RTCP_EPOLLERR;
+pub(crate) const EPOLLHUP: u32 = sys::RTCP_EPOLLHUP;
+pub(crate) const EPOLLRDNORM: u32 = sys::RTCP_EPOLLRDNORM;
+pub(crate) const EPOLLWRNORM: u32 = sys::RTCP_EPOLLWRNORM;
+pub(crate) const EPOLLRDHUP: u32 = sys::RTCP_EPOLLRDHUP;
+
+/// `sk_state` values are Linux's TCP states (`include/net/tcp_states.h`).
+pub(crate) const TCP_CLOSE: u8 = State::Closed.linux();
+pub(crate) const TCP_SYN_SENT: u8 = State::SynSent.linux();
+pub(crate) const TCP_ESTABLISHED: u8 = State::Established.linux();
+pub(crate) const TCP_LISTEN: u8 = State::Listen.linux();
+pub(crate) const TCP_TIME_WAIT: u8 = State::TimeWait.linux();
+pub(crate) const TCP_FIN_WAIT1: u8 = State::FinWait1.linux();
+pub(crate) const TCP_CLOSING: u8 = State::Closing.linux();
+pub(crate) const TCP_LAST_ACK: u8 = State::LastAck.linux();
+
+/// `sk_shutdown` bits.
+pub(crate) const RCV_SHUTDOWN: u8 = sys::RCV_SHUTDOWN as u8;
+pub(crate) const SEND_SHUTDOWN: u8 = sys::SEND_SHUTDOWN as u8;
+
+/// Milliseconds of the monotonic clock, the time `proto` runs on.
+pub(crate) fn now_ms() -> u64 {
+    // SAFETY: reads the monotonic clock; callable from any context.
+    let ns = unsafe { sys::ktime_get_mono_fast_ns() };
+    ns / 1_000_000
 }
 
-/// `THIS_MODULE`, for the `owner` of the C tables.
-pub(crate) const THIS_MODULE: &ThisModule = kernel::module::this_module::<Rtcp>();
+/// RTCP's protocol.
+pub(crate) struct RtcpProto;
 
-/// The loaded module: its registrations, dropped (unregistered) in field
-/// order, the reverse of the order `init` makes them in.
-struct Rtcp {
-    _family: net::FamilyRegistration<af_rtcp::RtcpFamily>,
-    _proto: net::ProtoRegistration<af_rtcp::RtcpProto>,
-    _pernet: net::PernetRegistration,
-    _port_releases: net::PortReleases,
+/// What socket calls keep in each sock, under the socket lock.
+#[derive(Default)]
+pub(crate) struct RtcpOwned {
+    /// The local address and port, once bound (or connected).
+    pub(crate) local: SockAddrIn,
+    /// The port, held in the namespace's TCP port space while bound.
+    pub(crate) port: Option<PortReservation>,
+    /// `bind()` chose the port (`SOCK_BINDPORT_LOCK`): the connection
+    /// keeps it after close() until its end (TIME-WAIT included), as
+    /// Linux's TCP does. A port connect() picked goes back at close(): a
+    /// reservation here is a bound socket, which another connect() cannot
+    /// share as `inet_hash_connect` shares a port among four-tuples.
+    pub(crate) bound: bool,
+    /// `TCP_SYNCNT` (0: the namespace's `syn_retries`).
+    pub(crate) syn_count: u8,
 }
 
-impl kernel::Module for Rtcp {
-    fn init(_module: &'static ThisModule) -> Result<Self> {
-        let port_releases = net::PortReleases::new()?;
-        let pernet = net::PernetRegistration::new(&af_rtcp::PERNET)?;
-        let proto = net::ProtoRegistration::new(&af_rtcp::PROTO)?;
-        let family = net::FamilyRegistration::new()?;
-        pr_info!("AF_RTCP ({}) registered\n", af_rtcp::AF_RTCP);
-        Ok(Rtcp { _family: family, _proto: proto, _pernet: pernet, _port_releases: port_releases })
+/// The most SYN retransmissions `TCP_SYNCNT` and `syn_retries` allow.
+pub(crate) const MAX_TCP_SYNCNT: u8 = 127;
+
+/// `tcpi_snd_ssthresh` before the first loss (`include/net/tcp.h`).
+pub(crate) const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+
+/// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
+/// (`include/net/tcp.h`).
+pub(crate) const MAX_TCP_KEEPIDLE: u32 = 32767;
+pub(crate) const MAX_TCP_KEEPINTVL: u32 = 32767;
+pub(crate) const MAX_TCP_KEEPCNT: u32 = 127;
+
+/// The protocol side of a sock.
+// It lives inside the sock, allocated once: the largest variant costs no
+// more than boxing it would.
+#[allow(clippy::large_enum_variant)]
+pub(crate) enum Tcb {
+    /// Neither connected nor listening.
+    Idle,
+    /// A connection (from connect() or accepted).
+    Conn(RtcpStream),
+    /// A listener.
+    Listen(Listener),
+}
+
+impl Tcb {
+    pub(crate) fn conn(&mut self) -> Option<&mut Conn> {
+        self.stream().map(|s| &mut s.conn)
     }
+
+    pub(crate) fn stream(&mut self) -> Option<&mut RtcpStream> {
+        match self {
+            Tcb::Conn(s) => Some(s),
+            _ => None,
+        }
+    }
+}
+
+/// What each sock shares with the receive hook and the timer.
+#[pin_data]
+pub(crate) struct RtcpShared {
+    #[pin]
+    pub(crate) tcb: SpinLockIrq<Tcb>,
+    /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT` (0: Linux's
+    /// default), read by `SO_KEEPALIVE`'s callback, which runs under the
+    /// socket lock.
+    keep_idle: AtomicU32,
+    keep_intvl: AtomicU32,
+    keep_cnt: AtomicU32,
+    /// `TCP_USER_TIMEOUT`, ms (0: off).
+    user_timeout: AtomicU32,
+    /// `TCP_NODELAY` and `TCP_CORK` (here, not under the socket lock, so
+    /// that a listener's children take them in softirq context).
+    nodelay: AtomicBool,
+    cork: AtomicBool,
+    /// `TCP_CONGESTION` is "reno" (else "cubic", the default).
+    reno: AtomicBool,
+    /// The most segments one GSO skb carries on the connection's route
+    /// (0: no route yet, no bound but the skb's).
+    pub(crate) gso_segs: AtomicU32,
+    /// The port a connection holds to its end once nobody's socket does:
+    /// its listener's, or its own after close() if `bind()` chose it. Let
+    /// go when the connection is over ([`done`]) or the sock goes.
+    #[pin]
+    pub(crate) held_port: SpinLockIrq<Option<PortReservation>>,
+}
+
+impl RtcpShared {
+    /// Keeps `port` with the connection to its end, if it is not over;
+    /// else gives it back.
+    pub(crate) fn hold_port(&self, port: PortReservation) -> Option<PortReservation> {
+        let tcb = self.tcb.lock();
+        match &*tcb {
+            Tcb::Conn(st) if st.conn.state != State::Closed => {
+                // `done` takes it after the connection's end, or the
+                // sock's end drops it.
+                let old = self.held_port.lock().replace(port);
+                drop(tcb);
+                old
+            }
+            _ => Some(port),
+        }
+    }
+
+    /// The keepalive of the socket's options, if `SO_KEEPALIVE` is on.
+    fn keepalive(&self, sk: &Sock<RtcpProto>) -> Option<Keepalive> {
+        sk.keepopen().then(|| self.keep_params())
+    }
+
+    /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` (or their defaults).
+    fn keep_params(&self) -> Keepalive {
+        let d = Keepalive::default();
+        let secs = |a: &AtomicU32, dflt: u64| match a.load(Ordering::Relaxed) {
+            0 => dflt,
+            s => u64::from(s) * 1000,
+        };
+        Keepalive {
+            idle_ms: secs(&self.keep_idle, d.idle_ms),
+            intvl_ms: secs(&self.keep_intvl, d.intvl_ms),
+            cnt: match self.keep_cnt.load(Ordering::Relaxed) {
+                0 => d.cnt,
+                n => u8::try_from(n).unwrap_or(u8::MAX),
+            },
+        }
+    }
+
+    /// Gives the connection the socket's keepalive and user timeout.
+    pub(crate) fn sync_options(&self, sk: &Sock<RtcpProto>, c: &mut Conn) {
+        c.data.keepalive = self.keepalive(sk);
+        c.data.user_timeout_ms = self.user_timeout.load(Ordering::Relaxed);
+        c.data.nodelay = self.nodelay.load(Ordering::Relaxed);
+        c.data.cork = self.cork.load(Ordering::Relaxed);
+        c.cfg.congestion = self.congestion();
+        c.data.cc.set_algorithm(c.cfg.congestion);
+    }
+
+    /// The congestion control `TCP_CONGESTION` chose.
+    fn congestion(&self) -> Algorithm {
+        if self.reno.load(Ordering::Relaxed) { Algorithm::Reno } else { Algorithm::Cubic }
+    }
+
+    /// A child takes its listener's TCP-level options (`tcp_create_openreq_child`
+    /// copies them with the sock).
+    pub(crate) fn inherit(&self, parent: &RtcpShared) {
+        for (to, from) in [
+            (&self.keep_idle, &parent.keep_idle),
+            (&self.keep_intvl, &parent.keep_intvl),
+            (&self.keep_cnt, &parent.keep_cnt),
+            (&self.user_timeout, &parent.user_timeout),
+        ] {
+            to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
+        }
+        self.nodelay.store(parent.nodelay.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.cork.store(parent.cork.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.reno.store(parent.reno.load(Ordering::Relaxed), Ordering::Relaxed);
+    }
+}
+
+impl net::Proto for RtcpProto {
+    const NAME: &'static [u8] = b"RTCP";
+    type Owned = RtcpOwned;
+    type Shared = RtcpShared;
+
+    fn shared() -> impl PinInit<RtcpShared, Error> {
+        try_pin_init!(RtcpShared {
+            tcb <- new_spinlock_irq!(Tcb::Idle, "rtcp_tcb"),
+            keep_idle: AtomicU32::new(0),
+            keep_intvl: AtomicU32::new(0),
+            keep_cnt: AtomicU32::new(0),
+            user_timeout: AtomicU32::new(0),
+            nodelay: AtomicBool::new(false),
+            cork: AtomicBool::new(false),
+            reno: AtomicBool::new(false),
+            gso_segs: AtomicU32::new(0),
+            held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
+        })
+    }
+
+    /// `SO_KEEPALIVE`: the connection starts (or stops) probing an idle
+    /// peer; its timer follows.
+    fn keepalive(sk: &Sock<RtcpProto>, on: bool) {
+        // The flag is set after this callback returns: the parameters are
+        // taken whatever it says now.
+        let ka = on.then(|| sk.shared().keep_params());
+        let now = now_ms();
+        drive(sk, now, |st| {
+            st.conn.set_keepalive(ka, now);
+            Some((Outcome::default(), false))
+        });
+    }
+}
+
+pub(crate) static PROTO: ProtoDef<RtcpProto> = ProtoDef::new();
+
+/// Copies the user's next bytes into the bytes of `spans` in `lease`, in
+/// order; how many (fewer on a fault or when the user's buffers end).
+///
+/// # Safety
+///
+/// As for [`Lease::room`]: no one else touches the bytes of `spans` until
+/// the call returns.
+pub(crate) unsafe fn copy_in(msg: &mut Msg<'_>, lease: &mut Lease, (a, b): Spans) -> usize {
+    let mut got = 0;
+    for span in [a, b] {
+        let mut at = span.start;
+        while at < span.end {
+            let end = lease.piece_end(at, span.end);
+            // SAFETY: as the caller guarantees.
+            let Some(dst) = (unsafe { lease.room(at..end) }) else { return got };
+            let n = msg.copy_from_user(dst);
+            got += n;
+            if n < end - at {
+                return got;
+            }
+            at = end;
+        }
+    }
+    got
+}
+
+/// Copies the bytes of `spans` in `lease`, in order, into the user's next
+/// bytes; how many.
+///
+/// # Safety
+///
+/// As for [`Lease::data`]: no one writes the bytes of `spans` until the
+/// call returns.
+pub(crate) unsafe fn copy_out(msg: &mut Msg<'_>, lease: &Lease, (a, b): Spans) -> usize {
+    let mut out = 0;
+    for r in [a, b].into_iter().flat_map(|r| lease.pieces(r)) {
+        let want = r.len();
+        // SAFETY: as the caller guarantees.
+        let Some(src) = (unsafe { lease.data(r) }) else { break };
+        let n = msg.copy_to_user(src);
+        out += n;
+        if n < want {
+            break;
+        }
+    }
+    out
+}
+
+/// Copies the parts of `plan` in order into the user's next bytes; how
+/// many.
+///
+/// # Safety
+///
+/// As for [`copy_out`], for the plan's parts in `lease`.
+pub(crate) unsafe fn copy_plan(msg: &mut Msg<'_>, plan: &Plan, lease: &Lease) -> usize {
+    let mut out = 0;
+    for part in plan.parts() {
+        let (want, n) = match part {
+            // SAFETY: as the caller guarantees.
+            Part::Buffer(spans) => (spans.0.len() + spans.1.len(), unsafe { copy_out(msg, lease, spans.clone()) }),
+            Part::Skb { skb, off, len } => (*len as usize, msg.copy_skb_to_user(skb, *off, *len)),
+        };
+        out += n;
+        if n < want {
+            break;
+        }
+    }
+    out
+}
+
+/// The positive errno a connection's error is reported with.
+pub(crate) fn conn_errno(e: ConnError) -> i32 {
+    match e {
+        ConnError::Refused => ECONNREFUSED,
+        ConnError::Reset => ECONNRESET,
+        ConnError::TimedOut => ETIMEDOUT,
+        ConnError::Pipe => EPIPE,
+        ConnError::Icmp(e) => icmp_errno(e),
+    }
+    .to_errno()
+    .wrapping_neg()
+}
+
+/// `TCP_INFO` (`tcp_get_info`): the state, and for a connection its
+/// timers, round-trip estimate, congestion state and options.
+pub(crate) fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
+    let mut i: sys::tcp_info = pin_init::zeroed();
+    i.tcpi_state = sk.state();
+    let mut tcb = sk.shared().tcb.lock();
+    let Some(st) = tcb.stream() else { return i };
+    let c = &st.conn;
+    let mss = u32::from(c.neg.mss).max(1);
+    i.tcpi_retransmits = c.retransmits;
+    i.tcpi_probes = c.data.keep_probes;
+    i.tcpi_backoff = c.rtt.backoffs();
+    let mut opts = 0;
+    if c.neg.timestamps {
+        opts |= sys::TCPI_OPT_TIMESTAMPS;
+    }
+    if c.neg.sack {
+        opts |= sys::TCPI_OPT_SACK;
+    }
+    if c.cfg.wscale.is_some() && (c.neg.snd_wscale | c.neg.rcv_wscale) != 0 {
+        opts |= sys::TCPI_OPT_WSCALE;
+        i.set_tcpi_snd_wscale(c.neg.snd_wscale);
+        i.set_tcpi_rcv_wscale(c.neg.rcv_wscale);
+    }
+    i.tcpi_options = opts as u8;
+    i.tcpi_rto = c.rtt.rto_us();
+    i.tcpi_ato = (crate::proto::conn::DELACK_MS * 1000) as u32;
+    i.tcpi_snd_mss = mss;
+    i.tcpi_rcv_mss = mss;
+    i.tcpi_advmss = u32::from(c.cfg.mss);
+    i.tcpi_unacked = c.data.snd_max.diff(c.snd_una).max(0) as u32 / mss;
+    i.tcpi_rtt = c.rtt.srtt_us().unwrap_or(0);
+    i.tcpi_rttvar = c.rtt.rttvar_us();
+    i.tcpi_snd_cwnd = c.data.cc.cwnd / mss;
+    i.tcpi_snd_ssthresh = match c.data.cc.ssthresh {
+        u32::MAX => TCP_INFINITE_SSTHRESH,
+        t => t / mss,
+    };
+    i.tcpi_rcv_space = c.cfg.rcv_wnd;
+    i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(IP_TCP_HEADERS);
+    i.tcpi_total_retrans = c.data.total_retrans;
+    i.tcpi_snd_wnd = c.snd_wnd;
+    i.tcpi_rcv_wnd = c.rcv_wnd;
+    i
+}
+
+impl RtcpOps {
+    /// Tears the connection down, if any: its RST (from the synchronized
+    /// states), its demux entry and its timer. A listener stops listening:
+    /// its handshakes in progress are forgotten and the connections no one
+    /// accepted are reset (`inet_csk_listen_stop`).
+    pub(crate) fn abort(sk: &Sock<RtcpProto>) {
+        let now = now_ms();
+        let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Idle);
+        let (rst, ends) = match old {
+            Tcb::Conn(mut st) => (st.conn.abort(now), Some((st.conn.local, st.conn.remote))),
+            Tcb::Listen(l) => {
+                sk.stop_timer();
+                RtcpNet::of(sk.net()).remove_listener(sk);
+                for child in l.queue.iter() {
+                    RtcpOps::abort(child);
+                }
+                sk.set_state(TCP_CLOSE);
+                return;
+            }
+            Tcb::Idle => (None, None),
+        };
+        sk.stop_timer();
+        if let Some((local, remote)) = ends {
+            RtcpNet::of(sk.net()).remove(sk, local, remote);
+        }
+        if let (Some(seg), Some((local, remote))) = (rst, ends) {
+            send(sk.net(), sk.flow_key(), local, remote, &seg);
+        }
+        sk.set_state(TCP_CLOSE);
+    }
+
+    /// `tcp_close`: a connection sends its FIN after its data and
+    /// finishes on its own, orphaned (the demux table keeps the sock
+    /// until then); unread data or `SO_LINGER` of zero aborts it with a
+    /// reset instead; anything else is torn down at once.
+    pub(crate) fn close(sk: &Sock<RtcpProto>) {
+        let now = now_ms();
+        let graceful = drive(sk, now, |st| {
+            let gone = matches!(st.conn.state, State::SynSent | State::Closed);
+            (!gone && st.conn.data.rx_unread == 0 && !sk.linger_zero()).then(|| (st.conn.close(true, now), false))
+        });
+        match graceful {
+            Some(_) => sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN),
+            None => Self::abort(sk),
+        }
+    }
+
+    /// `shutdown(SHUT_WR)` of a connection: our FIN after the data
+    /// (`tcp_shutdown`).
+    pub(crate) fn shutdown_send(sk: &Sock<RtcpProto>) {
+        let now = now_ms();
+        drive(sk, now, |st| Some((st.conn.close(false, now), false)));
+    }
+
+    /// Sends what the connection has to send now (after the user wrote,
+    /// read, or changed an option), then carries out the rest.
+    pub(crate) fn push(sk: &Sock<RtcpProto>) {
+        drive(sk, now_ms(), |_| Some((Outcome::default(), false)));
+    }
+
+    /// `tcp_disconnect`: abort, and leave `ECONNRESET` in `SO_ERROR` when a
+    /// connection (or a connect in progress) was cut, as Linux does. (A
+    /// request in SYN-RECEIVED is not a sock of its own here.)
+    pub(crate) fn disconnect(sk: &Sock<RtcpProto>) {
+        let old = sk.state();
+        Self::abort(sk);
+        // The next connect may go elsewhere (`tcp_disconnect`).
+        Route::forget(sk);
+        sk.set_shutdown(0);
+        if matches!(old, TCP_SYN_SENT | TCP_ESTABLISHED) {
+            sk.report_error(ECONNRESET.to_errno().wrapping_neg());
+        }
+    }
+}
+
+/// `SOL_TCP` options, as `do_tcp_setsockopt`; `ENOPROTOOPT` for the
+/// ones RTCP does not have (yet) and for other levels.
+pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
+    let sk = sock.sk().ok_or(EINVAL)?;
+    if level != sys::SOL_TCP as i32 {
+        return Err(ENOPROTOOPT);
+    }
+    if name as u32 == sys::TCP_CONGESTION {
+        // As tcp_set_congestion_control: ENOENT for a name no module
+        // gives.
+        let algorithm = Algorithm::by_name(opt.name()?).ok_or(ENOENT)?;
+        let sh = sk.shared();
+        sh.reno.store(algorithm == Algorithm::Reno, Ordering::Relaxed);
+        drive(sk, now_ms(), |st| {
+            sh.sync_options(sk, &mut st.conn);
+            Some((Outcome::default(), false))
+        });
+        return Ok(());
+    }
+    let val = opt.int()?;
+    match name as u32 {
+        sys::TCP_SYNCNT => {
+            let n = u8::try_from(val).ok().filter(|n| (1..=MAX_TCP_SYNCNT).contains(n)).ok_or(EINVAL)?;
+            sk.lock().syn_count = n;
+            Ok(())
+        }
+        sys::TCP_KEEPIDLE | sys::TCP_KEEPINTVL | sys::TCP_KEEPCNT | sys::TCP_USER_TIMEOUT => {
+            let sh = sk.shared();
+            let (slot, max) = match name as u32 {
+                sys::TCP_KEEPIDLE => (&sh.keep_idle, MAX_TCP_KEEPIDLE),
+                sys::TCP_KEEPINTVL => (&sh.keep_intvl, MAX_TCP_KEEPINTVL),
+                sys::TCP_KEEPCNT => (&sh.keep_cnt, MAX_TCP_KEEPCNT),
+                _ => (&sh.user_timeout, i32::MAX as u32),
+            };
+            let min = if name as u32 == sys::TCP_USER_TIMEOUT { 0 } else { 1 };
+            let v = u32::try_from(val).ok().filter(|v| (min..=max).contains(v)).ok_or(EINVAL)?;
+            slot.store(v, Ordering::Relaxed);
+            drive(sk, now_ms(), |st| {
+                sh.sync_options(sk, &mut st.conn);
+                Some((Outcome::default(), false))
+            });
+            Ok(())
+        }
+        sys::TCP_NODELAY | sys::TCP_CORK => {
+            let on = val != 0;
+            let owned = sk.lock();
+            let sh = sk.shared();
+            let flag = if name as u32 == sys::TCP_NODELAY { &sh.nodelay } else { &sh.cork };
+            flag.store(on, Ordering::Relaxed);
+            if let Some(c) = sh.tcb.lock().conn() {
+                sh.sync_options(sk, c);
+            }
+            drop(owned);
+            // Setting TCP_NODELAY or clearing TCP_CORK pushes what waits.
+            RtcpOps::push(sk);
+            Ok(())
+        }
+        _ => Err(ENOPROTOOPT),
+    }
+}
+
+pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<OptVal> {
+    let sk = sock.sk().ok_or(EINVAL)?;
+    if level != sys::SOL_TCP as i32 {
+        return Err(ENOPROTOOPT);
+    }
+    let sh = sk.shared();
+    let secs = |ms: u64| i32::try_from(ms / 1000).unwrap_or(i32::MAX);
+    let int = match name as u32 {
+        sys::TCP_SYNCNT => match sk.lock().syn_count {
+            0 => RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES),
+            n => i32::from(n),
+        },
+        sys::TCP_NODELAY => i32::from(sh.nodelay.load(Ordering::Relaxed)),
+        sys::TCP_CORK => i32::from(sh.cork.load(Ordering::Relaxed)),
+        sys::TCP_KEEPIDLE => secs(sh.keep_params().idle_ms),
+        sys::TCP_KEEPINTVL => secs(sh.keep_params().intvl_ms),
+        sys::TCP_KEEPCNT => i32::from(sh.keep_params().cnt),
+        sys::TCP_USER_TIMEOUT => i32::try_from(sh.user_timeout.load(Ordering::Relaxed)).unwrap_or(i32::MAX),
+        sys::TCP_INFO => return Ok(OptVal::TcpInfo(tcp_info(sk))),
+        sys::TCP_CONGESTION => return Ok(OptVal::name(sh.congestion().name())),
+        _ => return Err(ENOPROTOOPT),
+    };
+    Ok(OptVal::Int(int))
+}
+
+/// `tcp_ioctl`: `SIOCINQ` (`FIONREAD`), the bytes readable;
+/// `SIOCOUTQ`, the bytes not yet acknowledged; `SIOCOUTQNSD`, the bytes
+/// not yet sent; `EINVAL` on a listener.
+pub(crate) fn ioctl(sock: &Socket<RtcpProto>, cmd: u32) -> Result<i32> {
+    let sk = sock.sk().ok_or(EINVAL)?;
+    if !matches!(cmd, sys::RTCP_SIOCINQ | sys::RTCP_SIOCOUTQ | sys::RTCP_SIOCOUTQNSD) {
+        return Err(ENOIOCTLCMD);
+    }
+    if sk.state() == TCP_LISTEN {
+        return Err(EINVAL);
+    }
+    let mut tcb = sk.shared().tcb.lock();
+    let Some(st) = tcb.stream() else { return Ok(0) };
+    let c = &st.conn;
+    let n = match cmd {
+        sys::RTCP_SIOCINQ => st.rx.len() as u32,
+        _ if matches!(c.state, State::SynSent | State::SynReceived) => 0,
+        sys::RTCP_SIOCOUTQ => c.send_queued(),
+        _ => c.data.snd_end.diff(c.snd_nxt).max(0) as u32,
+    };
+    Ok(i32::try_from(n).unwrap_or(i32::MAX))
+}
+
+/// `tcp_sendmsg`: waits for a connect in progress, then copies into
+/// the send buffer as room comes, up to `SO_SNDTIMEO`; a partial write
+/// when time runs out, a signal comes or the connection ends after
+/// some bytes; `EPIPE` (with `SIGPIPE` unless `MSG_NOSIGNAL`) once the
+/// sending side is shut.
+pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -> Result<usize> {
+    let sk = sock.sk().ok_or(EINVAL)?;
+    let flags = msg.flags();
+    if flags & sys::RTCP_MSG_OOB != 0 {
+        return Err(EOPNOTSUPP);
+    }
+    // One timeout for every wait of the call, as `sk_wait_event`
+    // counts it down.
+    let mut timeo = sk.send_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
+    if sk.state() == TCP_SYN_SENT {
+        // sk_stream_wait_connect: EAGAIN when the time runs out first.
+        if timeo == 0 || !sk.wait_until(&mut timeo, || sk.state() != TCP_SYN_SENT || sk.has_error())? {
+            return Err(EAGAIN);
+        }
+    }
+    // The socket lock serialises writers; it is let go while waiting
+    // (as sk_wait_event does), so that other calls get through.
+    let mut owned = Some(sk.lock());
+    let mut sent = 0usize;
+    while sent < len {
+        let err = sk.take_error();
+        if err != 0 {
+            return if sent > 0 { Ok(sent) } else { Err(Error::from_errno(-err)) };
+        }
+        // The room after the send buffer's data, to be filled straight
+        // from user memory with the connection's lock let go.
+        let more = len - sent;
+        let room = match sk.shared().tcb.lock().stream() {
+            Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => {
+                let room = st.write_room();
+                Some((room, st.tx.room_spans(room.min(more)).zip(st.tx.storage().lease())))
+            }
+            _ => None,
+        };
+        let Some((room, lease)) = room else {
+            return if sent > 0 { Ok(sent) } else { Err(sk.stream_error(flags, EPIPE)) };
+        };
+        if room < more && grow_tx(sk, more) {
+            continue;
+        }
+        if room == 0 {
+            if timeo == 0 {
+                return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
+            }
+            drop(owned.take());
+            let ready = sk.wait_until(&mut timeo, || {
+                sk.has_error()
+                    || match sk.shared().tcb.lock().stream() {
+                        Some(st) => !st.conn.may_send() || (st.conn.send_space() > 0 && st.conn.writable()),
+                        None => true,
+                    }
+            });
+            owned = Some(sk.lock());
+            match ready {
+                Ok(true) => continue,
+                Ok(false) if sent > 0 => return Ok(sent),
+                Ok(false) => return Err(EAGAIN),
+                Err(_) if sent > 0 => return Ok(sent),
+                Err(e) => return Err(e),
+            }
+        }
+        // (None: the connection ended or changed since; the next turn
+        // finds out.)
+        let Some((spans, mut lease)) = lease else { continue };
+        // Room in pages that skbs of earlier segments still hold gets
+        // new pages first; the skbs keep the old ones.
+        let fresh = match lease.fresh_pages(&spans) {
+            Ok(fresh) => fresh,
+            Err(e) => return if sent > 0 { Ok(sent) } else { Err(e) },
+        };
+        if !fresh.is_empty() {
+            match sk.shared().tcb.lock().stream() {
+                Some(st) if st.tx.storage().is(&lease) => st.tx.storage().renew(fresh, &spans),
+                _ => continue,
+            }
+        }
+        // Only a writer turns room into data, and this call is the only
+        // writer (it holds the socket lock, as every writer does); the
+        // connection reads only data, and ACKs only consume data, which
+        // never moves where the data ends.
+        // SAFETY: `spans` were room after the data of the send buffer
+        // `lease` holds, in pages no skb held (those were renewed just
+        // above; an skb takes pages for data only), and stay so.
+        let got = unsafe { copy_in(msg, &mut lease, spans) };
+        if got == 0 {
+            return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
+        }
+        let taken = match sk.shared().tcb.lock().stream() {
+            Some(st) if st.tx.storage().is(&lease) => st.wrote(got),
+            _ => 0,
+        };
+        sent += taken;
+        RtcpOps::push(sk);
+        if taken < got {
+            // The connection ended between the two locks.
+            break;
+        }
+    }
+    Ok(sent)
+}
+
+/// `tcp_recvmsg`: what is readable, waiting (unless non-blocking, up to
+/// `SO_RCVTIMEO`) until one byte is, or all with `MSG_WAITALL`; 0 at
+/// the end of the stream; `MSG_PEEK` leaves the bytes; `ENOTCONN` on a
+/// socket never connected.
+pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
+    let sk = sock.sk().ok_or(EINVAL)?;
+    if flags & sys::RTCP_MSG_OOB != 0 {
+        return Err(EINVAL);
+    }
+    let peek = flags & sys::RTCP_MSG_PEEK != 0;
+    let target = if flags & sys::RTCP_MSG_WAITALL != 0 && !peek { len } else { 1 };
+    let mut timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
+    // As in sendmsg: held but for the waits.
+    let mut owned = Some(sk.lock());
+    if sk.state() == TCP_LISTEN {
+        return Err(ENOTCONN);
+    }
+    let mut copied = 0usize;
+    while copied < len {
+        // The readable bytes at the receive buffer's head, copied
+        // straight to user memory with the connection's lock let go.
+        let ready = sk.shared().tcb.lock().stream().map(|st| st.plan(len - copied));
+        let ready = match ready {
+            Some(r) => r,
+            None if copied > 0 => break,
+            // Never connected (or disconnected).
+            None => return Err(ENOTCONN),
+        };
+        if let Some((plan, lease)) = ready {
+            // Only a reader consumes data, and this call is the only
+            // reader (it holds the socket lock, as every reader does);
+            // the connection writes only after the data.
+            // SAFETY: the plan's buffer parts were data at the head of
+            // the receive buffer `lease` holds, and stay so.
+            let out = unsafe { copy_plan(msg, &plan, &lease) };
+            if out == 0 && copied == 0 {
+                return Err(EFAULT);
+            }
+            copied += out;
+            if peek {
+                break;
+            }
+            let (tell, outgrown) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
+                Some(st) => (st.took_planned(&plan, out), st.reader_outgrows_rx(out, now_ms())),
+                None => (false, false),
+            };
+            // The skbs read to their end are freed here, with the
+            // lock let go.
+            drop(plan);
+            let grew = outgrown && grow_rx(sk);
+            // A window update, if the window grew enough to tell.
+            if tell || grew {
+                RtcpOps::push(sk);
+            }
+            if out == 0 {
+                break;
+            }
+            continue;
+        }
+        if copied >= target {
+            break;
+        }
+        let err = sk.take_error();
+        if err != 0 {
+            return if copied > 0 { Ok(copied) } else { Err(Error::from_errno(-err)) };
+        }
+        if sk.shutdown() & RCV_SHUTDOWN != 0 || sk.state() == TCP_CLOSE {
+            break;
+        }
+        if timeo == 0 {
+            return if copied > 0 { Ok(copied) } else { Err(EAGAIN) };
+        }
+        drop(owned.take());
+        let ready = sk.wait_until(&mut timeo, || {
+            sk.has_error()
+                || sk.shutdown() & RCV_SHUTDOWN != 0
+                || sk.state() == TCP_CLOSE
+                || sk.shared().tcb.lock().stream().is_none_or(|st| !st.rx.is_empty())
+        });
+        owned = Some(sk.lock());
+        match ready {
+            Ok(true) => {}
+            Ok(false) if copied > 0 => break,
+            Ok(false) => return Err(EAGAIN),
+            Err(_) if copied > 0 => break,
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(copied)
+}
+
+/// As `tcp_poll`.
+pub(crate) fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
+    wait.wait(sock);
+    let Some(sk) = sock.sk() else { return EPOLLHUP };
+    let state = sk.state();
+    if state == TCP_LISTEN {
+        // inet_csk_listen_poll: readable when a connection is waiting.
+        return match &*sk.shared().tcb.lock() {
+            Tcb::Listen(l) if !l.queue.is_empty() => EPOLLIN | EPOLLRDNORM,
+            _ => 0,
+        };
+    }
+    let shutdown = sk.shutdown();
+    let (readable, writable) = match sk.shared().tcb.lock().stream() {
+        // sk_stream_is_writeable: free room at least half of what is
+        // queued.
+        Some(st) => (!st.rx.is_empty(), st.conn.writable()),
+        None => (false, true),
+    };
+    let mut mask = 0;
+    if shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN || state == TCP_CLOSE {
+        mask |= EPOLLHUP;
+    }
+    if shutdown & RCV_SHUTDOWN != 0 {
+        mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+    }
+    if state != TCP_SYN_SENT {
+        if readable {
+            mask |= EPOLLIN | EPOLLRDNORM;
+        }
+        // "Writable" (to fail at once) once the sending side is shut.
+        if writable || shutdown & SEND_SHUTDOWN != 0 {
+            mask |= EPOLLOUT | EPOLLWRNORM;
+        }
+    }
+    if sk.has_error() {
+        mask |= EPOLLERR;
+    }
+    mask
 }

@@ -1,0 +1,459 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What arrives at a connection, the counterpart of `net/ipv4/tcp_input.c`:
+//! a segment fed to the core with its payload kept in its skb
+//! (`tcp_data_queue`), the outcome carried out (`tcp_rcv_state_process`,
+//! `tcp_done`), a listener's SYN and handshake segments (`tcp_conn_request`,
+//! `tcp_check_req`), and the buffers' growth (`tcp_sndbuf_expand`,
+//! `tcp_rcv_space_adjust`).
+
+use core::cell::Cell;
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::aref::ARef;
+
+use crate::net::buf::{Lease, SharedBytes};
+use crate::net::rxq::{Plan, RxQueue};
+use crate::net::skb::SkbPayload;
+use crate::net::{Net, Packet, Route, Sock};
+use crate::proto::conn::{Config, Conn, ConnError, Endpoint, Outcome};
+use crate::proto::cookie::Cookies;
+use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
+use crate::proto::ring::Ring;
+use crate::proto::segment::Segment;
+use crate::proto::seq::SeqNum;
+use crate::proto::state::State;
+use crate::proto::stream::{self, Stream};
+
+use crate::af_rtcp::RtcpOps;
+use crate::rtcp::{RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_SYN_SENT, Tcb, conn_errno};
+use crate::rtcp_ipv4::{CookieKeys, IP_TCP_HEADERS, MINUTE_MS, cookie_ack, isn_for, send};
+use crate::rtcp_minisocks::accept_child;
+use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYNACK_RETRIES, SYNCOOKIES, WMEM};
+use crate::rtcp_output::Outbox;
+use crate::rtcp_proc::Stats;
+
+/// A connection with its buffers, and the received payloads kept in their
+/// skbs for its reader ([`RxQueue`]).
+pub(crate) struct RtcpStream {
+    st: Stream<SharedBytes>,
+    rxq: RxQueue,
+}
+
+impl core::ops::Deref for RtcpStream {
+    type Target = Stream<SharedBytes>;
+
+    fn deref(&self) -> &Stream<SharedBytes> {
+        &self.st
+    }
+}
+
+impl core::ops::DerefMut for RtcpStream {
+    fn deref_mut(&mut self) -> &mut Stream<SharedBytes> {
+        &mut self.st
+    }
+}
+
+/// Payloads shorter than this are copied into the receive buffer: an skb
+/// costs more to keep than they do to copy.
+pub(crate) const KEEP_MIN: u32 = 1024;
+
+/// A received payload offered to the stream, to keep if `may`.
+pub(crate) struct KeepOffer<'a, 'b> {
+    payload: &'a SkbPayload<'b>,
+    may: bool,
+    kept: Cell<Option<(u32, u32)>>,
+}
+
+impl stream::Payload for KeepOffer<'_, '_> {
+    fn copy_to(&self, skip: u32, dst: &mut [u8]) -> bool {
+        self.payload.copy_to(skip, dst)
+    }
+
+    fn keep(&self, skip: u32, len: u32) -> bool {
+        if self.may {
+            self.kept.set(Some((skip, len)));
+        }
+        self.may
+    }
+}
+
+impl RtcpStream {
+    pub(crate) fn new(st: Stream<SharedBytes>) -> Self {
+        RtcpStream { st, rxq: RxQueue::new() }
+    }
+
+    /// A segment arrived ([`Stream::on_segment`]). Its payload, in order,
+    /// stays in its skb for the reader if it is long enough and the kept
+    /// skbs stay within the receive buffer's size.
+    pub(crate) fn receive(&mut self, seg: &Segment, payload: &SkbPayload<'_>, payload_len: u32, now: u64) -> Outcome {
+        let may = payload.len() >= KEEP_MIN && self.rxq.make_room(payload.truesize(), self.st.rx.capacity());
+        let offer = KeepOffer { payload, may, kept: Cell::new(None) };
+        let out = self.st.on_segment(seg, &offer, payload_len, now);
+        if let (Some((skip, len)), Some(place)) = (offer.kept.get(), out.data) {
+            let off = payload.offset().saturating_add(skip);
+            let pushed = match payload.take() {
+                Some(skb) => self.rxq.push(place.at as usize, skb, off, len).map_err(|skb| payload.put_back(skb)),
+                None => Err(()),
+            };
+            if pushed.is_err() {
+                // Not kept after all (make_room made room, so never): the
+                // bytes go into the buffer.
+                self.st.fill(place, payload);
+            }
+        }
+        out
+    }
+
+    /// The next bytes to read, `n` at most, for the reader to copy with
+    /// the lock let go; `None` if there are none.
+    pub(crate) fn plan(&self, n: usize) -> Option<(Plan, Lease)> {
+        let n = n.min(self.st.rx.len());
+        let lease = self.st.rx.storage().lease().filter(|_| n > 0)?;
+        let plan = self.rxq.plan(n, |r| self.st.rx.data_spans(r.start, r.len()));
+        (plan.len > 0).then_some((plan, lease))
+    }
+
+    /// `n` bytes of `plan` were read ([`Stream::took`]).
+    pub(crate) fn took_planned(&mut self, plan: &Plan, n: usize) -> bool {
+        let n = n.min(plan.len);
+        self.rxq.consume(plan, n);
+        self.st.took(n)
+    }
+}
+
+/// What this side offers in its SYN or SYN-ACK: the MSS of the route, the
+/// SYN retries, buffers of `rx` and `tx` bytes (the window is the receive
+/// buffer), and every option.
+pub(crate) fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
+    Config {
+        mss: u16::try_from(mss).unwrap_or(u16::MAX),
+        syn_retries,
+        rcv_wnd: u32::try_from(rx).unwrap_or(u32::MAX),
+        sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
+        ..Config::default()
+    }
+}
+
+/// `conn` with the buffers its configuration asks for: `sndbuf` bytes to
+/// send, and a receive buffer for its window (with the slack for its
+/// rounding, [`stream::rx_capacity`]).
+pub(crate) fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
+    let tx = SharedBytes::pages(conn.cfg.sndbuf as usize, flags)?;
+    let rx = SharedBytes::new(stream::rx_capacity(&conn.cfg), flags)?;
+    Ok(RtcpStream::new(Stream::new(conn, tx, rx)))
+}
+
+/// A connection that will not send any more (TIME-WAIT, closed) gives its
+/// send buffer back, and its receive buffer once nothing in it is left to
+/// read.
+pub(crate) fn drop_buffers(s: &mut RtcpStream) {
+    s.tx = Ring::new(SharedBytes::empty());
+    if s.rx.is_empty() {
+        s.rx = Ring::new(SharedBytes::empty());
+    }
+}
+
+/// Carries out, after the connection's lock is dropped, what a segment, a
+/// timer or a call did to it: the timer, `sk_state`, wake-ups, the end.
+pub(crate) fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline: Option<u64>, writable: bool, now: u64) {
+    if let Some(e) = out.error {
+        done(sk, Some(e));
+        return;
+    }
+    if out.closed {
+        done(sk, None);
+        return;
+    }
+    match deadline {
+        Some(d) => sk.reset_timer(d.saturating_sub(now)),
+        None => sk.stop_timer(),
+    }
+    let old = sk.state();
+    if state.linux() != old && state != State::Closed {
+        sk.set_state(state.linux());
+    }
+    if out.eof {
+        // tcp_fin: nothing more to read.
+        sk.set_shutdown(sk.shutdown() | RCV_SHUTDOWN);
+    }
+    // Any change of state wakes the waiters: a connect, poll, a
+    // lingering close() waiting for the ACK of our FIN.
+    if out.established || out.eof || out.time_wait || state.linux() != old {
+        sk.state_change();
+    }
+    if out.readable > 0 || out.eof {
+        sk.data_ready();
+    }
+    // `sk_stream_write_space`: writers wake when a write makes real
+    // progress, not at every ACK.
+    if out.acked > 0 && writable {
+        sk.write_space();
+    }
+}
+
+/// `tcp_done`: the connection is over (with an error, or at its normal
+/// end): out of the demux table, closed both ways, which poll() reports.
+pub(crate) fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
+    let net = sk.net();
+    let was = sk.state();
+    sk.stop_timer();
+    let ends = match &mut *sk.shared().tcb.lock() {
+        Tcb::Conn(st) => {
+            drop_buffers(st);
+            Some((st.conn.local, st.conn.remote))
+        }
+        _ => None,
+    };
+    if let Some((local, remote)) = ends {
+        RtcpNet::of(net).remove(sk, local, remote);
+    }
+    // The port goes back (from the workqueue) if this was its last holder.
+    let port = sk.shared().held_port.lock().take();
+    drop(port);
+    Route::forget(sk);
+    sk.set_state(TCP_CLOSE);
+    sk.set_shutdown(RCV_SHUTDOWN | SEND_SHUTDOWN);
+    if let Some(e) = err {
+        if was == TCP_SYN_SENT {
+            Stats::inc(&RtcpNet::of(net).stats.attempt_fails);
+        }
+        sk.report_error(conn_errno(e));
+    }
+    sk.state_change();
+    sk.data_ready();
+    sk.write_space();
+}
+
+/// What an event did to a connection, from [`drive`]'s closure: the
+/// outcome, and whether its reply is a retransmission (a SYN sent again).
+pub(crate) type Driven = (Outcome, bool);
+
+/// Runs `f` on `sk`'s connection under its lock, where the segments it
+/// sends then are built; sends them and carries out the outcome after the
+/// lock (`after`). The outcome, or `None` if there is no connection or `f`
+/// declined.
+pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
+    let net = sk.net();
+    let (out, state, deadline, writable, ob) = {
+        let mut tcb = sk.shared().tcb.lock();
+        let st = tcb.stream()?;
+        let (out, retransmission) = f(st)?;
+        let mut ob = Outbox::new(&st.conn);
+        if let Some(r) = &out.reply {
+            ob.push(net, r, retransmission);
+        }
+        ob.drain(net, st, now, sk.shared().gso_segs.load(Ordering::Relaxed));
+        if out.time_wait || out.closed || out.error.is_some() {
+            drop_buffers(st);
+        }
+        RtcpOps::let_namespace_go(sk, st);
+        (out, st.conn.state, st.conn.deadline(), st.conn.writable(), ob)
+    };
+    // A connection past its last data (TIME-WAIT, closed) keeps no route:
+    // its odd reply routes on its own.
+    let ended = out.time_wait || out.closed || out.error.is_some() || matches!(state, State::TimeWait | State::Closed);
+    ob.send(net, sk, !ended);
+    if ended {
+        Route::forget(sk);
+    }
+    after(sk, &out, state, deadline, writable, now);
+    Some(out)
+}
+
+/// A buffer of `size` bytes to grow into (paged for sending, `paged`),
+/// allocated in process context; a failure only means no growth.
+pub(crate) fn bigger(size: usize, paged: bool) -> Option<SharedBytes> {
+    let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
+    if paged { SharedBytes::pages(size, flags) } else { SharedBytes::new(size, flags) }.ok()
+}
+
+/// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
+/// `more` bytes to send do not fit, the send buffer doubles, as often as
+/// they need, up to `net.rtcp.wmem`'s most. Whether it grew.
+pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
+    if sk.user_buf_sizes().1.is_some() {
+        return false;
+    }
+    let most = RtcpNet::of(sk.net()).buf_sizes(WMEM).max;
+    let size = match sk.shared().tcb.lock().stream() {
+        Some(st) if st.conn.may_send() && st.tx.free() < more && (1..most).contains(&st.tx.capacity()) => {
+            let need = st.tx.len().saturating_add(more);
+            let mut size = st.tx.capacity();
+            while size < need && size < most {
+                size = size.saturating_mul(2);
+            }
+            size.min(most)
+        }
+        _ => return false,
+    };
+    let Some(new) = bigger(size, true) else { return false };
+    // The buffer left behind is freed after the lock.
+    let old = sk.shared().tcb.lock().stream().map(|st| st.grow_tx(new));
+    old.is_some()
+}
+
+/// `tcp_rcv_space_adjust`: when the user left `SO_RCVBUF` to the protocol
+/// and the reader outgrew the receive buffer
+/// ([`Stream::reader_outgrows_rx`]), it doubles, up to `net.rtcp.rmem`'s
+/// most, and the window with it. Whether it grew.
+pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
+    if sk.user_buf_sizes().0.is_some() {
+        return false;
+    }
+    let most = RtcpNet::of(sk.net()).buf_sizes(RMEM).max;
+    let size = match sk.shared().tcb.lock().stream() {
+        Some(st) if (1..most).contains(&st.rx.capacity()) => {
+            st.rx.capacity().saturating_mul(2).min(most)
+        }
+        _ => return false,
+    };
+    let Some(new) = bigger(size, false) else { return false };
+    let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
+    old.is_some()
+}
+
+/// A segment for a listener (`tcp_v4_conn_request` for a SYN,
+/// `tcp_check_req` for a segment of a handshake in progress).
+pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64) {
+    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
+    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+    let key = sk.flow_key();
+    let mut reply = None;
+    let mut established = None;
+    let mut rearm = None;
+    // What a SYN or a cookie needs (the route back, the keyed hash) is
+    // gathered before the listener's lock: a route lookup may enable BHs,
+    // which must not happen with IRQs off.
+    let offer = Offer::of(net, sk, local, remote, &pkt.seg);
+    {
+        let mut tcb = sk.shared().tcb.lock();
+        let Tcb::Listen(l) = &mut *tcb else { return };
+        if let Some(i) = l.requests.iter().position(|r| r.local == local && r.remote == remote) {
+            let full = l.accept_queue_full();
+            let Some(req) = l.requests.get_mut(i) else { return };
+            match req.on_segment(&pkt.seg, now) {
+                RequestOutcome::Nothing => {}
+                RequestOutcome::Reply(seg) => reply = Some(seg),
+                RequestOutcome::Drop(rst) => {
+                    reply = rst;
+                    let _ = l.requests.remove(i);
+                }
+                // A full accept queue drops the final ACK: the request
+                // stays and its SYN-ACK is sent again, as Linux does.
+                RequestOutcome::Established(_) if full => {
+                    Stats::inc(&RtcpNet::of(net).stats.listen_overflows);
+                }
+                RequestOutcome::Established(conn) => {
+                    let _ = l.requests.remove(i);
+                    established = Some(conn);
+                }
+            }
+        } else if let Some(cookie) = offer.as_ref().and_then(|o| cookie_ack(net, o, l, pkt, now)) {
+            established = cookie;
+        } else {
+            match listen_segment(&pkt.seg) {
+                ListenAction::Drop => {}
+                ListenAction::Reset(rst) => reply = Some(rst),
+                ListenAction::Syn => {
+                    let stats = &RtcpNet::of(net).stats;
+                    let cookies = RtcpNet::of(net).sysctl_u8(SYNCOOKIES);
+                    let mut want_cookie = false;
+                    // tcp_conn_request: a full SYN queue (or syncookies=2)
+                    // answers with a cookie, or drops without them; a full
+                    // accept queue drops either way.
+                    if cookies == 2 || l.syn_queue_full() {
+                        want_cookie = cookies != 0;
+                        Stats::inc(if want_cookie { &stats.req_q_full_do_cookies } else { &stats.req_q_full_drop });
+                        if cookies != 2 && !l.flood_warned {
+                            l.flood_warned = true;
+                            let [a, b, c, d] = local.addr.to_be_bytes();
+                            pr_info!(
+                                "Possible SYN flooding on port {}.{}.{}.{}:{}. {}.\n",
+                                a,
+                                b,
+                                c,
+                                d,
+                                local.port,
+                                if want_cookie { "Sending cookies" } else { "Dropping request" }
+                            );
+                        }
+                    }
+                    if (!want_cookie && l.syn_queue_full()) || l.accept_queue_full() {
+                        if l.accept_queue_full() {
+                            Stats::inc(&stats.listen_overflows);
+                        }
+                        Stats::inc(&stats.listen_drops);
+                    } else if want_cookie {
+                        l.last_overflow = Some(now);
+                        if let Some(o) = &offer {
+                            reply = Some(o.cookies(net, now).synack(o.cfg, local, remote, &pkt.seg, now));
+                            Stats::inc(&stats.syncookies_sent);
+                        }
+                    } else {
+                        if let Some(o) = &offer {
+                            let (req, synack) =
+                                Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
+                            if l.requests.push(req, GFP_ATOMIC).is_ok() {
+                                reply = Some(synack);
+                            }
+                        }
+                        rearm = l.deadline();
+                    }
+                }
+            }
+        }
+    }
+    if let Some(seg) = reply {
+        send(net, key, local, remote, &seg);
+    }
+    if let Some(d) = rearm {
+        sk.reset_timer(d.saturating_sub(now));
+    }
+    if let Some(conn) = established {
+        accept_child(net, sk, conn);
+    }
+}
+
+/// What a listener answers a SYN with, or checks a cookie against.
+pub(crate) struct Offer {
+    pub(crate) local: Endpoint,
+    pub(crate) remote: Endpoint,
+    /// Our side of the handshake: the MSS from the route back to the peer,
+    /// `synack_retries`.
+    pub(crate) cfg: Config,
+    /// The ISN and timestamp offset of the four-tuple.
+    isn: u32,
+    ts_offset: u32,
+}
+
+impl Offer {
+    /// The offer for `seg` if it is a SYN or an ACK (anything else needs
+    /// none) and the peer can be routed to.
+    pub(crate) fn of(net: &Net, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer> {
+        use crate::proto::segment::Flags;
+        if seg.flags.contains(Flags::RST) || !seg.flags.intersects(Flags::SYN | Flags::ACK) {
+            return None;
+        }
+        let route = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
+        let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+        let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
+        // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
+        // the namespace's start.
+        let (user_rx, user_tx) = sk.user_buf_sizes();
+        let rn = RtcpNet::of(net);
+        let rx = rn.buf_sizes(RMEM).size(user_rx, CHILD_BUF);
+        let tx = rn.buf_sizes(WMEM).size(user_tx, CHILD_BUF);
+        let mut cfg = our_config(mss, syn_retries, rx, tx);
+        // The receive buffer, slack included, stays within its size.
+        cfg.rcv_wnd = stream::window_within(&cfg, rx);
+        let (isn, ts_offset) = isn_for(net, local, remote);
+        Some(Offer { local, remote, cfg, isn, ts_offset })
+    }
+
+    /// The tuple's cookies now.
+    pub(crate) fn cookies<'a>(&self, net: &'a Net, now: u64) -> Cookies<'a, CookieKeys> {
+        let keys = &RtcpNet::of(net).cookie_keys;
+        Cookies { hash: keys, minute: (now / MINUTE_MS) as u32, ts_offset: self.ts_offset }
+    }
+}

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! IPv4 for RTCP, the counterpart of `net/ipv4/tcp_ipv4.c` (with the
+//! cookie glue of `net/ipv4/syncookies.c`): `tcp_v4_connect`, the receive
+//! hook and its demux (`tcp_v4_rcv`), `tcp_v4_err`, the ISN and the SYN
+//! cookies' keyed hash, and the segments sent with no connection behind
+//! them (`tcp_v4_send_reset`, the SYN-ACK).
+
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+use kernel::sync::aref::ARef;
+
+use crate::net::siphash::SipKey;
+use crate::net::skb::SkbPayload;
+use crate::net::{self, skb, Hook, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
+use crate::proto::conn::{Conn, Endpoint, IcmpAction};
+use crate::proto::cookie::CookieHash;
+use crate::proto::icmp::{IcmpErrno, IcmpError};
+use crate::proto::segment::Segment;
+use crate::proto::seq::SeqNum;
+use crate::proto::stream;
+use crate::sys;
+
+use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
+use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb, now_ms};
+use crate::rtcp_input::{Offer, done, drive, listener_input, new_stream, our_config};
+use crate::rtcp_minisocks::Listener;
+use crate::rtcp_netns::{MAX_BUF, RMEM, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
+use crate::rtcp_proc::Stats;
+
+/// IP and TCP headers without options, less than the MTU is the MSS.
+pub(crate) const IP_TCP_HEADERS: u32 = 40;
+
+/// Ephemeral ports connect() tries when their four-tuple is still in use.
+pub(crate) const MAX_PORT_TRIES: usize = 8;
+
+/// The two SipHash keys of a namespace's SYN cookies (`syncookie_secret`).
+pub(crate) struct CookieKeys(pub(crate) [SipKey; 2]);
+
+impl CookieHash for CookieKeys {
+    fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32 {
+        let key = if key == 0 { &self.0[0] } else { &self.0[1] };
+        let addrs = u64::from(remote.addr) << 32 | u64::from(local.addr);
+        let rest = u64::from(remote.port) << 48 | u64::from(local.port) << 32 | u64::from(count);
+        key.hash2(addrs, rest) as u32
+    }
+}
+
+/// A minute, the unit of the SYN cookies' clock.
+pub(crate) const MINUTE_MS: u64 = 60_000;
+
+/// Sends `seg` of a connection from `local` to `remote`, routing it now.
+pub(crate) fn send(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) {
+    send_counted(net, key, local, remote, seg, false)
+}
+
+/// [`send`], counting a retransmission.
+pub(crate) fn send_counted(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment, retransmission: bool) {
+    RtcpNet::of(net).stats.sent(seg, retransmission);
+    let sent = Route::output(net, key, local.addr, remote.addr, local.port, remote.port)
+        .and_then(|rt| skb::send(net, rt, local.addr, remote.addr, seg));
+    // A segment that cannot go out now is lost like one dropped on the
+    // way: retransmission covers it.
+    let _ = sent;
+}
+
+/// The kernel's errno of an ICMP error (`icmp_err_convert[]`).
+pub(crate) fn icmp_errno(e: IcmpErrno) -> Error {
+    match e {
+        IcmpErrno::NetUnreach => ENETUNREACH,
+        IcmpErrno::HostUnreach => EHOSTUNREACH,
+        IcmpErrno::NoProtoOpt => ENOPROTOOPT,
+        IcmpErrno::ConnRefused => ECONNREFUSED,
+        IcmpErrno::OpNotSupp => EOPNOTSUPP,
+        IcmpErrno::HostDown => EHOSTDOWN,
+        IcmpErrno::NoNet => ENONET,
+        IcmpErrno::Proto => EPROTO,
+    }
+}
+
+/// The receive hook: segments of RTCP's connections.
+pub(crate) struct RtcpHook;
+
+/// Who a segment is for.
+pub(crate) enum Target {
+    /// The connection of this four-tuple.
+    Conn(ARef<Sock<RtcpProto>>),
+    /// The listener of the local address: a SYN, or a segment of one of its
+    /// handshakes.
+    Listener(ARef<Sock<RtcpProto>>),
+}
+
+impl Hook for RtcpHook {
+    type Target = Target;
+
+    fn claim(net: &Net, pkt: &Packet) -> Option<Target> {
+        let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
+        let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+        let rn = RtcpNet::of(net);
+        rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local).map(Target::Listener))
+    }
+
+    fn deliver(net: &Net, target: Target, pkt: &Packet, payload: &SkbPayload<'_>) {
+        use crate::proto::segment::Flags;
+        Stats::inc(&RtcpNet::of(net).stats.in_segs);
+        let now = now_ms();
+        match target {
+            Target::Conn(sk) => {
+                let Some(out) =
+                    drive(&sk, now, |st| Some((st.receive(&pkt.seg, payload, pkt.payload_len, now), false)))
+                else {
+                    return;
+                };
+                // A SYN that ended a TIME-WAIT opens a new connection
+                // (`tcp_v4_rcv`'s TCP_TW_SYN).
+                let f = pkt.seg.flags;
+                if out.closed && f.contains(Flags::SYN) && !f.contains(Flags::ACK) {
+                    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
+                    if let Some(l) = RtcpNet::of(net).listener(local) {
+                        listener_input(net, &l, pkt, now);
+                    }
+                }
+            }
+            Target::Listener(sk) => listener_input(net, &sk, pkt, now),
+        }
+    }
+
+    fn bad_checksum(net: &Net) {
+        Stats::inc(&RtcpNet::of(net).stats.in_csum_errors);
+    }
+
+    /// `tcp_v4_err`: an error about a connection's segment ends its
+    /// handshake or is kept as its soft error; one about a SYN-ACK may end
+    /// the request (`tcp_req_err`).
+    fn icmp(net: &Net, e: &IcmpError) {
+        let rn = RtcpNet::of(net);
+        if let Some(sk) = rn.lookup(e.local, e.remote) {
+            let action = {
+                let mut tcb = sk.shared().tcb.lock();
+                let Some(conn) = tcb.conn() else { return };
+                conn.on_icmp(e)
+            };
+            match action {
+                IcmpAction::OutOfWindow => Stats::inc(&rn.stats.out_of_window_icmps),
+                IcmpAction::Ignored => {}
+                IcmpAction::Soft => {
+                    if let Some(errno) = e.errno() {
+                        sk.set_soft_error(icmp_errno(errno).to_errno().wrapping_neg());
+                    }
+                }
+                IcmpAction::Failed(err) => done(&sk, Some(err)),
+            }
+        } else if let Some(sk) = rn.listener(e.local) {
+            let mut tcb = sk.shared().tcb.lock();
+            let Tcb::Listen(l) = &mut *tcb else { return };
+            let Some(i) = l.requests.iter().position(|r| r.local == e.local && r.remote == e.remote) else {
+                return;
+            };
+            match l.requests.get(i).and_then(|r| r.on_icmp(e)) {
+                None => Stats::inc(&rn.stats.out_of_window_icmps),
+                Some(true) => {
+                    let _ = l.requests.remove(i);
+                    Stats::inc(&rn.stats.listen_drops);
+                }
+                Some(false) => {}
+            }
+        }
+    }
+}
+
+/// An ACK reaching a listener with no request of its tuple: if cookies
+/// went out lately and it carries a valid one, `Some` of the connection it
+/// rebuilds (`tcp_v4_cookie_check`), or `Some(None)` when a full accept
+/// queue drops it, as it drops the final ACK of a request. `None`: no
+/// cookie, the listener treats the segment as any other.
+pub(crate) fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: u64) -> Option<Option<Conn>> {
+    use crate::proto::segment::Flags;
+    let rn = RtcpNet::of(net);
+    let f = pkt.seg.flags;
+    if rn.sysctl_u8(SYNCOOKIES) == 0 || f.contains(Flags::SYN) || !f.contains(Flags::ACK) {
+        return None;
+    }
+    if !l.recent_overflow(now) {
+        return None;
+    }
+    let Some(conn) = o.cookies(net, now).accept(o.cfg, o.local, o.remote, &pkt.seg, now) else {
+        Stats::inc(&rn.stats.syncookies_failed);
+        return None;
+    };
+    Stats::inc(&rn.stats.syncookies_recv);
+    if l.accept_queue_full() {
+        Stats::inc(&rn.stats.listen_overflows);
+        Stats::inc(&rn.stats.listen_drops);
+        // Dropped: the peer's next segment (or its retransmission) tries
+        // the cookie again.
+        return Some(None);
+    }
+    Some(Some(conn))
+}
+
+/// The ISN and timestamp offset of a four-tuple: the kernel's keyed hash
+/// (RFC 6528), as Linux's TCP takes them.
+pub(crate) fn isn_for(net: &Net, local: Endpoint, remote: Endpoint) -> (u32, u32) {
+    // SAFETY: `net` is alive; the hash only reads its arguments.
+    let hash = unsafe {
+        sys::secure_tcp_seq_and_ts_off(
+            net.as_ptr(),
+            local.addr.to_be(),
+            remote.addr.to_be(),
+            local.port.to_be(),
+            remote.port.to_be(),
+        )
+    };
+    // SAFETY: both members of the union are plain integers.
+    unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) }
+}
+
+impl RtcpOps {
+    /// Starts the active open to `dst` (`tcp_v4_connect`): route, source
+    /// address, local port, ISN, SYN.
+    pub(crate) fn start_connect(sock: &Socket<RtcpProto>, sk: &Sock<RtcpProto>, owned: &mut RtcpOwned, raw: &[u8]) -> Result {
+        let dst = SockAddrIn::from_connect(raw)?;
+        let net = sk.net();
+        let key = sk.flow_key();
+        let route = Route::output(net, key, owned.local.addr, dst.addr, owned.local.port, dst.port)?;
+        let saddr = if owned.local.addr != 0 { owned.local.addr } else { route.saddr };
+        if owned.port.is_none() {
+            // An ephemeral port from ip_local_port_range that no RTCP or
+            // TCP socket of the namespace holds, and whose four-tuple to
+            // `dst` no closing RTCP connection still uses (the check of
+            // `inet_hash_connect`; a port goes back at close(), before its
+            // connection is over). Ports found busy stay held until a free
+            // one comes, so that each try gets another.
+            let remote = Endpoint { addr: dst.addr, port: dst.port };
+            let mut busy = KVec::new();
+            let port = loop {
+                let port = PortReservation::take(net, SockAddrIn { addr: saddr, port: 0 }, sk.bind_options())?;
+                let local = Endpoint { addr: saddr, port: port.addr()?.port };
+                let in_use = RtcpNet::of(net).lookup(local, remote).is_some_and(|s| s.state() != TCP_TIME_WAIT);
+                if !in_use || busy.len() >= MAX_PORT_TRIES {
+                    break port;
+                }
+                busy.push(port, GFP_KERNEL)?;
+            };
+            drop(busy);
+            owned.local = port.addr()?;
+            owned.port = Some(port);
+        }
+        owned.local.addr = saddr;
+        let local = Endpoint { addr: saddr, port: owned.local.port };
+        let remote = Endpoint { addr: dst.addr, port: dst.port };
+        let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+        sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
+        let syn_retries = match owned.syn_count {
+            0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),
+            n => n,
+        };
+        // SO_RCVBUF and SO_SNDBUF if the user set them, else the
+        // namespace's start.
+        let (rcvbuf, sndbuf) = sk.user_buf_sizes();
+        let rn = RtcpNet::of(net);
+        let (rx, tx) = (rn.buf_sizes(RMEM).size(rcvbuf, MAX_BUF), rn.buf_sizes(WMEM).size(sndbuf, MAX_BUF));
+        let mut cfg = our_config(mss, syn_retries, rx, tx);
+        cfg.rcv_wnd = stream::window_within(&cfg, rx);
+        let (isn, ts_off) = isn_for(net, local, remote);
+        let now = now_ms();
+        let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
+        let deadline = conn.deadline();
+        let mut stream = new_stream(conn, GFP_KERNEL)?;
+        sk.shared().sync_options(sk, &mut stream.conn);
+        RtcpNet::of(net).insert(local, remote, sk.into())?;
+        let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Conn(stream));
+        drop(old);
+        sk.set_state(TCP_SYN_SENT);
+        sock.set_state(SS_CONNECTING);
+        if let Some(d) = deadline {
+            sk.reset_timer(d.saturating_sub(now));
+        }
+        let stats = &RtcpNet::of(net).stats;
+        Stats::inc(&stats.active_opens);
+        stats.sent(&syn, false);
+        skb::send(net, route, local.addr, remote.addr, &syn)?;
+        Ok(())
+    }
+}

@@ -1,0 +1,222 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! RTCP's state in each network namespace, the counterpart of
+//! `tcp_sk_init`/`tcp_sk_exit` in `net/ipv4/tcp_ipv4.c`, the connection and
+//! listener tables of `net/ipv4/inet_hashtables.c`, and the sysctls of
+//! `net/ipv4/sysctl_net_ipv4.c` (under `net.rtcp`).
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::new_spinlock_irq;
+use kernel::prelude::*;
+use kernel::sync::SpinLockIrq;
+use kernel::sync::aref::ARef;
+
+use crate::net::siphash::SipKey;
+use crate::net::sysctl::IntDef;
+use crate::net::{self, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
+use crate::proto::conn::Endpoint;
+
+use crate::af_rtcp::RtcpOps;
+use crate::rtcp::{MAX_TCP_SYNCNT, RtcpProto, TCP_CLOSE, TCP_TIME_WAIT, Tcb};
+use crate::rtcp_ipv4::{CookieKeys, RtcpHook};
+use crate::rtcp_proc::{ProcRtcp, ProcRtcpStat, Stats};
+
+/// The most an accepted connection's buffers may have from its
+/// listener's `SO_RCVBUF`/`SO_SNDBUF` (allocated in softirq context, so
+/// kept to an order-4 allocation each).
+pub(crate) const CHILD_BUF: usize = 65_536;
+
+/// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
+/// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead), and
+/// of `net.rtcp.rmem` and `wmem` (one kmalloc each, at most order 10).
+pub(crate) const MIN_BUF: usize = 4_096;
+pub(crate) const MAX_BUF: usize = 4 << 20;
+
+/// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
+/// under `net.ipv4` (same names, less `tcp_`, same bounds).
+pub(crate) const SYSCTLS: [IntDef; 5] = [
+    IntDef { name: c"syn_retries", default: &[6], min: 1, max: MAX_TCP_SYNCNT as i32 },
+    IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
+    // 0: never, 1: when the SYN queue is full, 2: always.
+    IntDef { name: c"syncookies", default: &[1], min: 0, max: 2 },
+    // The buffers of a connection whose user left SO_RCVBUF or SO_SNDBUF
+    // to the protocol: the least the user may set, the size it starts with
+    // (one page, so that a short connection costs little), the most it
+    // grows to as the data needs (doubling). Linux's `tcp_rmem` and
+    // `tcp_wmem` limit memory that is only taken as segments come; here
+    // the buffer is taken when it starts or grows.
+    IntDef { name: c"rmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
+    IntDef { name: c"wmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
+];
+
+pub(crate) const SYN_RETRIES: usize = 0;
+pub(crate) const SYNACK_RETRIES: usize = 1;
+pub(crate) const SYNCOOKIES: usize = 2;
+pub(crate) const RMEM: usize = 3;
+pub(crate) const WMEM: usize = 4;
+
+/// What RTCP keeps in each network namespace.
+#[pin_data]
+pub(crate) struct RtcpNet {
+    /// `/proc/net/rtcp_stat`.
+    pub(crate) stats: Stats,
+    /// Socks alive in the namespace.
+    pub(crate) socks: AtomicUsize,
+    /// Connections by four-tuple.
+    #[pin]
+    pub(crate) conns: SpinLockIrq<crate::demux::ConnTable<ARef<Sock<RtcpProto>>>>,
+    /// Listeners by local address (`INADDR_ANY` matches every address).
+    #[pin]
+    pub(crate) listeners: SpinLockIrq<KVec<(SockAddrIn, ARef<Sock<RtcpProto>>)>>,
+    /// The receive hook of the namespace.
+    hook: HookRegistration<RtcpHook>,
+    /// `net.rtcp.*`.
+    pub(crate) sysctl: net::sysctl::Sysctls<5>,
+    /// The secrets of the namespace's SYN cookies.
+    pub(crate) cookie_keys: CookieKeys,
+    /// `/proc/net/rtcp`.
+    proc: net::procfs::ProcFile<ProcRtcp>,
+    /// `/proc/net/rtcp_stat`.
+    proc_stat: net::procfs::ProcFile<ProcRtcpStat>,
+}
+
+impl RtcpNet {
+    pub(crate) fn of(net: &Net) -> &RtcpNet {
+        net::pernet::state::<RtcpPernet>(net)
+    }
+
+    /// A sysctl of at most 255 (its bounds say so).
+    pub(crate) fn sysctl_u8(&self, i: usize) -> u8 {
+        u8::try_from(self.sysctl.get(i)).unwrap_or(u8::MAX)
+    }
+
+    /// The buffer sizes of `net.rtcp.rmem` or `wmem` (`which`), in order
+    /// and within [`MIN_BUF`]..=[`MAX_BUF`].
+    pub(crate) fn buf_sizes(&self, which: usize) -> BufSizes {
+        let [min, start, max] = self.sysctl.ints(which).map(|v| usize::try_from(v).unwrap_or(0));
+        let min = min.clamp(MIN_BUF, MAX_BUF);
+        let max = max.clamp(min, MAX_BUF);
+        BufSizes { min, start: start.clamp(min, max), max }
+    }
+
+    /// Adds a connection. A connection of the same four-tuple in
+    /// TIME-WAIT makes way for it (as `tcp_twsk_unique` lets a new connect
+    /// reuse the tuple: the new ISN is past the old one); any other is
+    /// `EADDRNOTAVAIL`.
+    pub(crate) fn insert(&self, local: Endpoint, remote: Endpoint, sk: ARef<Sock<RtcpProto>>) -> Result {
+        let evicted = {
+            let mut conns = self.conns.lock();
+            let evicted = match conns.get(local, remote) {
+                Some(old) if old.state() == TCP_TIME_WAIT => conns.remove(local, remote, |_| true),
+                Some(_) => return Err(EADDRNOTAVAIL),
+                None => None,
+            };
+            conns.insert(local, remote, sk)?;
+            evicted
+        };
+        if let Some(tw) = evicted {
+            // Dropped with the lock let go: kept skbs are not freed with
+            // interrupts off.
+            let old = core::mem::replace(&mut *tw.shared().tcb.lock(), Tcb::Idle);
+            drop(old);
+            tw.stop_timer();
+            tw.set_state(TCP_CLOSE);
+        }
+        Ok(())
+    }
+
+    /// Takes `sk`, the connection of `local` and `remote`, out of the
+    /// table (if it is still there: a new connection may have taken over
+    /// its tuple from TIME-WAIT).
+    pub(crate) fn remove(&self, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
+        self.conns.lock().remove(local, remote, |s| core::ptr::eq(&**s, sk))
+    }
+
+    pub(crate) fn lookup(&self, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
+        self.conns.lock().get(local, remote).cloned()
+    }
+
+    /// The listener for `local`: one bound to that address before one
+    /// bound to `INADDR_ANY`.
+    pub(crate) fn listener(&self, local: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
+        let ls = self.listeners.lock();
+        let on = |addr: u32| ls.iter().find(|(a, _)| a.port == local.port && a.addr == addr);
+        on(local.addr).or_else(|| on(0)).map(|(_, sk)| sk.clone())
+    }
+
+    pub(crate) fn remove_listener(&self, sk: &Sock<RtcpProto>) -> Option<ARef<Sock<RtcpProto>>> {
+        let mut ls = self.listeners.lock();
+        let i = ls.iter().position(|(_, l)| core::ptr::eq(&**l, sk))?;
+        Some(ls.remove(i).ok()?.1)
+    }
+}
+
+/// One direction's buffer sizes: the least `SO_RCVBUF`/`SO_SNDBUF` give,
+/// the size a buffer left to the protocol starts with, and the most it
+/// grows to.
+pub(crate) struct BufSizes {
+    min: usize,
+    start: usize,
+    pub(crate) max: usize,
+}
+
+impl BufSizes {
+    /// The size of a buffer: what the user set (`user`), within bounds, or
+    /// the start; neither above `most`.
+    pub(crate) fn size(&self, user: Option<u32>, most: usize) -> usize {
+        user.map_or(self.start, |b| (b as usize).max(self.min)).min(most)
+    }
+}
+
+pub(crate) struct RtcpPernet;
+
+pub(crate) static NET_ID: PernetId = PernetId::new();
+
+pub(crate) static PERNET: PernetDef = PernetDef::new::<RtcpPernet>();
+
+pub(crate) static HOOK: HookDef<RtcpHook> = HookDef::new();
+
+impl Pernet for RtcpPernet {
+    type State = RtcpNet;
+    const ID: &'static PernetId = &NET_ID;
+
+    fn init(net: &Net) -> impl PinInit<RtcpNet, Error> + '_ {
+        try_pin_init!(RtcpNet {
+            stats: Stats::default(),
+            socks: AtomicUsize::new(0),
+            conns <- new_spinlock_irq!(crate::demux::ConnTable::new()?, "rtcp_conns"),
+            listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
+            hook: HookRegistration::new(net, &HOOK)?,
+            sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
+            cookie_keys: CookieKeys([SipKey::random(), SipKey::random()]),
+            proc: net::procfs::ProcFile::new(net)?,
+            proc_stat: net::procfs::ProcFile::new(net)?,
+        })
+    }
+
+    fn exit(_net: &Net, state: &RtcpNet) {
+        // A user sock holds a reference on its namespace until it is an
+        // orphan in TIME-WAIT or FIN-WAIT-2 (`let_namespace_go`): those are
+        // what is left in the table, and they end now, as Linux's TCP
+        // purges its TIME-WAIT socks (`tcp_twsk_purge`).
+        loop {
+            let Some(e) = state.conns.lock().take_any() else { break };
+            RtcpOps::purge(&e.val);
+        }
+        // Their destructors, and a timer's run that ended one just before,
+        // still use this state: it goes after the last sock. A sock still
+        // alive now is a kernel socket its owner did not release, which
+        // the owner must do before its namespace goes.
+        let mut waited = 0u32;
+        while state.socks.load(Ordering::Acquire) != 0 {
+            if waited % 10_000 == 9_999 {
+                pr_warn!("rtcp: {} socks still alive in an exiting namespace\n", state.socks.load(Ordering::Relaxed));
+            }
+            kernel::time::delay::fsleep(kernel::time::Delta::from_millis(1));
+            waited = waited.wrapping_add(1);
+        }
+        // The last socks may have left their ports to the workqueue: the
+        // kernel sockets holding them go before the namespace does.
+        PortReleases::flush();
+    }
+}

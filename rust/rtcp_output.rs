@@ -1,0 +1,126 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! What a connection sends, the counterpart of `net/ipv4/tcp_output.c`:
+//! segments built under the connection's lock and sent after it, full ones
+//! joined into GSO skbs (`tcp_write_xmit`, `tcp_transmit_skb`).
+
+use core::sync::atomic::Ordering;
+use kernel::prelude::*;
+
+use crate::net::buf::SharedBytes;
+use crate::net::{skb, Net, Route, Sock};
+use crate::proto::conn::{Conn, Endpoint};
+use crate::proto::output::Transmit;
+use crate::proto::ring::{Ring, Spans};
+use crate::proto::segment::Segment;
+use crate::sys;
+
+use crate::rtcp::RtcpProto;
+use crate::rtcp_input::RtcpStream;
+use crate::rtcp_netns::RtcpNet;
+
+/// The segments of one connection, built under its lock and sent after it
+/// (a route lookup and `ip_local_out` must not run with IRQs off).
+pub(crate) struct Outbox {
+    local: Endpoint,
+    remote: Endpoint,
+    skbs: KVec<skb::TcpSkb>,
+}
+
+impl Outbox {
+    /// The most segments one event sends; more wait for the next ACK.
+    const MAX: usize = 64;
+
+    pub(crate) fn new(c: &Conn) -> Outbox {
+        Outbox { local: c.local, remote: c.remote, skbs: KVec::new() }
+    }
+
+    /// Builds `seg` (no payload), counting it. A segment that cannot be
+    /// built is lost like one dropped on the way.
+    pub(crate) fn push(&mut self, net: &Net, seg: &Segment, retransmission: bool) {
+        RtcpNet::of(net).stats.sent(seg, retransmission);
+        self.build(seg, None, u16::MAX);
+    }
+
+    fn build(&mut self, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) {
+        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, payload, mss) {
+            let _ = self.skbs.push(t, GFP_ATOMIC);
+        }
+    }
+
+    /// Everything the connection sends now. Full segments back to back
+    /// whose headers differ only in the sequence number go out as one GSO
+    /// skb (as `tcp_write_xmit` sends TSO skbs): the device or the stack
+    /// cuts it where each segment ended.
+    pub(crate) fn drain(&mut self, net: &Net, s: &mut RtcpStream, now: u64, gso_segs: u32) {
+        // The segments gathered so far, as one: its first header, the
+        // payload of all, and the size of each (the first one's).
+        let mut batch: Option<(Transmit, u32)> = None;
+        for _ in 0..Self::MAX {
+            let Some(t) = s.conn.transmit(now) else { break };
+            RtcpNet::of(net).stats.sent(&t.seg, t.retransmission);
+            if let Some((b, size)) = batch.as_mut() {
+                if Self::joins(&s.tx, b, *size, &t, gso_segs) {
+                    b.len = b.len.saturating_add(t.len);
+                    b.seg.flags = t.seg.flags;
+                    continue;
+                }
+            }
+            if let Some((b, size)) = batch.replace((t, t.len)) {
+                self.build_from(s, &b, size);
+            }
+        }
+        if let Some((b, size)) = batch {
+            self.build_from(s, &b, size);
+        }
+    }
+
+    /// Whether `t` can ride in the GSO skb of `b` (segments of `size`):
+    /// it follows `b` in sequence and in the send buffer, every segment of
+    /// `b` is full and carries no PSH or FIN, the headers are the same but
+    /// for the sequence number (and `t`'s PSH or FIN, which GSO leaves on
+    /// the last piece), and the whole fits one skb, of at most `gso_segs`
+    /// segments (0: no bound) and of no more pages than an skb has frags.
+    fn joins(tx: &Ring<SharedBytes>, b: &Transmit, size: u32, t: &Transmit, gso_segs: u32) -> bool {
+        let mut h = t.seg;
+        h.seq = b.seg.seq;
+        h.flags = b.seg.flags;
+        let plain = b.seg.flags == crate::proto::segment::Flags::ACK;
+        let full = size > 0 && b.len % size == 0 && t.len > 0 && t.len <= size;
+        let next = t.seg.seq == b.seg.seq.add(b.len) && t.off == b.off.wrapping_add(b.len);
+        let room = (b.len as usize).saturating_add(t.len as usize).saturating_add(b.seg.emit_header_len())
+            <= skb::MAX_TCP_LEN
+            && (gso_segs == 0 || b.len / size.max(1) < gso_segs);
+        let frags = || {
+            let (x, y) = tx.data_spans(b.off as usize, b.len.saturating_add(t.len) as usize)?;
+            let pages = tx.storage().pages_of(x).saturating_add(tx.storage().pages_of(y));
+            Some(pages <= sys::RTCP_MAX_SKB_FRAGS as usize)
+        };
+        plain && full && next && room && h == b.seg && frags() == Some(true)
+    }
+
+    /// The skb of `t` with its payload from the send buffer.
+    fn build_from(&mut self, s: &RtcpStream, t: &Transmit, size: u32) {
+        let payload = s.tx.data_spans(t.off as usize, t.len as usize).map(|spans| (s.tx.storage(), spans));
+        self.build(&t.seg, payload, u16::try_from(size).unwrap_or(u16::MAX));
+    }
+
+    /// Sends the segments of `sk` on the route it keeps (`__sk_dst_check`
+    /// in `ip_queue_xmit`), or one looked up now, and kept if `keep`.
+    pub(crate) fn send(self, net: &Net, sk: &Sock<RtcpProto>, keep: bool) {
+        let (local, remote) = (self.local, self.remote);
+        for t in self.skbs {
+            let rt = Route::cached(sk, local.addr).or_else(|| {
+                let rt = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
+                if keep {
+                    rt.keep_in(sk);
+                    sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
+                }
+                Some(rt)
+            });
+            if let Some(rt) = rt {
+                let _ = skb::transmit(net, rt, t);
+            }
+        }
+    }
+}

@@ -1,0 +1,210 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! `/proc/net/rtcp` and `/proc/net/rtcp_stat`, the counterparts of
+//! `/proc/net/tcp` (`tcp4_seq_show` in `net/ipv4/tcp_ipv4.c`) and of the
+//! `Tcp:`/`TcpExt:` counters of `net/ipv4/proc.c`.
+
+use core::sync::atomic::{AtomicUsize, Ordering};
+use kernel::prelude::*;
+
+use crate::net::{self, Net};
+use crate::proto::conn::Endpoint;
+use crate::proto::segment::Segment;
+use crate::proto::state::State;
+
+use crate::rtcp::{TCP_LISTEN, Tcb};
+use crate::rtcp_netns::RtcpNet;
+
+/// Counters of `/proc/net/rtcp_stat`, named as their `Tcp:` and
+/// `TcpExt:` counterparts in `/proc/net/snmp` and `/proc/net/netstat`.
+#[derive(Default)]
+pub(crate) struct Stats {
+    pub(crate) active_opens: AtomicUsize,
+    pub(crate) passive_opens: AtomicUsize,
+    pub(crate) attempt_fails: AtomicUsize,
+    pub(crate) in_segs: AtomicUsize,
+    out_segs: AtomicUsize,
+    retrans_segs: AtomicUsize,
+    out_rsts: AtomicUsize,
+    pub(crate) in_csum_errors: AtomicUsize,
+    pub(crate) listen_drops: AtomicUsize,
+    pub(crate) listen_overflows: AtomicUsize,
+    pub(crate) req_q_full_do_cookies: AtomicUsize,
+    pub(crate) req_q_full_drop: AtomicUsize,
+    pub(crate) syncookies_sent: AtomicUsize,
+    pub(crate) syncookies_recv: AtomicUsize,
+    pub(crate) syncookies_failed: AtomicUsize,
+    pub(crate) out_of_window_icmps: AtomicUsize,
+}
+
+impl Stats {
+    pub(crate) fn inc(c: &AtomicUsize) {
+        c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Counts a segment going out.
+    pub(crate) fn sent(&self, seg: &Segment, retransmission: bool) {
+        Self::inc(&self.out_segs);
+        if retransmission {
+            Self::inc(&self.retrans_segs);
+        }
+        if seg.flags.contains(crate::proto::segment::Flags::RST) {
+            Self::inc(&self.out_rsts);
+        }
+    }
+}
+
+/// `/proc/net/rtcp`: RTCP's sockets of the namespace in the format of
+/// `/proc/net/tcp` (listeners, their handshakes in progress, connections),
+/// so the same tools read both.
+pub(crate) struct ProcRtcp;
+
+impl ProcRtcp {
+    /// Every line is padded with spaces to this width, as `/proc/net/tcp`
+    /// pads its lines (`seq_setwidth(seq, TMPSZ - 1)`).
+    const WIDTH: usize = 149;
+
+    /// Prints `args` padded to [`ProcRtcp::WIDTH`], then a newline.
+    fn padded(m: &kernel::seq_file::SeqFile, args: core::fmt::Arguments<'_>) {
+        struct Count(usize);
+        impl core::fmt::Write for Count {
+            fn write_str(&mut self, s: &str) -> core::fmt::Result {
+                self.0 = self.0.saturating_add(s.len());
+                Ok(())
+            }
+        }
+        let mut c = Count(0);
+        let _ = core::fmt::write(&mut c, args);
+        let pad = Self::WIDTH.saturating_sub(c.0);
+        kernel::seq_print!(m, "{}{:pad$}\n", args, "");
+    }
+
+    fn line(m: &kernel::seq_file::SeqFile, n: usize, local: Endpoint, remote: Endpoint, row: Row) {
+        Self::padded(
+            m,
+            format_args!(
+                "{:4}: {:08X}:{:04X} {:08X}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 {:08X} {:5} {:8} {}",
+                n,
+                local.addr.to_be(),
+                local.port,
+                remote.addr.to_be(),
+                remote.port,
+                row.state,
+                row.tx_queue,
+                row.rx_queue,
+                row.retransmits,
+                row.uid,
+                0,
+                row.inode
+            ),
+        );
+    }
+}
+
+/// The columns of one `/proc/net/rtcp` line besides the addresses.
+pub(crate) struct Row {
+    state: u8,
+    tx_queue: u32,
+    rx_queue: u32,
+    retransmits: u8,
+    uid: u32,
+    inode: u64,
+}
+
+impl net::procfs::ProcShow for ProcRtcp {
+    const NAME: &'static CStr = c"rtcp";
+
+    fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
+        Self::padded(
+            m,
+            format_args!("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
+        );
+        let rn = RtcpNet::of(net);
+        let mut n = 0;
+        // Copies of the references, so that no lock is held while printing.
+        let mut socks = KVec::new();
+        for (addr, sk) in rn.listeners.lock().iter() {
+            let _ = socks.push((Some(*addr), sk.clone()), GFP_ATOMIC);
+        }
+        for e in rn.conns.lock().iter() {
+            let _ = socks.push((None, e.val.clone()), GFP_ATOMIC);
+        }
+        for (listen_addr, sk) in socks.iter() {
+            let (uid, inode) = (sk.uid(), sk.inode());
+            let tcb = sk.shared().tcb.lock();
+            match (&*tcb, listen_addr) {
+                (Tcb::Listen(l), Some(addr)) => {
+                    let local = Endpoint { addr: addr.addr, port: addr.port };
+                    let row = Row {
+                        state: TCP_LISTEN,
+                        tx_queue: l.backlog as u32,
+                        rx_queue: l.queue.len() as u32,
+                        retransmits: 0,
+                        uid,
+                        inode,
+                    };
+                    Self::line(m, n, local, Endpoint::default(), row);
+                    n += 1;
+                    for r in l.requests.iter() {
+                        let row = Row {
+                            state: State::SynReceived.linux(),
+                            tx_queue: 0,
+                            rx_queue: 0,
+                            retransmits: r.retransmits,
+                            uid,
+                            inode: 0,
+                        };
+                        Self::line(m, n, r.local, r.remote, row);
+                        n += 1;
+                    }
+                }
+                (Tcb::Conn(st), None) => {
+                    let c = &st.conn;
+                    let row = Row {
+                        state: sk.state(),
+                        tx_queue: c.send_queued(),
+                        rx_queue: c.data.rx_unread,
+                        retransmits: c.retransmits,
+                        uid,
+                        inode,
+                    };
+                    Self::line(m, n, c.local, c.remote, row);
+                    n += 1;
+                }
+                _ => {}
+            }
+        }
+    }
+}
+
+/// `/proc/net/rtcp_stat`: the namespace's counters, one per line.
+pub(crate) struct ProcRtcpStat;
+
+impl net::procfs::ProcShow for ProcRtcpStat {
+    const NAME: &'static CStr = c"rtcp_stat";
+
+    fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
+        let s = &RtcpNet::of(net).stats;
+        let rows: [(&str, &AtomicUsize); 16] = [
+            ("ActiveOpens", &s.active_opens),
+            ("PassiveOpens", &s.passive_opens),
+            ("AttemptFails", &s.attempt_fails),
+            ("InSegs", &s.in_segs),
+            ("OutSegs", &s.out_segs),
+            ("RetransSegs", &s.retrans_segs),
+            ("OutRsts", &s.out_rsts),
+            ("InCsumErrors", &s.in_csum_errors),
+            ("ListenDrops", &s.listen_drops),
+            ("ListenOverflows", &s.listen_overflows),
+            ("TCPReqQFullDoCookies", &s.req_q_full_do_cookies),
+            ("TCPReqQFullDrop", &s.req_q_full_drop),
+            ("SyncookiesSent", &s.syncookies_sent),
+            ("SyncookiesRecv", &s.syncookies_recv),
+            ("SyncookiesFailed", &s.syncookies_failed),
+            ("OutOfWindowIcmps", &s.out_of_window_icmps),
+        ];
+        for (name, c) in rows {
+            kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));
+        }
+    }
+}

@@ -1,0 +1,62 @@
+// SPDX-License-Identifier: GPL-2.0
+
+//! The sock's timer, the counterpart of `net/ipv4/tcp_timer.c` (and of
+//! `reqsk_timer_handler` for a listener): retransmissions, probes, delayed
+//! ACKs, keepalive, the end of TIME-WAIT, SYN-ACKs sent again.
+
+use kernel::prelude::*;
+
+use crate::net::Sock;
+use crate::proto::state::State;
+
+use crate::rtcp::{RtcpProto, Tcb, now_ms};
+use crate::rtcp_input::drive;
+use crate::rtcp_ipv4::send_counted;
+
+pub(crate) fn timer(sk: &Sock<RtcpProto>) {
+    let now = now_ms();
+    let net = sk.net();
+    let mut synacks = KVec::new();
+    // A connection: the SYN again, a window probe, retransmissions, a
+    // delayed ACK, the end of TIME-WAIT.
+    let conn = drive(sk, now, |st| {
+        let syn_sent = st.conn.state == State::SynSent;
+        Some((st.conn.on_timer(now), syn_sent))
+    });
+    if conn.is_some() {
+        return;
+    }
+    let rearm = {
+        let mut tcb = sk.shared().tcb.lock();
+        match &mut *tcb {
+            Tcb::Conn(_) => return,
+            Tcb::Listen(l) => {
+                // SYN-ACKs due again; requests out of retries go.
+                let mut i = 0;
+                while let Some(req) = l.requests.get_mut(i) {
+                    if req.deadline > now {
+                        i += 1;
+                        continue;
+                    }
+                    match req.on_timer(now) {
+                        Some(seg) => {
+                            let _ = synacks.push((req.local, req.remote, seg), GFP_ATOMIC);
+                            i += 1;
+                        }
+                        None => {
+                            let _ = l.requests.remove(i);
+                        }
+                    }
+                }
+                l.deadline().map(|d| d.saturating_sub(now))
+            }
+            Tcb::Idle => return,
+        }
+    };
+    for (local, remote, seg) in synacks.iter() {
+        send_counted(net, sk.flow_key(), *local, *remote, seg, true);
+    }
+    if let Some(ms) = rearm {
+        sk.reset_timer(ms);
+    }
+}
