@@ -10,6 +10,7 @@ use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::SpinLockIrq;
 
+use crate::net::clock::now_ms;
 use crate::net::buf::Lease;
 use crate::net::rxq::{Part, Plan};
 use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket};
@@ -47,13 +48,6 @@ pub(crate) const TCP_LAST_ACK: u8 = State::LastAck.linux();
 /// `sk_shutdown` bits.
 pub(crate) const RCV_SHUTDOWN: u8 = sys::RCV_SHUTDOWN as u8;
 pub(crate) const SEND_SHUTDOWN: u8 = sys::SEND_SHUTDOWN as u8;
-
-/// Milliseconds of the monotonic clock, the time `proto` runs on.
-pub(crate) fn now_ms() -> u64 {
-    // SAFETY: reads the monotonic clock; callable from any context.
-    let ns = unsafe { sys::ktime_get_mono_fast_ns() };
-    ns / 1_000_000
-}
 
 /// RTCP's protocol.
 pub(crate) struct RtcpProto;

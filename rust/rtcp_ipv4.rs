@@ -10,6 +10,7 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
+use crate::net::clock::now_ms;
 use crate::net::siphash::SipKey;
 use crate::net::skb::SkbPayload;
 use crate::net::{self, skb, Hook, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
@@ -19,10 +20,9 @@ use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
 use crate::proto::stream;
-use crate::sys;
 
 use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
-use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb, now_ms};
+use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb};
 use crate::rtcp_input::{Offer, done, drive, listener_input, new_stream, our_config};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{MAX_BUF, RMEM, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
@@ -201,18 +201,7 @@ pub(crate) fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: 
 /// The ISN and timestamp offset of a four-tuple: the kernel's keyed hash
 /// (RFC 6528), as Linux's TCP takes them.
 pub(crate) fn isn_for(net: &Net, local: Endpoint, remote: Endpoint) -> (u32, u32) {
-    // SAFETY: `net` is alive; the hash only reads its arguments.
-    let hash = unsafe {
-        sys::secure_tcp_seq_and_ts_off(
-            net.as_ptr(),
-            local.addr.to_be(),
-            remote.addr.to_be(),
-            local.port.to_be(),
-            remote.port.to_be(),
-        )
-    };
-    // SAFETY: both members of the union are plain integers.
-    unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) }
+    net::inet::seq_and_ts_off(net, local.addr, remote.addr, local.port, remote.port)
 }
 
 impl RtcpOps {

@@ -6,10 +6,11 @@
 
 use kernel::prelude::*;
 
+use crate::net::clock::now_ms;
 use crate::net::Sock;
 use crate::proto::state::State;
 
-use crate::rtcp::{RtcpProto, Tcb, now_ms};
+use crate::rtcp::{RtcpProto, Tcb};
 use crate::rtcp_input::drive;
 use crate::rtcp_ipv4::send_counted;
 

@@ -26,6 +26,19 @@ use super::sock::Net;
 pub(crate) const AF_INET: u16 = sys::AF_INET as u16;
 const AF_UNSPEC: u16 = sys::AF_UNSPEC as u16;
 
+/// The initial sequence number and timestamp offset of a four-tuple (in
+/// host order): the kernel's keyed hash (RFC 6528), the one Linux's TCP
+/// takes them from (`secure_tcp_seq_and_ts_off`,
+/// [`include/net/secure_seq.h`]).
+pub(crate) fn seq_and_ts_off(net: &Net, saddr: u32, daddr: u32, sport: u16, dport: u16) -> (u32, u32) {
+    // SAFETY: `net` is alive; the hash only reads its arguments.
+    let hash = unsafe {
+        sys::secure_tcp_seq_and_ts_off(net.as_ptr(), saddr.to_be(), daddr.to_be(), sport.to_be(), dport.to_be())
+    };
+    // SAFETY: both members of the union are plain integers.
+    unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) }
+}
+
 /// An IPv4 socket address (`struct sockaddr_in`), in host order.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub(crate) struct SockAddrIn {

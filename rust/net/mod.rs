@@ -7,6 +7,7 @@
 //! traits to implement and RAII registrations, never a raw pointer.
 
 pub(crate) mod buf;
+pub(crate) mod clock;
 pub(crate) mod family;
 pub(crate) mod hook;
 pub(crate) mod inet;
