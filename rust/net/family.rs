@@ -12,7 +12,8 @@ use kernel::{
     prelude::*,
 };
 
-use super::sock::{Net, Socket};
+use super::netns::Net;
+use super::sock::Socket;
 
 /// A socket family: what `socket(family, type, protocol)` calls.
 pub(crate) trait Family: 'static {

@@ -19,7 +19,7 @@ use crate::sys;
 use core::marker::PhantomData;
 use kernel::{error::to_result, ffi::c_void, prelude::*, types::Opaque};
 
-use super::sock::Net;
+use super::netns::Net;
 
 /// A received TCP segment, as the hook parsed it (checksum not yet looked
 /// at).

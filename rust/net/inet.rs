@@ -20,7 +20,7 @@ use kernel::{
     workqueue::{Queue, Work, WorkItem},
 };
 
-use super::sock::Net;
+use super::netns::Net;
 
 /// `AF_INET`, `AF_UNSPEC`, `SOCK_STREAM`, `IPPROTO_TCP`.
 pub(crate) const AF_INET: u16 = sys::AF_INET as u16;

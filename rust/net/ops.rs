@@ -5,12 +5,14 @@
 //! C header: [`include/linux/net.h`].
 
 use crate::sys;
-use core::marker::PhantomData;
-use kernel::{error::from_result, ffi::c_int, prelude::*};
+use pin_init::PinInit as _;
+use core::{cell::UnsafeCell, marker::PhantomData, ptr::NonNull};
+use kernel::{error::from_result, ffi::c_int, prelude::*, sync::aref::ARef};
 
 use super::inet::SockAddrIn;
-use super::proto::Proto;
-use super::sock::{Sock, Socket};
+use super::netns::Net;
+use super::proto::ProtoDef;
+use super::sock::{Proto, Sock, SockWith, Socket};
 
 /// A `poll_table` handed to [`SocketOps::poll`].
 ///
@@ -457,5 +459,83 @@ impl<O: SocketOps> Adapter<O> {
         super::route::Route::forget(sk);
         // SAFETY: the last reference is gone; nothing uses the state again.
         unsafe { sk.drop_private() };
+    }
+}
+
+impl<P: Proto> Sock<P> {
+    /// Allocates a sock of `proto` in `net` (`sk_alloc`), initialises
+    /// `P`'s state after the `struct sock`, and links it to `sock`
+    /// (`sock_init_data`; null for a listener's child, which gets its
+    /// socket in `accept()`) with `O`'s destructor and timer. The sock's
+    /// one reference is the caller's.
+    fn alloc_raw<O: SocketOps<Proto = P>>(
+        net: &Net,
+        sock: *mut sys::socket,
+        family: i32,
+        proto: &'static ProtoDef<P>,
+        gfp: sys::gfp_t,
+        kern: bool,
+    ) -> Result<NonNull<sys::sock>> {
+        // SAFETY: `net` is alive, `proto` is registered for as long as the
+        // module is loaded, and every sock of it holds a module reference.
+        let sk = unsafe { sys::sk_alloc(net.as_ptr(), family, gfp, proto.as_ptr(), i32::from(kern)) };
+        let sk = NonNull::new(sk).ok_or(ENOBUFS)?;
+        let with = sk.as_ptr().cast::<SockWith<P>>();
+        // SAFETY: `sk` is a new sock of `proto`, whose `obj_size` is that of
+        // `SockWith<P>`; the state after the `struct sock` is uninitialised
+        // and pinned (socks never move).
+        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
+            // SAFETY: nothing else knows the sock; `sk_free` takes the
+            // allocation reference `sk_alloc` gave.
+            unsafe { sys::sk_free(sk.as_ptr()) };
+            return Err(e);
+        }
+        // `sock`, if not null, is the socket being created (alive, not yet
+        // visible to anyone else); `sock_init_data` links the two and sets
+        // the sock's reference count to one.
+        // SAFETY: as above for the owned state, and as just said for `sock`.
+        unsafe {
+            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
+            if !sock.is_null() {
+                (*sock).ops = Adapter::<O>::table();
+            }
+            sys::sock_init_data(sock, sk.as_ptr());
+            (*sk.as_ptr()).sk_destruct = Some(Adapter::<O>::destruct);
+            sys::rtcp_helper_timer_setup(&raw mut (*sk.as_ptr()).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
+        }
+        Ok(sk)
+    }
+
+    /// Allocates a sock of `proto` in `net`, attaches it to `sock`, and
+    /// gives `sock` the operations of `O`. The socket owns the one
+    /// reference; `release` takes it back with [`Socket::take_sk`].
+    pub(crate) fn alloc<'a, O: SocketOps<Proto = P>>(
+        net: &Net,
+        sock: &'a Socket,
+        family: i32,
+        proto: &'static ProtoDef<P>,
+        kern: bool,
+    ) -> Result<&'a Sock<P>> {
+        let sk = Self::alloc_raw::<O>(net, sock.as_ptr(), family, proto, sys::RTCP_GFP_KERNEL, kern)?;
+        // INVARIANT: allocated for `P` with its state initialised; alive
+        // while the socket holds it.
+        // SAFETY: as above.
+        Ok(unsafe { Sock::from_raw(sk.as_ptr()) })
+    }
+
+    /// Allocates a sock of `proto` in `net` for a connection a listener
+    /// accepted (softirq context: `GFP_ATOMIC`), with no socket yet: it
+    /// gets one in `accept()` ([`Socket::graft`]). A user sock (it holds a
+    /// namespace reference), as the listener's children are. The returned
+    /// reference is the sock's only one.
+    pub(crate) fn alloc_child<O: SocketOps<Proto = P>>(
+        net: &Net,
+        family: i32,
+        proto: &'static ProtoDef<P>,
+    ) -> Result<ARef<Sock<P>>> {
+        let sk = Self::alloc_raw::<O>(net, core::ptr::null_mut(), family, proto, sys::RTCP_GFP_ATOMIC, false)?;
+        // SAFETY: the one reference `alloc_raw` gave is handed to the
+        // `ARef`; the sock was allocated for `P` with its state initialised.
+        Ok(unsafe { ARef::from_raw(sk.cast()) })
     }
 }

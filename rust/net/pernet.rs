@@ -15,7 +15,7 @@ use kernel::{
     types::Opaque,
 };
 
-use super::sock::Net;
+use super::netns::Net;
 
 /// What a subsystem keeps in each namespace.
 pub(crate) trait Pernet: 'static {

@@ -9,7 +9,7 @@ use crate::sys;
 use core::marker::PhantomData;
 use kernel::{prelude::*, seq_file::SeqFile};
 
-use super::sock::Net;
+use super::netns::Net;
 
 /// What a `/proc/net` file shows.
 pub(crate) trait ProcShow: 'static {

@@ -9,28 +9,7 @@ use crate::sys;
 use core::marker::PhantomData;
 use kernel::{error::to_result, ffi::c_char, prelude::*, types::Opaque};
 
-use super::sock::SockWith;
-
-/// What the `struct proto` of a transport says about it, and the state its
-/// socks carry after the `struct sock`.
-pub(crate) trait Proto: Sized + 'static {
-    /// The name, as in `/proc/net/protocols` and the slab cache (at most 31
-    /// bytes; longer names are cut).
-    const NAME: &'static [u8];
-    /// State only socket calls touch, under the socket lock
-    /// ([`super::Sock::lock`]).
-    type Owned: Default + Send;
-    /// State shared with softirq context (receive, timers), which brings
-    /// its own locking.
-    type Shared: Send + Sync;
-
-    /// Initialises the shared state of a new sock.
-    fn shared() -> impl PinInit<Self::Shared, Error>;
-
-    /// `SO_KEEPALIVE` was set on (`on`) or off (`proto.keepalive`; the
-    /// socket lock is held).
-    fn keepalive(sk: &super::Sock<Self>, on: bool);
-}
+use super::sock::{Proto, Sock, SockWith};
 
 /// A `struct proto`, as a `static` (the kernel links it into its protocol
 /// list and writes its bookkeeping into it while it is registered).
@@ -62,7 +41,7 @@ impl<P: Proto> ProtoDef<P> {
     unsafe extern "C" fn keepalive(sk: *mut sys::sock, on: kernel::ffi::c_int) {
         // SAFETY: a sock of this proto is allocated by `Sock::alloc` for
         // `P`, and alive for the call.
-        P::keepalive(unsafe { super::Sock::<P>::from_raw(sk) }, on != 0);
+        P::keepalive(unsafe { Sock::<P>::from_raw(sk) }, on != 0);
     }
 
     pub(crate) fn as_ptr(&self) -> *mut sys::proto {

@@ -9,8 +9,8 @@ use crate::sys;
 use core::ptr::NonNull;
 use kernel::{error::from_err_ptr, prelude::*};
 
-use super::sock::{Net, Sock};
-use super::Proto;
+use super::netns::Net;
+use super::sock::{Proto, Sock};
 
 /// What a route lookup keys on besides the addresses.
 #[derive(Clone, Copy, Debug, Default)]
@@ -134,3 +134,19 @@ impl Drop for Route {
 
 // SAFETY: a route reference may be used and dropped on any CPU.
 unsafe impl Send for Route {}
+
+impl<P: Proto> Sock<P> {
+    /// The route lookup key of the socket: `SO_BINDTODEVICE`, `SO_MARK`
+    /// and its owner.
+    pub(crate) fn flow_key(&self) -> FlowKey {
+        // SAFETY: the sock is alive; plain values set by setsockopt.
+        unsafe {
+            let sk = self.as_ptr();
+            FlowKey {
+                oif: (*sk).__sk_common.skc_bound_dev_if,
+                mark: (*sk).sk_mark,
+                uid: (*sk).sk_uid.val,
+            }
+        }
+    }
+}

@@ -12,7 +12,7 @@ use kernel::prelude::*;
 
 use super::buf::SharedBytes;
 use super::route::Route;
-use super::sock::Net;
+use super::netns::Net;
 use crate::proto::ring::{Bytes, Spans};
 
 /// An skb this code owns (freed on drop unless handed on).

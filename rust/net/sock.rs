@@ -1,55 +1,51 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! `struct socket`, `struct sock` and `struct net`.
+//! `struct socket` and `struct sock`, and what a protocol keeps in a sock
+//! ([`Proto`]).
 //!
-//! C headers: [`include/linux/net.h`], [`include/net/sock.h`],
-//! [`include/net/net_namespace.h`].
+//! C headers: [`include/linux/net.h`], [`include/net/sock.h`].
 //!
 //! A sock of a [`Proto`] is a `struct sock` followed by the protocol's own
 //! state, `P::Private` ([`SockWith`]); [`Sock<P>`] and [`Socket<P>`] are the
 //! typed handles, which only the adapters that allocated them hand out.
 
 use crate::sys;
-use pin_init::PinInit as _;
-use core::{cell::UnsafeCell, marker::PhantomData, ops::Deref, ops::DerefMut, ptr::NonNull};
+use core::{cell::UnsafeCell, marker::PhantomData, ops::Deref, ops::DerefMut};
 use kernel::{
     prelude::*,
     sync::aref::{ARef, AlwaysRefCounted},
     types::Opaque,
 };
 
-use super::ops::{Adapter, SocketOps};
-use super::proto::{Proto, ProtoDef};
+use super::netns::Net;
 
-/// A network namespace.
-///
-/// # Invariants
-///
-/// The wrapped `struct net` is alive for as long as the reference is.
-#[repr(transparent)]
-pub(crate) struct Net(Opaque<sys::net>);
+/// What the `struct proto` of a transport says about it, and the state its
+/// socks carry after the `struct sock`.
+pub(crate) trait Proto: Sized + 'static {
+    /// The name, as in `/proc/net/protocols` and the slab cache (at most 31
+    /// bytes; longer names are cut).
+    const NAME: &'static [u8];
+    /// State only socket calls touch, under the socket lock
+    /// ([`Sock::lock`]).
+    type Owned: Default + Send;
+    /// State shared with softirq context (receive, timers), which brings
+    /// its own locking.
+    type Shared: Send + Sync;
 
-impl Net {
-    /// # Safety
-    ///
-    /// `ptr` points to a `struct net` that stays alive for `'a`.
-    pub(crate) unsafe fn from_raw<'a>(ptr: *mut sys::net) -> &'a Net {
-        // SAFETY: `Net` is transparent over `struct net`; the caller
-        // guarantees the lifetime.
-        unsafe { &*ptr.cast() }
-    }
+    /// Initialises the shared state of a new sock.
+    fn shared() -> impl PinInit<Self::Shared, Error>;
 
-    pub(crate) fn as_ptr(&self) -> *mut sys::net {
-        self.0.get()
-    }
+    /// `SO_KEEPALIVE` was set on (`on`) or off (`proto.keepalive`; the
+    /// socket lock is held).
+    fn keepalive(sk: &Sock<Self>, on: bool);
 }
 
 /// The memory layout of one sock of protocol `P`.
 #[repr(C)]
 pub(crate) struct SockWith<P: Proto> {
-    sk: sys::sock,
-    owned: UnsafeCell<P::Owned>,
-    shared: P::Shared,
+    pub(super) sk: sys::sock,
+    pub(super) owned: UnsafeCell<P::Owned>,
+    pub(super) shared: P::Shared,
 }
 
 /// A BSD socket of a family whose socks are of protocol `P` (or have
@@ -158,82 +154,6 @@ impl<P: Proto> Sock<P> {
 
     pub(crate) fn as_ptr(&self) -> *mut sys::sock {
         self.0.get().cast()
-    }
-
-    /// Allocates a sock of `proto` in `net` (`sk_alloc`), initialises
-    /// `P`'s state after the `struct sock`, and links it to `sock`
-    /// (`sock_init_data`; null for a listener's child, which gets its
-    /// socket in `accept()`) with `O`'s destructor and timer. The sock's
-    /// one reference is the caller's.
-    fn alloc_raw<O: SocketOps<Proto = P>>(
-        net: &Net,
-        sock: *mut sys::socket,
-        family: i32,
-        proto: &'static ProtoDef<P>,
-        gfp: sys::gfp_t,
-        kern: bool,
-    ) -> Result<NonNull<sys::sock>> {
-        // SAFETY: `net` is alive, `proto` is registered for as long as the
-        // module is loaded, and every sock of it holds a module reference.
-        let sk = unsafe { sys::sk_alloc(net.as_ptr(), family, gfp, proto.as_ptr(), i32::from(kern)) };
-        let sk = NonNull::new(sk).ok_or(ENOBUFS)?;
-        let with = sk.as_ptr().cast::<SockWith<P>>();
-        // SAFETY: `sk` is a new sock of `proto`, whose `obj_size` is that of
-        // `SockWith<P>`; the state after the `struct sock` is uninitialised
-        // and pinned (socks never move).
-        if let Err(e) = unsafe { P::shared().__init(&raw mut (*with).shared) } {
-            // SAFETY: nothing else knows the sock; `sk_free` takes the
-            // allocation reference `sk_alloc` gave.
-            unsafe { sys::sk_free(sk.as_ptr()) };
-            return Err(e);
-        }
-        // `sock`, if not null, is the socket being created (alive, not yet
-        // visible to anyone else); `sock_init_data` links the two and sets
-        // the sock's reference count to one.
-        // SAFETY: as above for the owned state, and as just said for `sock`.
-        unsafe {
-            (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
-            if !sock.is_null() {
-                (*sock).ops = Adapter::<O>::table();
-            }
-            sys::sock_init_data(sock, sk.as_ptr());
-            (*sk.as_ptr()).sk_destruct = Some(Adapter::<O>::destruct);
-            sys::rtcp_helper_timer_setup(&raw mut (*sk.as_ptr()).__bindgen_anon_3.sk_timer, Some(Adapter::<O>::timer));
-        }
-        Ok(sk)
-    }
-
-    /// Allocates a sock of `proto` in `net`, attaches it to `sock`, and
-    /// gives `sock` the operations of `O`. The socket owns the one
-    /// reference; `release` takes it back with [`Socket::take_sk`].
-    pub(crate) fn alloc<'a, O: SocketOps<Proto = P>>(
-        net: &Net,
-        sock: &'a Socket,
-        family: i32,
-        proto: &'static ProtoDef<P>,
-        kern: bool,
-    ) -> Result<&'a Sock<P>> {
-        let sk = Self::alloc_raw::<O>(net, sock.as_ptr(), family, proto, sys::RTCP_GFP_KERNEL, kern)?;
-        // INVARIANT: allocated for `P` with its state initialised; alive
-        // while the socket holds it.
-        // SAFETY: as above.
-        Ok(unsafe { Sock::from_raw(sk.as_ptr()) })
-    }
-
-    /// Allocates a sock of `proto` in `net` for a connection a listener
-    /// accepted (softirq context: `GFP_ATOMIC`), with no socket yet: it
-    /// gets one in `accept()` ([`Socket::graft`]). A user sock (it holds a
-    /// namespace reference), as the listener's children are. The returned
-    /// reference is the sock's only one.
-    pub(crate) fn alloc_child<O: SocketOps<Proto = P>>(
-        net: &Net,
-        family: i32,
-        proto: &'static ProtoDef<P>,
-    ) -> Result<ARef<Sock<P>>> {
-        let sk = Self::alloc_raw::<O>(net, core::ptr::null_mut(), family, proto, sys::RTCP_GFP_ATOMIC, false)?;
-        // SAFETY: the one reference `alloc_raw` gave is handed to the
-        // `ARef`; the sock was allocated for `P` with its state initialised.
-        Ok(unsafe { ARef::from_raw(sk.cast()) })
     }
 
     /// `SO_RCVTIMEO` as a timeout in jiffies (0 when non-blocking).
@@ -543,20 +463,6 @@ impl<P: Proto> Sock<P> {
         // SAFETY: the sock is alive; called from `create`, before the
         // socket is visible to anyone else.
         unsafe { (*self.as_ptr()).sk_protocol = protocol }
-    }
-
-    /// The route lookup key of the socket: `SO_BINDTODEVICE`, `SO_MARK`
-    /// and its owner.
-    pub(crate) fn flow_key(&self) -> super::route::FlowKey {
-        // SAFETY: the sock is alive; plain values set by setsockopt.
-        unsafe {
-            let sk = self.as_ptr();
-            super::route::FlowKey {
-                oif: (*sk).__sk_common.skc_bound_dev_if,
-                mark: (*sk).sk_mark,
-                uid: (*sk).sk_uid.val,
-            }
-        }
     }
 
     /// `SO_REUSEADDR`, `SO_REUSEPORT` and `SO_BINDTODEVICE` as set on the

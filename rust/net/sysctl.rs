@@ -10,7 +10,7 @@ use crate::sys;
 use core::ptr::NonNull;
 use kernel::{prelude::*, types::Opaque};
 
-use super::sock::Net;
+use super::netns::Net;
 
 /// The most integers one sysctl holds.
 pub(crate) const MAX_INTS: usize = 3;
