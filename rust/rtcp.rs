@@ -10,8 +10,8 @@ use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::SpinLockIrq;
 
-use crate::net::clock::now_ms;
 use crate::net::buf::Lease;
+use crate::net::clock::now_ms;
 use crate::net::rxq::{Part, Plan};
 use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket};
 use crate::proto::cc::Algorithm;
@@ -21,10 +21,12 @@ use crate::proto::state::State;
 use crate::sys;
 
 use crate::af_rtcp::RtcpOps;
+use crate::rtcp_af::AfOps;
 use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
-use crate::rtcp_ipv4::{IP_TCP_HEADERS, icmp_errno, send};
+use crate::rtcp_ipv4::{IPV4, icmp_errno};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{RtcpNet, SYN_RETRIES};
+use crate::rtcp_output::send;
 
 // `EPOLL*` are `__poll_t` (`u32`) bit masks.
 pub(crate) const EPOLLIN: u32 = sys::RTCP_EPOLLIN;
@@ -112,6 +114,9 @@ impl Tcb {
 pub(crate) struct RtcpShared {
     #[pin]
     pub(crate) tcb: SpinLockIrq<Tcb>,
+    /// The address family's operations (`icsk_af_ops`): IPv4's, the only
+    /// family so far; set when the sock is made.
+    pub(crate) af: &'static AfOps,
     /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT` (0: Linux's
     /// default), read by `SO_KEEPALIVE`'s callback, which runs under the
     /// socket lock.
@@ -223,6 +228,7 @@ impl net::Proto for RtcpProto {
             cork: AtomicBool::new(false),
             reno: AtomicBool::new(false),
             gso_segs: AtomicU32::new(0),
+            af: &IPV4,
             held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
         })
     }
@@ -365,7 +371,7 @@ pub(crate) fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
         t => t / mss,
     };
     i.tcpi_rcv_space = c.cfg.rcv_wnd;
-    i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(IP_TCP_HEADERS);
+    i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(sk.shared().af.headers());
     i.tcpi_total_retrans = c.data.total_retrans;
     i.tcpi_snd_wnd = c.snd_wnd;
     i.tcpi_rcv_wnd = c.rcv_wnd;
@@ -398,7 +404,7 @@ impl RtcpOps {
             RtcpNet::of(sk.net()).remove(sk, local, remote);
         }
         if let (Some(seg), Some((local, remote))) = (rst, ends) {
-            send(sk.net(), sk.flow_key(), local, remote, &seg);
+            send(sk.shared().af, sk.net(), sk.flow_key(), local, remote, &seg);
         }
         sk.set_state(TCP_CLOSE);
     }

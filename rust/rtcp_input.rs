@@ -27,10 +27,12 @@ use crate::proto::stream::{self, Stream};
 
 use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_SYN_SENT, Tcb, conn_errno};
-use crate::rtcp_ipv4::{CookieKeys, IP_TCP_HEADERS, MINUTE_MS, cookie_ack, isn_for, send};
+use crate::rtcp_af::AfCookieHash;
+use crate::rtcp_ipv4::{MINUTE_MS, cookie_ack};
 use crate::rtcp_minisocks::accept_child;
 use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYNACK_RETRIES, SYNCOOKIES, WMEM};
 use crate::rtcp_output::Outbox;
+use crate::rtcp_output::send;
 use crate::rtcp_proc::Stats;
 
 /// A connection with its buffers, and the received payloads kept in their
@@ -239,7 +241,7 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
         let mut tcb = sk.shared().tcb.lock();
         let st = tcb.stream()?;
         let (out, retransmission) = f(st)?;
-        let mut ob = Outbox::new(&st.conn);
+        let mut ob = Outbox::new(sk.shared().af, &st.conn);
         if let Some(r) = &out.reply {
             ob.push(net, r, retransmission);
         }
@@ -367,13 +369,9 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                         Stats::inc(if want_cookie { &stats.req_q_full_do_cookies } else { &stats.req_q_full_drop });
                         if cookies != 2 && !l.flood_warned {
                             l.flood_warned = true;
-                            let [a, b, c, d] = local.addr.to_be_bytes();
                             pr_info!(
-                                "Possible SYN flooding on port {}.{}.{}.{}:{}. {}.\n",
-                                a,
-                                b,
-                                c,
-                                d,
+                                "Possible SYN flooding on port {}:{}. {}.\n",
+                                sk.shared().af.addr(local),
                                 local.port,
                                 if want_cookie { "Sending cookies" } else { "Dropping request" }
                             );
@@ -387,7 +385,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                     } else if want_cookie {
                         l.last_overflow = Some(now);
                         if let Some(o) = &offer {
-                            reply = Some(o.cookies(net, now).synack(o.cfg, local, remote, &pkt.seg, now));
+                            reply = Some(o.cookies(now).synack(o.cfg, local, remote, &pkt.seg, now));
                             Stats::inc(&stats.syncookies_sent);
                         }
                     } else {
@@ -405,7 +403,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         }
     }
     if let Some(seg) = reply {
-        send(net, key, local, remote, &seg);
+        send(sk.shared().af, net, key, local, remote, &seg);
     }
     if let Some(d) = rearm {
         sk.reset_timer(d.saturating_sub(now));
@@ -416,7 +414,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
 }
 
 /// What a listener answers a SYN with, or checks a cookie against.
-pub(crate) struct Offer {
+pub(crate) struct Offer<'a> {
     pub(crate) local: Endpoint,
     pub(crate) remote: Endpoint,
     /// Our side of the handshake: the MSS from the route back to the peer,
@@ -425,18 +423,21 @@ pub(crate) struct Offer {
     /// The ISN and timestamp offset of the four-tuple.
     isn: u32,
     ts_offset: u32,
+    /// The namespace's cookie keys under the family's hash.
+    hash: AfCookieHash<'a>,
 }
 
-impl Offer {
+impl<'a> Offer<'a> {
     /// The offer for `seg` if it is a SYN or an ACK (anything else needs
     /// none) and the peer can be routed to.
-    pub(crate) fn of(net: &Net, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer> {
+    pub(crate) fn of(net: &'a Net, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer<'a>> {
         use crate::proto::segment::Flags;
         if seg.flags.contains(Flags::RST) || !seg.flags.intersects(Flags::SYN | Flags::ACK) {
             return None;
         }
-        let route = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
-        let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+        let af = sk.shared().af;
+        let route = (af.route)(net, sk.flow_key(), local, remote).ok()?;
+        let mss = af.mss(route.mtu());
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
         // the namespace's start.
@@ -447,13 +448,13 @@ impl Offer {
         let mut cfg = our_config(mss, syn_retries, rx, tx);
         // The receive buffer, slack included, stays within its size.
         cfg.rcv_wnd = stream::window_within(&cfg, rx);
-        let (isn, ts_offset) = isn_for(net, local, remote);
-        Some(Offer { local, remote, cfg, isn, ts_offset })
+        let (isn, ts_offset) = (af.seq_and_ts_off)(net, local, remote);
+        let hash = AfCookieHash { keys: &RtcpNet::of(net).cookie_keys, af };
+        Some(Offer { local, remote, cfg, isn, ts_offset, hash })
     }
 
     /// The tuple's cookies now.
-    pub(crate) fn cookies<'a>(&self, net: &'a Net, now: u64) -> Cookies<'a, CookieKeys> {
-        let keys = &RtcpNet::of(net).cookie_keys;
-        Cookies { hash: keys, minute: (now / MINUTE_MS) as u32, ts_offset: self.ts_offset }
+    pub(crate) fn cookies(&self, now: u64) -> Cookies<'_, AfCookieHash<'a>> {
+        Cookies { hash: &self.hash, minute: (now / MINUTE_MS) as u32, ts_offset: self.ts_offset }
     }
 }

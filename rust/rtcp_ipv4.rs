@@ -11,58 +11,47 @@ use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
 use crate::net::clock::now_ms;
-use crate::net::siphash::SipKey;
 use crate::net::skb::SkbPayload;
 use crate::net::{self, skb, Hook, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
 use crate::proto::conn::{Conn, Endpoint, IcmpAction};
-use crate::proto::cookie::CookieHash;
 use crate::proto::icmp::{IcmpErrno, IcmpError};
-use crate::proto::segment::Segment;
+use crate::proto::ipv4;
 use crate::proto::seq::SeqNum;
 use crate::proto::stream;
 
 use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
 use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb};
+use crate::rtcp_af::AfOps;
 use crate::rtcp_input::{Offer, done, drive, listener_input, new_stream, our_config};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{MAX_BUF, RMEM, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
 use crate::rtcp_proc::Stats;
 
-/// IP and TCP headers without options, less than the MTU is the MSS.
-pub(crate) const IP_TCP_HEADERS: u32 = 40;
-
 /// Ephemeral ports connect() tries when their four-tuple is still in use.
 pub(crate) const MAX_PORT_TRIES: usize = 8;
 
-/// The two SipHash keys of a namespace's SYN cookies (`syncookie_secret`).
-pub(crate) struct CookieKeys(pub(crate) [SipKey; 2]);
-
-impl CookieHash for CookieKeys {
-    fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32 {
-        let key = if key == 0 { &self.0[0] } else { &self.0[1] };
+/// IPv4's operations (`ipv4_specific`).
+pub(crate) static IPV4: AfOps = AfOps {
+    net_header_len: ipv4::HEADER_LEN as u32,
+    route: |net, key, local, remote| Route::output(net, key, local.addr, remote.addr, local.port, remote.port),
+    build: |local, remote, seg, payload, mss| skb::build(local.addr, remote.addr, seg, payload, mss),
+    transmit: skb::transmit,
+    seq_and_ts_off: |net, local, remote| net::inet::seq_and_ts_off(net, local.addr, remote.addr, local.port, remote.port),
+    // `cookie_hash`'s inputs, through SipHash.
+    cookie_hash: |key, local, remote, count| {
         let addrs = u64::from(remote.addr) << 32 | u64::from(local.addr);
         let rest = u64::from(remote.port) << 48 | u64::from(local.port) << 32 | u64::from(count);
         key.hash2(addrs, rest) as u32
-    }
-}
+    },
+    fmt_proc: |ep, f| write!(f, "{:08X}", ep.addr.to_be()),
+    fmt_addr: |ep, f| {
+        let [a, b, c, d] = ep.addr.to_be_bytes();
+        write!(f, "{}.{}.{}.{}", a, b, c, d)
+    },
+};
 
 /// A minute, the unit of the SYN cookies' clock.
 pub(crate) const MINUTE_MS: u64 = 60_000;
-
-/// Sends `seg` of a connection from `local` to `remote`, routing it now.
-pub(crate) fn send(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) {
-    send_counted(net, key, local, remote, seg, false)
-}
-
-/// [`send`], counting a retransmission.
-pub(crate) fn send_counted(net: &Net, key: net::route::FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment, retransmission: bool) {
-    RtcpNet::of(net).stats.sent(seg, retransmission);
-    let sent = Route::output(net, key, local.addr, remote.addr, local.port, remote.port)
-        .and_then(|rt| skb::send(net, rt, local.addr, remote.addr, seg));
-    // A segment that cannot go out now is lost like one dropped on the
-    // way: retransmission covers it.
-    let _ = sent;
-}
 
 /// The kernel's errno of an ICMP error (`icmp_err_convert[]`).
 pub(crate) fn icmp_errno(e: IcmpErrno) -> Error {
@@ -173,7 +162,7 @@ impl Hook for RtcpHook {
 /// rebuilds (`tcp_v4_cookie_check`), or `Some(None)` when a full accept
 /// queue drops it, as it drops the final ACK of a request. `None`: no
 /// cookie, the listener treats the segment as any other.
-pub(crate) fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: u64) -> Option<Option<Conn>> {
+pub(crate) fn cookie_ack(net: &Net, o: &Offer<'_>, l: &Listener, pkt: &Packet, now: u64) -> Option<Option<Conn>> {
     use crate::proto::segment::Flags;
     let rn = RtcpNet::of(net);
     let f = pkt.seg.flags;
@@ -183,7 +172,7 @@ pub(crate) fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: 
     if !l.recent_overflow(now) {
         return None;
     }
-    let Some(conn) = o.cookies(net, now).accept(o.cfg, o.local, o.remote, &pkt.seg, now) else {
+    let Some(conn) = o.cookies(now).accept(o.cfg, o.local, o.remote, &pkt.seg, now) else {
         Stats::inc(&rn.stats.syncookies_failed);
         return None;
     };
@@ -198,20 +187,15 @@ pub(crate) fn cookie_ack(net: &Net, o: &Offer, l: &Listener, pkt: &Packet, now: 
     Some(Some(conn))
 }
 
-/// The ISN and timestamp offset of a four-tuple: the kernel's keyed hash
-/// (RFC 6528), as Linux's TCP takes them.
-pub(crate) fn isn_for(net: &Net, local: Endpoint, remote: Endpoint) -> (u32, u32) {
-    net::inet::seq_and_ts_off(net, local.addr, remote.addr, local.port, remote.port)
-}
-
 impl RtcpOps {
     /// Starts the active open to `dst` (`tcp_v4_connect`): route, source
     /// address, local port, ISN, SYN.
     pub(crate) fn start_connect(sock: &Socket<RtcpProto>, sk: &Sock<RtcpProto>, owned: &mut RtcpOwned, raw: &[u8]) -> Result {
         let dst = SockAddrIn::from_connect(raw)?;
         let net = sk.net();
-        let key = sk.flow_key();
-        let route = Route::output(net, key, owned.local.addr, dst.addr, owned.local.port, dst.port)?;
+        let af = sk.shared().af;
+        let (from, to) = (Endpoint { addr: owned.local.addr, port: owned.local.port }, Endpoint { addr: dst.addr, port: dst.port });
+        let route = (af.route)(net, sk.flow_key(), from, to)?;
         let saddr = if owned.local.addr != 0 { owned.local.addr } else { route.saddr };
         if owned.port.is_none() {
             // An ephemeral port from ip_local_port_range that no RTCP or
@@ -238,7 +222,7 @@ impl RtcpOps {
         owned.local.addr = saddr;
         let local = Endpoint { addr: saddr, port: owned.local.port };
         let remote = Endpoint { addr: dst.addr, port: dst.port };
-        let mss = route.mtu().saturating_sub(IP_TCP_HEADERS);
+        let mss = af.mss(route.mtu());
         sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
         let syn_retries = match owned.syn_count {
             0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),
@@ -251,7 +235,7 @@ impl RtcpOps {
         let (rx, tx) = (rn.buf_sizes(RMEM).size(rcvbuf, MAX_BUF), rn.buf_sizes(WMEM).size(sndbuf, MAX_BUF));
         let mut cfg = our_config(mss, syn_retries, rx, tx);
         cfg.rcv_wnd = stream::window_within(&cfg, rx);
-        let (isn, ts_off) = isn_for(net, local, remote);
+        let (isn, ts_off) = (af.seq_and_ts_off)(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
         let deadline = conn.deadline();
@@ -268,7 +252,7 @@ impl RtcpOps {
         let stats = &RtcpNet::of(net).stats;
         Stats::inc(&stats.active_opens);
         stats.sent(&syn, false);
-        skb::send(net, route, local.addr, remote.addr, &syn)?;
+        af.send_on(net, route, local, remote, &syn)?;
         Ok(())
     }
 }

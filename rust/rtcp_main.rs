@@ -24,6 +24,7 @@ mod af_rtcp;
 mod demux;
 mod net;
 mod rtcp;
+mod rtcp_af;
 mod rtcp_input;
 mod rtcp_ipv4;
 mod rtcp_minisocks;

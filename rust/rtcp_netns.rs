@@ -18,7 +18,8 @@ use crate::proto::conn::Endpoint;
 
 use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{MAX_TCP_SYNCNT, RtcpProto, TCP_CLOSE, TCP_TIME_WAIT, Tcb};
-use crate::rtcp_ipv4::{CookieKeys, RtcpHook};
+use crate::rtcp_af::CookieKeys;
+use crate::rtcp_ipv4::RtcpHook;
 use crate::rtcp_proc::{ProcRtcp, ProcRtcpStat, Stats};
 
 /// The most an accepted connection's buffers may have from its

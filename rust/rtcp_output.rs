@@ -8,6 +8,7 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 use crate::net::buf::SharedBytes;
+use crate::net::route::FlowKey;
 use crate::net::{skb, Net, Route, Sock};
 use crate::proto::conn::{Conn, Endpoint};
 use crate::proto::output::Transmit;
@@ -16,12 +17,30 @@ use crate::proto::segment::Segment;
 use crate::sys;
 
 use crate::rtcp::RtcpProto;
+use crate::rtcp_af::AfOps;
 use crate::rtcp_input::RtcpStream;
 use crate::rtcp_netns::RtcpNet;
+
+/// Sends `seg` from `local` to `remote`, routing it now: a segment with
+/// no connection behind it (a reset, a SYN-ACK), or one sent without the
+/// connection's route.
+pub(crate) fn send(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) {
+    send_counted(af, net, key, local, remote, seg, false)
+}
+
+/// [`send`], counting a retransmission.
+pub(crate) fn send_counted(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment, retransmission: bool) {
+    RtcpNet::of(net).stats.sent(seg, retransmission);
+    let sent = (af.route)(net, key, local, remote).and_then(|rt| af.send_on(net, rt, local, remote, seg));
+    // A segment that cannot go out now is lost like one dropped on the
+    // way: retransmission covers it.
+    let _ = sent;
+}
 
 /// The segments of one connection, built under its lock and sent after it
 /// (a route lookup and `ip_local_out` must not run with IRQs off).
 pub(crate) struct Outbox {
+    af: &'static AfOps,
     local: Endpoint,
     remote: Endpoint,
     skbs: KVec<skb::TcpSkb>,
@@ -31,8 +50,8 @@ impl Outbox {
     /// The most segments one event sends; more wait for the next ACK.
     const MAX: usize = 64;
 
-    pub(crate) fn new(c: &Conn) -> Outbox {
-        Outbox { local: c.local, remote: c.remote, skbs: KVec::new() }
+    pub(crate) fn new(af: &'static AfOps, c: &Conn) -> Outbox {
+        Outbox { af, local: c.local, remote: c.remote, skbs: KVec::new() }
     }
 
     /// Builds `seg` (no payload), counting it. A segment that cannot be
@@ -43,7 +62,7 @@ impl Outbox {
     }
 
     fn build(&mut self, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) {
-        if let Ok(t) = skb::build(self.local.addr, self.remote.addr, seg, payload, mss) {
+        if let Ok(t) = (self.af.build)(self.local, self.remote, seg, payload, mss) {
             let _ = self.skbs.push(t, GFP_ATOMIC);
         }
     }
@@ -111,7 +130,7 @@ impl Outbox {
         let (local, remote) = (self.local, self.remote);
         for t in self.skbs {
             let rt = Route::cached(sk, local.addr).or_else(|| {
-                let rt = Route::output(net, sk.flow_key(), local.addr, remote.addr, local.port, remote.port).ok()?;
+                let rt = (self.af.route)(net, sk.flow_key(), local, remote).ok()?;
                 if keep {
                     rt.keep_in(sk);
                     sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
@@ -119,7 +138,7 @@ impl Outbox {
                 Some(rt)
             });
             if let Some(rt) = rt {
-                let _ = skb::transmit(net, rt, t);
+                let _ = (self.af.transmit)(net, rt, t);
             }
         }
     }

@@ -13,6 +13,7 @@ use crate::proto::segment::Segment;
 use crate::proto::state::State;
 
 use crate::rtcp::{TCP_LISTEN, Tcb};
+use crate::rtcp_af::AfOps;
 use crate::rtcp_netns::RtcpNet;
 
 /// Counters of `/proc/net/rtcp_stat`, named as their `Tcp:` and
@@ -79,15 +80,15 @@ impl ProcRtcp {
         kernel::seq_print!(m, "{}{:pad$}\n", args, "");
     }
 
-    fn line(m: &kernel::seq_file::SeqFile, n: usize, local: Endpoint, remote: Endpoint, row: Row) {
+    fn line(m: &kernel::seq_file::SeqFile, n: usize, af: &AfOps, local: Endpoint, remote: Endpoint, row: Row) {
         Self::padded(
             m,
             format_args!(
-                "{:4}: {:08X}:{:04X} {:08X}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 {:08X} {:5} {:8} {}",
+                "{:4}: {}:{:04X} {}:{:04X} {:02X} {:08X}:{:08X} 00:00000000 {:08X} {:5} {:8} {}",
                 n,
-                local.addr.to_be(),
+                af.proc(local),
                 local.port,
-                remote.addr.to_be(),
+                af.proc(remote),
                 remote.port,
                 row.state,
                 row.tx_queue,
@@ -143,7 +144,7 @@ impl net::procfs::ProcShow for ProcRtcp {
                         uid,
                         inode,
                     };
-                    Self::line(m, n, local, Endpoint::default(), row);
+                    Self::line(m, n, sk.shared().af, local, Endpoint::default(), row);
                     n += 1;
                     for r in l.requests.iter() {
                         let row = Row {
@@ -154,7 +155,7 @@ impl net::procfs::ProcShow for ProcRtcp {
                             uid,
                             inode: 0,
                         };
-                        Self::line(m, n, r.local, r.remote, row);
+                        Self::line(m, n, sk.shared().af, r.local, r.remote, row);
                         n += 1;
                     }
                 }
@@ -168,7 +169,7 @@ impl net::procfs::ProcShow for ProcRtcp {
                         uid,
                         inode,
                     };
-                    Self::line(m, n, c.local, c.remote, row);
+                    Self::line(m, n, sk.shared().af, c.local, c.remote, row);
                     n += 1;
                 }
                 _ => {}

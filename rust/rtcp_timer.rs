@@ -6,13 +6,13 @@
 
 use kernel::prelude::*;
 
-use crate::net::clock::now_ms;
 use crate::net::Sock;
+use crate::net::clock::now_ms;
 use crate::proto::state::State;
 
 use crate::rtcp::{RtcpProto, Tcb};
 use crate::rtcp_input::drive;
-use crate::rtcp_ipv4::send_counted;
+use crate::rtcp_output::send_counted;
 
 pub(crate) fn timer(sk: &Sock<RtcpProto>) {
     let now = now_ms();
@@ -55,7 +55,7 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
         }
     };
     for (local, remote, seg) in synacks.iter() {
-        send_counted(net, sk.flow_key(), *local, *remote, seg, true);
+        send_counted(sk.shared().af, net, sk.flow_key(), *local, *remote, seg, true);
     }
     if let Some(ms) = rearm {
         sk.reset_timer(ms);

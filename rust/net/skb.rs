@@ -192,11 +192,6 @@ pub(crate) fn transmit(net: &Net, route: Route, t: TcpSkb) -> Result {
     Ok(())
 }
 
-/// Builds and sends `seg` (no payload) from `src` to `dst` through `route`.
-pub(crate) fn send(net: &Net, route: Route, src: u32, dst: u32, seg: &Segment) -> Result {
-    transmit(net, route, build(src, dst, seg, None, u16::MAX)?)
-}
-
 /// The payload of a received segment: `len` bytes at `off` from the skb's
 /// data (which may be paged, or a GRO train). The hook frees the skb after
 /// the segment's delivery unless it was taken ([`SkbPayload::take`]).
