@@ -12,6 +12,14 @@
 #   make kernel     only fetch, patch, configure and build the kernel
 #   make clean      remove build outputs (the kernel cache stays)
 #
+#   make KDIR=<tree>        build rtcp.ko against your own kernel tree
+#                           (built, Rust enabled, with scripts/patches;
+#                           LLVM=1 unless you say otherwise)
+#   make modules_install    install rtcp.ko (kbuild's modules_install:
+#                           INSTALL_MOD_PATH, INSTALL_MOD_DIR) and run depmod
+#   make headers_install    install linux/rtcp.h under INSTALL_HDR_PATH
+#                           (default /usr/local: /usr/local/include/linux/)
+#
 # Kbuild (not this file) describes the module; the kernel's build system
 # reads it when this file calls `make -C <kernel> M=$(CURDIR)`.
 
@@ -19,11 +27,28 @@ SHELL := /bin/bash
 LLVM_SUFFIX := -19
 FUZZ_SECONDS ?= 60
 
+# The kernel the module builds against: RTCP's own (built into the cache
+# on first use), or the tree KDIR names, which scripts/kdir.sh checks.
+ifneq ($(KDIR),)
+KSRC = $$(scripts/kdir.sh "$(KDIR)")
+MODULE_DIR := kdir-module
+LLVM ?= 1
+else
 KSRC = $$(scripts/kernel.sh debug)
+MODULE_DIR := module
+LLVM ?= $(LLVM_SUFFIX)
+endif
+ifneq ($(KDIR),)
+ifneq ($(filter test run bench,$(MAKECMDGOALS)),)
+$(error make test, run and bench boot RTCP's own kernel; KDIR= is for make and make modules_install)
+endif
+endif
+CLIPPY ?= 1
+INSTALL_HDR_PATH ?= /usr/local
 # Kbuild's output goes under build/ (MO=), one directory per kernel, so that
-# the source tree stays clean and the two kernels' builds never mix.
+# the source tree stays clean and the kernels' builds never mix.
 KMAKE = mkdir -p $(CURDIR)/build/$(1) && $(MAKE) -C "$$kdir" M=$(CURDIR) MO=$(CURDIR)/build/$(1) \
-	LLVM=$(LLVM_SUFFIX)
+	LLVM=$(LLVM)
 
 all: module
 
@@ -34,7 +59,17 @@ kernel: deps
 	@scripts/kernel.sh debug
 
 module: deps
-	@kdir=$(KSRC) && $(call KMAKE,module) CLIPPY=1 modules
+	@kdir=$(KSRC) && $(call KMAKE,$(MODULE_DIR)) CLIPPY=$(CLIPPY) modules
+
+# The build's own plumbing: KDIR checks, the installs (host, seconds).
+build-checks: module
+	@scripts/build_checks.sh
+
+modules_install: module
+	@kdir=$(KSRC) && $(call KMAKE,$(MODULE_DIR)) modules_install
+
+headers_install:
+	install -D -m 0644 include/uapi/linux/rtcp.h $(DESTDIR)$(INSTALL_HDR_PATH)/include/linux/rtcp.h
 
 selftests: deps
 	@kdir=$(KSRC) && $(MAKE) -C selftests KSFT_DIR="$$kdir/tools/testing/selftests"
@@ -51,7 +86,7 @@ cargo-test: deps
 	cd rust/proto && RUSTFLAGS="-Dwarnings" cargo test --locked
 	cd rust/proto && cargo clippy --locked --all-targets -- -Dwarnings
 
-test: cargo-test module selftests
+test: cargo-test module selftests build-checks
 	@scripts/vm.sh selftests
 
 run: module demo
@@ -71,4 +106,4 @@ clean:
 	$(MAKE) -C bench clean
 	rm -rf build rust/proto/target rust/proto/fuzz/target
 
-.PHONY: all deps kernel module selftests demo cargo-test test run fuzz bench clean
+.PHONY: all deps kernel module modules_install headers_install selftests demo cargo-test build-checks test run fuzz bench clean
