@@ -10,13 +10,12 @@ use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::SpinLockIrq;
 
-use crate::net::buf::Lease;
+use crate::net::buf::Claim;
 use crate::net::clock::now_ms;
 use crate::net::rxq::{Part, Plan};
 use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket};
 use crate::proto::cc::Algorithm;
 use crate::proto::conn::{Conn, ConnError, Keepalive, Outcome};
-use crate::proto::ring::Spans;
 use crate::proto::state::State;
 use crate::sys;
 
@@ -249,66 +248,13 @@ impl net::Proto for RtcpProto {
 
 pub(crate) static PROTO: ProtoDef<RtcpProto> = ProtoDef::new();
 
-/// Copies the user's next bytes into the bytes of `spans` in `lease`, in
-/// order; how many (fewer on a fault or when the user's buffers end).
-///
-/// # Safety
-///
-/// As for [`Lease::room`]: no one else touches the bytes of `spans` until
-/// the call returns.
-pub(crate) unsafe fn copy_in(msg: &mut Msg<'_>, lease: &mut Lease, (a, b): Spans) -> usize {
-    let mut got = 0;
-    for span in [a, b] {
-        let mut at = span.start;
-        while at < span.end {
-            let end = lease.piece_end(at, span.end);
-            // SAFETY: as the caller guarantees.
-            let Some(dst) = (unsafe { lease.room(at..end) }) else { return got };
-            let n = msg.copy_from_user(dst);
-            got += n;
-            if n < end - at {
-                return got;
-            }
-            at = end;
-        }
-    }
-    got
-}
-
-/// Copies the bytes of `spans` in `lease`, in order, into the user's next
-/// bytes; how many.
-///
-/// # Safety
-///
-/// As for [`Lease::data`]: no one writes the bytes of `spans` until the
-/// call returns.
-pub(crate) unsafe fn copy_out(msg: &mut Msg<'_>, lease: &Lease, (a, b): Spans) -> usize {
-    let mut out = 0;
-    for r in [a, b].into_iter().flat_map(|r| lease.pieces(r)) {
-        let want = r.len();
-        // SAFETY: as the caller guarantees.
-        let Some(src) = (unsafe { lease.data(r) }) else { break };
-        let n = msg.copy_to_user(src);
-        out += n;
-        if n < want {
-            break;
-        }
-    }
-    out
-}
-
-/// Copies the parts of `plan` in order into the user's next bytes; how
-/// many.
-///
-/// # Safety
-///
-/// As for [`copy_out`], for the plan's parts in `lease`.
-pub(crate) unsafe fn copy_plan(msg: &mut Msg<'_>, plan: &Plan, lease: &Lease) -> usize {
+/// Copies the parts of `plan` in order into the user's next bytes, its
+/// buffer parts from `claim`; how many.
+fn copy_plan(msg: &mut Msg<'_>, plan: &Plan, claim: &Claim) -> usize {
     let mut out = 0;
     for part in plan.parts() {
         let (want, n) = match part {
-            // SAFETY: as the caller guarantees.
-            Part::Buffer(spans) => (spans.0.len() + spans.1.len(), unsafe { copy_out(msg, lease, spans.clone()) }),
+            Part::Buffer(spans) => (spans.0.len() + spans.1.len(), claim.read(spans, |src| msg.copy_to_user(src))),
             Part::Skb { skb, off, len } => (*len as usize, msg.copy_skb_to_user(skb, *off, *len)),
         };
         out += n;
@@ -630,27 +576,29 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
         }
         // (None: the connection ended or changed since; the next turn
         // finds out.)
-        let Some((spans, mut lease)) = lease else { continue };
+        let Some((spans, lease)) = lease else { continue };
         // Room in pages that skbs of earlier segments still hold gets
         // new pages first; the skbs keep the old ones.
         let fresh = match lease.fresh_pages(&spans) {
             Ok(fresh) => fresh,
             Err(e) => return if sent > 0 { Ok(sent) } else { Err(e) },
         };
-        if !fresh.is_empty() {
-            match sk.shared().tcb.lock().stream() {
-                Some(st) if st.tx.storage().is(&lease) => st.tx.storage().renew(fresh, &spans),
-                _ => continue,
+        // The room is still room (only a writer turns it into data, and
+        // this call is the only writer: it holds the socket lock), claimed
+        // to be filled with the connection's lock let go.
+        let claim = match sk.shared().tcb.lock().stream() {
+            Some(st) if st.tx.storage().is(&lease) => {
+                if !fresh.is_empty() {
+                    st.tx.storage().renew(fresh, &spans);
+                }
+                st.tx.storage_mut().claim(spans, true)
             }
-        }
-        // Only a writer turns room into data, and this call is the only
-        // writer (it holds the socket lock, as every writer does); the
-        // connection reads only data, and ACKs only consume data, which
-        // never moves where the data ends.
-        // SAFETY: `spans` were room after the data of the send buffer
-        // `lease` holds, in pages no skb held (those were renewed just
-        // above; an skb takes pages for data only), and stay so.
-        let got = unsafe { copy_in(msg, &mut lease, spans) };
+            _ => None,
+        };
+        let Some(mut claim) = claim else { continue };
+        let got = claim.fill(|dst| msg.copy_from_user(dst));
+        // Filled: the bytes become data under the lock.
+        drop(claim);
         if got == 0 {
             return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
         }
@@ -696,13 +644,12 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             // Never connected (or disconnected).
             None => return Err(ENOTCONN),
         };
-        if let Some((plan, lease)) = ready {
-            // Only a reader consumes data, and this call is the only
-            // reader (it holds the socket lock, as every reader does);
-            // the connection writes only after the data.
-            // SAFETY: the plan's buffer parts were data at the head of
-            // the receive buffer `lease` holds, and stay so.
-            let out = unsafe { copy_plan(msg, &plan, &lease) };
+        if let Some((plan, lease, claim)) = ready {
+            // The plan's buffer parts are data at the head, claimed to be
+            // read with the lock let go; the claim ends before they are
+            // consumed (and become room).
+            let out = copy_plan(msg, &plan, &claim);
+            drop(claim);
             if out == 0 && copied == 0 {
                 return Err(EFAULT);
             }

@@ -12,7 +12,7 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
-use crate::net::buf::{Lease, SharedBytes};
+use crate::net::buf::{Claim, Lease, SharedBytes};
 use crate::net::rxq::{Plan, RxQueue};
 use crate::net::skb::SkbPayload;
 use crate::net::{Net, Packet, Route, Sock};
@@ -108,12 +108,15 @@ impl RtcpStream {
     }
 
     /// The next bytes to read, `n` at most, for the reader to copy with
-    /// the lock let go; `None` if there are none.
-    pub(crate) fn plan(&self, n: usize) -> Option<(Plan, Lease)> {
+    /// the lock let go, their buffer parts claimed to read; `None` if
+    /// there are none.
+    pub(crate) fn plan(&mut self, n: usize) -> Option<(Plan, Lease, Claim)> {
         let n = n.min(self.st.rx.len());
         let lease = self.st.rx.storage().lease().filter(|_| n > 0)?;
         let plan = self.rxq.plan(n, |r| self.st.rx.data_spans(r.start, r.len()));
-        (plan.len > 0).then_some((plan, lease))
+        let spans = self.st.rx.data_spans(0, plan.len)?;
+        let claim = self.st.rx.storage_mut().claim(spans, false)?;
+        (plan.len > 0).then_some((plan, lease, claim))
     }
 
     /// `n` bytes of `plan` were read ([`Stream::took`]).

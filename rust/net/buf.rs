@@ -6,11 +6,15 @@
 //!
 //! The connection's [`Ring`](crate::proto::ring::Ring) owns a
 //! [`SharedBytes`] and reaches it a range at a time, under the lock. A call
-//! of `sendmsg` or `recvmsg` takes a [`Lease`] on the same bytes and, with
-//! the lock let go, copies user memory (which may fault and sleep) into the
-//! room after the data, or out of the data: ranges the lock's holder does
-//! not touch until the call is back under the lock. The lease keeps the
-//! bytes alive if the connection drops its buffer meanwhile.
+//! of `sendmsg` or `recvmsg` claims, under the lock, the bytes it will copy
+//! with the lock let go (user memory may fault and sleep): the room after
+//! the data, to write, or the data at the head, to read ([`Claim`]). Until
+//! the claim ends, the buffer itself refuses what would race with it:
+//! reading or sending claimed room, writing claimed data. So the copies
+//! need no promise from the caller: the checks are here, where the
+//! pointers are. A claim keeps the bytes alive if the connection drops its
+//! buffer meanwhile; a [`Lease`] does only that, and tells whether the
+//! connection still has the same buffer.
 //!
 //! A send buffer is made of order-0 pages ([`SharedBytes::pages`]): a
 //! segment's skb takes a reference on the pages of its payload instead of
@@ -26,7 +30,7 @@ use crate::sys;
 use core::{
     ops::Range,
     ptr::NonNull,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
     alloc::{flags::__GFP_ZERO, Flags, KVec},
@@ -46,15 +50,53 @@ enum Store {
     Pages(KVec<AtomicPtr<sys::page>>),
 }
 
+/// The bytes a [`Claim`] reaches without the connection's lock: two
+/// ranges of the region, and whether it writes them. Set only through
+/// `&mut SharedBytes` (so while no range of the buffer is borrowed) and
+/// published by `active`; cleared by the claim's end, from any context.
+struct ClaimCell {
+    active: AtomicBool,
+    write: AtomicBool,
+    spans: [AtomicUsize; 4],
+}
+
+impl ClaimCell {
+    const fn new() -> Self {
+        ClaimCell {
+            active: AtomicBool::new(false),
+            write: AtomicBool::new(false),
+            spans: [AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0), AtomicUsize::new(0)],
+        }
+    }
+
+    /// Whether touching `r` (writing it, if `writing`) would race with
+    /// the claim: two reads never do.
+    fn conflicts(&self, r: &Range<usize>, writing: bool) -> bool {
+        if r.is_empty() || !self.active.load(Ordering::Acquire) {
+            return false;
+        }
+        if !writing && !self.write.load(Ordering::Relaxed) {
+            return false;
+        }
+        let s = |i: usize| self.spans[i].load(Ordering::Relaxed);
+        let overlaps = |start: usize, end: usize| start < end && r.start < end && start < r.end;
+        overlaps(s(0), s(1)) || overlaps(s(2), s(3))
+    }
+}
+
 /// A buffer's bytes.
 ///
 /// # Invariants
 ///
 /// The store holds `len` initialised bytes (a paged store has at least
 /// `len.div_ceil(PAGE_SIZE)` live pages), which live as long as the value.
+/// While `claim` is active, only its [`Claim`] writes its ranges (a write
+/// claim) or nobody writes them (a read claim), and nobody else reads or
+/// sends a written claim's bytes: every other accessor checks it.
 struct Region {
     len: usize,
     store: Store,
+    claim: ClaimCell,
 }
 
 // SAFETY: `Region` owns its bytes; who may touch which of them is the
@@ -170,7 +212,7 @@ impl SharedBytes {
         // INVARIANT: `ptr` is the start of `buf`'s `len` zeroed bytes; the
         // heap allocation does not move with `buf`, which nobody touches.
         let store = Store::Flat { ptr, _buf: buf };
-        Ok(SharedBytes(Some(Arc::new(Region { len, store }, flags)?)))
+        Ok(SharedBytes(Some(Arc::new(Region { len, store, claim: ClaimCell::new() }, flags)?)))
     }
 
     /// `len` zeroed bytes in order-0 pages (a send buffer: segments take
@@ -182,7 +224,7 @@ impl SharedBytes {
         let n = len.div_ceil(PAGE_SIZE);
         // INVARIANT: `len` is set once every page is in; a failure before
         // drops the region, and the pages taken so far with it.
-        let mut region = Region { len: 0, store: Store::Pages(KVec::with_capacity(n, flags)?) };
+        let mut region = Region { len: 0, store: Store::Pages(KVec::with_capacity(n, flags)?), claim: ClaimCell::new() };
         for _ in 0..n {
             let page = zeroed_page(flags)?;
             let Store::Pages(pages) = &mut region.store else { return Err(EINVAL) };
@@ -200,6 +242,42 @@ impl SharedBytes {
         self.0.clone().map(Lease)
     }
 
+    /// Claims the bytes of `spans` for a copy with the connection's lock
+    /// let go: to write them (`write`; room after the data, in pages no
+    /// skb holds, which [`SharedBytes::renew`] makes so), or to read them
+    /// (data at the head). `None` if they are not inside, a claim is
+    /// active, or (to write) a page of theirs is held elsewhere.
+    pub(crate) fn claim(&mut self, spans: Spans, write: bool) -> Option<Claim> {
+        let region = self.0.as_ref()?;
+        let (a, b) = &spans;
+        if region.claim.active.load(Ordering::Acquire) || a.start > a.end || a.end > region.len {
+            return None;
+        }
+        if b.start > b.end || b.end > region.len {
+            return None;
+        }
+        if write && matches!(region.store, Store::Pages(_)) {
+            for p in Iterator::chain(pieces(Some(region), a.clone()), pieces(Some(region), b.clone())) {
+                let (page, _) = region.page(p.start)?;
+                // SAFETY: a live page of the region.
+                if unsafe { sys::rtcp_helper_page_ref_count(page.as_ptr()) } != 1 {
+                    return None;
+                }
+            }
+        }
+        // `&mut self`: no range of the buffer is borrowed now, and any
+        // borrowed later checks the claim. Only a claim's end writes the
+        // cell besides this, and there is none active.
+        let c = &region.claim;
+        for (cell, v) in c.spans.iter().zip([a.start, a.end, b.start, b.end]) {
+            cell.store(v, Ordering::Relaxed);
+        }
+        c.write.store(write, Ordering::Relaxed);
+        c.active.store(true, Ordering::Release);
+        // INVARIANT: the claim is active and `Claim` its only holder.
+        Some(Claim { region: region.clone(), spans, write })
+    }
+
     /// Whether `lease` is on these bytes.
     pub(crate) fn is(&self, lease: &Lease) -> bool {
         self.0.as_ref().is_some_and(|r| Arc::ptr_eq(r, &lease.0))
@@ -212,6 +290,9 @@ impl SharedBytes {
     pub(crate) fn frags(&self, r: Range<usize>) -> Option<impl Iterator<Item = Frag> + '_> {
         let region = self.0.as_deref()?;
         if !matches!(region.store, Store::Pages(_)) || r.start > r.end || r.end > region.len {
+            return None;
+        }
+        if region.claim.conflicts(&r, false) {
             return None;
         }
         Some(pieces(Some(region), r).filter_map(move |p| {
@@ -246,6 +327,12 @@ impl SharedBytes {
             };
             let start = i.saturating_mul(PAGE_SIZE);
             let page = start..start.saturating_add(PAGE_SIZE).min(region.len);
+            if region.claim.conflicts(&page, true) {
+                // A claim's copy may be writing this page: it stays.
+                // SAFETY: an unused fresh page, ours.
+                unsafe { sys::rtcp_helper_put_page(new.as_ptr()) };
+                continue;
+            }
             let old = slot.load(Ordering::Acquire);
             for keep in outside(page, room) {
                 let off = keep.start % PAGE_SIZE;
@@ -323,22 +410,27 @@ impl Bytes for SharedBytes {
     }
 
     fn range(&self, r: Range<usize>) -> Option<&[u8]> {
-        let (p, n) = self.0.as_ref()?.at(&r)?;
+        let region = self.0.as_ref()?;
+        if region.claim.conflicts(&r, false) {
+            return None;
+        }
+        let (p, n) = region.at(&r)?;
         // Besides this handle, which `&self` borrows, the bytes are reached
-        // only through a `Lease`, whose holder touches no byte the ring's
-        // owner uses meanwhile (its contract: the room a writer fills, the
-        // data a reader takes, both away from what the lock's holder
-        // writes or reads).
+        // only by a claim's holder, and this range is not one it writes
+        // (just checked; a claim made later needs `&mut self`).
         // SAFETY: `p..p + n` is inside the region (`at`), initialised
         // (type invariant), and not written while borrowed (above).
         Some(unsafe { core::slice::from_raw_parts(p, n) })
     }
 
     fn range_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
-        let (p, n) = self.0.as_ref()?.at(&r)?;
+        let region = self.0.as_ref()?;
+        if region.claim.conflicts(&r, true) {
+            return None;
+        }
+        let (p, n) = region.at(&r)?;
         // SAFETY: as for `range`; `&mut self` excludes any other use of
-        // the ring's own handle, and a lease's holder keeps off the bytes
-        // the ring writes (`Lease`'s contract).
+        // the ring's own handle, and no claim reaches these bytes.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
@@ -347,6 +439,9 @@ impl Bytes for SharedBytes {
             return None;
         }
         let region = self.0.as_ref()?;
+        if region.claim.conflicts(&a, true) || region.claim.conflicts(&b, true) {
+            return None;
+        }
         let ((pa, na), (pb, nb)) = (region.at(&a)?, region.at(&b)?);
         // SAFETY: as for `range_mut`; `b` ends before `a` starts, so the
         // two slices do not overlap.
@@ -385,10 +480,6 @@ impl Lease {
         pieces(Some(&self.0), r)
     }
 
-    /// Where the piece of storage that holds byte `at` ends, within `end`.
-    pub(crate) fn piece_end(&self, at: usize, end: usize) -> usize {
-        self.0.piece_end(at, end)
-    }
 
     /// New pages for the pages of the room `spans` that something besides
     /// the buffer still holds (an skb of a segment sent from them), to put
@@ -415,36 +506,77 @@ impl Lease {
         }
         Ok(fresh)
     }
+}
 
-    /// The bytes of `r`, writable, if inside and in one piece of storage
-    /// ([`Lease::pieces`]).
-    ///
-    /// # Safety
-    ///
-    /// While the slice lives no one else reads or writes those bytes:
-    /// under the connection's lock they were room after the ring's data
-    /// ([`Ring::room_spans`](crate::proto::ring::Ring::room_spans)) in
-    /// pages nothing else held ([`Lease::fresh_pages`]), and the caller is
-    /// the only one who turns room into data.
-    pub(crate) unsafe fn room(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
-        let (p, n) = self.0.at(&r)?;
-        // SAFETY: inside the region and initialised (type invariant of
-        // `Region`); not shared, as the caller guarantees.
-        Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
+/// Bytes of a buffer claimed for a copy with the connection's lock let go
+/// ([`SharedBytes::claim`]); the claim ends when this is dropped.
+///
+/// # Invariants
+///
+/// `region`'s claim is active, for `spans` and `write`, and this is its
+/// only holder.
+pub(crate) struct Claim {
+    region: Arc<Region>,
+    spans: Spans,
+    write: bool,
+}
+
+impl Claim {
+    /// Hands the claimed bytes to `copy` in order, one piece of storage
+    /// at a time, to fill, until it fills less than it was given; how
+    /// many it filled. Nothing for a claim to read.
+    pub(crate) fn fill(&mut self, mut copy: impl FnMut(&mut [u8]) -> usize) -> usize {
+        if !self.write {
+            return 0;
+        }
+        let mut got = 0;
+        let (a, b) = self.spans.clone();
+        for r in Iterator::chain(pieces(Some(&self.region), a), pieces(Some(&self.region), b)) {
+            let Some((p, n)) = self.region.at(&r) else { break };
+            // SAFETY: inside the region and initialised (`at`, type
+            // invariant of `Region`); claimed to write (type invariant),
+            // so nobody else reads or writes them, and `&mut self` makes
+            // this slice the only one.
+            let dst = unsafe { core::slice::from_raw_parts_mut(p, n) };
+            let k = copy(dst).min(n);
+            got += k;
+            if k < n {
+                break;
+            }
+        }
+        got
     }
 
-    /// The bytes of `r`, if inside and in one piece of storage.
-    ///
-    /// # Safety
-    ///
-    /// While the slice lives no one writes those bytes: under the
-    /// connection's lock they were data of the ring
-    /// ([`Ring::data_spans`](crate::proto::ring::Ring::data_spans)), and
-    /// the caller is the only one who consumes it.
-    pub(crate) unsafe fn data(&self, r: Range<usize>) -> Option<&[u8]> {
-        let (p, n) = self.0.at(&r)?;
-        // SAFETY: inside the region and initialised; not written while
-        // the slice lives, as the caller guarantees.
-        Some(unsafe { core::slice::from_raw_parts(p, n) })
+    /// Hands the bytes of `spans`, which must lie in the claim, to `copy`
+    /// in order, one piece of storage at a time, until it takes less than
+    /// it was given; how many it took (0 if `spans` are not claimed).
+    pub(crate) fn read(&self, (a, b): &Spans, mut copy: impl FnMut(&[u8]) -> usize) -> usize {
+        let within = |r: &Range<usize>| {
+            r.is_empty() || [&self.spans.0, &self.spans.1].iter().any(|c| c.start <= r.start && r.end <= c.end)
+        };
+        if !within(a) || !within(b) {
+            return 0;
+        }
+        let mut out = 0;
+        for r in Iterator::chain(pieces(Some(&self.region), a.clone()), pieces(Some(&self.region), b.clone())) {
+            let Some((p, n)) = self.region.at(&r) else { break };
+            // SAFETY: inside the region and initialised (`at`, type
+            // invariant of `Region`); claimed (type invariant), so nobody
+            // writes them but this claim's `fill`, which `&self` excludes.
+            let src = unsafe { core::slice::from_raw_parts(p, n) };
+            let k = copy(src).min(n);
+            out += k;
+            if k < n {
+                break;
+            }
+        }
+        out
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        // Release: whoever sees the claim gone sees the copy done.
+        self.region.claim.active.store(false, Ordering::Release);
     }
 }

@@ -97,6 +97,12 @@ impl<S: Bytes> Ring<S> {
         &self.buf
     }
 
+    /// The storage, for its own bookkeeping (a claim on some of its
+    /// bytes, say); the ring's bytes are the ring's to move.
+    pub fn storage_mut(&mut self) -> &mut S {
+        &mut self.buf
+    }
+
     /// Bytes of data.
     pub fn len(&self) -> usize {
         self.len
@@ -247,13 +253,6 @@ impl<S: Bytes> Ring<S> {
         // (The head never jumps back to the front when the ring empties:
         // bytes written past the data keep their place.)
         self.head = if head >= cap { head.saturating_sub(cap) } else { head };
-    }
-}
-
-#[cfg(test)]
-impl<S> Ring<S> {
-    pub(crate) fn storage_mut(&mut self) -> &mut S {
-        &mut self.buf
     }
 }
 
