@@ -28,9 +28,9 @@ use crate::rtcp_netns::RtcpNet;
 pub(crate) const AF_RTCP: i32 = sys::AF_RTCP as i32;
 
 /// `socket->state`.
-pub(crate) const SS_UNCONNECTED: u32 = sys::socket_state_SS_UNCONNECTED;
+const SS_UNCONNECTED: u32 = sys::socket_state_SS_UNCONNECTED;
 pub(crate) const SS_CONNECTING: u32 = sys::socket_state_SS_CONNECTING;
-pub(crate) const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
+const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
 
 /// `socket(AF_RTCP, ...)`.
 pub(crate) struct RtcpFamily;

@@ -28,13 +28,13 @@ use crate::rtcp_netns::{RtcpNet, SYN_RETRIES};
 use crate::rtcp_output::send;
 
 // `EPOLL*` are `__poll_t` (`u32`) bit masks.
-pub(crate) const EPOLLIN: u32 = sys::RTCP_EPOLLIN;
-pub(crate) const EPOLLOUT: u32 = sys::RTCP_EPOLLOUT;
-pub(crate) const EPOLLERR: u32 = sys::RTCP_EPOLLERR;
-pub(crate) const EPOLLHUP: u32 = sys::RTCP_EPOLLHUP;
-pub(crate) const EPOLLRDNORM: u32 = sys::RTCP_EPOLLRDNORM;
-pub(crate) const EPOLLWRNORM: u32 = sys::RTCP_EPOLLWRNORM;
-pub(crate) const EPOLLRDHUP: u32 = sys::RTCP_EPOLLRDHUP;
+const EPOLLIN: u32 = sys::RTCP_EPOLLIN;
+const EPOLLOUT: u32 = sys::RTCP_EPOLLOUT;
+const EPOLLERR: u32 = sys::RTCP_EPOLLERR;
+const EPOLLHUP: u32 = sys::RTCP_EPOLLHUP;
+const EPOLLRDNORM: u32 = sys::RTCP_EPOLLRDNORM;
+const EPOLLWRNORM: u32 = sys::RTCP_EPOLLWRNORM;
+const EPOLLRDHUP: u32 = sys::RTCP_EPOLLRDHUP;
 
 /// `sk_state` values are Linux's TCP states (`include/net/tcp_states.h`).
 pub(crate) const TCP_CLOSE: u8 = State::Closed.linux();
@@ -74,13 +74,13 @@ pub(crate) struct RtcpOwned {
 pub(crate) const MAX_TCP_SYNCNT: u8 = 127;
 
 /// `tcpi_snd_ssthresh` before the first loss (`include/net/tcp.h`).
-pub(crate) const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
+const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
 
 /// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
 /// (`include/net/tcp.h`).
-pub(crate) const MAX_TCP_KEEPIDLE: u32 = 32767;
-pub(crate) const MAX_TCP_KEEPINTVL: u32 = 32767;
-pub(crate) const MAX_TCP_KEEPCNT: u32 = 127;
+const MAX_TCP_KEEPIDLE: u32 = 32767;
+const MAX_TCP_KEEPINTVL: u32 = 32767;
+const MAX_TCP_KEEPCNT: u32 = 127;
 
 /// The protocol side of a sock.
 // It lives inside the sock, allocated once: the largest variant costs no
@@ -280,7 +280,7 @@ pub(crate) fn conn_errno(e: ConnError) -> i32 {
 
 /// `TCP_INFO` (`tcp_get_info`): the state, and for a connection its
 /// timers, round-trip estimate, congestion state and options.
-pub(crate) fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
+fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
     let mut i: sys::tcp_info = pin_init::zeroed();
     i.tcpi_state = sk.state();
     let mut tcb = sk.shared().tcb.lock();

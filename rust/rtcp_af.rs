@@ -25,7 +25,7 @@ use crate::proto::ring::Spans;
 use crate::proto::segment::Segment;
 
 /// The TCP header without options.
-pub(crate) const TCP_HEADER_LEN: u32 = 20;
+const TCP_HEADER_LEN: u32 = 20;
 
 /// A segment's payload in a send buffer: the bytes of the spans.
 pub(crate) type Payload<'a> = Option<(&'a SharedBytes, Spans)>;

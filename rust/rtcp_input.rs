@@ -58,10 +58,10 @@ impl core::ops::DerefMut for RtcpStream {
 
 /// Payloads shorter than this are copied into the receive buffer: an skb
 /// costs more to keep than they do to copy.
-pub(crate) const KEEP_MIN: u32 = 1024;
+const KEEP_MIN: u32 = 1024;
 
 /// A received payload offered to the stream, to keep if `may`.
-pub(crate) struct KeepOffer<'a, 'b> {
+struct KeepOffer<'a, 'b> {
     payload: &'a SkbPayload<'b>,
     may: bool,
     kept: Cell<Option<(u32, u32)>>,
@@ -152,7 +152,7 @@ pub(crate) fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<Rtcp
 /// A connection that will not send any more (TIME-WAIT, closed) gives its
 /// send buffer back, and its receive buffer once nothing in it is left to
 /// read.
-pub(crate) fn drop_buffers(s: &mut RtcpStream) {
+fn drop_buffers(s: &mut RtcpStream) {
     s.tx = Ring::new(SharedBytes::empty());
     if s.rx.is_empty() {
         s.rx = Ring::new(SharedBytes::empty());
@@ -268,7 +268,7 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
 
 /// A buffer of `size` bytes to grow into (paged for sending, `paged`),
 /// allocated in process context; a failure only means no growth.
-pub(crate) fn bigger(size: usize, paged: bool) -> Option<SharedBytes> {
+fn bigger(size: usize, paged: bool) -> Option<SharedBytes> {
     let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
     if paged { SharedBytes::pages(size, flags) } else { SharedBytes::new(size, flags) }.ok()
 }

@@ -28,7 +28,7 @@ use crate::rtcp_netns::{MAX_BUF, RMEM, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
 use crate::rtcp_proc::Stats;
 
 /// Ephemeral ports connect() tries when their four-tuple is still in use.
-pub(crate) const MAX_PORT_TRIES: usize = 8;
+const MAX_PORT_TRIES: usize = 8;
 
 /// IPv4's operations (`ipv4_specific`).
 pub(crate) static IPV4: AfOps = AfOps {

@@ -30,12 +30,12 @@ pub(crate) const CHILD_BUF: usize = 65_536;
 /// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
 /// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead), and
 /// of `net.rtcp.rmem` and `wmem` (one kmalloc each, at most order 10).
-pub(crate) const MIN_BUF: usize = 4_096;
+const MIN_BUF: usize = 4_096;
 pub(crate) const MAX_BUF: usize = 4 << 20;
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
 /// under `net.ipv4` (same names, less `tcp_`, same bounds).
-pub(crate) const SYSCTLS: [IntDef; 5] = [
+const SYSCTLS: [IntDef; 5] = [
     IntDef { name: c"syn_retries", default: &[6], min: 1, max: MAX_TCP_SYNCNT as i32 },
     IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
     // 0: never, 1: when the SYN queue is full, 2: always.
@@ -169,13 +169,13 @@ impl BufSizes {
     }
 }
 
-pub(crate) struct RtcpPernet;
+struct RtcpPernet;
 
-pub(crate) static NET_ID: PernetId = PernetId::new();
+static NET_ID: PernetId = PernetId::new();
 
 pub(crate) static PERNET: PernetDef = PernetDef::new::<RtcpPernet>();
 
-pub(crate) static HOOK: HookDef<RtcpHook> = HookDef::new();
+static HOOK: HookDef<RtcpHook> = HookDef::new();
 
 impl Pernet for RtcpPernet {
     type State = RtcpNet;

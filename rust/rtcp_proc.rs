@@ -103,7 +103,7 @@ impl ProcRtcp {
 }
 
 /// The columns of one `/proc/net/rtcp` line besides the addresses.
-pub(crate) struct Row {
+struct Row {
     state: u8,
     tx_queue: u32,
     rx_queue: u32,
