@@ -244,34 +244,49 @@ TEST_F(flood, cookies_when_the_syn_queue_is_full_like_inet)
 	EXPECT_EQ(0, proc_count(AF_RTCP, "03"));
 }
 
-/* Without cookies, a client finds the SYN queue full and is not let in. */
+/*
+ * Without cookies, the seven spoofed SYNs beyond the SYN queue are
+ * dropped, and a client that comes next finds the queue full and is not
+ * let in. The client's SYN is dropped too, and so is each of its
+ * retransmissions: one more whenever the machine is slow enough for the
+ * half-second poll to outlast its first RTO, so only the flood is counted
+ * exactly.
+ */
 TEST_F(flood, drops_without_cookies_like_inet)
 {
-	struct cookie_stats d[2];
+	struct cookie_stats flood[2], client[2];
 
 	ASSERT_EQ(0, set_syncookies("0"));
 	for (int f = 0; f < 2; f++) {
-		struct cookie_stats before = cookie_stats(families[f]);
+		struct cookie_stats before = cookie_stats(families[f]), flooded;
 		struct sockaddr_in addr;
 		int l = flooded_listener(families[f], &addr), c;
 		struct pollfd p;
 
 		ASSERT_LE(0, l);
 		EXPECT_EQ(3, proc_count(families[f], "03")) TH_LOG("%s", FAMILY_NAME(families[f]));
+		flooded = cookie_stats(families[f]);
+		flood[f] = cookie_delta(flooded, before);
 		c = socket(AF_INET, SOCK_STREAM | SOCK_NONBLOCK, 0);
 		EXPECT_EQ(-EINPROGRESS, connect_res(c, &addr));
 		p = (struct pollfd){ .fd = c, .events = POLLOUT };
 		EXPECT_EQ(0, poll(&p, 1, 500)) TH_LOG("%s", FAMILY_NAME(families[f]));
-		d[f] = cookie_delta(cookie_stats(families[f]), before);
+		client[f] = cookie_delta(cookie_stats(families[f]), flooded);
 		close(c);
 		close(l);
 	}
-	EXPECT_EQ(8, d[0].full_drop);
-	EXPECT_EQ(0, d[0].sent);
-	EXPECT_EQ(d[0].full_cookies, d[1].full_cookies);
-	EXPECT_EQ(d[0].full_drop, d[1].full_drop);
-	EXPECT_EQ(d[0].sent, d[1].sent);
-	EXPECT_EQ(d[0].drops, d[1].drops);
+	EXPECT_EQ(7, flood[0].full_drop);
+	EXPECT_EQ(0, flood[0].sent);
+	EXPECT_EQ(flood[0].full_cookies, flood[1].full_cookies);
+	EXPECT_EQ(flood[0].full_drop, flood[1].full_drop);
+	EXPECT_EQ(flood[0].sent, flood[1].sent);
+	EXPECT_EQ(flood[0].drops, flood[1].drops);
+	for (int f = 0; f < 2; f++) {
+		EXPECT_LE(1, client[f].full_drop) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_LE(1, client[f].drops) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, client[f].sent) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, client[f].full_cookies) TH_LOG("%s", FAMILY_NAME(families[f]));
+	}
 }
 
 /*
