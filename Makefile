@@ -3,7 +3,7 @@
 # RTCP's top level. `make run` and `make test` set up everything they need
 # (packages, toolchain pieces, the kernel) on first use; see README.md.
 #
-#   make            build rtcp.ko against the cached RTCP kernel
+#   make            build rtcp.ko against the cached RTCP kernel, and rtcpize
 #   make run        boot the VM, load rtcp.ko, run the AF_RTCP demo
 #   make test       host cargo tests, rtcp.ko (clippy-clean), VM selftests
 #   make fuzz       run the segment parser fuzzer for FUZZ_SECONDS
@@ -31,7 +31,7 @@ FUZZ_SECONDS ?= 60
 # on first use), or the tree KDIR names, which scripts/kdir.sh checks.
 ifneq ($(KDIR),)
 KSRC = $$(scripts/kdir.sh "$(KDIR)")
-MODULE_DIR := kdir-module
+MODULE_DIR ?= kdir-module
 LLVM ?= 1
 else
 KSRC = $$(scripts/kernel.sh debug)
@@ -50,7 +50,7 @@ INSTALL_HDR_PATH ?= /usr/local
 KMAKE = mkdir -p $(CURDIR)/build/$(1) && $(MAKE) -C "$$kdir" M=$(CURDIR) MO=$(CURDIR)/build/$(1) \
 	LLVM=$(LLVM)
 
-all: module
+all: module rtcpize
 
 deps:
 	@scripts/deps.sh
@@ -77,6 +77,10 @@ selftests: deps
 demo: deps
 	@$(MAKE) -C demo
 
+# rtcpize run CMD: CMD's TCP sockets as AF_RTCP (a preload library).
+rtcpize:
+	@$(MAKE) -C rtcpize
+
 # Cargo's output stays out of the source tree of the core, in the cache
 # that scripts/lib.sh names (RTCP_CACHE): every clone shares the built
 # dependencies, so a fresh clone compiles only the core itself.
@@ -86,7 +90,7 @@ cargo-test: deps
 	cd rust/proto && RUSTFLAGS="-Dwarnings" cargo test --locked
 	cd rust/proto && cargo clippy --locked --all-targets -- -Dwarnings
 
-test: cargo-test module selftests build-checks
+test: cargo-test module rtcpize selftests build-checks
 	@scripts/vm.sh selftests
 
 run: module demo
@@ -103,7 +107,8 @@ bench: deps
 clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C demo clean
+	$(MAKE) -C rtcpize clean
 	$(MAKE) -C bench clean
 	rm -rf build rust/proto/target rust/proto/fuzz/target
 
-.PHONY: all deps kernel module modules_install headers_install selftests demo cargo-test build-checks test run fuzz bench clean
+.PHONY: all deps kernel module modules_install headers_install selftests demo rtcpize cargo-test build-checks test run fuzz bench clean

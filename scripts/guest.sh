@@ -90,8 +90,9 @@ else
 fi
 
 # Unloading must work once every socket is closed (and frees everything).
-# A connection RTCP closed first waits out TIME-WAIT (60 s) and holds the
-# module until then, as its sock does: give them that long.
+# The tests' connections left in TIME-WAIT go with their namespaces; one
+# left in the VM's own namespace would wait out its 60 s and hold the
+# module until then: give it that long.
 if [ -d /sys/module/rtcp ]; then
 	t0=$(date +%s)
 	for _ in $(seq 75); do
