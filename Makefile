@@ -7,6 +7,8 @@
 #   make run        boot the VM, load rtcp.ko, run the AF_RTCP demo
 #   make test       host cargo tests, rtcp.ko (clippy-clean), VM selftests
 #   make fuzz       run the segment parser fuzzer for FUZZ_SECONDS
+#   make wire       the differential wire harness alone (AF_RTCP's segments
+#                   against AF_INET's), in one VM boot
 #   make bench      CRR benchmark, AF_RTCP against AF_INET, on a kernel
 #                   without debug checks (BENCH_SECONDS per family)
 #   make kernel     only fetch, patch, configure and build the kernel
@@ -39,7 +41,7 @@ MODULE_DIR := module
 LLVM ?= $(LLVM_SUFFIX)
 endif
 ifneq ($(KDIR),)
-ifneq ($(filter test run bench,$(MAKECMDGOALS)),)
+ifneq ($(filter test run wire bench,$(MAKECMDGOALS)),)
 $(error make test, run and bench boot RTCP's own kernel; KDIR= is for make and make modules_install)
 endif
 endif
@@ -96,6 +98,10 @@ test: cargo-test module rtcpize selftests build-checks
 run: module demo
 	@scripts/vm.sh demo
 
+# The differential wire harness alone (make test runs it with the rest).
+wire: module rtcpize selftests
+	@RTCP_TESTS=rtcp_wire scripts/vm.sh selftests
+
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_SECONDS)
 
@@ -111,4 +117,4 @@ clean:
 	$(MAKE) -C bench clean
 	rm -rf build rust/proto/target rust/proto/fuzz/target
 
-.PHONY: all deps kernel module modules_install headers_install selftests demo rtcpize cargo-test build-checks test run fuzz bench clean
+.PHONY: all deps kernel module modules_install headers_install selftests demo rtcpize cargo-test build-checks test run wire fuzz bench clean

@@ -39,3 +39,7 @@ if [ "$("$venv/bin/vng" --version 2>/dev/null)" != "virtme-ng $VIRTME_NG_VERSION
 	python3 -m venv --clear "$venv"
 	"$venv/bin/python3" -m pip install -q "virtme-ng==$VIRTME_NG_VERSION"
 fi
+if [ "$("$venv/bin/python3" -c 'import scapy; print(scapy.VERSION)' 2>/dev/null)" != "$SCAPY_VERSION" ]; then
+	log "installing scapy $SCAPY_VERSION into $venv"
+	"$venv/bin/python3" -m pip install -q "scapy==$SCAPY_VERSION"
+fi

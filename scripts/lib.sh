@@ -16,6 +16,8 @@ CARGO_FUZZ_VERSION=0.13.1
 # none): the Rust daemon from crates.io, which Debian 12 does not package
 # (qemu's own C virtiofsd cannot share a root without privileges).
 VIRTIOFSD_VERSION=1.14.0
+# scapy, for the wire harness's peer (in the same venv as virtme-ng).
+SCAPY_VERSION=2.6.1
 
 # Debian packages the build, the VM and the tests use.
 DEB_PACKAGES=(
@@ -23,7 +25,7 @@ DEB_PACKAGES=(
 	make flex bison bc cpio kmod rsync xz-utils python3-venv
 	libelf-dev libssl-dev
 	qemu-system-x86 busybox-static
-	iproute2 tcpdump
+	iproute2 tcpdump ethtool
 	libseccomp-dev libcap-ng-dev
 )
 

@@ -1,0 +1,434 @@
+# SPDX-License-Identifier: GPL-2.0
+"""RTCP's differential wire harness.
+
+Each scenario drives one end of a connection through the socket API and
+plays the other end at packet level (scapy, on the far end of a veth pair
+that has no address of its own), once with Linux's TCP (AF_INET) and once
+with RTCP (the same code run under rtcpize, so its TCP sockets are
+AF_RTCP). Every segment the stack under test sends is recorded, its
+sequence numbers relative to its ISN, its acknowledgements to ours, its
+timestamp value left out and its echo relative to ours, its window scaled
+as it announced, with the time it left. The two recordings must be the
+same, field by field, times within a tolerance.
+
+    rtcp_wire.py record FILE      run every scenario, write the recording
+    rtcp_wire.py compare A B      KTAP, one test per scenario, and the total
+
+Run by rtcp_wire.sh, which makes the namespace and runs the three steps.
+"""
+
+import ctypes
+import json
+import os
+import socket
+import sys
+import threading
+import time
+
+from scapy.all import IP, TCP, Ether, Raw, conf, get_if_hwaddr  # noqa: E402
+from scapy.arch.linux import L2ListenSocket  # noqa: E402
+
+conf.verb = 0
+
+US = "10.0.99.1"  # the stack under test, on w0
+PEER = "10.0.99.2"  # played on w1, which has no address
+DEV = "w1"
+PEER_ISN = 1_000_000
+PEER_TSVAL = 500_000
+# Times of segments that timers send must agree within this much (TCG is
+# slow and uneven: a bound on jitter, not a measure of speed).
+TIME_TOLERANCE = 0.35
+
+
+class Peer:
+    """The far end: sends segments to the stack and collects the ones it
+    sends, each with its time from the scenario's start."""
+
+    def __init__(self, port, lport):
+        # The scenario's own ports: the peer's, and the listener's (a
+        # segment of an earlier scenario's connection is not recorded).
+        self.port = port
+        self.lport = lport
+        self.mac = get_if_hwaddr(DEV)
+        self.sock = conf.L2socket(iface=DEV)
+        self.listen = L2ListenSocket(iface=DEV, filter=None)
+        self.got = []
+        self.lock = threading.Condition()
+        self.t0 = time.monotonic()
+        self.stop = False
+        self.thread = threading.Thread(target=self._sniff, daemon=True)
+        self.thread.start()
+
+    def _sniff(self):
+        while not self.stop:
+            try:
+                p = self.listen.recv()
+            except OSError:
+                continue
+            if p is None or IP not in p or TCP not in p or p[IP].src != US or p[TCP].dport != self.port:
+                continue
+            with self.lock:
+                self.got.append((time.monotonic() - self.t0, p[IP]))
+                self.lock.notify_all()
+
+    def close(self):
+        self.stop = True
+        self.sock.close()
+        self.listen.close()
+
+    def send(self, sport, dport, flags, seq, ack=0, win=65535, options=(), payload=b""):
+        tcp = TCP(sport=sport, dport=dport, flags=flags, seq=seq % 2**32, ack=ack % 2**32,
+                  window=win, options=list(options))
+        pkt = Ether(dst=self.their_mac, src=self.mac) / IP(src=PEER, dst=US) / tcp
+        if payload:
+            pkt = pkt / Raw(payload)
+        self.sock.send(pkt)
+
+    def expect(self, n, timeout=5.0):
+        """Waits until the stack has sent `n` segments in all, or the
+        timeout (a bound on a hang); the segments so far."""
+        end = time.monotonic() + timeout
+        with self.lock:
+            while len(self.got) < n and time.monotonic() < end:
+                self.lock.wait(timeout=0.05)
+            return list(self.got)
+
+    def quiet(self, secs):
+        """Lets `secs` pass, collecting what the stack sends meanwhile."""
+        time.sleep(secs)
+        with self.lock:
+            return list(self.got)
+
+
+def normalise(segs, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
+    """The recorded segments as comparable records."""
+    isn = None
+    wscale = 0
+    out = []
+    for t, ip in segs:
+        tcp = ip[TCP]
+        flags = str(tcp.flags)
+        if "S" in flags and isn is None:
+            isn = tcp.seq
+        opts = []
+        for kind, val in tcp.options:
+            if kind == "Timestamp":
+                opts.append(["TS", (val[1] - peer_tsval) % 2**32 if val[1] else 0])
+            elif kind == "WScale":
+                opts.append(["WS", val])
+                if "S" in flags:
+                    wscale = val
+            elif kind == "SAck":
+                opts.append(["SACK"] + [(v - peer_isn) % 2**32 for v in val])
+            else:
+                opts.append([kind, val if isinstance(val, int) else None])
+        win = tcp.window if "S" in flags else tcp.window << wscale
+        base = isn if isn is not None else tcp.seq
+        out.append({
+            "t": round(t, 3),
+            "flags": flags,
+            "seq": (tcp.seq - base) % 2**32,
+            "ack": (tcp.ack - peer_isn) % 2**32 if "A" in flags else 0,
+            "len": len(tcp.payload),
+            "win": win,
+            "opts": opts,
+        })
+    return out
+
+
+# --- scenarios: each gets a Peer and a socket factory, and returns the
+# --- segments the stack sent (Peer.got), from which `normalise` makes
+# --- the record. `timed` ones compare segment times too.
+
+SYN_OPTS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (PEER_TSVAL, 0)), ("NOP", None), ("WScale", 7)]
+
+
+def abort(sock):
+    """Closes `sock` with a reset (SO_LINGER of zero): no orphan is left
+    to retransmit to a peer that will never answer, holding its namespace
+    (and the module) for minutes."""
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
+    sock.close()
+
+
+def listener(port, backlog=8):
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    s.bind((US, port))
+    s.listen(backlog)
+    return s
+
+
+def passive_open(peer, port, syn_opts, ack_opts=None):
+    """A listener, the peer's SYN with `syn_opts`; the SYN-ACK. If
+    `ack_opts` is given, the peer completes the handshake too."""
+    ls = listener(port)
+    peer.send(peer.port, port, "S", PEER_ISN - 1, options=syn_opts)
+    segs = peer.expect(1)
+    if ack_opts is not None and segs:
+        their = segs[0][1][TCP]
+        peer.send(peer.port, port, "A", PEER_ISN, their.seq + 1, options=ack_opts)
+    return ls, segs
+
+
+def sc_synack(syn_opts):
+    def run(peer):
+        ls, _ = passive_open(peer, peer.lport, syn_opts)
+        segs = peer.expect(1)
+        ls.close()
+        return segs[:1]
+    return run
+
+
+def sc_to_listener(flags, quiet=False):
+    """A segment other than a SYN, of no handshake, to a listener: the
+    reset it earns, if any (`quiet`: watch half a second for none)."""
+    def run(peer):
+        ls = listener(peer.lport)
+        ack = 12345 if "A" in flags else 0
+        peer.send(peer.port, peer.lport, flags, PEER_ISN, ack)
+        segs = peer.quiet(0.5) if quiet else peer.expect(1, timeout=2.0)
+        ls.close()
+        return segs
+    return run
+
+
+def connecting(peer):
+    """A socket whose non-blocking connect() to the peer is under way."""
+    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s.setblocking(False)
+    try:
+        s.connect((PEER, peer.port))
+    except BlockingIOError:
+        pass
+    return s
+
+
+def sc_active_open(synack_opts, synack_win=65535):
+    """connect(): the SYN, then (the peer's SYN-ACK with `synack_opts`)
+    the ACK that completes the handshake."""
+    def run(peer):
+        s = connecting(peer)
+        segs = peer.expect(1)
+        if not segs:
+            return segs
+        syn = segs[0][1][TCP]
+        peer.send(peer.port, syn.sport, "SA", PEER_ISN - 1, syn.seq + 1, win=synack_win, options=synack_opts)
+        segs = peer.expect(2)
+        time.sleep(0.2)
+        abort(s)
+        return segs[:2]
+    return run
+
+
+def established(peer, opts=SYN_OPTS):
+    """A connection accepted from the peer: (listener, connection, their
+    ISN + 1)."""
+    with_ts = any(k == "Timestamp" for k, _ in opts)
+    ls, segs = passive_open(peer, peer.lport, opts, ack_opts=ts(PEER_TSVAL + 1) if with_ts else [])
+    ls.settimeout(5)
+    c, _ = ls.accept()
+    their = segs[0][1][TCP].seq + 1
+    return ls, c, their
+
+
+def ts(val, ecr=0):
+    return [("NOP", None), ("NOP", None), ("Timestamp", (val, ecr))]
+
+
+def sc_on_connection(act, then=lambda peer: peer.quiet(0.3)):
+    """On a connection accepted from the peer, `act(peer, conn, their)`;
+    then what `then` collects: every segment the stack sent."""
+    def run(peer):
+        ls, c, their = established(peer)
+        act(peer, c, their)
+        segs = then(peer)
+        abort(c)
+        ls.close()
+        return segs
+    return run
+
+
+def next_one(timeout=2.0):
+    """Collects until one more segment than there were when the scenario
+    acted (or `timeout`)."""
+    def then(peer):
+        return peer.expect(peer.mark + 1, timeout=timeout)
+    return then
+
+
+def peer_sends(flags, seq_off=0, ack_off=0, options=None, payload=b""):
+    """The peer's segment: its sequence number `seq_off` from its next,
+    its acknowledgement `ack_off` from ours."""
+    def act(peer, c, their):
+        peer.mark = len(peer.got)
+        opts = ts(PEER_TSVAL + 2) if options is None else options
+        peer.send(peer.port, peer.lport, flags, PEER_ISN + seq_off, their + ack_off, options=opts, payload=payload)
+    return act
+
+
+def app_sends(length):
+    def act(peer, c, their):
+        peer.mark = len(peer.got)
+        c.send(b"y" * length)
+    return act
+
+
+def sc_fin_in():
+    """The peer closes first: the stack's ACK, then (after close()) its FIN."""
+    def run(peer):
+        ls, c, their = established(peer)
+        n = len(peer.got)
+        peer.send(peer.port, peer.lport, "FA", PEER_ISN, their, options=ts(PEER_TSVAL + 2))
+        peer.expect(n + 1, timeout=2.0)
+        c.close()
+        segs = peer.expect(n + 2, timeout=2.0)
+        fin = [x for _, x in segs if "F" in str(x[TCP].flags)]
+        if fin:
+            # Our FIN acknowledged: LAST-ACK ends.
+            peer.send(peer.port, peer.lport, "A", PEER_ISN + 1, fin[-1][TCP].seq + 1, options=ts(PEER_TSVAL + 3))
+        ls.close()
+        return segs
+    return run
+
+
+def sc_synack_retransmitted():
+    """No final ACK: the SYN-ACK again after the initial RTO (1 s)."""
+    def run(peer):
+        ls, _ = passive_open(peer, peer.lport, SYN_OPTS)
+        segs = peer.expect(2, timeout=4.0)
+        ls.close()
+        return segs[:2]
+    return run
+
+
+def sc_syn_retransmitted():
+    """No SYN-ACK: the SYN again after 1 s."""
+    def run(peer):
+        s = connecting(peer)
+        segs = peer.expect(2, timeout=4.0)
+        s.close()
+        return segs[:2]
+    return run
+
+
+# Why RTCP differs where it is known to; each such scenario counts as
+# different and reports its first difference (XFAIL), until it is the same.
+WINDOW = ("RTCP's SYN and SYN-ACK offer a window of 3969 with scale 7, not tcp_select_initial_window's "
+          "(a window rounded down to the MSS within 65535, the scale from the largest receive buffer)")
+NO_TLP = "no tail loss probe (RFC 8985): Linux sends the last segment again after about two round trips"
+NAGLE = "Nagle without Minshall's check holds a write's short tail, and its last segment has no PSH (tcp_push)"
+
+# name: (run, timed, why RTCP differs if it is known to).
+SCENARIOS = {
+    "synack.all_options": (sc_synack(SYN_OPTS), False, WINDOW),
+    "synack.no_options": (sc_synack([]), False, WINDOW),
+    "synack.mss_only": (sc_synack([("MSS", 1460)]), False, WINDOW),
+    "synack.mss_536": (sc_synack([("MSS", 536)]), False, WINDOW),
+    "synack.wscale_14": (sc_synack([("MSS", 1460), ("NOP", None), ("WScale", 14)]), False, WINDOW),
+    "synack.timestamps_only": (sc_synack(ts(PEER_TSVAL)), False, WINDOW),
+    "synack.sack_only": (sc_synack([("MSS", 1460), ("SAckOK", b"")]), False, WINDOW),
+    "listener.ack": (sc_to_listener("A"), False, None),
+    "listener.synack": (sc_to_listener("SA"), False, None),
+    "listener.rst": (sc_to_listener("R", quiet=True), False, None),
+    "listener.fin": (sc_to_listener("F", quiet=True), False, None),
+    "active.syn_and_ack": (sc_active_open(SYN_OPTS), False, WINDOW),
+    "active.synack_no_options": (sc_active_open([]), False, WINDOW),
+    "active.synack_mss_536_ws_0": (sc_active_open([("MSS", 536), ("NOP", None), ("WScale", 0)]), False, WINDOW),
+    # The peer's 100 bytes: what the stack acknowledges.
+    "data.in_100": (sc_on_connection(peer_sends("PA", payload=b"x" * 100)), False, WINDOW),
+    # The application's bytes, which the peer never acknowledges.
+    "data.out_100": (sc_on_connection(app_sends(100)), False, WINDOW + "; " + NO_TLP),
+    "data.out_3000": (sc_on_connection(app_sends(3000)), False, WINDOW + "; " + NAGLE + "; " + NO_TLP),
+    "close.fin_in_then_close": (sc_fin_in(), False, WINDOW),
+    # RFC 5961: a SYN on the connection (4), an RST in the window but not
+    # at RCV.NXT (3), an ACK below SND.UNA - MAX.SND.WND (5.2) each earn a
+    # challenge ACK.
+    "rfc5961.syn_in_established": (sc_on_connection(peer_sends("S", 5000, options=SYN_OPTS), next_one()),
+                                   False, WINDOW),
+    "rfc5961.rst_in_window": (sc_on_connection(peer_sends("R", 100, options=[]), next_one()), False, WINDOW),
+    "rfc5961.ack_below_window": (sc_on_connection(peer_sends("A", ack_off=-2**30), next_one(1.5)), False, WINDOW),
+    "retrans.synack_after_1s": (sc_synack_retransmitted(), True, WINDOW),
+    "retrans.syn_after_1s": (sc_syn_retransmitted(), True, WINDOW),
+}
+
+
+def record(path):
+    out = {}
+    for i, (name, (run, _, _)) in enumerate(SCENARIOS.items()):
+        peer = Peer(40000 + i, 8000 + i)
+        peer.their_mac = get_if_hwaddr("w0")
+        try:
+            segs = run(peer)
+            out[name] = normalise(segs)
+        except Exception as e:  # a scenario that breaks is a difference
+            out[name] = {"error": repr(e)}
+        finally:
+            peer.close()
+        time.sleep(0.05)
+    with open(path, "w") as f:
+        json.dump(out, f)
+
+
+FIELDS = ("flags", "seq", "ack", "len", "win", "opts")
+
+
+def brief(segs):
+    return " ".join("%s:%d+%d" % (x["flags"], x["seq"], x["len"]) for x in segs)
+
+
+def first_difference(a, b, timed, fields=FIELDS):
+    """The first field in which recordings `a` and `b` differ, or None."""
+    if isinstance(a, dict) or isinstance(b, dict):
+        return None if a == b else "inet %s, rtcp %s" % (a, b)
+    if len(a) != len(b):
+        return "%d segment(s) from inet (%s), %d from rtcp (%s)" % (len(a), brief(a), len(b), brief(b))
+    for i, (x, y) in enumerate(zip(a, b)):
+        for k in fields:
+            if x[k] != y[k]:
+                return "segment %d (%s) %s: inet %s, rtcp %s" % (i, x["flags"], k, x[k], y[k])
+        if timed and abs(x["t"] - y["t"]) > TIME_TOLERANCE:
+            return "segment %d time: inet %.3f s, rtcp %.3f s" % (i, x["t"], y["t"])
+    return None
+
+
+def compare(inet_path, rtcp_path):
+    with open(inet_path) as f:
+        inet = json.load(f)
+    with open(rtcp_path) as f:
+        rtcp = json.load(f)
+    print("TAP version 13")
+    print("1..%d" % len(SCENARIOS))
+    same = fails = 0
+    for i, (name, (_, timed, why)) in enumerate(SCENARIOS.items(), 1):
+        a, b = inet.get(name), rtcp.get(name)
+        if isinstance(a, dict):
+            print("# %s: the scenario broke with Linux's TCP: %s" % (name, a))
+        diff = first_difference(a, b, timed) if a is not None and b is not None else "not recorded"
+        if diff is None:
+            same += 1
+            print("# %s: same%s" % (name, ", though marked as different: the mark can go" if why else ""))
+            print("ok %d %s" % (i, name))
+        elif why:
+            print("# %s: %s" % (name, diff))
+            rest = first_difference(a, b, timed, [k for k in FIELDS if k not in ("win", "opts")])
+            print("# %s: apart from windows and options: %s" % (name, rest or "same"))
+            print("ok %d %s # XFAIL %s" % (i, name, why))
+        else:
+            fails += 1
+            print("# %s: %s" % (name, diff))
+            rest = first_difference(a, b, timed, [k for k in FIELDS if k not in ("win", "opts")])
+            print("# %s: apart from windows and options: %s" % (name, rest or "same"))
+            print("not ok %d %s" % (i, name))
+    print("# rtcp-wire: %d of %d scenarios as Linux" % (same, len(SCENARIOS)))
+    return 1 if fails else 0
+
+
+if __name__ == "__main__":
+    if len(sys.argv) == 3 and sys.argv[1] == "record":
+        record(sys.argv[2])
+    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
+        sys.exit(compare(sys.argv[2], sys.argv[3]))
+    else:
+        print(__doc__, file=sys.stderr)
+        sys.exit(2)

@@ -1,0 +1,37 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# The differential wire harness (rtcp_wire.py): every scenario once with
+# Linux's TCP and once with RTCP (the same Python under rtcpize), the
+# peer played by scapy on the far end of a veth pair; then one KTAP test
+# per scenario, and "rtcp-wire: N of M scenarios as Linux".
+#
+# Needs: KSFT_DIR (RTCP's kernel tree, whose cache holds the venv with
+# scapy); rtcp.ko loaded; rtcpize built.
+
+here=$(dirname "$(readlink -f "$0")")
+kdir=${KSFT_DIR%/tools/testing/selftests}
+py=$(dirname "$kdir")/venv/bin/python3
+rtcpize=$here/../rtcpize/rtcpize
+ns=rtcp-wire
+tmp=$(mktemp -d)
+trap 'ip netns del $ns 2>/dev/null; rm -rf "$tmp"' EXIT
+
+"$py" -c 'import scapy' 2>/dev/null || { echo "Bail out! no scapy in $py (scripts/deps.sh installs it)"; exit 1; }
+ip netns add $ns || exit 1
+# w0 is the stack under test's; w1, with no address, is the peer's wire.
+# No offloads on w0, so that each segment crosses as itself.
+ip -n $ns -batch - <<-EOF2 || exit 1
+	link set lo up
+	link add w0 type veth peer name w1
+	addr add 10.0.99.1/24 dev w0
+	link set w0 up
+	link set w1 up
+EOF2
+ip netns exec $ns ethtool -K w0 tso off gso off >/dev/null || exit 1
+mac=$(ip -n $ns -o link show w1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+ip -n $ns neigh add 10.0.99.2 lladdr "$mac" dev w0 nud permanent || exit 1
+
+ip netns exec $ns "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" || exit 1
+ip netns exec $ns "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" || exit 1
+"$py" "$here/rtcp_wire.py" compare "$tmp/inet.json" "$tmp/rtcp.json"
