@@ -98,7 +98,8 @@ test: cargo-test module rtcpize selftests build-checks
 run: module demo
 	@scripts/vm.sh demo
 
-# The differential wire harness alone (make test runs it with the rest).
+# The differential wire harness, in a boot of its own (make test leaves it
+# out: see selftests/rtcp_jobs).
 wire: module rtcpize selftests
 	@RTCP_TESTS=rtcp_wire scripts/vm.sh selftests
 

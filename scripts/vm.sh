@@ -90,7 +90,8 @@ log "booting $(basename "$kdir") under $(cat "$probe")"
 # What the guest runs: the jobs of selftests/rtcp_jobs (when, name,
 # command), and how many "shared" ones run at once (RTCP_JOBS).
 # RTCP_TESTS (a space-separated list of test programs or job names)
-# narrows the run while developing; `make test` runs them all.
+# narrows the run while developing; `make test` runs them all but the
+# "apart" ones, which run only when named (make wire).
 if [ "$mode" = selftests ]; then
 	make -s -C "$RTCP_TOP/selftests" KSFT_DIR="$kdir/tools/testing/selftests" list >"$out/tests"
 	if [ -n "${RTCP_TESTS:-}" ]; then
@@ -100,6 +101,9 @@ if [ "$mode" = selftests ]; then
 		done
 		awk -v want="$RTCP_TESTS" 'BEGIN { n = split(want, w, " "); for (i = 1; i <= n; i++) t[w[i]] = 1 }
 			$2 in t || substr($3, 3) in t' "$out/tests" >"$out/tests.some"
+		mv "$out/tests.some" "$out/tests"
+	else
+		awk '$1 != "apart"' "$out/tests" >"$out/tests.some"
 		mv "$out/tests.some" "$out/tests"
 	fi
 	echo "${RTCP_JOBS:-7}" >"$out/jobs"
