@@ -533,10 +533,11 @@ impl Claim {
         let (a, b) = self.spans.clone();
         for r in Iterator::chain(pieces(Some(&self.region), a), pieces(Some(&self.region), b)) {
             let Some((p, n)) = self.region.at(&r) else { break };
-            // SAFETY: inside the region and initialised (`at`, type
-            // invariant of `Region`); claimed to write (type invariant),
-            // so nobody else reads or writes them, and `&mut self` makes
-            // this slice the only one.
+            // Claimed to write (type invariant): nobody else reads or
+            // writes these bytes, and `&mut self` makes this slice the only
+            // one.
+            // SAFETY: inside the region and initialised (`at`, `Region`'s
+            // invariant), and not shared (above).
             let dst = unsafe { core::slice::from_raw_parts_mut(p, n) };
             let k = copy(dst).min(n);
             got += k;
@@ -560,9 +561,10 @@ impl Claim {
         let mut out = 0;
         for r in Iterator::chain(pieces(Some(&self.region), a.clone()), pieces(Some(&self.region), b.clone())) {
             let Some((p, n)) = self.region.at(&r) else { break };
-            // SAFETY: inside the region and initialised (`at`, type
-            // invariant of `Region`); claimed (type invariant), so nobody
-            // writes them but this claim's `fill`, which `&self` excludes.
+            // Claimed (type invariant): nobody writes these bytes but this
+            // claim's `fill`, which `&self` excludes.
+            // SAFETY: inside the region and initialised (`at`, `Region`'s
+            // invariant), and not written (above).
             let src = unsafe { core::slice::from_raw_parts(p, n) };
             let k = copy(src).min(n);
             out += k;

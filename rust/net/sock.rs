@@ -429,11 +429,10 @@ impl<P: Proto> Sock<P> {
 
     /// The namespace the sock lives in.
     pub(crate) fn net(&self) -> &Net {
-        // SAFETY: `sk_net` is set by `sk_alloc` and lives as long as the
-        // sock (a user sock holds a reference on its namespace; a kernel
-        // sock, or one that let go with `release_net`, is torn down by the
-        // namespace's exit, and its `struct net` is kept by the passive
-        // reference).
+        // A user sock holds a reference on its namespace; a kernel sock, or
+        // one that let go with `release_net`, is torn down by the
+        // namespace's exit, and its passive reference keeps `struct net`.
+        // SAFETY: `sk_net`, set by `sk_alloc`, lives as long as the sock.
         unsafe { Net::from_raw((*self.as_ptr()).__sk_common.skc_net.net) }
     }
 
