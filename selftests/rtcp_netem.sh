@@ -90,12 +90,12 @@ three_ways() {
 # enough for the windows to open fully and for losses to fall anywhere. Under the
 # delays, a transfer's time is set by the round trip and the window.
 test_clean() { three_ways 9000 2097152 0; }
-test_loss_1() { three_ways 9010 2097152 1 loss 1%; }
-test_loss_5() { three_ways 9020 2097152 1 loss 5%; }
+test_loss_1() { three_ways 9010 1048576 1 loss 1%; }
+test_loss_5() { three_ways 9020 1048576 1 loss 5%; }
 test_delay_50() { three_ways 9060 1048576 0 delay 50ms; }
 test_delay_reorder() { three_ways 9030 1048576 0 delay 25ms 5ms reorder 25% 50%; }
 test_duplicate() { three_ways 9040 1048576 0 duplicate 5%; }
-test_mix() { three_ways 9050 2097152 1 loss 2% duplicate 2% delay 5ms reorder 10% 50%; }
+test_mix() { three_ways 9050 1048576 1 loss 2% duplicate 2% delay 5ms reorder 10% 50%; }
 
 ktap_print_header
 if ! setup; then
@@ -106,12 +106,12 @@ cases=("$@")
 [ ${#cases[@]} -gt 0 ] || cases=(clean loss_1 loss_5 delay_50 delay_reorder duplicate mix)
 declare -A what=(
 	[clean]="2 MiB over veth, all three pairings"
-	[loss_1]="2 MiB under 1% loss, intact, with retransmissions"
-	[loss_5]="2 MiB under 5% loss, intact, with retransmissions"
+	[loss_1]="1 MiB under 1% loss, intact, with retransmissions"
+	[loss_5]="1 MiB under 5% loss, intact, with retransmissions"
 	[delay_50]="1 MiB under 50 ms delay, intact"
 	[delay_reorder]="1 MiB under 25 ms delay with reordering, intact"
 	[duplicate]="1 MiB under 5% duplication, intact"
-	[mix]="2 MiB under loss, duplication, delay and reordering, intact"
+	[mix]="1 MiB under loss, duplication, delay and reordering, intact"
 )
 ktap_set_plan ${#cases[@]}
 for c in "${cases[@]}"; do
