@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The connection table of a namespace: four-tuples to connections, in
+//! The connection table of a namespace, the counterpart of the established
+//! hash of `net/ipv4/inet_hashtables.c`: four-tuples to connections, in
 //! buckets chosen by a keyed hash of the tuple (as `inet_ehashfn` keys
 //! Linux's established hash), so that a peer cannot aim its connections
 //! at one bucket.

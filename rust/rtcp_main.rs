@@ -1,6 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! RTCP: TCP's connection machinery in Rust, as the `AF_RTCP` socket family.
+//! This file is the module and its registrations, the counterpart of
+//! `inet_init` in `net/ipv4/af_inet.c`.
 //!
 //! C header of the family: `include/uapi/linux/rtcp.h` in this repository.
 //!
