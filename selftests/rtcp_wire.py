@@ -171,12 +171,15 @@ def passive_open(peer, port, syn_opts, ack_opts=None):
     return ls, segs
 
 
-def sc_synack(syn_opts):
+def sc_synack(syn_opts, n=1):
+    """The listener's answer to the peer's SYN with `syn_opts`: its first
+    `n` SYN-ACKs (the peer sends no final ACK, so a second one follows
+    the initial RTO, 1 s)."""
     def run(peer):
         ls, _ = passive_open(peer, peer.lport, syn_opts)
-        segs = peer.expect(1)
+        segs = peer.expect(n)
         ls.close()
-        return segs[:1]
+        return segs[:n]
     return run
 
 
@@ -292,16 +295,6 @@ def sc_fin_in():
     return run
 
 
-def sc_synack_retransmitted():
-    """No final ACK: the SYN-ACK again after the initial RTO (1 s)."""
-    def run(peer):
-        ls, _ = passive_open(peer, peer.lport, SYN_OPTS)
-        segs = peer.expect(2)
-        ls.close()
-        return segs[:2]
-    return run
-
-
 def sc_syn_retransmitted():
     """No SYN-ACK: the SYN again after 1 s."""
     def run(peer):
@@ -348,7 +341,7 @@ SCENARIOS = {
                                    False, WINDOW),
     "rfc5961.rst_in_window": (sc_on_connection(peer_sends("R", 100, options=[]), next_one()), False, WINDOW),
     "rfc5961.ack_below_window": (sc_on_connection(peer_sends("A", ack_off=-2**30), next_one()), False, WINDOW),
-    "retrans.synack_after_1s": (sc_synack_retransmitted(), True, WINDOW),
+    "retrans.synack_after_1s": (sc_synack(SYN_OPTS, 2), True, WINDOW),
     "retrans.syn_after_1s": (sc_syn_retransmitted(), True, WINDOW),
 }
 
