@@ -91,6 +91,19 @@ void rtcp_helper_sk_net_refcnt_downgrade(struct sock *sk)
 	__netns_tracker_alloc(net, &sk->ns_tracker, false, GFP_ATOMIC);
 }
 void rtcp_helper_sk_stop_timer_sync(struct sock *sk) { sk_stop_timer_sync(sk, &sk->sk_timer); }
+/* sk_reset_timer with the timer's reference taken before the timer is
+ * armed: sk_reset_timer holds it only after mod_timer, which is safe only
+ * under the socket's lock. RTCP arms and stops the timer after the
+ * connection's lock, from a socket call and from softirq at once; a
+ * sk_stop_timer between mod_timer and sock_hold would put a reference not
+ * yet taken (seen as a use-after-free of an accepted sock closing while
+ * its peer's ACK of the FIN arrived). The caller holds a reference. */
+void rtcp_helper_sk_reset_timer(struct sock *sk, unsigned long expires)
+{
+	sock_hold(sk);
+	if (mod_timer(&sk->sk_timer, expires))
+		__sock_put(sk);
+}
 void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f) { sock_valbool_flag(sk, f, sock_flag(from, f)); }
 int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name) { return alloc_workqueue("%s", WQ_UNBOUND, 0, name); }

@@ -358,14 +358,17 @@ impl<P: Proto> Sock<P> {
         unsafe { sys::rtcp_helper_sock_flag_keepopen(self.as_ptr()) }
     }
 
-    /// Arms the sock's timer `ms` milliseconds from now (`sk_reset_timer`,
-    /// which holds a reference on the sock while it is pending).
+    /// Arms the sock's timer `ms` milliseconds from now; it holds a
+    /// reference on the sock while it is pending. As `sk_reset_timer`, but
+    /// the reference is taken before the timer is armed, so that a
+    /// concurrent [`Sock::stop_timer`] (RTCP calls both outside any lock
+    /// they share) never drops one not yet taken.
     pub(crate) fn reset_timer(&self, ms: u64) {
         let ms = u32::try_from(ms).unwrap_or(u32::MAX);
         // SAFETY: the sock is alive; its timer was set up by `alloc`.
         unsafe {
             let expires = sys::rtcp_helper_jiffies().wrapping_add(kernel::time::msecs_to_jiffies(ms));
-            sys::sk_reset_timer(self.as_ptr(), &raw mut (*self.as_ptr()).__bindgen_anon_3.sk_timer, expires);
+            sys::rtcp_helper_sk_reset_timer(self.as_ptr(), expires);
         }
     }
 
