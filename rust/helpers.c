@@ -111,3 +111,4 @@ void rtcp_helper_flush_workqueue(struct workqueue_struct *wq) { flush_workqueue(
 int rtcp_helper_page_ref_count(struct page *page) { return page_count(page); }
 void rtcp_helper_get_page(struct page *page) { get_page(page); }
 void rtcp_helper_put_page(struct page *page) { put_page(page); }
+u32 rtcp_helper_rmem_max(void) { return READ_ONCE(sysctl_rmem_max); }

@@ -603,7 +603,9 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
             return if sent > 0 { Ok(sent) } else { Err(EFAULT) };
         }
         let taken = match sk.shared().tcb.lock().stream() {
-            Some(st) if st.tx.storage().is(&lease) => st.wrote(got),
+            // The bytes that end the call end a write (PSH), unless the
+            // caller said more follows.
+            Some(st) if st.tx.storage().is(&lease) => st.wrote(got, got == more && flags & sys::RTCP_MSG_MORE == 0),
             _ => 0,
         };
         sent += taken;

@@ -16,7 +16,9 @@ use crate::net::buf::{Claim, Lease, SharedBytes};
 use crate::net::rxq::{Plan, RxQueue};
 use crate::net::skb::SkbPayload;
 use crate::net::{Net, Packet, Route, Sock};
-use crate::proto::conn::{Config, Conn, ConnError, Endpoint, Outcome};
+use crate::net::netns::rmem_max;
+use crate::proto::conn::{initial_window, Config, Conn, ConnError, Endpoint, Outcome};
+use crate::proto::options::TCPOLEN_TSTAMP_ALIGNED;
 use crate::proto::cookie::Cookies;
 use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
 use crate::proto::ring::Ring;
@@ -72,6 +74,10 @@ impl stream::Payload for KeepOffer<'_, '_> {
         self.payload.copy_to(skip, dst)
     }
 
+    fn may_keep(&self) -> bool {
+        self.may
+    }
+
     fn keep(&self, skip: u32, len: u32) -> bool {
         if self.may {
             self.kept.set(Some((skip, len)));
@@ -87,9 +93,12 @@ impl RtcpStream {
 
     /// A segment arrived ([`Stream::on_segment`]). Its payload, in order,
     /// stays in its skb for the reader if it is long enough and the kept
-    /// skbs stay within the receive buffer's size.
+    /// skbs stay within the receive buffer's size (twice its window).
     pub(crate) fn receive(&mut self, seg: &Segment, payload: &SkbPayload<'_>, payload_len: u32, now: u64) -> Outcome {
-        let may = payload.len() >= KEEP_MIN && self.rxq.make_room(payload.truesize(), self.st.rx.capacity());
+        // The kept skbs' truesize stays within the buffer the window is
+        // half of, as Linux charges skbs to `sk_rcvbuf`.
+        let limit = self.st.rx.capacity().saturating_mul(2);
+        let may = payload.len() >= KEEP_MIN && self.rxq.make_room(payload.truesize(), limit);
         let offer = KeepOffer { payload, may, kept: Cell::new(None) };
         let out = self.st.on_segment(seg, &offer, payload_len, now);
         if let (Some((skip, len)), Some(place)) = (offer.kept.get(), out.data) {
@@ -128,13 +137,26 @@ impl RtcpStream {
 }
 
 /// What this side offers in its SYN or SYN-ACK: the MSS of the route, the
-/// SYN retries, buffers of `rx` and `tx` bytes (the window is the receive
-/// buffer), and every option.
-pub(crate) fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Config {
+/// SYN retries, a send buffer of `tx` bytes, every option, and the window
+/// and its scale as `tcp_select_initial_window` chooses them (the receive
+/// buffer follows the window, [`stream::rx_capacity`]). `user_rx`:
+/// `SO_RCVBUF` as the user set it, which also clamps the window, else
+/// `net.rtcp.rmem`'s start; `peer_ts`: the peer's segments will carry
+/// timestamps (a passive open whose SYN had them), so the window is
+/// rounded to segments that much shorter.
+pub(crate) fn our_config(net: &Net, mss: u32, syn_retries: u8, user_rx: Option<u32>, tx: usize, peer_ts: bool) -> Config {
+    let sizes = RtcpNet::of(net).buf_sizes(RMEM);
+    // Half the buffer is window (`tcp_win_from_space`); the user's
+    // SO_RCVBUF was doubled by the core.
+    let space = user_rx.unwrap_or(u32::try_from(sizes.start / 2).unwrap_or(u32::MAX));
+    let most = u32::try_from(sizes.max).unwrap_or(u32::MAX).max(rmem_max());
+    let seg = if peer_ts { mss.saturating_sub(TCPOLEN_TSTAMP_ALIGNED) } else { mss };
+    let (rcv_wnd, wscale) = initial_window(space, seg, user_rx.unwrap_or(0), Some(most));
     Config {
         mss: u16::try_from(mss).unwrap_or(u16::MAX),
         syn_retries,
-        rcv_wnd: u32::try_from(rx).unwrap_or(u32::MAX),
+        rcv_wnd,
+        wscale,
         sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
         ..Config::default()
     }
@@ -145,7 +167,7 @@ pub(crate) fn our_config(mss: u32, syn_retries: u8, rx: usize, tx: usize) -> Con
 /// rounding, [`stream::rx_capacity`]).
 pub(crate) fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
     let tx = SharedBytes::pages(conn.cfg.sndbuf as usize, flags)?;
-    let rx = SharedBytes::new(stream::rx_capacity(&conn.cfg), flags)?;
+    let rx = SharedBytes::sparse(stream::rx_capacity(&conn.cfg), flags)?;
     Ok(RtcpStream::new(Stream::new(conn, tx, rx)))
 }
 
@@ -266,11 +288,12 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
     Some(out)
 }
 
-/// A buffer of `size` bytes to grow into (paged for sending, `paged`),
-/// allocated in process context; a failure only means no growth.
-fn bigger(size: usize, paged: bool) -> Option<SharedBytes> {
+/// A buffer of `size` bytes to grow into: paged to send from (`sparse`
+/// false), or with its pages taken as segments land in it, to receive;
+/// allocated in process context, and a failure only means no growth.
+fn bigger(size: usize, sparse: bool) -> Option<SharedBytes> {
     let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
-    if paged { SharedBytes::pages(size, flags) } else { SharedBytes::new(size, flags) }.ok()
+    if sparse { SharedBytes::sparse(size, flags) } else { SharedBytes::pages(size, flags) }.ok()
 }
 
 /// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
@@ -292,7 +315,7 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
         }
         _ => return false,
     };
-    let Some(new) = bigger(size, true) else { return false };
+    let Some(new) = bigger(size, false) else { return false };
     // The buffer left behind is freed after the lock.
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_tx(new));
     old.is_some()
@@ -300,20 +323,21 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
 
 /// `tcp_rcv_space_adjust`: when the user left `SO_RCVBUF` to the protocol
 /// and the reader outgrew the receive buffer
-/// ([`Stream::reader_outgrows_rx`]), it doubles, up to `net.rtcp.rmem`'s
-/// most, and the window with it. Whether it grew.
+/// ([`Stream::reader_outgrows_rx`]), it doubles, up to the window that
+/// half of `net.rtcp.rmem`'s most gives (`tcp_win_from_space`), and the
+/// window with it. Whether it grew.
 pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
     if sk.user_buf_sizes().0.is_some() {
         return false;
     }
-    let most = RtcpNet::of(sk.net()).buf_sizes(RMEM).max;
+    let most = RtcpNet::of(sk.net()).buf_sizes(RMEM).max / 2;
     let size = match sk.shared().tcb.lock().stream() {
         Some(st) if (1..most).contains(&st.rx.capacity()) => {
             st.rx.capacity().saturating_mul(2).min(most)
         }
         _ => return false,
     };
-    let Some(new) = bigger(size, false) else { return false };
+    let Some(new) = bigger(size, true) else { return false };
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
     old.is_some()
 }
@@ -443,14 +467,10 @@ impl<'a> Offer<'a> {
         let mss = af.mss(route.mtu());
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
-        // the namespace's start.
+        // the namespace's start (`tcp_openreq_init_rwin`).
         let (user_rx, user_tx) = sk.user_buf_sizes();
-        let rn = RtcpNet::of(net);
-        let rx = rn.buf_sizes(RMEM).size(user_rx, CHILD_BUF);
-        let tx = rn.buf_sizes(WMEM).size(user_tx, CHILD_BUF);
-        let mut cfg = our_config(mss, syn_retries, rx, tx);
-        // The receive buffer, slack included, stays within its size.
-        cfg.rcv_wnd = stream::window_within(&cfg, rx);
+        let tx = RtcpNet::of(net).buf_sizes(WMEM).size(user_tx, CHILD_BUF);
+        let cfg = our_config(net, mss, syn_retries, user_rx, tx, seg.options.timestamp.is_some());
         let (isn, ts_offset) = (af.seq_and_ts_off)(net, local, remote);
         let hash = AfCookieHash { keys: &RtcpNet::of(net).cookie_keys, af };
         Some(Offer { local, remote, cfg, isn, ts_offset, hash })

@@ -17,14 +17,13 @@ use crate::proto::conn::{Conn, Endpoint, IcmpAction};
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::ipv4;
 use crate::proto::seq::SeqNum;
-use crate::proto::stream;
 
 use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
 use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb};
 use crate::rtcp_af::AfOps;
 use crate::rtcp_input::{Offer, done, drive, listener_input, new_stream, our_config};
 use crate::rtcp_minisocks::Listener;
-use crate::rtcp_netns::{MAX_BUF, RMEM, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
+use crate::rtcp_netns::{MAX_BUF, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
 use crate::rtcp_proc::Stats;
 
 /// Ephemeral ports connect() tries when their four-tuple is still in use.
@@ -229,12 +228,10 @@ impl RtcpOps {
             n => n,
         };
         // SO_RCVBUF and SO_SNDBUF if the user set them, else the
-        // namespace's start.
+        // namespace's start (`tcp_connect_init`).
         let (rcvbuf, sndbuf) = sk.user_buf_sizes();
-        let rn = RtcpNet::of(net);
-        let (rx, tx) = (rn.buf_sizes(RMEM).size(rcvbuf, MAX_BUF), rn.buf_sizes(WMEM).size(sndbuf, MAX_BUF));
-        let mut cfg = our_config(mss, syn_retries, rx, tx);
-        cfg.rcv_wnd = stream::window_within(&cfg, rx);
+        let tx = RtcpNet::of(net).buf_sizes(WMEM).size(sndbuf, MAX_BUF);
+        let cfg = our_config(net, mss, syn_retries, rcvbuf, tx, false);
         let (isn, ts_off) = (af.seq_and_ts_off)(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);

@@ -22,16 +22,17 @@ use crate::rtcp_af::CookieKeys;
 use crate::rtcp_ipv4::RtcpHook;
 use crate::rtcp_proc::{ProcRtcp, ProcRtcpStat, Stats};
 
-/// The most an accepted connection's buffers may have from its
-/// listener's `SO_RCVBUF`/`SO_SNDBUF` (allocated in softirq context, so
-/// kept to an order-4 allocation each).
+/// The most an accepted connection's send buffer may have from its
+/// listener's `SO_SNDBUF` (its pages are taken in softirq context, so
+/// kept to 16 of them).
 pub(crate) const CHILD_BUF: usize = 65_536;
 
 /// The bounds of a connection's buffers, from half of `SO_SNDBUF` and
 /// `SO_RCVBUF` (the kernel doubles what the user sets, for overhead), and
-/// of `net.rtcp.rmem` and `wmem` (one kmalloc each, at most order 10).
+/// of `net.rtcp.rmem` and `wmem` (the table of a buffer's pages is one
+/// kmalloc, at most order 4).
 const MIN_BUF: usize = 4_096;
-pub(crate) const MAX_BUF: usize = 4 << 20;
+pub(crate) const MAX_BUF: usize = 32 << 20;
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
 /// under `net.ipv4` (same names, less `tcp_`, same bounds).
@@ -40,13 +41,19 @@ const SYSCTLS: [IntDef; 5] = [
     IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
     // 0: never, 1: when the SYN queue is full, 2: always.
     IntDef { name: c"syncookies", default: &[1], min: 0, max: 2 },
-    // The buffers of a connection whose user left SO_RCVBUF or SO_SNDBUF
-    // to the protocol: the least the user may set, the size it starts with
-    // (one page, so that a short connection costs little), the most it
-    // grows to as the data needs (doubling). Linux's `tcp_rmem` and
-    // `tcp_wmem` limit memory that is only taken as segments come; here
-    // the buffer is taken when it starts or grows.
-    IntDef { name: c"rmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
+    // The receive buffer of a connection whose user left SO_RCVBUF to the
+    // protocol, as `tcp_rmem` (and from it: a namespace starts with its
+    // `net.ipv4.tcp_rmem`): the least, the start, the most it grows to as
+    // the reader keeps up. Half of it is window, as Linux's
+    // `tcp_win_from_space` counts it; the most also sets the window scale
+    // (`tcp_select_initial_window`). Memory is taken as segments land in
+    // it, as Linux charges skbs.
+    IntDef { name: c"rmem", default: &[4096, 131_072, 6_291_456], min: 1, max: i32::MAX },
+    // The send buffer of a connection whose user left SO_SNDBUF to the
+    // protocol: the least, the start (one page, so that a short
+    // connection costs little), the most it grows to as the data needs
+    // (doubling). Unlike Linux's `tcp_wmem`, its pages are taken when it
+    // starts or grows.
     IntDef { name: c"wmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
 ];
 
@@ -157,7 +164,7 @@ impl RtcpNet {
 /// grows to.
 pub(crate) struct BufSizes {
     min: usize,
-    start: usize,
+    pub(crate) start: usize,
     pub(crate) max: usize,
 }
 
@@ -188,7 +195,11 @@ impl Pernet for RtcpPernet {
             conns <- new_spinlock_irq!(crate::demux::ConnTable::new()?, "rtcp_conns"),
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
             hook: HookRegistration::new(net, &HOOK)?,
-            sysctl: net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?,
+            sysctl: {
+                let s = net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?;
+                s.set(RMEM, &net.tcp_rmem());
+                s
+            },
             cookie_keys: CookieKeys([SipKey::random(), SipKey::random()]),
             proc: net::procfs::ProcFile::new(net)?,
             proc_stat: net::procfs::ProcFile::new(net)?,

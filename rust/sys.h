@@ -120,6 +120,7 @@ int rtcp_helper_put_user_int(int val, unsigned long arg);
 int rtcp_helper_page_ref_count(struct page *page);
 void rtcp_helper_get_page(struct page *page);
 void rtcp_helper_put_page(struct page *page);
+u32 rtcp_helper_rmem_max(void);
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name);
 void rtcp_helper_flush_workqueue(struct workqueue_struct *wq);
 #include <asm/ioctls.h>
@@ -135,3 +136,4 @@ const int RTCP_MSG_WAITALL = MSG_WAITALL;
 const int RTCP_MSG_NOSIGNAL = MSG_NOSIGNAL;
 const int RTCP_MSG_TRUNC = MSG_TRUNC;
 const int RTCP_MSG_OOB = MSG_OOB;
+const int RTCP_MSG_MORE = MSG_MORE;

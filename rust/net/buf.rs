@@ -33,22 +33,14 @@ use core::{
     sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
 };
 use kernel::{
-    alloc::{flags::__GFP_ZERO, Flags, KVec},
+    alloc::{
+        flags::{GFP_ATOMIC, __GFP_NOWARN, __GFP_ZERO},
+        Flags, KVec,
+    },
     page::{Page, PAGE_SIZE},
     prelude::*,
     sync::Arc,
 };
-
-/// Where a region's bytes are.
-enum Store {
-    /// One zeroed allocation, reached only through `ptr`, which points to
-    /// its start; never reached through `_buf`.
-    Flat { ptr: NonNull<u8>, _buf: KVec<u8> },
-    /// Zeroed order-0 pages, the `i`-th holding bytes `i * PAGE_SIZE ..`;
-    /// the region holds one reference on each. An entry changes only
-    /// under the connection's lock ([`SharedBytes::renew`]).
-    Pages(KVec<AtomicPtr<sys::page>>),
-}
 
 /// The bytes a [`Claim`] reaches without the connection's lock: two
 /// ranges of the region, and whether it writes them. Set only through
@@ -88,14 +80,18 @@ impl ClaimCell {
 ///
 /// # Invariants
 ///
-/// The store holds `len` initialised bytes (a paged store has at least
-/// `len.div_ceil(PAGE_SIZE)` live pages), which live as long as the value.
+/// The bytes are in order-0 pages, the `i`-th of `pages` holding bytes
+/// `i * PAGE_SIZE ..` of the `len`: `len.div_ceil(PAGE_SIZE)` entries,
+/// each a live, initialised page on which the region holds one reference,
+/// or (in a sparse region) null: a hole, which no byte has been written to
+/// yet. An entry changes only under the connection's lock
+/// ([`SharedBytes::renew`], or a first write into a hole).
 /// While `claim` is active, only its [`Claim`] writes its ranges (a write
 /// claim) or nobody writes them (a read claim), and nobody else reads or
 /// sends a written claim's bytes: every other accessor checks it.
 struct Region {
     len: usize,
-    store: Store,
+    pages: KVec<AtomicPtr<sys::page>>,
     claim: ClaimCell,
 }
 
@@ -107,52 +103,70 @@ unsafe impl Send for Region {}
 unsafe impl Sync for Region {}
 
 impl Region {
-    /// The page of byte `at` of a paged store, and `at`'s offset in it.
+    /// The page of byte `at` (`None` in a hole), and `at`'s offset in it.
     fn page(&self, at: usize) -> Option<(NonNull<sys::page>, usize)> {
-        let Store::Pages(pages) = &self.store else { return None };
-        let page = NonNull::new(pages.get(at / PAGE_SIZE)?.load(Ordering::Acquire))?;
+        let page = NonNull::new(self.pages.get(at / PAGE_SIZE)?.load(Ordering::Acquire))?;
         Some((page, at % PAGE_SIZE))
     }
 
-    /// `r` as a pointer and length, if it is inside and in one piece of
-    /// storage (for pages, within one page).
+    /// Whether byte `at` lies in a hole.
+    fn in_hole(&self, at: usize) -> bool {
+        self.pages.get(at / PAGE_SIZE).is_some_and(|p| p.load(Ordering::Acquire).is_null())
+    }
+
+    /// Fills the holes that `r` lies in with zeroed pages, to write it;
+    /// false if a page could not be had. Under the connection's lock (an
+    /// entry changes only under it).
+    fn fill_holes(&self, r: &Range<usize>) -> bool {
+        if r.is_empty() {
+            return true;
+        }
+        let Some(last) = r.end.checked_sub(1) else { return true };
+        for slot in self.pages.iter().take(last / PAGE_SIZE + 1).skip(r.start / PAGE_SIZE) {
+            if !slot.load(Ordering::Acquire).is_null() {
+                continue;
+            }
+            // Under the connection's lock, in softirq or with IRQs off; a
+            // failure only drops the segment that wanted the page (the
+            // peer sends it again).
+            let Ok(page) = zeroed_page(GFP_ATOMIC | __GFP_NOWARN) else { return false };
+            // INVARIANT: the hole becomes a live, zeroed page whose one
+            // reference is the region's.
+            slot.store(page.as_ptr(), Ordering::Release);
+        }
+        true
+    }
+
+    /// `r` as a pointer and length, if it is inside and within one page,
+    /// which is not a hole.
     fn at(&self, r: &Range<usize>) -> Option<(*mut u8, usize)> {
         if r.start > r.end || r.end > self.len {
             return None;
         }
-        match &self.store {
-            // SAFETY: `r.start <= len`: within the allocation or one past it.
-            Store::Flat { ptr, .. } => Some((unsafe { ptr.as_ptr().add(r.start) }, r.len())),
-            Store::Pages(_) if r.is_empty() => Some((NonNull::dangling().as_ptr(), 0)),
-            Store::Pages(_) => {
-                let (page, off) = self.page(r.start)?;
-                if off.checked_add(r.len())? > PAGE_SIZE {
-                    return None;
-                }
-                // SAFETY: a live page of the region (type invariant),
-                // mapped as every page is on 64-bit; `off < PAGE_SIZE`.
-                Some((unsafe { sys::rtcp_helper_page_address(page.as_ptr()).cast::<u8>().add(off) }, r.len()))
-            }
+        if r.is_empty() {
+            return Some((NonNull::dangling().as_ptr(), 0));
         }
+        let (page, off) = self.page(r.start)?;
+        if off.checked_add(r.len())? > PAGE_SIZE {
+            return None;
+        }
+        // SAFETY: a live page of the region (type invariant), mapped as
+        // every page is on 64-bit; `off < PAGE_SIZE`.
+        Some((unsafe { sys::rtcp_helper_page_address(page.as_ptr()).cast::<u8>().add(off) }, r.len()))
     }
 
-    /// Where the piece of storage that holds byte `at` ends, within `end`.
+    /// Where the page that holds byte `at` ends, within `end`.
     fn piece_end(&self, at: usize, end: usize) -> usize {
-        match self.store {
-            Store::Flat { .. } => end,
-            Store::Pages(_) => end.min((at / PAGE_SIZE).saturating_add(1).saturating_mul(PAGE_SIZE)),
-        }
+        end.min((at / PAGE_SIZE).saturating_add(1).saturating_mul(PAGE_SIZE))
     }
 }
 
 impl Drop for Region {
     fn drop(&mut self) {
-        if let Store::Pages(pages) = &self.store {
-            for p in pages.iter() {
-                if let Some(page) = NonNull::new(p.load(Ordering::Relaxed)) {
-                    // SAFETY: the region's own reference on a live page.
-                    unsafe { sys::rtcp_helper_put_page(page.as_ptr()) };
-                }
+        for p in self.pages.iter() {
+            if let Some(page) = NonNull::new(p.load(Ordering::Relaxed)) {
+                // SAFETY: the region's own reference on a live page.
+                unsafe { sys::rtcp_helper_put_page(page.as_ptr()) };
             }
         }
     }
@@ -201,20 +215,6 @@ impl SharedBytes {
         SharedBytes(None)
     }
 
-    /// `len` zeroed bytes in one allocation (a receive buffer: segments
-    /// land in it at any offset and are copied out).
-    pub(crate) fn new(len: usize, flags: Flags) -> Result<SharedBytes> {
-        if len == 0 {
-            return Ok(SharedBytes::empty());
-        }
-        let mut buf = KVec::from_elem(0u8, len, flags)?;
-        let ptr = NonNull::new(buf.as_mut_ptr()).ok_or(ENOMEM)?;
-        // INVARIANT: `ptr` is the start of `buf`'s `len` zeroed bytes; the
-        // heap allocation does not move with `buf`, which nobody touches.
-        let store = Store::Flat { ptr, _buf: buf };
-        Ok(SharedBytes(Some(Arc::new(Region { len, store, claim: ClaimCell::new() }, flags)?)))
-    }
-
     /// `len` zeroed bytes in order-0 pages (a send buffer: segments take
     /// its pages, [`SharedBytes::frags`]).
     pub(crate) fn pages(len: usize, flags: Flags) -> Result<SharedBytes> {
@@ -224,16 +224,34 @@ impl SharedBytes {
         let n = len.div_ceil(PAGE_SIZE);
         // INVARIANT: `len` is set once every page is in; a failure before
         // drops the region, and the pages taken so far with it.
-        let mut region = Region { len: 0, store: Store::Pages(KVec::with_capacity(n, flags)?), claim: ClaimCell::new() };
+        let mut region = Region { len: 0, pages: KVec::with_capacity(n, flags)?, claim: ClaimCell::new() };
         for _ in 0..n {
             let page = zeroed_page(flags)?;
-            let Store::Pages(pages) = &mut region.store else { return Err(EINVAL) };
-            pages.push(AtomicPtr::new(page.as_ptr()), flags).inspect_err(|_| {
+            region.pages.push(AtomicPtr::new(page.as_ptr()), flags).inspect_err(|_| {
                 // SAFETY: the new page's only reference, ours.
                 unsafe { sys::rtcp_helper_put_page(page.as_ptr()) }
             })?;
         }
         region.len = len;
+        Ok(SharedBytes(Some(Arc::new(region, flags)?)))
+    }
+
+    /// `len` bytes in order-0 pages taken as they are first written (a
+    /// receive buffer: the window it offers costs memory only where
+    /// segments land in it, as Linux's TCP charges a receive queue only
+    /// for the skbs it holds). A hole reads as nothing: the reader only
+    /// reads what was written.
+    pub(crate) fn sparse(len: usize, flags: Flags) -> Result<SharedBytes> {
+        if len == 0 {
+            return Ok(SharedBytes::empty());
+        }
+        let n = len.div_ceil(PAGE_SIZE);
+        let mut pages = KVec::with_capacity(n, flags)?;
+        for _ in 0..n {
+            pages.push(AtomicPtr::new(core::ptr::null_mut()), flags)?;
+        }
+        // INVARIANT: `n` entries, every one a hole.
+        let region = Region { len, pages, claim: ClaimCell::new() };
         Ok(SharedBytes(Some(Arc::new(region, flags)?)))
     }
 
@@ -256,7 +274,7 @@ impl SharedBytes {
         if b.start > b.end || b.end > region.len {
             return None;
         }
-        if write && matches!(region.store, Store::Pages(_)) {
+        if write {
             for p in Iterator::chain(pieces(Some(region), a.clone()), pieces(Some(region), b.clone())) {
                 let (page, _) = region.page(p.start)?;
                 // SAFETY: a live page of the region.
@@ -289,7 +307,7 @@ impl SharedBytes {
     /// reference of its own to keep one.
     pub(crate) fn frags(&self, r: Range<usize>) -> Option<impl Iterator<Item = Frag> + '_> {
         let region = self.0.as_deref()?;
-        if !matches!(region.store, Store::Pages(_)) || r.start > r.end || r.end > region.len {
+        if r.start > r.end || r.end > region.len {
             return None;
         }
         if region.claim.conflicts(&r, false) {
@@ -318,9 +336,8 @@ impl SharedBytes {
     /// connection's lock, on the bytes the pages were taken for.
     pub(crate) fn renew(&self, mut fresh: FreshPages, room: &Spans) {
         let Some(region) = self.0.as_deref() else { return };
-        let Store::Pages(pages) = &region.store else { return };
         for (i, new) in fresh.0.drain_all() {
-            let Some(slot) = pages.get(i) else {
+            let Some(slot) = region.pages.get(i) else {
                 // SAFETY: an unused fresh page, ours.
                 unsafe { sys::rtcp_helper_put_page(new.as_ptr()) };
                 continue;
@@ -409,6 +426,10 @@ impl Bytes for SharedBytes {
         self.0.as_ref().map_or(0, |r| r.len)
     }
 
+    fn piece_end(&self, at: usize, end: usize) -> usize {
+        self.0.as_deref().map_or(end, |r| r.piece_end(at, end))
+    }
+
     fn range(&self, r: Range<usize>) -> Option<&[u8]> {
         let region = self.0.as_ref()?;
         if region.claim.conflicts(&r, false) {
@@ -425,7 +446,7 @@ impl Bytes for SharedBytes {
 
     fn range_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
         let region = self.0.as_ref()?;
-        if region.claim.conflicts(&r, true) {
+        if region.claim.conflicts(&r, true) || !region.fill_holes(&r) {
             return None;
         }
         let (p, n) = region.at(&r)?;
@@ -442,6 +463,9 @@ impl Bytes for SharedBytes {
         if region.claim.conflicts(&a, true) || region.claim.conflicts(&b, true) {
             return None;
         }
+        if !region.fill_holes(&a) || !region.fill_holes(&b) {
+            return None;
+        }
         let ((pa, na), (pb, nb)) = (region.at(&a)?, region.at(&b)?);
         // SAFETY: as for `range_mut`; `b` ends before `a` starts, so the
         // two slices do not overlap.
@@ -452,6 +476,12 @@ impl Bytes for SharedBytes {
         let Some(region) = self.0.clone() else { return from.is_empty() };
         let mut to = at;
         for piece in src.pieces(from.clone()) {
+            if src.0.as_deref().is_some_and(|r| r.in_hole(piece.start)) {
+                // Nothing was written there: the copy's place stays as
+                // it is (in a sparse store, a hole too).
+                to = to.saturating_add(piece.len());
+                continue;
+            }
             let mut piece = piece;
             while !piece.is_empty() {
                 let Some(end) = to.checked_add(piece.len()) else { return false };

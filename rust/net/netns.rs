@@ -28,4 +28,21 @@ impl Net {
     pub(crate) fn as_ptr(&self) -> *mut sys::net {
         self.0.get()
     }
+
+    /// Linux's TCP's `net.ipv4.tcp_rmem` here: the least, the start and
+    /// the most of a receive buffer.
+    pub(crate) fn tcp_rmem(&self) -> [i32; 3] {
+        let p = self.as_ptr();
+        // SAFETY: the namespace is alive (type invariant); integers the
+        // sysctl handler writes, each read as `READ_ONCE`, as Linux's TCP
+        // reads them.
+        core::array::from_fn(|i| unsafe { core::ptr::read_volatile((&raw const (*p).ipv4.sysctl_tcp_rmem).cast::<i32>().add(i)) })
+    }
 }
+
+/// `net.core.rmem_max`, the most `SO_RCVBUF` may set (global).
+pub(crate) fn rmem_max() -> u32 {
+    // SAFETY: reads a global integer, as `READ_ONCE`.
+    unsafe { sys::rtcp_helper_rmem_max() }
+}
+

@@ -93,6 +93,19 @@ impl<const N: usize> Sysctls<N> {
         core::array::from_fn(|k| unsafe { core::ptr::read_volatile(p.add(k)) })
     }
 
+    /// Sets the values of sysctl `i` (a default that depends on the
+    /// namespace, before anyone uses them); those past `vals`, or past
+    /// what it holds, stay.
+    pub(crate) fn set(&self, i: usize, vals: &[i32]) {
+        let Some(s) = self.slots.get(i) else { return };
+        let p = s.vals.get().cast::<i32>();
+        for (k, v) in vals.iter().take(MAX_INTS).enumerate() {
+            // SAFETY: within the slot's integers; written as `WRITE_ONCE`,
+            // as the sysctl handler may write them too.
+            unsafe { core::ptr::write_volatile(p.add(k), *v) };
+        }
+    }
+
     /// The current value of sysctl `i` (its first).
     pub(crate) fn get(&self, i: usize) -> i32 {
         self.ints(i)[0]

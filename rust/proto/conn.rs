@@ -118,6 +118,28 @@ impl Default for Config {
     }
 }
 
+/// `tcp_select_initial_window`: the window a SYN or SYN-ACK offers and
+/// the window scale. `space` is what the receive buffer lets the window
+/// use (Linux's `tcp_full_space`: half the buffer), `mss` the segment size
+/// the window is rounded down to (the route's, less the 12 bytes of the
+/// timestamp option when a passive open will carry it), `clamp` the most
+/// the window may ever be (0: no clamp), and `scale_to`, when the scale is
+/// offered, the largest space the window may grow to (`max(tcp_rmem[2],
+/// rmem_max)`), which chooses the scale.
+pub fn initial_window(space: u32, mss: u32, clamp: u32, scale_to: Option<u32>) -> (u32, Option<u8>) {
+    let clamp = if clamp == 0 { u32::from(u16::MAX) << TCP_MAX_WSCALE } else { clamp };
+    let mut space = space.min(clamp);
+    if mss > 0 && space > mss {
+        space = space.saturating_sub(space.checked_rem(mss).unwrap_or(0));
+    }
+    let wscale = scale_to.map(|most| {
+        let most = space.max(most).min(clamp);
+        let log = most.checked_ilog2().unwrap_or(0);
+        u8::try_from(log.saturating_sub(15)).unwrap_or(TCP_MAX_WSCALE).min(TCP_MAX_WSCALE)
+    });
+    (space, wscale)
+}
+
 /// What the two SYNs agreed on.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Negotiated {
@@ -310,6 +332,15 @@ pub struct Data {
     pub snd_wl2: SeqNum,
     /// The largest window the peer offered (`MAX.SND.WND`).
     pub max_window: u32,
+    /// The end of the last segment sent with PSH (`pushed_seq`).
+    pub pushed: SeqNum,
+    /// The end of the last new segment sent shorter than the MSS
+    /// (`snd_sml`): Nagle holds a short one only while such a segment is
+    /// unacknowledged (Minshall's variant, `tcp_minshall_check`).
+    pub snd_sml: SeqNum,
+    /// The bytes queued last do not end a write (more of it follows, or
+    /// `MSG_MORE`): the segment that ends them carries no PSH.
+    pub more: bool,
     /// The send buffer's size.
     pub tx_cap: u32,
     /// The user is done sending: our FIN follows the data, at `snd_end`.
@@ -406,7 +437,7 @@ impl Data {
     /// The data path of a connection whose first byte will have sequence
     /// number `first`.
     pub fn new(first: SeqNum) -> Data {
-        Data { snd_end: first, snd_max: first, ..Data::default() }
+        Data { snd_end: first, snd_max: first, pushed: first, snd_sml: first, ..Data::default() }
     }
 }
 
@@ -745,6 +776,24 @@ pub(crate) mod tests {
     // =========================================================================
     // Tests for the SYN-SENT state
     // =========================================================================
+
+    #[test]
+    fn the_initial_window_is_linuxs() {
+        // tcp_rmem[1] 131072 gives 65536 of space: 44 segments of 1460
+        // bytes, or 45 of 1448 (with timestamps); tcp_rmem[2] and
+        // rmem_max decide the scale.
+        assert_eq!(initial_window(65_536, 1460, 0, Some(6 << 20)), (64_240, Some(7)));
+        assert_eq!(initial_window(65_536, 1448, 0, Some(8 << 20)), (65_160, Some(8)));
+        assert_eq!(initial_window(65_536, 1460, 0, Some(32 << 20)), (64_240, Some(10)));
+        assert_eq!(initial_window(65_536, 1460, 0, None), (64_240, None));
+        // A small buffer: a window under one segment is not rounded.
+        assert_eq!(initial_window(1000, 1460, 0, Some(4 << 20)), (1000, Some(7)));
+        // The user's SO_RCVBUF clamps the window and so the scale.
+        assert_eq!(initial_window(8192, 1460, 8192, Some(4 << 20)), (7300, Some(0)));
+        assert_eq!(initial_window(1 << 20, 1460, 1 << 20, Some(4 << 20)), (1_048_280, Some(5)));
+        // Nothing overflows.
+        assert_eq!(initial_window(u32::MAX, 0, 0, Some(u32::MAX)), (u32::from(u16::MAX) << 14, Some(14)));
+    }
 
     #[test]
     fn connect_sends_a_syn_with_every_option() {

@@ -327,6 +327,25 @@ impl Conn {
         }
     }
 
+    /// Where the new bytes of a segment with `payload_len` bytes would
+    /// land in the receive buffer, within its room, if they were taken
+    /// (`None`: none would). Changes nothing; the storage may make room
+    /// for them before the segment is processed ([`crate::stream::Stream::on_segment`]).
+    pub fn landing(&self, seg: &Segment, payload_len: u32) -> Option<Place> {
+        let end = seg.seq.add(payload_len);
+        let start = if seg.seq.before(self.rcv_nxt) { self.rcv_nxt } else { seg.seq };
+        let limit = self.rcv_nxt.add(self.rx_room());
+        let end = if end.after(limit) { limit } else { end };
+        if payload_len == 0 || !start.before(end) {
+            return None;
+        }
+        Some(Place {
+            skip: start.diff(seg.seq).max(0) as u32,
+            len: end.diff(start).max(0) as u32,
+            at: self.data.rx_unread.wrapping_add(start.diff(self.rcv_nxt).max(0) as u32),
+        })
+    }
+
     /// The payload (`tcp_data_queue`): in order it becomes readable,
     /// filling what waited behind it; out of order it is kept at its place
     /// and answered at once with SACK; either way within the receive
@@ -351,18 +370,12 @@ impl Conn {
             out.reply = Some(self.ack(now));
             return;
         }
-        let start = if seg.seq.before(self.rcv_nxt) { self.rcv_nxt } else { seg.seq };
-        let limit = self.rcv_nxt.add(self.rx_room());
-        let end = if end.after(limit) { limit } else { end };
-        if !start.before(end) {
+        let Some(place) = self.landing(seg, payload_len) else {
             out.reply = Some(self.ack(now));
             return;
-        }
-        let place = Place {
-            skip: start.diff(seg.seq).max(0) as u32,
-            len: end.diff(start).max(0) as u32,
-            at: self.data.rx_unread.wrapping_add(start.diff(self.rcv_nxt).max(0) as u32),
         };
+        let start = seg.seq.add(place.skip);
+        let end = start.add(place.len);
         if start != self.rcv_nxt {
             // Out of order: kept if there is a range for it; a duplicate
             // ACK with SACK either way (RFC 5681 4.2: at once).

@@ -28,6 +28,8 @@ pub const TCPOPT_TIMESTAMP: u8 = 8;
 
 /// The largest shift a window scale option may ask for (RFC 7323, 2.3).
 pub const TCP_MAX_WSCALE: u8 = 14;
+/// The timestamp option's room in every segment, padded (`TCPOLEN_TSTAMP_ALIGNED`).
+pub const TCPOLEN_TSTAMP_ALIGNED: u32 = 12;
 /// The most SACK blocks that fit in a header.
 pub const TCP_NUM_SACKS: usize = 4;
 /// The most bytes of options a header can carry.

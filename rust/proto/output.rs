@@ -56,9 +56,11 @@ impl Conn {
         matches!(self.state, State::Established | State::CloseWait) && !self.data.fin_queued
     }
 
-    /// The user appended `n` bytes to the send buffer (after the data).
-    pub fn queued(&mut self, n: u32) {
+    /// The user appended `n` bytes to the send buffer (after the data);
+    /// `push`: they end a write (`tcp_push`: its last segment carries PSH).
+    pub fn queued(&mut self, n: u32, push: bool) {
         self.data.snd_end = self.data.snd_end.add(n);
+        self.data.more = !push;
     }
 
     /// The user read `n` bytes from the receive buffer's head. True when
@@ -251,7 +253,10 @@ impl Conn {
             let len = unsent.min(mss).min(usable);
             // The last piece before our FIN goes out at once.
             let push = d.fin_queued && len == unsent;
-            let nagle = len < mss && !push && (d.cork || (!d.nodelay && flight > 0));
+            // Nagle with Minshall's check (`tcp_nagle_check`): a short
+            // segment waits while another short one is unacknowledged.
+            let small_out = d.snd_sml.after(self.snd_una) && !d.snd_sml.after(self.snd_nxt);
+            let nagle = len < mss && !push && (d.cork || (!d.nodelay && flight > 0 && small_out));
             if len > 0 && !nagle {
                 return Some(self.segment_at(self.snd_nxt, len, now));
             }
@@ -328,16 +333,27 @@ impl Conn {
         let len = left.min(max);
         let end = seq.add(len);
         let fin = d.fin_queued && end == d.snd_end;
+        let retransmission = seq.before(d.snd_max);
+        // PSH on the segment that ends a write (`tcp_push`), and on one
+        // that takes the data past half the largest window the peer
+        // offered since the last PSH (`forced_push`).
+        let tail = end == d.snd_end && !d.more;
+        let forced = !retransmission && end.after(d.pushed.add(d.max_window / 2));
         let mut flags = Flags::ACK;
-        if len > 0 && end == d.snd_end {
+        if len > 0 && (tail || forced) {
             flags = flags | Flags::PSH;
+            if end.after(d.pushed) {
+                self.data.pushed = end;
+            }
+        }
+        if len > 0 && len < u32::from(self.neg.mss) && !retransmission && end.after(d.snd_sml) {
+            self.data.snd_sml = end;
         }
         if fin {
             flags = flags | Flags::FIN;
         }
         let seg = self.header(seq, flags, now);
         let end = if fin { end.add(1) } else { end };
-        let retransmission = seq.before(d.snd_max);
         if retransmission {
             self.data.total_retrans = self.data.total_retrans.saturating_add(1);
         }

@@ -23,6 +23,12 @@ use core::ops::Range;
 pub trait Bytes {
     /// How many bytes there are.
     fn size(&self) -> usize;
+    /// Where the piece of storage that holds byte `at` ends, within
+    /// `end`: [`Bytes::range`] and [`Bytes::range_mut`] give no slice
+    /// across pieces. One piece unless the storage says otherwise.
+    fn piece_end(&self, _at: usize, end: usize) -> usize {
+        end
+    }
     /// The bytes of `r`, or `None` if it is not inside.
     fn range(&self, r: Range<usize>) -> Option<&[u8]>;
     /// The bytes of `r`, writable, or `None` if it is not inside.
@@ -135,17 +141,40 @@ impl<S: Bytes> Ring<S> {
     }
 
     /// Copies `data` to `off` bytes from the head (data or free room, the
-    /// data is not extended); false, and nothing written, if it does not fit.
+    /// data is not extended); false if it does not fit (nothing written)
+    /// or the storage refused a piece (what came before it is written).
     pub fn write_at(&mut self, off: usize, data: &[u8]) -> bool {
-        let Some((a, b)) = self.span(off, data.len()) else { return false };
-        let (d0, d1) = data.split_at(a.len());
-        match (self.buf.range_mut(a), d0) {
-            (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
-            _ => return false,
-        }
-        match (self.buf.range_mut(b), d1) {
-            (Some(dst), src) if dst.len() == src.len() => dst.copy_from_slice(src),
-            _ => return false,
+        self.fill_at(off, data.len(), |done, dst| match done.checked_add(dst.len()).and_then(|end| data.get(done..end)) {
+            Some(src) => {
+                dst.copy_from_slice(src);
+                true
+            }
+            None => false,
+        })
+    }
+
+    /// Hands the `len` bytes at `off` from the head (data or free room)
+    /// to `fill` as writable pieces of storage, in order, each with how
+    /// many bytes came before it, until `fill` refuses one. False if they
+    /// are not inside the ring (nothing handed), or a piece was refused
+    /// by `fill` or by the storage (the pieces before it were filled).
+    pub fn fill_at(&mut self, off: usize, len: usize, mut fill: impl FnMut(usize, &mut [u8]) -> bool) -> bool {
+        let Some((a, b)) = self.span(off, len) else { return false };
+        let mut done = 0usize;
+        for r in [a, b] {
+            let mut at = r.start;
+            while at < r.end {
+                let end = self.buf.piece_end(at, r.end).min(r.end);
+                if end <= at {
+                    return false;
+                }
+                let Some(dst) = self.buf.range_mut(at..end) else { return false };
+                if !fill(done, dst) {
+                    return false;
+                }
+                done = done.saturating_add(end.saturating_sub(at));
+                at = end;
+            }
         }
         true
     }
@@ -209,16 +238,29 @@ impl<S: Bytes> Ring<S> {
     }
 
     /// Copies the bytes at `off` from the head into `dst` (as many as
-    /// `dst` holds); false if they are not all data.
+    /// `dst` holds); false if they are not all data, or the storage
+    /// refused a piece.
     pub fn read_at(&self, off: usize, dst: &mut [u8]) -> bool {
         match off.checked_add(dst.len()) {
             Some(end) if end <= self.len => {}
             _ => return false,
         }
-        let Some((a, b)) = self.slices(off, dst.len()) else { return false };
-        let (d0, d1) = dst.split_at_mut(a.len());
-        d0.copy_from_slice(a);
-        d1.copy_from_slice(b);
+        let Some((a, b)) = self.span(off, dst.len()) else { return false };
+        let mut done = 0usize;
+        for r in [a, b] {
+            let mut at = r.start;
+            while at < r.end {
+                let end = self.buf.piece_end(at, r.end).min(r.end);
+                let n = end.saturating_sub(at);
+                let to = done.checked_add(n).and_then(|e| dst.get_mut(done..e));
+                match (self.buf.range(at..end), to) {
+                    (Some(src), Some(to)) if n > 0 => to.copy_from_slice(src),
+                    _ => return false,
+                }
+                done = done.saturating_add(n);
+                at = end;
+            }
+        }
         true
     }
 

@@ -29,6 +29,12 @@ pub trait Payload {
         let _ = (skip, len);
         false
     }
+
+    /// Whether [`Payload::keep`] would keep bytes in order: their room in
+    /// the receive buffer is then not made ready.
+    fn may_keep(&self) -> bool {
+        false
+    }
 }
 
 impl Payload for [u8] {
@@ -105,6 +111,16 @@ impl<S: Bytes> Stream<S> {
     /// the receive buffer (unless, in order, the payload keeps them,
     /// [`Payload::keep`]), acknowledged bytes leave the send buffer.
     pub fn on_segment<P: Payload + ?Sized>(&mut self, seg: &Segment, payload: &P, payload_len: u32, now: u64) -> Outcome {
+        // Storage that takes memory as it is first written makes the
+        // segment's room ready first: a segment it has no memory for is
+        // dropped whole, before the connection counts its bytes (as
+        // Linux's TCP drops an skb it cannot charge, `tcp_try_rmem_schedule`).
+        if let Some(p) = self.conn.landing(seg, payload_len) {
+            let kept = p.at as usize == self.rx.len() && payload.may_keep();
+            if !kept && !self.rx.fill_at(p.at as usize, p.len as usize, |_, _| true) {
+                return Outcome::default();
+            }
+        }
         let out = self.conn.on_segment(seg, payload_len, now);
         if let Some(p) = out.data {
             let in_order = out.readable > 0 && p.at as usize == self.rx.len();
@@ -120,14 +136,14 @@ impl<S: Bytes> Stream<S> {
     /// Copies the bytes of `payload` that `place` says into their place
     /// in the receive buffer.
     pub fn fill<P: Payload + ?Sized>(&mut self, place: Place, payload: &P) {
-        // The connection only places what fits in the buffer, and the
-        // caller's payload is as long as it said, so the copy succeeds.
-        // Were it not to, the bytes would be wrong, never out of bounds;
-        // nothing here may panic (this runs in the kernel).
-        if let Some((a, b)) = self.rx.slices_mut(place.at as usize, place.len as usize) {
-            let first = u32::try_from(a.len()).unwrap_or(u32::MAX);
-            let _ = payload.copy_to(place.skip, a) && payload.copy_to(place.skip.wrapping_add(first), b);
-        }
+        // The connection only places what fits in the buffer, its room
+        // was made ready ([`Stream::on_segment`]), and the caller's
+        // payload is as long as it said, so the copy succeeds. Were it not
+        // to, the bytes would be wrong, never out of bounds; nothing here
+        // may panic (this runs in the kernel).
+        let _ = self.rx.fill_at(place.at as usize, place.len as usize, |done, dst| {
+            payload.copy_to(place.skip.wrapping_add(u32::try_from(done).unwrap_or(u32::MAX)), dst)
+        });
     }
 
     /// How many bytes a write may append now.
@@ -144,18 +160,18 @@ impl<S: Bytes> Stream<S> {
         if !src.get(..n).is_some_and(|s| self.tx.write_at(self.tx.len(), s)) {
             return 0;
         }
-        self.wrote(n)
+        self.wrote(n, true)
     }
 
     /// `n` bytes were copied into the room after the send buffer's data
     /// ([`Ring::room_spans`]) and join it; the bytes taken: `n`, or 0 if
     /// they are more than [`Stream::write_room`] (the connection may have
-    /// ended since).
-    pub fn wrote(&mut self, n: usize) -> usize {
+    /// ended since). `push`: they end a write ([`Conn::queued`]).
+    pub fn wrote(&mut self, n: usize, push: bool) -> usize {
         if n > self.write_room() || !self.tx.commit(n) {
             return 0;
         }
-        self.conn.queued(n as u32);
+        self.conn.queued(n as u32, push);
         n
     }
 
@@ -271,7 +287,7 @@ mod tests {
     }
 
     /// Everything `s` sends now.
-    fn drain(s: &mut Stream<Vec<u8>>, now: u64, extra: Option<Segment>) -> Vec<Wire> {
+    fn drain<S: Bytes>(s: &mut Stream<S>, now: u64, extra: Option<Segment>) -> Vec<Wire> {
         let mut out: Vec<Wire> = extra.into_iter().map(|seg| (seg, vec![])).collect();
         while let Some((t, a, b)) = s.transmit(now) {
             out.push((t.seg, [a, b].concat()));
@@ -287,6 +303,96 @@ mod tests {
     // =========================================================================
     // Tests for ESTABLISHED: data
     // =========================================================================
+
+    /// Storage in pages of `page` bytes taken as they are first written,
+    /// `budget` of them at most (a receive buffer whose pages are taken in
+    /// softirq, where taking one may fail).
+    #[derive(Debug)]
+    struct Sparse {
+        pages: Vec<Option<Vec<u8>>>,
+        page: usize,
+        budget: usize,
+    }
+
+    impl Sparse {
+        fn new(len: usize, page: usize, budget: usize) -> Sparse {
+            Sparse { pages: vec![None; len.div_ceil(page)], page, budget }
+        }
+
+        fn taken(&self) -> usize {
+            self.pages.iter().filter(|p| p.is_some()).count()
+        }
+
+        /// The page of `r` and `r` within it, if `r` is inside one.
+        fn within(&self, r: &core::ops::Range<usize>) -> Option<(usize, core::ops::Range<usize>)> {
+            let (i, off) = (r.start / self.page, r.start % self.page);
+            (r.start <= r.end && r.end <= self.size() && off + r.len() <= self.page).then_some((i, off..off + r.len()))
+        }
+    }
+
+    impl Bytes for Sparse {
+        fn size(&self) -> usize {
+            self.pages.len() * self.page
+        }
+
+        fn piece_end(&self, at: usize, end: usize) -> usize {
+            end.min((at / self.page + 1) * self.page)
+        }
+
+        fn range(&self, r: core::ops::Range<usize>) -> Option<&[u8]> {
+            if r.is_empty() {
+                return Some(&[]);
+            }
+            let (i, w) = self.within(&r)?;
+            self.pages[i].as_ref().map(|p| &p[w])
+        }
+
+        fn range_mut(&mut self, r: core::ops::Range<usize>) -> Option<&mut [u8]> {
+            if r.is_empty() {
+                return Some(&mut []);
+            }
+            let (i, w) = self.within(&r)?;
+            if self.pages[i].is_none() {
+                self.budget = self.budget.checked_sub(1)?;
+                self.pages[i] = Some(vec![0; self.page]);
+            }
+            self.pages[i].as_mut().map(|p| &mut p[w])
+        }
+
+        fn ranges_mut(&mut self, _: core::ops::Range<usize>, _: core::ops::Range<usize>) -> Option<(&mut [u8], &mut [u8])> {
+            None
+        }
+    }
+
+    #[test]
+    fn a_segment_without_room_in_sparse_storage_is_dropped_whole() {
+        let (a, b) = pair(Config::default(), 4096, 64);
+        let cap = rx_capacity(&b.conn.cfg);
+        // Pages of 8 bytes to receive into (one of 4096 to send from: the
+        // test sends from slices).
+        let mut b = Stream::new(b.conn, Sparse::new(4096, 4096, 1), Sparse::new(cap, 8, 2));
+        let a = &mut Stream::new(a.conn, Sparse::new(4096, 4096, 1), Sparse::new(cap, 8, 512));
+        let data: Vec<u8> = (0..39u8).collect();
+        assert_eq!(a.write(&data), 39);
+        // Three segments of 13 bytes (the peer's MSS).
+        a.conn.neg.mss = 13;
+        let segs: Vec<(Segment, Vec<u8>)> = drain(a, 1, None);
+        assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [13, 13, 13]);
+        let nxt = b.conn.rcv_nxt;
+        let on = |b: &mut Stream<Sparse>, w: &(Segment, Vec<u8>)| b.on_segment(&w.0, w.1.as_slice(), w.1.len() as u32, 2);
+        // Bytes 13..26 land in pages 1..3: only two may be taken.
+        let out = on(&mut b, &segs[1]);
+        assert_eq!((out.reply, out.data, b.conn.rcv_nxt), (None, None, nxt), "dropped before the connection saw it");
+        assert_eq!(b.rx.storage().taken(), 2, "what it took stays for the next try");
+        b.rx.storage_mut().budget = 8;
+        let out = on(&mut b, &segs[1]);
+        assert!(out.reply.is_some_and(|r| !r.options.sack.is_empty()), "kept out of order, SACKed");
+        assert_eq!(on(&mut b, &segs[0]).readable, 26);
+        assert_eq!(on(&mut b, &segs[2]).readable, 13);
+        let mut got = [0u8; 64];
+        assert_eq!(b.read(&mut got, false), 39);
+        assert_eq!(&got[..39], &data[..], "read across pages, in order");
+    }
 
     #[test]
     fn data_in_order_is_read_and_acknowledged() {
@@ -317,8 +423,8 @@ mod tests {
         let (mut a, mut b) = pair(Config::default(), 4096, 4096);
         let (r, _) = a.tx.room_spans(5).unwrap();
         a.tx.storage_mut().range_mut(r).unwrap().copy_from_slice(b"hello");
-        assert_eq!(a.wrote(5000), 0, "more than the room");
-        assert_eq!(a.wrote(5), 5);
+        assert_eq!(a.wrote(5000, true), 0, "more than the room");
+        assert_eq!(a.wrote(5, true), 5);
         let segs = drain(&mut a, 1, None);
         assert_eq!(segs[0].1, b"hello");
         let out = deliver(&mut b, &segs[0], 2);
@@ -330,7 +436,7 @@ mod tests {
         assert_eq!(b.conn.rcv_wnd, b.conn.cfg.rcv_wnd, "the window is whole again");
         a.on_segment(&out.reply.unwrap(), &[][..], 0, 3);
         a.conn.close(false, 3);
-        assert_eq!(a.wrote(0), 0);
+        assert_eq!(a.wrote(0, true), 0);
         assert_eq!(a.write_room(), 0, "no room once closing");
     }
 
@@ -416,6 +522,39 @@ mod tests {
         assert!(drain(&mut a, 1, None).is_empty());
         a.conn.data.nodelay = true;
         assert_eq!(drain(&mut a, 1, None).len(), 1);
+    }
+
+    #[test]
+    fn nagle_sends_a_writes_short_tail_after_full_segments() {
+        // Minshall's check: the tail of a write waits only for a short
+        // segment still out, not for full ones (`tcp_minshall_check`).
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.max_window = 65_535;
+        a.write(&[7u8; 250]);
+        let segs = drain(&mut a, 1, None);
+        let sizes: Vec<_> = segs.iter().map(|w| (w.1.len(), w.0.flags.contains(Flags::PSH))).collect();
+        assert_eq!(sizes, [(100, false), (100, false), (50, true)], "PSH on the write's last segment only");
+        a.write(&[8u8; 10]);
+        assert!(drain(&mut a, 1, None).is_empty(), "now a short one is out: the next waits");
+    }
+
+    #[test]
+    fn psh_marks_each_write_and_half_the_peers_largest_window() {
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        // `forced_push`: past half the largest window offered (300 bytes)
+        // since the last PSH.
+        a.conn.data.max_window = 300;
+        a.write(&[1u8; 500]);
+        let psh: Vec<_> = drain(&mut a, 1, None).iter().map(|w| w.0.flags.contains(Flags::PSH)).collect();
+        assert_eq!(psh, [false, true, false, true, true]);
+        // Bytes that do not end a write (MSG_MORE) leave without PSH.
+        a.conn.data.max_window = 65_535;
+        assert!(a.tx.free() >= 100);
+        assert!(a.tx.write_at(a.tx.len(), &[2u8; 100]));
+        assert_eq!(a.wrote(100, false), 100);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!((segs.len(), segs[0].0.flags.contains(Flags::PSH)), (1, false));
     }
 
     #[test]
