@@ -239,7 +239,7 @@ def ts(val, ecr=0):
     return [("NOP", None), ("NOP", None), ("Timestamp", (val, ecr))]
 
 
-def sc_on_connection(act, then=lambda peer: peer.quiet(0.3)):
+def sc_on_connection(act, then):
     """On a connection accepted from the peer, `act(peer, conn, their)`;
     then what `then` collects: every segment the stack sent."""
     def run(peer):
@@ -255,8 +255,15 @@ def sc_on_connection(act, then=lambda peer: peer.quiet(0.3)):
 def next_one(timeout=10.0):
     """Collects until one more segment than there were when the scenario
     acted (or `timeout`)."""
+    return next_ones(1, timeout)
+
+
+def next_ones(k, timeout=10.0):
+    """Collects until `k` more segments than there were when the scenario
+    acted (or `timeout`, a bound on a hang): a count, not a time, so that
+    a busy machine sees the same segments as an idle one."""
     def then(peer):
-        return peer.expect(peer.mark + 1, timeout=timeout)
+        return peer.expect(peer.mark + k, timeout=timeout)
     return then
 
 
@@ -326,10 +333,13 @@ SCENARIOS = {
     "active.synack_no_options": (sc_active_open([]), False, None),
     "active.synack_mss_536_ws_0": (sc_active_open([("MSS", 536), ("NOP", None), ("WScale", 0)]), False, None),
     # The peer's 100 bytes: what the stack acknowledges.
-    "data.in_100": (sc_on_connection(peer_sends("PA", payload=b"x" * 100)), False, None),
-    # The application's bytes, which the peer never acknowledges.
-    "data.out_100": (sc_on_connection(app_sends(100)), False, NO_TLP),
-    "data.out_3000": (sc_on_connection(app_sends(3000)), False, NO_TLP),
+    "data.in_100": (sc_on_connection(peer_sends("PA", payload=b"x" * 100), next_one()), False, None),
+    # The application's bytes, which the peer never acknowledges: the
+    # segments and the first retransmission (with one segment out,
+    # Linux's tail loss probe waits about as long as its RTO).
+    "data.out_100": (sc_on_connection(app_sends(100), next_ones(2)), False, None),
+    "data.out_3000": (sc_on_connection(app_sends(3000), next_ones(4)), False,
+                      NO_TLP + "; Linux also marks the second of the three segments PSH"),
     "close.fin_in_then_close": (sc_fin_in(), False, None),
     # RFC 5961: a SYN on the connection (4), an RST in the window but not
     # at RCV.NXT (3), an ACK below SND.UNA - MAX.SND.WND (5.2) each earn a

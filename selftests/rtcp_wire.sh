@@ -13,25 +13,32 @@ here=$(dirname "$(readlink -f "$0")")
 kdir=${KSFT_DIR%/tools/testing/selftests}
 py=$(dirname "$kdir")/venv/bin/python3
 rtcpize=$here/../rtcpize/rtcpize
-ns=rtcp-wire
 tmp=$(mktemp -d)
-trap 'ip netns del $ns 2>/dev/null; rm -rf "$tmp"' EXIT
+trap 'ip netns del rtcp-wire-inet 2>/dev/null; ip netns del rtcp-wire-rtcp 2>/dev/null; rm -rf "$tmp"' EXIT
 
 "$py" -c 'import scapy' 2>/dev/null || { echo "Bail out! no scapy in $py (scripts/deps.sh installs it)"; exit 1; }
-ip netns add $ns || exit 1
-# w0 is the stack under test's; w1, with no address, is the peer's wire.
-# No offloads on w0, so that each segment crosses as itself.
-ip -n $ns -batch - <<-EOF2 || exit 1
-	link set lo up
-	link add w0 type veth peer name w1
-	addr add 10.0.99.1/24 dev w0
-	link set w0 up
-	link set w1 up
-EOF2
-ip netns exec $ns ethtool -K w0 tso off gso off >/dev/null || exit 1
-mac=$(ip -n $ns -o link show w1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
-ip -n $ns neigh add 10.0.99.2 lladdr "$mac" dev w0 nud permanent || exit 1
 
-ip netns exec $ns "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" || exit 1
-ip netns exec $ns "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" || exit 1
+# One namespace per recording, so that the two run at once: w0 is the
+# stack under test's; w1, with no address, is the peer's wire. No
+# offloads on w0, so that each segment crosses as itself.
+wire_ns() {
+	local ns=$1 mac
+	ip netns add "$ns" || return 1
+	ip -n "$ns" -batch - <<-EOF2 || return 1
+		link set lo up
+		link add w0 type veth peer name w1
+		addr add 10.0.99.1/24 dev w0
+		link set w0 up
+		link set w1 up
+	EOF2
+	ip netns exec "$ns" ethtool -K w0 tso off gso off >/dev/null || return 1
+	mac=$(ip -n "$ns" -o link show w1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
+	ip -n "$ns" neigh add 10.0.99.2 lladdr "$mac" dev w0 nud permanent
+}
+wire_ns rtcp-wire-inet && wire_ns rtcp-wire-rtcp || exit 1
+
+ip netns exec rtcp-wire-inet "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" &
+inet=$!
+ip netns exec rtcp-wire-rtcp "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" || exit 1
+wait $inet || exit 1
 "$py" "$here/rtcp_wire.py" compare "$tmp/inet.json" "$tmp/rtcp.json"
