@@ -98,8 +98,8 @@ test: cargo-test module rtcpize selftests build-checks
 run: module demo
 	@scripts/vm.sh demo
 
-# The differential wire harness, in a boot of its own (make test runs it
-# too, beside the other selftests).
+# The differential wire harness, in a boot of its own (make test leaves it
+# out: see selftests/rtcp_jobs).
 wire: module rtcpize selftests
 	@RTCP_TESTS=rtcp_wire scripts/vm.sh selftests
 

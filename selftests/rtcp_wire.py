@@ -105,6 +105,10 @@ def normalise(segs, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
     isn = None
     wscale = 0
     out = []
+    # Times from the stack's first segment of the scenario, not from its
+    # start: how long the scenario took to get there depends on the
+    # machine (Python under a busy guest), the timers that follow do not.
+    t0 = segs[0][0] if segs else 0
     for t, ip in segs:
         tcp = ip[TCP]
         flags = str(tcp.flags)
@@ -125,7 +129,7 @@ def normalise(segs, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
         win = tcp.window if "S" in flags else tcp.window << wscale
         base = isn if isn is not None else tcp.seq
         out.append({
-            "t": round(t, 3),
+            "t": round(t - t0, 3),
             "flags": flags,
             "seq": (tcp.seq - base) % 2**32,
             "ack": (tcp.ack - peer_isn) % 2**32 if "A" in flags else 0,
