@@ -167,7 +167,9 @@ SYN_OPTS = [("MSS", 1460), ("SAckOK", b""), ("Timestamp", (PEER_TSVAL, 0)), ("NO
 def abort(sock):
     """Closes `sock` with a reset (SO_LINGER of zero): no orphan is left
     to retransmit to a peer that will never answer, holding its namespace
-    (and the module) for minutes."""
+    (and the module) for minutes. A socket the scenario closed stays so."""
+    if sock.fileno() == -1:
+        return
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, b"\x01\x00\x00\x00\x00\x00\x00\x00")
     sock.close()
 
@@ -279,6 +281,17 @@ def next_one(timeout=10.0):
     return next_ones(1, timeout)
 
 
+def peer_resets(then):
+    """What `then` collects; then the peer resets the connection (at its
+    next sequence number), so that no orphan is left retransmitting to a
+    peer that will never answer."""
+    def after(peer):
+        segs = then(peer)
+        peer.send(peer.port, peer.lport, "R", PEER_ISN)
+        return segs
+    return after
+
+
 def next_ones(k, timeout=10.0):
     """Collects until `k` more segments than there were when the scenario
     acted (or `timeout`, a bound on a hang): a count, not a time, so that
@@ -303,6 +316,30 @@ def app_sends(length):
         peer.mark = len(peer.got)
         c.send(b"y" * length)
     return act
+
+
+def app_does(call):
+    """The application's `call(conn)` (a close, a shutdown)."""
+    def act(peer, c, their):
+        peer.mark = len(peer.got)
+        call(c)
+    return act
+
+
+def both(first, then_act, between=1):
+    """The peer's or the application's `first`, its `between` segments
+    from the stack, then `then_act`."""
+    def act(peer, c, their):
+        first(peer, c, their)
+        mark = peer.mark
+        peer.expect(mark + between)
+        then_act(peer, c, their)
+        peer.mark = mark
+    return act
+
+
+def aborted(c):
+    abort(c)
 
 
 def sc_fin_in():
@@ -336,6 +373,9 @@ def sc_syn_retransmitted():
 # Why RTCP differs where it is known to; each such scenario counts as
 # different and reports its first difference (XFAIL), until it is the same.
 NO_TLP = "no tail loss probe (RFC 8985): Linux sends the last segment again after about two round trips"
+NO_DSACK = "no D-SACK (RFC 2883): Linux reports a duplicate segment in a SACK block"
+WINDOW_GROWS = ("Linux's window grows past its initial one with the first segment (tcp_measure_rcv_mss's "
+                "scaling_ratio, tcp_grow_window); RTCP's is the buffer's window less what is unread")
 
 # name: (run, timed, why RTCP differs if it is known to).
 SCENARIOS = {
@@ -369,6 +409,51 @@ SCENARIOS = {
                                    False, None),
     "rfc5961.rst_in_window": (sc_on_connection(peer_sends("R", 100, options=[]), next_one()), False, None),
     "rfc5961.ack_below_window": (sc_on_connection(peer_sends("A", ack_off=-2**30), next_one()), False, None),
+    # More SYNs to a listener, each option alone and together.
+    "synack.mss_1200": (sc_synack([("MSS", 1200)]), False, None),
+    "synack.mss_88": (sc_synack([("MSS", 88)]), False, None),
+    "synack.mss_65535": (sc_synack([("MSS", 65535)]), False, None),
+    "synack.wscale_0": (sc_synack([("MSS", 1460), ("NOP", None), ("WScale", 0)]), False, None),
+    "synack.wscale_15": (sc_synack([("MSS", 1460), ("NOP", None), ("WScale", 15)]), False, None),
+    "synack.ts_with_echo": (sc_synack(ts(PEER_TSVAL, 77)), False, None),
+    "synack.sack_and_ts": (sc_synack([("SAckOK", b"")] + ts(PEER_TSVAL)), False, None),
+    "synack.ws_and_ts": (sc_synack([("NOP", None), ("WScale", 2)] + ts(PEER_TSVAL)), False, None),
+    "synack.mss_and_ws": (sc_synack([("MSS", 1000), ("NOP", None), ("WScale", 9)]), False, None),
+    "synack.ts_first": (sc_synack(ts(PEER_TSVAL) + [("MSS", 1460), ("SAckOK", b""), ("NOP", None),
+                                                     ("WScale", 7)]), False, None),
+    # Other segments of no connection to a listener.
+    "listener.ack_with_data": (sc_to_listener("PA"), False, None),
+    "listener.fin_ack": (sc_to_listener("FA"), False, None),
+    "listener.rst_ack": (sc_to_listener("RA", quiet=True), False, None),
+    "listener.syn_fin": (sc_to_listener("SF", quiet=True), False, None),
+    "listener.no_flags": (sc_to_listener("", quiet=True), False, None),
+    # The SYN-ACK's options and window as connect() takes them: its ACK.
+    "active.synack_wscale_14": (sc_active_open([("MSS", 1460), ("NOP", None), ("WScale", 14)]), False, None),
+    "active.synack_ts_only": (sc_active_open(ts(PEER_TSVAL, 1)), False, None),
+    "active.synack_sack_only": (sc_active_open([("MSS", 1460), ("SAckOK", b"")]), False, None),
+    "active.synack_mss_1200_ws_2": (sc_active_open([("MSS", 1200), ("NOP", None), ("WScale", 2)]), False, None),
+    "active.synack_window_1000": (sc_active_open(SYN_OPTS, synack_win=1000), False, None),
+    # The peer's data in its many shapes: what the stack acknowledges.
+    "data.in_1": (sc_on_connection(peer_sends("PA", payload=b"x"), next_one()), False, None),
+    "data.in_1448": (sc_on_connection(peer_sends("PA", payload=b"x" * 1448), next_one()), False, WINDOW_GROWS),
+    "data.in_no_push": (sc_on_connection(peer_sends("A", payload=b"x" * 500), next_one()), False, None),
+    "data.in_out_of_order": (sc_on_connection(peer_sends("PA", 1000, payload=b"x" * 100), next_one()), False, None),
+    "data.in_old_duplicate": (sc_on_connection(peer_sends("PA", -100, payload=b"x" * 100), next_one()), False,
+                              NO_DSACK),
+    "data.in_beyond_window": (sc_on_connection(peer_sends("PA", 10**7, payload=b"x" * 100), next_one()), False, None),
+    "data.in_old_timestamp": (sc_on_connection(peer_sends("PA", options=ts(PEER_TSVAL - 100000), payload=b"x" * 100),
+                                               next_one()), False, None),
+    "data.in_fin_with_data": (sc_on_connection(peer_sends("FPA", payload=b"x" * 100), next_one()), False, None),
+    # The application's writes.
+    "data.out_1": (sc_on_connection(app_sends(1), next_ones(2)), False, None),
+    "data.out_1448": (sc_on_connection(app_sends(1448), next_ones(2)), False, None),
+    "data.out_1449": (sc_on_connection(app_sends(1449), next_ones(3)), False, NO_TLP),
+    # The ends of a connection.
+    "close.app_first": (sc_on_connection(app_does(lambda c: c.close()), peer_resets(next_one())), False, None),
+    "close.shutdown_wr": (sc_on_connection(app_does(lambda c: c.shutdown(socket.SHUT_WR)), next_one()), False, None),
+    "close.abort": (sc_on_connection(app_does(aborted), next_one()), False, None),
+    "close.unread_data": (sc_on_connection(both(peer_sends("PA", payload=b"x" * 100), app_does(lambda c: c.close())),
+                                           next_ones(2)), False, None),
     "retrans.synack_after_1s": (sc_synack(SYN_OPTS, 2), True, None),
     "retrans.syn_after_1s": (sc_syn_retransmitted(), True, None),
 }

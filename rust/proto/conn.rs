@@ -521,6 +521,9 @@ impl Conn {
             _ => {
                 let mut s = self.segment(self.acceptable_seq(), Flags::RST | Flags::ACK);
                 s.ack = self.rcv_nxt;
+                // The window too, as every segment `tcp_transmit_skb`
+                // builds (`tcp_send_active_reset`).
+                s.window = self.advertise();
                 if self.neg.timestamps {
                     s.options.timestamp = Some((self.tsval(now), self.ts_recent));
                 }
@@ -1035,6 +1038,14 @@ pub(crate) mod tests {
         let (mut c, _) = connect();
         assert_eq!(c.abort(NOW), None);
         assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn an_abort_carries_the_window() {
+        let mut c = established();
+        let rst = c.abort(NOW).unwrap();
+        assert_eq!(rst.flags, Flags::RST | Flags::ACK);
+        assert!(rst.window > 0, "tcp_send_active_reset's segment has the window, as every other");
     }
 
     // =========================================================================

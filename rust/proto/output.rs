@@ -133,7 +133,7 @@ impl Conn {
 
     /// The window field of a segment, moving the right edge forward only
     /// by a useful step and never back (`tcp_select_window`).
-    fn advertise(&mut self) -> u16 {
+    pub(crate) fn advertise(&mut self) -> u16 {
         let shift = self.neg.rcv_wscale.min(TCP_MAX_WSCALE);
         let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
         let free = self.rcv_wnd;
