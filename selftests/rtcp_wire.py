@@ -373,7 +373,9 @@ def sc_syn_retransmitted():
 # Why RTCP differs where it is known to; each such scenario counts as
 # different and reports its first difference (XFAIL), until it is the same.
 NO_TLP = "no tail loss probe (RFC 8985): Linux sends the last segment again after about two round trips"
-NO_DSACK = "no D-SACK (RFC 2883): Linux reports a duplicate segment in a SACK block"
+OLD_SEQUENCE = ("Linux's tcp_sequence takes a segment that ends at rcv_wup (all old bytes) and its timestamp "
+                "(tcp_replace_ts_recent), so its ACK echoes it; RTCP's RFC 9293 test refuses the segment and "
+                "echoes the timestamp before")
 WINDOW_GROWS = ("Linux's window grows past its initial one with the first segment (tcp_measure_rcv_mss's "
                 "scaling_ratio, tcp_grow_window); RTCP's is the buffer's window less what is unread")
 
@@ -439,7 +441,10 @@ SCENARIOS = {
     "data.in_no_push": (sc_on_connection(peer_sends("A", payload=b"x" * 500), next_one()), False, None),
     "data.in_out_of_order": (sc_on_connection(peer_sends("PA", 1000, payload=b"x" * 100), next_one()), False, None),
     "data.in_old_duplicate": (sc_on_connection(peer_sends("PA", -100, payload=b"x" * 100), next_one()), False,
-                              NO_DSACK),
+                              OLD_SEQUENCE),
+    # Bytes the stack had and bytes it had not, in one segment: a D-SACK
+    # of the old part.
+    "data.in_partly_old": (sc_on_connection(peer_sends("PA", -50, payload=b"x" * 100), next_one()), False, None),
     "data.in_beyond_window": (sc_on_connection(peer_sends("PA", 10**7, payload=b"x" * 100), next_one()), False, None),
     "data.in_old_timestamp": (sc_on_connection(peer_sends("PA", options=ts(PEER_TSVAL - 100000), payload=b"x" * 100),
                                                next_one()), False, None),

@@ -376,6 +376,9 @@ pub struct Data {
     pub rx_slack: u32,
     /// What arrived past `RCV.NXT`.
     pub ooo: super::reasm::Reassembly,
+    /// Bytes that arrived again, below `RCV.NXT`, for the next ACK to
+    /// report first (a D-SACK block, RFC 2883; `tcp_dsack_set`).
+    pub dsack: Option<(SeqNum, SeqNum)>,
     /// The right edge of the window last advertised.
     pub rcv_adv: SeqNum,
     /// `RCV.NXT` when we last sent a window (`rcv_wup`).

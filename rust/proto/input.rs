@@ -140,6 +140,11 @@ impl Conn {
     /// two ends that each find the other's ACKs unacceptable would
     /// otherwise answer each other forever (`tcp_oow_rate_limited`).
     fn dupack(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
+        if payload_len > 0 && seg.seq.before(self.rcv_nxt) {
+            // Data we had: reported as a D-SACK (`tcp_send_dupack`).
+            let end = seg.seq.add(payload_len);
+            self.data.dsack = Some((seg.seq, if end.after(self.rcv_nxt) { self.rcv_nxt } else { end }));
+        }
         let pure = seg.seq_len(payload_len) == 0 || seg.flags.contains(Flags::SYN);
         if pure {
             if let Some(last) = self.data.last_oow_ack {
@@ -356,6 +361,11 @@ impl Conn {
         }
         let end = seg.seq.add(payload_len);
         let new_data = end.after(self.rcv_nxt);
+        if seg.seq.before(self.rcv_nxt) && matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
+            // Bytes we had, all or the head (`tcp_data_queue`): the ACK
+            // reports them first, as a D-SACK (RFC 2883).
+            self.data.dsack = Some((seg.seq, if new_data { self.rcv_nxt } else { end }));
+        }
         // Data after our socket is gone (or after the peer's FIN) cannot
         // be delivered: a closed socket answers with a reset (RFC 9293
         // 3.10.7.4 via `tcp_rcv_state_process`'s check of RCV_SHUTDOWN).

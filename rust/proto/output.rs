@@ -12,7 +12,7 @@
 //! [`Conn::on_read`] tell the connection what the user wrote and read.
 
 use super::conn::{Conn, ConnError, Keepalive, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2};
-use super::options::TCP_MAX_WSCALE;
+use super::options::{SackBlock, TCP_MAX_WSCALE};
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
 use super::state::State;
@@ -202,10 +202,27 @@ impl Conn {
     /// out of order.
     pub fn ack(&mut self, now: u64) -> Segment {
         let mut s = self.header(self.acceptable_seq(), Flags::ACK, now);
-        if self.neg.sack && !self.data.ooo.is_empty() {
+        let dsack = self.data.dsack.take().filter(|_| self.neg.sack);
+        if self.neg.sack && (dsack.is_some() || !self.data.ooo.is_empty()) {
             let (blocks, n) = self.data.ooo.sack_blocks(self.neg.timestamps);
-            s.options.sack = blocks;
-            s.options.sack_len = n;
+            match dsack {
+                // The duplicate first, then as many ranges as still fit.
+                Some((left, right)) => {
+                    let room = blocks.len().min(if self.neg.timestamps { 3 } else { blocks.len() });
+                    if let Some(first) = s.options.sack.first_mut() {
+                        *first = SackBlock { left: left.0, right: right.0 };
+                    }
+                    let more = usize::from(n).min(room.saturating_sub(1));
+                    for (to, from) in s.options.sack.iter_mut().skip(1).zip(blocks.iter().take(more)) {
+                        *to = *from;
+                    }
+                    s.options.sack_len = u8::try_from(more.saturating_add(1)).unwrap_or(1);
+                }
+                None => {
+                    s.options.sack = blocks;
+                    s.options.sack_len = n;
+                }
+            }
         }
         s
     }

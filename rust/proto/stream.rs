@@ -558,6 +558,25 @@ mod tests {
     }
 
     #[test]
+    fn a_duplicate_is_reported_once_as_a_dsack_block() {
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&[5u8; 300]);
+        let segs = drain(&mut a, 1, None);
+        deliver(&mut b, &segs[0], 2);
+        // The third out of order, then the first again: the duplicate
+        // first (RFC 2883), then the range held out of order.
+        deliver(&mut b, &segs[2], 3);
+        let dup = deliver(&mut b, &segs[0], 4).reply.unwrap();
+        let blocks: Vec<_> = dup.options.sack_blocks().iter().map(|b| (b.left, b.right)).collect();
+        let (s0, s2) = (segs[0].0.seq.0, segs[2].0.seq.0);
+        assert_eq!(blocks, [(s0, s0 + 100), (s2, s2 + 100)]);
+        // Reported once: the next ACK has the out-of-order range alone.
+        let again = b.conn.ack(5);
+        assert_eq!(again.options.sack_blocks().iter().map(|b| b.left).collect::<Vec<_>>(), [s2]);
+    }
+
+    #[test]
     fn out_of_order_data_waits_for_the_hole_and_is_sacked() {
         let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
         a.conn.data.nodelay = true;
