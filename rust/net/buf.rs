@@ -455,23 +455,6 @@ impl Bytes for SharedBytes {
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
-    fn ranges_mut(&mut self, a: Range<usize>, b: Range<usize>) -> Option<(&mut [u8], &mut [u8])> {
-        if b.end > a.start {
-            return None;
-        }
-        let region = self.0.as_ref()?;
-        if region.claim.conflicts(&a, true) || region.claim.conflicts(&b, true) {
-            return None;
-        }
-        if !region.fill_holes(&a) || !region.fill_holes(&b) {
-            return None;
-        }
-        let ((pa, na), (pb, nb)) = (region.at(&a)?, region.at(&b)?);
-        // SAFETY: as for `range_mut`; `b` ends before `a` starts, so the
-        // two slices do not overlap.
-        Some(unsafe { (core::slice::from_raw_parts_mut(pa, na), core::slice::from_raw_parts_mut(pb, nb)) })
-    }
-
     fn copy_from(&mut self, at: usize, src: &Self, from: Range<usize>) -> bool {
         let Some(region) = self.0.clone() else { return from.is_empty() };
         let mut to = at;

@@ -202,27 +202,10 @@ impl Conn {
     /// out of order.
     pub fn ack(&mut self, now: u64) -> Segment {
         let mut s = self.header(self.acceptable_seq(), Flags::ACK, now);
-        let dsack = self.data.dsack.take().filter(|_| self.neg.sack);
+        // A duplicate goes first, then the ranges held out of order.
+        let dsack = self.data.dsack.take().map(|(left, right)| SackBlock { left: left.0, right: right.0 });
         if self.neg.sack && (dsack.is_some() || !self.data.ooo.is_empty()) {
-            let (blocks, n) = self.data.ooo.sack_blocks(self.neg.timestamps);
-            match dsack {
-                // The duplicate first, then as many ranges as still fit.
-                Some((left, right)) => {
-                    let room = blocks.len().min(if self.neg.timestamps { 3 } else { blocks.len() });
-                    if let Some(first) = s.options.sack.first_mut() {
-                        *first = SackBlock { left: left.0, right: right.0 };
-                    }
-                    let more = usize::from(n).min(room.saturating_sub(1));
-                    for (to, from) in s.options.sack.iter_mut().skip(1).zip(blocks.iter().take(more)) {
-                        *to = *from;
-                    }
-                    s.options.sack_len = u8::try_from(more.saturating_add(1)).unwrap_or(1);
-                }
-                None => {
-                    s.options.sack = blocks;
-                    s.options.sack_len = n;
-                }
-            }
+            (s.options.sack, s.options.sack_len) = self.data.ooo.sack_blocks(dsack, self.neg.timestamps);
         }
         s
     }

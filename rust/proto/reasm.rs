@@ -115,14 +115,16 @@ impl Reassembly {
         self.len = u8::try_from(n).unwrap_or(0);
     }
 
-    /// The SACK blocks to send: the ranges, most recent first, as many as
-    /// fit (three beside timestamps, RFC 2018 3).
-    pub fn sack_blocks(&self, timestamps: bool) -> ([SackBlock; TCP_NUM_SACKS], u8) {
+    /// The SACK blocks to send: `first` if any (a D-SACK block, RFC 2883),
+    /// then the ranges, most recent first, as many as fit (three beside
+    /// timestamps, RFC 2018 3).
+    pub fn sack_blocks(&self, first: Option<SackBlock>, timestamps: bool) -> ([SackBlock; TCP_NUM_SACKS], u8) {
         let room = if timestamps { 3 } else { TCP_NUM_SACKS };
         let mut blocks = [SackBlock::default(); TCP_NUM_SACKS];
         let mut n = 0u8;
-        for (b, r) in blocks.iter_mut().zip(self.ranges().iter().take(room)) {
-            *b = SackBlock { left: r.start.0, right: r.end.0 };
+        let ranges = self.ranges().iter().map(|r| SackBlock { left: r.start.0, right: r.end.0 });
+        for (b, r) in blocks.iter_mut().zip(first.into_iter().chain(ranges).take(room)) {
+            *b = r;
             n = n.saturating_add(1);
         }
         (blocks, n)
@@ -158,7 +160,7 @@ mod tests {
         assert_eq!(q.ranges(), &[r(400, 500), r(200, 300)]);
         assert!(q.add(SeqNum(300), SeqNum(400)));
         assert_eq!(q.ranges(), &[r(200, 500)]);
-        let (blocks, n) = q.sack_blocks(true);
+        let (blocks, n) = q.sack_blocks(None, true);
         assert_eq!((n, blocks[0]), (1, SackBlock { left: 200, right: 500 }));
     }
 

@@ -33,9 +33,6 @@ pub trait Bytes {
     fn range(&self, r: Range<usize>) -> Option<&[u8]>;
     /// The bytes of `r`, writable, or `None` if it is not inside.
     fn range_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]>;
-    /// The bytes of `a` and of `b`, writable, where `b` ends at or before
-    /// the start of `a`; `None` if they are not so or not inside.
-    fn ranges_mut(&mut self, a: Range<usize>, b: Range<usize>) -> Option<(&mut [u8], &mut [u8])>;
     /// Copies `src`'s bytes of `from` to `at` on; false if either range
     /// is not inside. Storage whose [`Bytes::range`] gives no slice
     /// across its pieces copies piece by piece.
@@ -62,14 +59,6 @@ impl<T: core::ops::DerefMut<Target = [u8]>> Bytes for T {
 
     fn range_mut(&mut self, r: Range<usize>) -> Option<&mut [u8]> {
         self.get_mut(r)
-    }
-
-    fn ranges_mut(&mut self, a: Range<usize>, b: Range<usize>) -> Option<(&mut [u8], &mut [u8])> {
-        if b.end > a.start {
-            return None;
-        }
-        let (front, back) = self.get_mut(..a.end)?.split_at_mut(a.start);
-        Some((back, front.get_mut(b)?))
     }
 }
 
@@ -226,15 +215,6 @@ impl<S: Bytes> Ring<S> {
             return None;
         }
         self.span(self.len, len)
-    }
-
-    /// The `len` bytes at `off` from the head as two writable slices (see
-    /// [`Ring::slices`]); what is written there becomes data only by
-    /// [`Ring::commit`].
-    pub fn slices_mut(&mut self, off: usize, len: usize) -> Option<(&mut [u8], &mut [u8])> {
-        let (a, b) = self.span(off, len)?;
-        // `b` starts at 0 and ends at or before `a.start`.
-        self.buf.ranges_mut(a, b)
     }
 
     /// Copies the bytes at `off` from the head into `dst` (as many as

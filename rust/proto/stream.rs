@@ -358,10 +358,6 @@ mod tests {
             }
             self.pages[i].as_mut().map(|p| &mut p[w])
         }
-
-        fn ranges_mut(&mut self, _: core::ops::Range<usize>, _: core::ops::Range<usize>) -> Option<(&mut [u8], &mut [u8])> {
-            None
-        }
     }
 
     #[test]
