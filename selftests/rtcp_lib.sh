@@ -67,6 +67,15 @@ setup() {
 	hold_a=$!
 	ip netns exec "$B" sleep 3600 </dev/null >/dev/null 2>&1 &
 	hold_b=$!
+	# Until `ip netns exec` has entered its namespace, /proc/PID/net is
+	# this shell's: a counter read then is the wrong namespace's (on a
+	# busy machine that can last seconds). -ef compares the namespace
+	# inodes without starting a program.
+	local end=$((SECONDS + 30))
+	until [ "/proc/$hold_a/ns/net" -ef "/run/netns/$A" ] && [ "/proc/$hold_b/ns/net" -ef "/run/netns/$B" ]; do
+		[ "$SECONDS" -lt "$end" ] || { echo "# the namespace holders did not start"; return 1; }
+		nap 0.05
+	done
 }
 
 # The /proc/net file $2 of namespace $1 (A or B).
