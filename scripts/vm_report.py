@@ -68,7 +68,7 @@ def cpu_busy(out):
 
 def time_summary(out):
     """Where the VM's time went, as KTAP comments: the boot, each test
-    program's start and wall time (programs run at once), the wait for
+    program's start, wall time (programs run at once) and CPU time, the wait for
     rmmod, the whole VM."""
     def secs(name):
         try:
@@ -86,11 +86,22 @@ def time_summary(out):
         f = l.split()
         if len(f) == 3:
             times.append((f[0], int(f[1]) / 1000, int(f[2]) / 1000))
+    def cpu(name):
+        # bash's `times`: the children's user and system time, "XmY.YYYs".
+        f = (read(out / f"cpu-{name}") or "").splitlines()[1:2]
+        m = [re.fullmatch(r"(\d+)m([\d.]+)s", v) for v in (f[0].split() if f else [])]
+        if len(m) != 2 or not all(m):
+            return None
+        return sum(int(x[1]) * 60 + float(x[2]) for x in m)
+
+    cpus = {name: cpu(name) for name, _, _ in times}
     for name, start, took in times:
-        lines.append(f"#   {name:<24} {took:6.1f}  (started at {start:5.1f})")
+        c = f", CPU {cpus[name]:5.1f}" if cpus[name] is not None else ""
+        lines.append(f"#   {name:<24} {took:6.1f}  (started at {start:5.1f}{c})")
     if times:
         end = max(s + t for _, s, t in times)
-        lines.append(f"#   {'all tests':<24} {end:6.1f}  (the sum of their times {sum(t for _, _, t in times):.1f})")
+        lines.append(f"#   {'all tests':<24} {end:6.1f}  (the sum of their times {sum(t for _, _, t in times):.1f}"
+                     + (f", of their CPU {sum(cpus.values()):.1f}" if None not in cpus.values() else "") + ")")
     busy = cpu_busy(out)
     if busy is not None:
         lines.append(f"#   {'guest CPUs busy':<24} {busy:5.0f} %  (over the tests)")
@@ -112,6 +123,9 @@ def time_summary(out):
     wait = secs("rmmod-wait")
     if wait is not None:
         lines.append(f"#   {'rmmod waited':<24} {wait:6.0f}")
+    scan = secs("kmemleak-scan")
+    if scan is not None:
+        lines.append(f"#   {'kmemleak scan':<24} {scan / 1000:6.1f}")
     vm = secs("vm-seconds")
     if vm is not None:
         lines.append(f"#   {'the VM':<24} {vm:6.0f}")
