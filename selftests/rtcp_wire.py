@@ -25,15 +25,19 @@ import sys
 import threading
 import time
 
-# The layers it needs, not scapy.all: under TCG every module imported
-# costs the guest CPU time that the other tests share.
-from scapy.arch import get_if_hwaddr  # noqa: E402
-from scapy.config import conf  # noqa: E402
-from scapy.layers.inet import IP, TCP  # noqa: E402
-from scapy.layers.l2 import Ether  # noqa: E402
-from scapy.packet import Raw  # noqa: E402
 
-conf.verb = 0
+def load_scapy():
+    """The layers recording needs, not scapy.all, and only when recording:
+    under TCG with the debug kernel importing them takes about 10 s of
+    the guest's CPU, which the tests running beside this one share."""
+    global get_if_hwaddr, conf, IP, TCP, Ether, Raw
+    from scapy.arch import get_if_hwaddr
+    from scapy.config import conf
+    from scapy.layers.inet import IP, TCP
+    from scapy.layers.l2 import Ether
+    from scapy.packet import Raw
+    conf.verb = 0
+
 
 US = "10.0.99.1"  # the stack under test, on w0
 PEER = "10.0.99.2"  # played on w1, which has no address
@@ -465,6 +469,7 @@ SCENARIOS = {
 
 
 def record(path):
+    load_scapy()
     out = {}
     for i, (name, (run, _, _)) in enumerate(SCENARIOS.items()):
         peer = Peer(40000 + i, 8000 + i)
