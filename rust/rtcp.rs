@@ -76,6 +76,12 @@ pub(crate) const MAX_TCP_SYNCNT: u8 = 127;
 /// `tcpi_snd_ssthresh` before the first loss (`include/net/tcp.h`).
 const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
 
+/// The bounds of `TCP_MAXSEG` (`TCP_MIN_MSS`, `MAX_TCP_WINDOW`) and what
+/// it reads before a connection has a segment size (`TCP_MSS_DEFAULT`).
+const TCP_MIN_MSS: u32 = 88;
+const MAX_TCP_WINDOW: u32 = 32767;
+const TCP_MSS_DEFAULT: i32 = 536;
+
 /// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
 /// (`include/net/tcp.h`).
 const MAX_TCP_KEEPIDLE: u32 = 32767;
@@ -124,6 +130,9 @@ pub(crate) struct RtcpShared {
     keep_cnt: AtomicU32,
     /// `TCP_USER_TIMEOUT`, ms (0: off).
     user_timeout: AtomicU32,
+    /// `TCP_MAXSEG` (`rx_opt.user_mss`, 0: none): the most the MSS we
+    /// offer and the peer's may be.
+    user_mss: AtomicU32,
     /// `TCP_NODELAY` and `TCP_CORK` (here, not under the socket lock, so
     /// that a listener's children take them in softirq context).
     nodelay: AtomicBool,
@@ -160,6 +169,15 @@ impl RtcpShared {
     /// The keepalive of the socket's options, if `SO_KEEPALIVE` is on.
     fn keepalive(&self, sk: &Sock<RtcpProto>) -> Option<Keepalive> {
         sk.keepopen().then(|| self.keep_params())
+    }
+
+    /// The MSS of a connection that starts on a route whose MSS is
+    /// `route_mss`: `TCP_MAXSEG` bounds it (`tcp_mss_clamp`).
+    pub(crate) fn clamp_mss(&self, route_mss: u32) -> u32 {
+        match self.user_mss.load(Ordering::Relaxed) {
+            0 => route_mss,
+            user => route_mss.min(user),
+        }
     }
 
     /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT` (or their defaults).
@@ -202,6 +220,7 @@ impl RtcpShared {
             (&self.keep_intvl, &parent.keep_intvl),
             (&self.keep_cnt, &parent.keep_cnt),
             (&self.user_timeout, &parent.user_timeout),
+            (&self.user_mss, &parent.user_mss),
         ] {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
         }
@@ -223,6 +242,7 @@ impl net::Proto for RtcpProto {
             keep_intvl: AtomicU32::new(0),
             keep_cnt: AtomicU32::new(0),
             user_timeout: AtomicU32::new(0),
+            user_mss: AtomicU32::new(0),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
             reno: AtomicBool::new(false),
@@ -420,6 +440,13 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
     }
     let val = opt.int()?;
     match name as u32 {
+        sys::TCP_MAXSEG => {
+            // As do_tcp_setsockopt: 0 or TCP_MIN_MSS to MAX_TCP_WINDOW, in
+            // any state; a connection takes it when it starts.
+            let v = u32::try_from(val).ok().filter(|&v| v == 0 || (TCP_MIN_MSS..=MAX_TCP_WINDOW).contains(&v));
+            sk.shared().user_mss.store(v.ok_or(EINVAL)?, Ordering::Relaxed);
+            Ok(())
+        }
         sys::TCP_SYNCNT => {
             let n = u8::try_from(val).ok().filter(|n| (1..=MAX_TCP_SYNCNT).contains(n)).ok_or(EINVAL)?;
             sk.lock().syn_count = n;
@@ -468,6 +495,17 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
     let sh = sk.shared();
     let secs = |ms: u64| i32::try_from(ms / 1000).unwrap_or(i32::MAX);
     let int = match name as u32 {
+        // As do_tcp_getsockopt: the segment size a connection sends
+        // (`mss_cache`); before one and on a listener, what the user set,
+        // else the default.
+        sys::TCP_MAXSEG => {
+            let user = sh.user_mss.load(Ordering::Relaxed);
+            match sh.tcb.lock().conn().filter(|c| c.state != State::Closed) {
+                Some(c) => i32::try_from(c.send_mss()).unwrap_or(i32::MAX),
+                None if user != 0 => i32::try_from(user).unwrap_or(i32::MAX),
+                None => TCP_MSS_DEFAULT,
+            }
+        }
         sys::TCP_SYNCNT => match sk.lock().syn_count {
             0 => RtcpNet::of(sk.net()).sysctl.get(SYN_RETRIES),
             n => i32::from(n),

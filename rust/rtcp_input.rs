@@ -464,7 +464,7 @@ impl<'a> Offer<'a> {
         }
         let af = sk.shared().af;
         let route = (af.route)(net, sk.flow_key(), local, remote).ok()?;
-        let mss = af.mss(route.mtu());
+        let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
         // the namespace's start (`tcp_openreq_init_rwin`).

@@ -221,7 +221,7 @@ impl RtcpOps {
         owned.local.addr = saddr;
         let local = Endpoint { addr: saddr, port: owned.local.port };
         let remote = Endpoint { addr: dst.addr, port: dst.port };
-        let mss = af.mss(route.mtu());
+        let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
         sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
         let syn_retries = match owned.syn_count {
             0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),

@@ -97,12 +97,20 @@ class Peer:
         self.sock.close()
         self.listen.close()
 
-    def send(self, sport, dport, flags, seq, ack=0, win=65535, options=(), payload=b""):
+    def send(self, sport, dport, flags, seq, ack=0, win=65535, options=(), payload=b"", raw_options=b"",
+             chksum=None, urgptr=0):
+        """A segment to the stack. `raw_options` (a multiple of 4 bytes)
+        follow the header as they are, malformed or not; `chksum` replaces
+        the right checksum."""
         tcp = TCP(sport=sport, dport=dport, flags=flags, seq=seq % 2**32, ack=ack % 2**32,
-                  window=win, options=list(options))
+                  window=win, options=list(options), urgptr=urgptr)
+        if raw_options:
+            tcp.dataofs = 5 + len(raw_options) // 4
+        if chksum is not None:
+            tcp.chksum = chksum
         pkt = Ether(dst=self.their_mac, src=self.mac) / IP(src=PEER, dst=US) / tcp
-        if payload:
-            pkt = pkt / Raw(payload)
+        if raw_options or payload:
+            pkt = pkt / Raw(raw_options + payload)
         self.sock.send(pkt)
 
     def expect(self, n, timeout=10.0):
@@ -178,32 +186,37 @@ def abort(sock):
     sock.close()
 
 
-def listener(port, backlog=8):
+def listener(port, backlog=8, setup=None):
+    """A listening socket; `setup(sock)` runs before listen()."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     s.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if setup:
+        setup(s)
     s.bind((US, port))
     s.listen(backlog)
     return s
 
 
-def passive_open(peer, port, syn_opts, ack_opts=None):
+def passive_open(peer, port, syn_opts, ack_opts=None, win=65535, setup=None, syn_payload=b"", raw_options=b""):
     """A listener, the peer's SYN with `syn_opts`; the SYN-ACK. If
-    `ack_opts` is given, the peer completes the handshake too."""
-    ls = listener(port)
-    peer.send(peer.port, port, "S", PEER_ISN - 1, options=syn_opts)
+    `ack_opts` is given, the peer completes the handshake too, offering
+    `win`."""
+    ls = listener(port, setup=setup)
+    peer.send(peer.port, port, "S", PEER_ISN - 1, options=syn_opts, payload=syn_payload, raw_options=raw_options)
     segs = peer.expect(1)
     if ack_opts is not None and segs:
         their = segs[0][1][TCP]
-        peer.send(peer.port, port, "A", PEER_ISN, their.seq + 1, options=ack_opts)
+        peer.send(peer.port, port, "A", PEER_ISN, their.seq + 1, win=win, options=ack_opts)
     return ls, segs
 
 
-def sc_synack(syn_opts, n=1):
-    """The listener's answer to the peer's SYN with `syn_opts`: its first
-    `n` SYN-ACKs (the peer sends no final ACK, so a second one follows
-    the initial RTO, 1 s)."""
+def sc_synack(syn_opts, n=1, setup=None, payload=b"", raw_options=b""):
+    """The listener's answer to the peer's SYN with `syn_opts` (or
+    `raw_options`, and `payload`): its first `n` SYN-ACKs (the peer sends
+    no final ACK, so a second one follows the initial RTO, 1 s).
+    `setup(listener)` runs before listen()."""
     def run(peer):
-        ls, _ = passive_open(peer, peer.lport, syn_opts)
+        ls, _ = passive_open(peer, peer.lport, syn_opts, setup=setup, syn_payload=payload, raw_options=raw_options)
         segs = peer.expect(n)
         ls.close()
         return segs[:n]
@@ -223,9 +236,12 @@ def sc_to_listener(flags, quiet=False):
     return run
 
 
-def connecting(peer):
-    """A socket whose non-blocking connect() to the peer is under way."""
+def connecting(peer, setup=None):
+    """A socket whose non-blocking connect() to the peer is under way;
+    `setup(sock)` runs before connect()."""
     s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if setup:
+        setup(s)
     s.setblocking(False)
     try:
         s.connect((PEER, peer.port))
@@ -234,28 +250,37 @@ def connecting(peer):
     return s
 
 
-def sc_active_open(synack_opts, synack_win=65535):
+def sc_active_open(synack_opts, synack_win=65535, setup=None):
     """connect(): the SYN, then (the peer's SYN-ACK with `synack_opts`)
     the ACK that completes the handshake."""
+    return sc_syn_answered("SA", synack_opts, win=synack_win, setup=setup)
+
+
+def sc_syn_answered(flags, opts=(), ack_off=1, win=65535, payload=b"", setup=None, quiet=False):
+    """connect(): the SYN, then what the peer's answer to it (`flags`,
+    acknowledging the SYN's sequence number plus `ack_off`) earns (`quiet`:
+    watch half a second for nothing)."""
     def run(peer):
-        s = connecting(peer)
+        s = connecting(peer, setup)
         segs = peer.expect(1)
         if not segs:
             return segs
         syn = segs[0][1][TCP]
-        peer.send(peer.port, syn.sport, "SA", PEER_ISN - 1, syn.seq + 1, win=synack_win, options=synack_opts)
-        segs = peer.expect(2)
+        peer.send(peer.port, syn.sport, flags, PEER_ISN - 1, syn.seq + ack_off, win=win, options=opts,
+                  payload=payload)
+        segs = peer.quiet(0.5) if quiet else peer.expect(2)
         time.sleep(0.2)
         abort(s)
         return segs[:2]
     return run
 
 
-def established(peer, opts=SYN_OPTS):
-    """A connection accepted from the peer: (listener, connection, their
-    ISN + 1)."""
+def established(peer, opts=SYN_OPTS, win=65535, setup=None):
+    """A connection accepted from the peer (which offers `win` in its
+    ACK): (listener, connection, their ISN + 1)."""
     with_ts = any(k == "Timestamp" for k, _ in opts)
-    ls, segs = passive_open(peer, peer.lport, opts, ack_opts=ts(PEER_TSVAL + 1) if with_ts else [])
+    ls, segs = passive_open(peer, peer.lport, opts, ack_opts=ts(PEER_TSVAL + 1) if with_ts else [], win=win,
+                            setup=setup)
     ls.settimeout(30)
     c, _ = ls.accept()
     their = segs[0][1][TCP].seq + 1
@@ -266,11 +291,11 @@ def ts(val, ecr=0):
     return [("NOP", None), ("NOP", None), ("Timestamp", (val, ecr))]
 
 
-def sc_on_connection(act, then):
+def sc_on_connection(act, then, opts=SYN_OPTS, win=65535, setup=None):
     """On a connection accepted from the peer, `act(peer, conn, their)`;
     then what `then` collects: every segment the stack sent."""
     def run(peer):
-        ls, c, their = established(peer)
+        ls, c, their = established(peer, opts, win, setup)
         act(peer, c, their)
         segs = then(peer)
         abort(c)
@@ -305,13 +330,36 @@ def next_ones(k, timeout=10.0):
     return then
 
 
-def peer_sends(flags, seq_off=0, ack_off=0, options=None, payload=b""):
+def peer_sends(flags, seq_off=0, ack_off=0, options=None, payload=b"", **fields):
     """The peer's segment: its sequence number `seq_off` from its next,
-    its acknowledgement `ack_off` from ours."""
+    its acknowledgement `ack_off` from ours (more of Peer.send's fields
+    as keywords)."""
     def act(peer, c, their):
         peer.mark = len(peer.got)
         opts = ts(PEER_TSVAL + 2) if options is None else options
-        peer.send(peer.port, peer.lport, flags, PEER_ISN + seq_off, their + ack_off, options=opts, payload=payload)
+        peer.send(peer.port, peer.lport, flags, PEER_ISN + seq_off, their + ack_off, options=opts, payload=payload,
+                  **fields)
+    return act
+
+
+def quiet(secs=0.5):
+    """Collects for `secs`: for a segment that must earn nothing."""
+    def then(peer):
+        return peer.quiet(secs)
+    return then
+
+
+def steps(*acts):
+    """Acts one after another: each but the first after one more segment
+    from the stack (what the one before earned)."""
+    def act(peer, c, their):
+        mark = before = len(peer.got)
+        for i, a in enumerate(acts):
+            if i:
+                peer.expect(before + 1)
+            before = len(peer.got)
+            a(peer, c, their)
+        peer.mark = mark
     return act
 
 
@@ -344,6 +392,35 @@ def both(first, then_act, between=1):
 
 def aborted(c):
     abort(c)
+
+
+def nodelay_writes(nodelay):
+    """Two 10-byte writes, with TCP_NODELAY or without."""
+    def call(c):
+        c.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, int(nodelay))
+        c.send(b"y" * 10)
+        c.send(b"y" * 10)
+    return call
+
+
+def corked_write(c):
+    """Three writes under TCP_CORK, then the cork off: one segment."""
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 1)
+    for _ in range(3):
+        c.send(b"y" * 10)
+    time.sleep(0.1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_CORK, 0)
+
+
+def keepalive_after_1s(c):
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPIDLE, 1)
+    c.setsockopt(socket.IPPROTO_TCP, socket.TCP_KEEPINTVL, 1)
+    c.setsockopt(socket.SOL_SOCKET, socket.SO_KEEPALIVE, 1)
+
+
+def write_and_close(c):
+    c.send(b"y" * 100)
+    c.close()
 
 
 def sc_fin_in():
@@ -382,6 +459,11 @@ OLD_SEQUENCE = ("Linux's tcp_sequence takes a segment that ends at rcv_wup (all 
                 "echoes the timestamp before")
 WINDOW_GROWS = ("Linux's window grows past its initial one with the first segment (tcp_measure_rcv_mss's "
                 "scaling_ratio, tcp_grow_window); RTCP's is the buffer's window less what is unread")
+WINDOW_CAP = ("Linux's window is its free space capped by rcv_ssthresh and rounded up to the scale "
+              "(__tcp_select_window), so unread bytes in a large buffer do not shrink it; RTCP's is its "
+              "window less what is unread")
+NO_OOO_FIN = ("Linux queues a FIN past a hole (tcp_data_queue_ofo) and SACKs it; RTCP keeps no FIN out of "
+              "order and waits for it again")
 
 # name: (run, timed, why RTCP differs if it is known to).
 SCENARIOS = {
@@ -465,6 +547,97 @@ SCENARIOS = {
                                            next_ones(2)), False, None),
     "retrans.synack_after_1s": (sc_synack(SYN_OPTS, 2), True, None),
     "retrans.syn_after_1s": (sc_syn_retransmitted(), True, None),
+    # SYNs with odd contents: an MSS of 0 (ignored), an unknown option,
+    # options whose length is wrong (parsing stops there), data (no TFO:
+    # not acknowledged), a listener with a small SO_RCVBUF or TCP_MAXSEG.
+    "synack.mss_0": (sc_synack([("MSS", 0)]), False, None),
+    "synack.unknown_option": (sc_synack([("MSS", 1460), (99, b"ab")]), False, None),
+    "synack.option_length_0": (sc_synack([], raw_options=b"\x02\x04\x05\xb4\x08\x00\x00\x00"), False, None),
+    "synack.option_length_past_end": (sc_synack([], raw_options=b"\x02\x04\x05\xb4\x04\x09\x00\x00"),
+                                      False, None),
+    "synack.mss_length_3": (sc_synack([], raw_options=b"\x02\x03\x05\x01\x01\x01\x01\x01"), False, None),
+    "synack.wscale_only": (sc_synack([("WScale", 5)]), False, None),
+    "synack.syn_with_data": (sc_synack(SYN_OPTS, payload=b"x" * 100), False, None),
+    "synack.rcvbuf_4096": (sc_synack(SYN_OPTS, setup=lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                                                            4096)), False, None),
+    "synack.maxseg_1000": (sc_synack(SYN_OPTS, setup=lambda s: s.setsockopt(socket.IPPROTO_TCP, socket.TCP_MAXSEG,
+                                                                            1000)), False, None),
+    # Answers to connect()'s SYN other than a right SYN-ACK: a SYN-ACK
+    # acknowledging the wrong number (a reset), a bare ACK (a reset), a
+    # reset (nothing), the peer's own SYN (simultaneous open: a SYN-ACK),
+    # a SYN-ACK with data (acknowledged), a SYN-ACK with MSS 0.
+    "active.synack_wrong_ack": (sc_syn_answered("SA", SYN_OPTS, ack_off=1000), False, None),
+    "active.ack_to_syn": (sc_syn_answered("A", ts(PEER_TSVAL, 1)), False, None),
+    "active.rst_ack_to_syn": (sc_syn_answered("RA", quiet=True), False, None),
+    "active.rst_wrong_ack": (sc_syn_answered("RA", ack_off=1000, quiet=True), False, None),
+    "active.simultaneous_open": (sc_syn_answered("S", SYN_OPTS, ack_off=0), False, None),
+    "active.synack_with_data": (sc_syn_answered("SA", SYN_OPTS, payload=b"x" * 100), False, None),
+    "active.synack_mss_0": (sc_active_open([("MSS", 0)]), False, None),
+    "active.maxseg_1000": (sc_active_open(SYN_OPTS, setup=lambda s: s.setsockopt(socket.IPPROTO_TCP,
+                                                                                  socket.TCP_MAXSEG, 1000)),
+                           False, None),
+    "active.rcvbuf_4096": (sc_active_open(SYN_OPTS, setup=lambda s: s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF,
+                                                                                  4096)), False, None),
+    # RFC 5961 and RFC 9293 on a connection: a reset at RCV.NXT or out of
+    # the window (nothing), a SYN-ACK (a challenge ACK), an ACK of what
+    # was never sent (an ACK).
+    "rfc5961.rst_at_rcv_nxt": (sc_on_connection(peer_sends("R", options=[]), quiet()), False, None),
+    "rfc5961.rst_outside_window": (sc_on_connection(peer_sends("R", 10**7, options=[]), quiet()), False, None),
+    "rfc5961.synack_in_established": (sc_on_connection(peer_sends("SA", 5000, options=SYN_OPTS), next_one()),
+                                      False, None),
+    "data.ack_of_unsent": (sc_on_connection(peer_sends("A", ack_off=5000), next_one()), False, None),
+    # Segments the stack must drop without a word: a bad checksum, data
+    # without ACK.
+    "data.in_bad_checksum": (sc_on_connection(peer_sends("PA", payload=b"x" * 100, chksum=0x1234), quiet()),
+                             False, None),
+    "data.in_without_ack_flag": (sc_on_connection(peer_sends("P", payload=b"x" * 100), quiet()), False, None),
+    # More of the peer's data: without the timestamp the connection
+    # agreed to, urgent, a FIN past a hole, a hole then filled, two
+    # segments at once.
+    "data.in_without_timestamp": (sc_on_connection(peer_sends("PA", options=[], payload=b"x" * 100), next_one()),
+                                  False, None),
+    "data.in_urgent": (sc_on_connection(peer_sends("PAU", payload=b"x" * 100, urgptr=100), next_one()), False, None),
+    "data.in_fin_after_hole": (sc_on_connection(peer_sends("FA", 1000), next_one()), False, NO_OOO_FIN),
+    "data.in_hole_filled": (sc_on_connection(steps(peer_sends("PA", 100, payload=b"x" * 100),
+                                                   peer_sends("PA", payload=b"x" * 100)), next_ones(2)),
+                            False, WINDOW_CAP),
+    "data.in_two_holes": (sc_on_connection(steps(peer_sends("PA", 100, payload=b"x" * 100),
+                                                 peer_sends("PA", 300, payload=b"x" * 100)), next_ones(2)),
+                          False, None),
+    "data.in_two_segments": (sc_on_connection(steps(peer_sends("A", payload=b"x" * 100),
+                                                    peer_sends("PA", 100, payload=b"x" * 100)), next_ones(2)),
+                             False, WINDOW_CAP),
+    # The application's data against the peer's window: 1024 bytes of
+    # it (8, scaled by 7), none (a zero window probe), and on a
+    # connection without timestamps, or with the peer's MSS of 536.
+    "data.out_window_1024": (sc_on_connection(app_sends(3000), next_one(), win=8), False, None),
+    "data.out_zero_window": (sc_on_connection(app_sends(100), next_one(), win=0), False, None),
+    "data.out_no_timestamps": (sc_on_connection(app_sends(100), next_one(), opts=[("MSS", 1460)]), False, None),
+    "data.out_mss_536": (sc_on_connection(app_sends(1000), next_ones(2), opts=[("MSS", 536)] + ts(PEER_TSVAL)),
+                         False, None),
+    # Socket options on the wire: TCP_NODELAY (each write at once),
+    # Nagle (the second write waits for the first's ACK), TCP_CORK
+    # (nothing until uncorked), keepalive's probe after a second idle.
+    "sockopt.nodelay": (sc_on_connection(app_does(nodelay_writes(True)), next_ones(2)), False, None),
+    "sockopt.nagle": (sc_on_connection(app_does(nodelay_writes(False)), next_one()), False, None),
+    "sockopt.cork": (sc_on_connection(app_does(corked_write), next_one()), False, None),
+    "sockopt.keepalive": (sc_on_connection(app_does(keepalive_after_1s), next_one(5.0)), False, None),
+    # The ends of a connection, more: our FIN answered with the peer's,
+    # that FIN again in TIME-WAIT, both FINs at once, data after our FIN,
+    # data and close() at once.
+    "close.fin_then_peer_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
+                                                       peer_sends("FA", ack_off=1)), next_ones(2)), False, None),
+    "close.time_wait_fin_again": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
+                                                         peer_sends("FA", ack_off=1),
+                                                         peer_sends("FA", ack_off=1)), next_ones(3)), False, None),
+    "close.simultaneous": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
+                                                  peer_sends("FA")), next_ones(2)), False, None),
+    "close.data_after_our_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
+                                                        peer_sends("PA", ack_off=1, payload=b"x" * 100)),
+                                                  next_ones(2)), False, None),
+    "close.write_then_close": (sc_on_connection(app_does(write_and_close), peer_resets(next_ones(2))), False, None),
+    "close.rst_after_our_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
+                                                       peer_sends("R", options=[])), quiet()), False, None),
 }
 
 

@@ -48,6 +48,8 @@ use super::state::State;
 
 /// The MSS assumed when the peer's SYN carries none (RFC 9293, 3.7.1).
 pub const DEFAULT_MSS: u16 = 536;
+/// The shortest timer Linux arms (`TCP_TIMEOUT_MIN`, two jiffies).
+pub const TIMEOUT_MIN_MS: u64 = 2;
 /// The initial retransmission timeout (RFC 6298, 2.1).
 pub const RTO_INITIAL_MS: u32 = 1000;
 /// The largest retransmission timeout (`TCP_RTO_MAX`).
@@ -116,6 +118,16 @@ impl Default for Config {
             congestion: super::cc::Algorithm::Cubic,
         }
     }
+}
+
+/// The segment size for a peer whose largest window so far is
+/// `max_window` (`tcp_bound_to_half_wnd`, applied by `tcp_sync_mss` when
+/// the connection is established): at most half that window, when it is
+/// more than the default MSS (536), but never below 68 bytes of segment
+/// with its `header` (the TCP header and options).
+pub fn bound_to_half_window(mss: u32, max_window: u32, header: u32) -> u32 {
+    let cutoff = if max_window > 536 { max_window >> 1 } else { max_window };
+    if cutoff > 0 && mss > cutoff { cutoff.max(68u32.saturating_sub(header)) } else { mss }
 }
 
 /// `tcp_select_initial_window`: the window a SYN or SYN-ACK offers and
@@ -332,6 +344,9 @@ pub struct Data {
     pub snd_wl2: SeqNum,
     /// The largest window the peer offered (`MAX.SND.WND`).
     pub max_window: u32,
+    /// The size of the segments we send (`mss_cache`), set when the data
+    /// path starts ([`bound_to_half_window`]); 0 before.
+    pub snd_mss: u32,
     /// The end of the last segment sent with PSH (`pushed_seq`).
     pub pushed: SeqNum,
     /// The end of the last new segment sent shorter than the MSS
@@ -562,7 +577,13 @@ impl Conn {
             // Our SYN is all we sent: only its ACK is acceptable.
             if !seg.ack.between(self.snd_una.add(1), self.snd_nxt) {
                 // An ACK of something we never sent: reset it, unless it is
-                // a reset itself.
+                // a reset itself. It may be the peer's answer to an old
+                // connection of the same ports that our reset ends now:
+                // the SYN goes again at once, if it has not yet been sent
+                // again (`TCP_TIMEOUT_MIN`).
+                if self.retransmits == 0 {
+                    self.deadline = Some(now.saturating_add(TIMEOUT_MIN_MS));
+                }
                 return if f.contains(Flags::RST) {
                     Outcome::default()
                 } else {
@@ -625,8 +646,10 @@ impl Conn {
         d.snd_wl1 = seg.seq;
         d.snd_wl2 = seg.ack;
         d.max_window = self.snd_wnd;
+        let header = if self.neg.timestamps { 32 } else { 20 };
+        d.snd_mss = bound_to_half_window(u32::from(self.neg.mss), d.max_window, header);
         d.tx_cap = self.cfg.sndbuf;
-        d.cc = super::cc::Cc::new(u32::from(self.neg.mss), self.cfg.congestion);
+        d.cc = super::cc::Cc::new(d.snd_mss, self.cfg.congestion);
         d.rcv_adv = self.rcv_nxt.add(self.rcv_wnd);
         d.rcv_wup = self.rcv_nxt;
         d.quickacks = QUICKACKS;
@@ -1041,6 +1064,42 @@ pub(crate) mod tests {
         let (mut c, _) = connect();
         assert_eq!(c.abort(NOW), None);
         assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn an_unacceptable_ack_to_our_syn_sends_the_syn_again_at_once() {
+        // A reset with a wrong ACK is ignored, and any other segment with
+        // one is reset; either way the SYN goes again after
+        // TCP_TIMEOUT_MIN, as tcp_rcv_synsent_state_process arms it, if it
+        // has not been sent again yet.
+        for flags in [Flags::RST | Flags::ACK, Flags::ACK, Flags::SYN | Flags::ACK] {
+            let (mut c, syn) = connect();
+            let wrong = Segment { ack: syn.seq.add(1000), flags, ..synack(&syn) };
+            let out = c.on_segment(&wrong, 0, NOW);
+            assert_eq!(out.reply.is_some(), !flags.contains(Flags::RST), "{flags:?}");
+            assert_eq!(c.deadline, Some(NOW + TIMEOUT_MIN_MS));
+            let again = c.on_timer(NOW + TIMEOUT_MIN_MS).reply.unwrap();
+            assert_eq!((again.flags, again.seq), (Flags::SYN, syn.seq));
+            // Once sent again, the timer keeps its backoff.
+            let later = c.deadline;
+            c.on_segment(&wrong, 0, NOW + 5);
+            assert_eq!(c.deadline, later);
+        }
+    }
+
+    #[test]
+    fn segments_are_at_most_half_the_peers_largest_window() {
+        // tcp_bound_to_half_wnd: half a window above 536 bytes, never
+        // below 68 bytes of segment; no bound from a zero window.
+        assert_eq!(bound_to_half_window(1448, 1024, 32), 512);
+        assert_eq!(bound_to_half_window(1448, 65535, 32), 1448);
+        assert_eq!(bound_to_half_window(1460, 500, 20), 500);
+        assert_eq!(bound_to_half_window(1460, 20, 20), 48);
+        assert_eq!(bound_to_half_window(1448, 0, 32), 1448);
+        let (mut c, syn) = connect();
+        let small = Segment { window: 1024, ..synack(&syn) };
+        assert!(c.on_segment(&small, 0, NOW).established);
+        assert_eq!(c.send_mss(), 512);
     }
 
     #[test]

@@ -125,6 +125,12 @@ impl Conn {
         self.cfg.rcv_wnd.saturating_add(self.data.rx_slack).saturating_sub(self.data.rx_unread)
     }
 
+    /// The size of the segments we send: [`Data::snd_mss`] once the data
+    /// path started, the negotiated MSS before.
+    pub fn send_mss(&self) -> u32 {
+        if self.data.snd_mss > 0 { self.data.snd_mss } else { u32::from(self.neg.mss).max(1) }
+    }
+
     /// The smallest step by which the window's right edge moves (RFC 9293
     /// 3.8.6.2.2: one segment, or half the buffer if that is less).
     fn sws_step(&self) -> u32 {
@@ -227,7 +233,7 @@ impl Conn {
             }
             return None;
         }
-        let mss = u32::from(self.neg.mss).max(1);
+        let mss = self.send_mss();
         let d = self.data;
         if d.rtx_head {
             self.data.rtx_head = false;
@@ -346,7 +352,7 @@ impl Conn {
                 self.data.pushed = end;
             }
         }
-        if len > 0 && len < u32::from(self.neg.mss) && !retransmission && end.after(d.snd_sml) {
+        if len > 0 && len < self.send_mss() && !retransmission && end.after(d.snd_sml) {
             self.data.snd_sml = end;
         }
         if fin {

@@ -371,7 +371,7 @@ mod tests {
         let data: Vec<u8> = (0..39u8).collect();
         assert_eq!(a.write(&data), 39);
         // Three segments of 13 bytes (the peer's MSS).
-        a.conn.neg.mss = 13;
+        a.conn.data.snd_mss = 13;
         let segs: Vec<(Segment, Vec<u8>)> = drain(a, 1, None);
         assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [13, 13, 13]);
         let nxt = b.conn.rcv_nxt;
