@@ -476,6 +476,48 @@ TEST_F_TIMEOUT(data, small_buffers, 300)
 	close(a);
 }
 
+/*
+ * TCP_MAXSEG as Linux's TCP: 536 before a connection, EINVAL outside 88 to
+ * 32767, the user's value read back until connected, then the size the
+ * connection sends: the smaller of the two ends' limits less the
+ * timestamp option (1000 - 12), whichever stacks the two ends are.
+ */
+TEST_F(data, maxseg_like_inet)
+{
+	int c = socket(variant->client, SOCK_STREAM, 0), l, a, v = -1, bad;
+	socklen_t len = sizeof(v);
+	struct sockaddr_in addr;
+
+	ASSERT_LE(0, c);
+	ASSERT_EQ(0, getsockopt(c, SOL_TCP, TCP_MAXSEG, &v, &len));
+	EXPECT_EQ(536, v);
+	bad = 87;
+	EXPECT_EQ(-1, setsockopt(c, SOL_TCP, TCP_MAXSEG, &bad, sizeof(bad)));
+	EXPECT_EQ(EINVAL, errno);
+	bad = 32768;
+	EXPECT_EQ(-1, setsockopt(c, SOL_TCP, TCP_MAXSEG, &bad, sizeof(bad)));
+	EXPECT_EQ(EINVAL, errno);
+	v = 1000;
+	ASSERT_EQ(0, setsockopt(c, SOL_TCP, TCP_MAXSEG, &v, sizeof(v)));
+	v = -1;
+	ASSERT_EQ(0, getsockopt(c, SOL_TCP, TCP_MAXSEG, &v, &len));
+	EXPECT_EQ(1000, v);
+	l = listener_on(variant->server, "127.0.0.1", 4, &addr);
+	ASSERT_LE(0, l);
+	v = 1200;
+	ASSERT_EQ(0, setsockopt(l, SOL_TCP, TCP_MAXSEG, &v, sizeof(v)));
+	ASSERT_EQ(0, connect(c, (void *)&addr, sizeof(addr)));
+	a = accept(l, NULL, NULL);
+	ASSERT_LE(0, a);
+	ASSERT_EQ(0, getsockopt(c, SOL_TCP, TCP_MAXSEG, &v, &len));
+	EXPECT_EQ(988, v);
+	ASSERT_EQ(0, getsockopt(a, SOL_TCP, TCP_MAXSEG, &v, &len));
+	EXPECT_EQ(988, v);
+	close(l);
+	close(c);
+	close(a);
+}
+
 /* SIOCINQ (FIONREAD) and SIOCOUTQ count what waits, as Linux's TCP
  * counts it: the receiver's unread bytes, the sender's unacknowledged
  * ones (none once the peer has acknowledged). */
