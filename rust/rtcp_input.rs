@@ -156,6 +156,9 @@ pub(crate) fn our_config(net: &Net, mss: u32, syn_retries: u8, user_rx: Option<u
         mss: u16::try_from(mss).unwrap_or(u16::MAX),
         syn_retries,
         rcv_wnd,
+        // The buffer keeps its whole space: what rounding the window down
+        // to the MSS left over holds unread bytes before they shrink it.
+        rcv_space: space,
         wscale,
         sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
         ..Config::default()

@@ -89,8 +89,14 @@ pub struct Endpoint {
 pub struct Config {
     /// The MSS to advertise: the route's MTU less 40 bytes of headers.
     pub mss: u16,
-    /// The receive window to offer, in bytes.
+    /// The receive window to offer, in bytes: the most it may be until the
+    /// buffer grows (`rcv_ssthresh`).
     pub rcv_wnd: u32,
+    /// The room the receive buffer gives the window (`tcp_space` of the
+    /// whole buffer, before `rcv_wnd` was rounded down to the MSS): unread
+    /// bytes shrink the window only once they eat into `rcv_wnd` (0: the
+    /// same as `rcv_wnd`).
+    pub rcv_space: u32,
     /// The window scale to offer (`None`: no window scaling).
     pub wscale: Option<u8>,
     /// Offer SACK.
@@ -110,6 +116,7 @@ impl Default for Config {
         Config {
             mss: 1460,
             rcv_wnd: 64_240,
+            rcv_space: 0,
             wscale: Some(7),
             sack: true,
             timestamps: true,
@@ -389,6 +396,9 @@ pub struct Data {
     /// Bytes the receive buffer holds past the window (`cfg.rcv_wnd`),
     /// for what a window rounded up to the scale lets in.
     pub rx_slack: u32,
+    /// Room in the receive buffer past `cfg.rcv_wnd` and before the slack
+    /// (see [`Config::rcv_space`]).
+    pub rx_extra: u32,
     /// What arrived past `RCV.NXT`.
     pub ooo: super::reasm::Reassembly,
     /// Bytes that arrived again, below `RCV.NXT`, for the next ACK to

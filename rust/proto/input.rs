@@ -401,7 +401,7 @@ impl Conn {
         let readable = nxt.diff(self.rcv_nxt).max(0) as u32;
         self.rcv_nxt = nxt;
         self.data.rx_unread = self.data.rx_unread.saturating_add(readable);
-        self.rcv_wnd = self.cfg.rcv_wnd.saturating_sub(self.data.rx_unread);
+        self.rcv_wnd = self.free_window();
         out.readable = readable;
         // ACK every second full segment, a filled hole, and the first
         // segments of the connection at once; else delay (RFC 9293 3.8.6.3).

@@ -70,7 +70,7 @@ impl Conn {
         let d = &mut self.data;
         let n = n.min(d.rx_unread);
         d.rx_unread = d.rx_unread.saturating_sub(n);
-        self.rcv_wnd = self.cfg.rcv_wnd.saturating_sub(d.rx_unread);
+        self.rcv_wnd = self.free_window();
         if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
             return false;
         }
@@ -90,10 +90,11 @@ impl Conn {
     /// hears of it as after a read ([`Conn::on_read`]). A smaller window
     /// is ignored: a window never shrinks.
     pub fn grow_window(&mut self, wnd: u32, slack: u32) {
-        if wnd <= self.cfg.rcv_wnd {
+        if wnd <= self.cfg.rcv_wnd.saturating_add(self.data.rx_extra) {
             return;
         }
         self.cfg.rcv_wnd = wnd;
+        self.data.rx_extra = 0;
         self.data.rx_slack = slack;
         self.on_read(0);
     }
@@ -122,7 +123,16 @@ impl Conn {
     /// Room in the receive buffer from `RCV.NXT`: the window and the slack
     /// past it.
     pub(crate) fn rx_room(&self) -> u32 {
-        self.cfg.rcv_wnd.saturating_add(self.data.rx_slack).saturating_sub(self.data.rx_unread)
+        let d = &self.data;
+        self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_add(d.rx_slack).saturating_sub(d.rx_unread)
+    }
+
+    /// The window the buffer has room for: `cfg.rcv_wnd`, less the unread
+    /// bytes that do not fit in the room past it (`tcp_space` capped by
+    /// `rcv_ssthresh` in `__tcp_select_window`).
+    pub(crate) fn free_window(&self) -> u32 {
+        let d = &self.data;
+        self.cfg.rcv_wnd.min(self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_sub(d.rx_unread))
     }
 
     /// The size of the segments we send: [`Data::snd_mss`] once the data

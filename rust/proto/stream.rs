@@ -57,7 +57,7 @@ fn rx_slack(cfg: &Config) -> u32 {
 /// The receive buffer a connection of `cfg` needs: its window
 /// (`cfg.rcv_wnd`) and the slack for the window's rounding.
 pub fn rx_capacity(cfg: &Config) -> usize {
-    cfg.rcv_wnd.saturating_add(rx_slack(cfg)) as usize
+    cfg.rcv_wnd.max(cfg.rcv_space).saturating_add(rx_slack(cfg)) as usize
 }
 
 /// The window of a connection of `cfg` whose receive buffer is
@@ -101,8 +101,14 @@ impl<S: Bytes> Stream<S> {
         // up to the scale (without it, what the rounding lets in is
         // dropped and sent again).
         let slack = rx_cap.saturating_sub(conn.cfg.rcv_wnd).min(rx_slack(&conn.cfg));
+        let space = rx_cap.saturating_sub(slack);
         conn.data.rx_slack = slack;
-        conn.cfg.rcv_wnd = rx_cap.saturating_sub(slack);
+        // The room past the window the configuration asked for; the rest
+        // of a larger buffer becomes window.
+        let wanted = conn.cfg.rcv_space.saturating_sub(conn.cfg.rcv_wnd);
+        let extra = space.saturating_sub(conn.cfg.rcv_wnd).min(wanted);
+        conn.cfg.rcv_wnd = space.saturating_sub(extra);
+        conn.data.rx_extra = extra;
         conn.rcv_wnd = conn.rcv_wnd.min(conn.cfg.rcv_wnd);
         Stream { conn, tx, rx, reads: Reads::default() }
     }
@@ -358,6 +364,33 @@ mod tests {
             }
             self.pages[i].as_mut().map(|p| &mut p[w])
         }
+    }
+
+    #[test]
+    fn unread_bytes_shrink_the_window_only_past_the_buffers_room() {
+        // A window of 65160 (rounded down to the MSS) in a buffer with room
+        // for 65536: the first 376 unread bytes leave it whole, as Linux's
+        // tcp_space capped by rcv_ssthresh does; more take from it.
+        let (mut a, mut b) = pair(Config::default(), 65_536, 65_536);
+        b.conn.cfg.rcv_wnd = 65_160;
+        b.conn.cfg.rcv_space = 65_536;
+        let rx = rx_capacity(&b.conn.cfg);
+        let mut b = Stream::new(b.conn, vec![0; 65_536], vec![0; rx]);
+        assert_eq!((b.conn.cfg.rcv_wnd, b.conn.data.rx_extra), (65_160, 376));
+        a.conn.data.nodelay = true;
+        a.write(&[1u8; 376]);
+        for w in drain(&mut a, 1, None) {
+            deliver(&mut b, &w, 1);
+        }
+        assert_eq!(b.conn.rcv_wnd, 65_160, "376 unread bytes fit past the window");
+        a.write(&[2u8; 100]);
+        for w in drain(&mut a, 2, None) {
+            deliver(&mut b, &w, 2);
+        }
+        assert_eq!(b.conn.rcv_wnd, 65_060, "100 more take from it");
+        let mut got = [0u8; 476];
+        assert_eq!(b.read(&mut got, false), 476);
+        assert_eq!(b.conn.rcv_wnd, 65_160);
     }
 
     #[test]
