@@ -1107,6 +1107,8 @@ pub(crate) mod tests {
         assert_eq!(bound_to_half_window(1460, 20, 20), 48);
         assert_eq!(bound_to_half_window(1448, 0, 32), 1448);
         let (mut c, syn) = connect();
+        // Before the SYN-ACK: our MSS less the timestamp option we offer.
+        assert_eq!(c.send_mss(), 1448);
         let small = Segment { window: 1024, ..synack(&syn) };
         assert!(c.on_segment(&small, 0, NOW).established);
         assert_eq!(c.send_mss(), 512);

@@ -11,7 +11,7 @@
 //! send buffer a segment carries ([`Transmit`]), [`Conn::queued`] and
 //! [`Conn::on_read`] tell the connection what the user wrote and read.
 
-use super::conn::{Conn, ConnError, Keepalive, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2};
+use super::conn::{Conn, ConnError, Keepalive, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2, TS_OPTION_LEN};
 use super::options::{SackBlock, TCP_MAX_WSCALE};
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -136,9 +136,18 @@ impl Conn {
     }
 
     /// The size of the segments we send: [`Data::snd_mss`] once the data
-    /// path started, the negotiated MSS before.
+    /// path started, the negotiated MSS before, and before the peer's SYN
+    /// our own MSS less the timestamp option we offer (what
+    /// `tcp_connect_init`'s `tcp_sync_mss` sets).
     pub fn send_mss(&self) -> u32 {
-        if self.data.snd_mss > 0 { self.data.snd_mss } else { u32::from(self.neg.mss).max(1) }
+        if self.data.snd_mss > 0 {
+            self.data.snd_mss
+        } else if self.neg.mss > 0 {
+            u32::from(self.neg.mss)
+        } else {
+            let ts = if self.cfg.timestamps { TS_OPTION_LEN } else { 0 };
+            u32::from(self.cfg.mss.saturating_sub(ts)).max(1)
+        }
     }
 
     /// The smallest step by which the window's right edge moves (RFC 9293
