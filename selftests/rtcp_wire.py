@@ -380,18 +380,6 @@ def app_does(call):
     return act
 
 
-def both(first, then_act, between=1):
-    """The peer's or the application's `first`, its `between` segments
-    from the stack, then `then_act`."""
-    def act(peer, c, their):
-        first(peer, c, their)
-        mark = peer.mark
-        peer.expect(mark + between)
-        then_act(peer, c, their)
-        peer.mark = mark
-    return act
-
-
 def aborted(c):
     abort(c)
 
@@ -542,7 +530,7 @@ SCENARIOS = {
     "close.app_first": (sc_on_connection(app_does(lambda c: c.close()), peer_resets(next_one())), False, None),
     "close.shutdown_wr": (sc_on_connection(app_does(lambda c: c.shutdown(socket.SHUT_WR)), next_one()), False, None),
     "close.abort": (sc_on_connection(app_does(aborted), next_one()), False, None),
-    "close.unread_data": (sc_on_connection(both(peer_sends("PA", payload=b"x" * 100), app_does(lambda c: c.close())),
+    "close.unread_data": (sc_on_connection(steps(peer_sends("PA", payload=b"x" * 100), app_does(lambda c: c.close())),
                                            next_ones(2)), False, None),
     "retrans.synack_after_1s": (sc_synack(SYN_OPTS, 2), True, None),
     "retrans.syn_after_1s": (sc_syn_retransmitted(), True, None),
