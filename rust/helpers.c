@@ -16,6 +16,11 @@ bool rtcp_helper_inet_port_requires_bind_service(struct net *net, unsigned short
 bool rtcp_helper_net_capable(struct net *net, int cap) { return ns_capable(net->user_ns, cap); }
 void rtcp_helper_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *)) { timer_setup(t, fn, 0); }
 unsigned long rtcp_helper_jiffies(void) { return jiffies; }
+unsigned long rtcp_helper_usecs_to_jiffies(unsigned int us) { return usecs_to_jiffies(us); }
+unsigned int rtcp_helper_jiffies_to_usecs(unsigned long j) { return jiffies_to_usecs(j); }
+unsigned long rtcp_helper_msecs_to_jiffies(unsigned int ms) { return msecs_to_jiffies(ms); }
+unsigned int rtcp_helper_jiffies_to_msecs(unsigned long j) { return jiffies_to_msecs(j); }
+unsigned int rtcp_helper_hz(void) { return HZ; }
 wait_queue_head_t *rtcp_helper_sk_sleep(struct sock *sk) { return sk_sleep(sk); }
 void rtcp_helper_init_wait_woken(struct wait_queue_entry *w) { *w = (struct wait_queue_entry) { .private = current, .func = woken_wake_function, .entry = LIST_HEAD_INIT(w->entry) }; }
 bool rtcp_helper_signal_pending(void) { return signal_pending(current); }
@@ -24,6 +29,16 @@ void rtcp_helper_flowi4_init_output(struct flowi4 *fl4, int oif, __u32 mark, __u
 struct dst_entry *rtcp_helper_rt_dst(struct rtable *rt) { return &rt->dst; }
 unsigned int rtcp_helper_rt_flags(struct rtable *rt) { return rt->rt_flags; }
 unsigned int rtcp_helper_dst_mtu(const struct dst_entry *dst) { return dst_mtu(dst); }
+unsigned int rtcp_helper_dst_advmss(const struct dst_entry *dst) { return dst_metric_advmss(dst); }
+bool rtcp_helper_ip_mtu_locked(const struct dst_entry *dst) { return ip_mtu_locked(dst); }
+/* As an ICMP error handler sees it (icmp_socket_deliver): data at the
+ * quoted IP header, which ipv4_update_pmtu routes by. */
+void rtcp_helper_icmp_update_pmtu(struct sk_buff *skb, struct net *net, unsigned int quoted, unsigned int mtu)
+{
+	__skb_pull(skb, quoted);
+	ipv4_update_pmtu(skb, net, mtu, 0, IPPROTO_TCP);
+	__skb_push(skb, quoted);
+}
 int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst) { return ip4_dst_hoplimit(dst); }
 void rtcp_helper_ip_rt_put(struct rtable *rt) { ip_rt_put(rt); }
 struct rtable *rtcp_helper_sk_rt_check(struct sock *sk) { struct dst_entry *d = sk_dst_check(sk, 0); return d ? container_of(d, struct rtable, dst) : NULL; }

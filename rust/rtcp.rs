@@ -11,11 +11,12 @@ use kernel::prelude::*;
 use kernel::sync::SpinLockIrq;
 
 use crate::net::buf::Claim;
-use crate::net::clock::now_ms;
+use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, tcp_rto_min_ticks, usecs_to_ticks};
 use crate::net::rxq::{Part, Plan};
 use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket};
 use crate::proto::cc::Algorithm;
 use crate::proto::conn::{Conn, ConnError, Keepalive, Outcome};
+use crate::proto::rtt::RtoBounds;
 use crate::proto::state::State;
 use crate::sys;
 
@@ -24,7 +25,7 @@ use crate::rtcp_af::AfOps;
 use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
 use crate::rtcp_ipv4::{IPV4, icmp_errno};
 use crate::rtcp_minisocks::Listener;
-use crate::rtcp_netns::{RtcpNet, SYN_RETRIES};
+use crate::rtcp_netns::{RTO_MAX_MS, RTO_MIN_US, RtcpNet, SYN_RETRIES};
 use crate::rtcp_output::send;
 
 // `EPOLL*` are `__poll_t` (`u32`) bit masks.
@@ -81,6 +82,11 @@ const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
 const TCP_MIN_MSS: u32 = 88;
 const MAX_TCP_WINDOW: u32 = 32767;
 const TCP_MSS_DEFAULT: i32 = 536;
+
+/// The bounds of `TCP_RTO_MIN_US` (the least, `TCP_TIMEOUT_MIN`, in ticks;
+/// the most is `TCP_RTO_MIN`) and of `TCP_RTO_MAX_MS` (`TCP_RTO_MAX_SEC`).
+const TCP_TIMEOUT_MIN_TICKS: usize = 2;
+const TCP_RTO_MAX_MS_MAX: u32 = 120_000;
 
 /// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
 /// (`include/net/tcp.h`).
@@ -139,6 +145,11 @@ pub(crate) struct RtcpShared {
     cork: AtomicBool,
     /// `TCP_CONGESTION` is "reno" (else "cubic", the default).
     reno: AtomicBool,
+    /// `TCP_RTO_MIN_US` (us) and `TCP_RTO_MAX_MS` (ms), rounded to the
+    /// kernel's tick as Linux keeps them (0: the namespace's
+    /// `rto_min_us` and `rto_max_ms`).
+    rto_min_us: AtomicU32,
+    rto_max_ms: AtomicU32,
     /// The most segments one GSO skb carries on the connection's route
     /// (0: no route yet, no bound but the skb's).
     pub(crate) gso_segs: AtomicU32,
@@ -205,6 +216,22 @@ impl RtcpShared {
         c.data.cork = self.cork.load(Ordering::Relaxed);
         c.cfg.congestion = self.congestion();
         c.data.cc.set_algorithm(c.cfg.congestion);
+        let (min_us, max_ms) = self.rto_bounds(sk);
+        c.rtt.bounds = RtoBounds { min_us, max_us: max_ms.saturating_mul(1000) };
+    }
+
+    /// The bounds of the retransmission timeout: `TCP_RTO_MIN_US` (us)
+    /// and `TCP_RTO_MAX_MS` (ms), else the namespace's, in whole ticks.
+    fn rto_bounds(&self, sk: &Sock<RtcpProto>) -> (u32, u32) {
+        let net = RtcpNet::of(sk.net());
+        let or = |a: &AtomicU32, i: usize, round: fn(u32) -> u32| match a.load(Ordering::Relaxed) {
+            0 => round(u32::try_from(net.sysctl.get(i)).unwrap_or(u32::MAX)),
+            v => v,
+        };
+        (
+            or(&self.rto_min_us, RTO_MIN_US, |us| ticks_to_usecs(usecs_to_ticks(us))),
+            or(&self.rto_max_ms, RTO_MAX_MS, |ms| ticks_to_msecs(msecs_to_ticks(ms))),
+        )
     }
 
     /// The congestion control `TCP_CONGESTION` chose.
@@ -221,6 +248,8 @@ impl RtcpShared {
             (&self.keep_cnt, &parent.keep_cnt),
             (&self.user_timeout, &parent.user_timeout),
             (&self.user_mss, &parent.user_mss),
+            (&self.rto_min_us, &parent.rto_min_us),
+            (&self.rto_max_ms, &parent.rto_max_ms),
         ] {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
         }
@@ -243,6 +272,8 @@ impl net::Proto for RtcpProto {
             keep_cnt: AtomicU32::new(0),
             user_timeout: AtomicU32::new(0),
             user_mss: AtomicU32::new(0),
+            rto_min_us: AtomicU32::new(0),
+            rto_max_ms: AtomicU32::new(0),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
             reno: AtomicBool::new(false),
@@ -327,7 +358,7 @@ fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
     i.tcpi_ato = (crate::proto::conn::DELACK_MS * 1000) as u32;
     i.tcpi_snd_mss = mss;
     i.tcpi_rcv_mss = mss;
-    i.tcpi_advmss = u32::from(c.cfg.mss);
+    i.tcpi_advmss = u32::from(c.cfg.advertised_mss());
     i.tcpi_unacked = c.data.snd_max.diff(c.snd_una).max(0) as u32 / mss;
     i.tcpi_rtt = c.rtt.srtt_us().unwrap_or(0);
     i.tcpi_rttvar = c.rtt.rttvar_us();
@@ -452,6 +483,26 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
             sk.lock().syn_count = n;
             Ok(())
         }
+        sys::TCP_RTO_MIN_US | sys::TCP_RTO_MAX_MS => {
+            let sh = sk.shared();
+            if name as u32 == sys::TCP_RTO_MIN_US {
+                // As do_tcp_setsockopt: in whole ticks, from TCP_TIMEOUT_MIN
+                // to TCP_RTO_MIN (a negative value is a huge one).
+                let ticks = usecs_to_ticks(val as u32);
+                if !(TCP_TIMEOUT_MIN_TICKS..=tcp_rto_min_ticks()).contains(&ticks) {
+                    return Err(EINVAL);
+                }
+                sh.rto_min_us.store(ticks_to_usecs(ticks), Ordering::Relaxed);
+            } else {
+                let ms = u32::try_from(val).ok().filter(|v| (1000..=TCP_RTO_MAX_MS_MAX).contains(v)).ok_or(EINVAL)?;
+                sh.rto_max_ms.store(ticks_to_msecs(msecs_to_ticks(ms)), Ordering::Relaxed);
+            }
+            drive(sk, now_ms(), |st| {
+                sh.sync_options(sk, &mut st.conn);
+                Some((Outcome::default(), false))
+            });
+            Ok(())
+        }
         sys::TCP_KEEPIDLE | sys::TCP_KEEPINTVL | sys::TCP_KEEPCNT | sys::TCP_USER_TIMEOUT => {
             let sh = sk.shared();
             let (slot, max) = match name as u32 {
@@ -516,6 +567,10 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
         sys::TCP_KEEPINTVL => secs(sh.keep_params().intvl_ms),
         sys::TCP_KEEPCNT => i32::from(sh.keep_params().cnt),
         sys::TCP_USER_TIMEOUT => i32::try_from(sh.user_timeout.load(Ordering::Relaxed)).unwrap_or(i32::MAX),
+        sys::TCP_RTO_MIN_US => i32::try_from(sh.rto_bounds(sk).0).unwrap_or(i32::MAX),
+        sys::TCP_RTO_MAX_MS => i32::try_from(sh.rto_bounds(sk).1).unwrap_or(i32::MAX),
+        // Neither CUBIC nor Reno has any (`get_info`): nothing.
+        sys::TCP_CC_INFO => return Ok(OptVal::Empty),
         sys::TCP_INFO => return Ok(OptVal::TcpInfo(tcp_info(sk))),
         sys::TCP_CONGESTION => return Ok(OptVal::name(sh.congestion().name())),
         _ => return Err(ENOPROTOOPT),

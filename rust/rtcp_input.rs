@@ -32,7 +32,7 @@ use crate::rtcp::{RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_SYN_SEN
 use crate::rtcp_af::AfCookieHash;
 use crate::rtcp_ipv4::{MINUTE_MS, cookie_ack};
 use crate::rtcp_minisocks::accept_child;
-use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYNACK_RETRIES, SYNCOOKIES, WMEM};
+use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYN_LINEAR_TIMEOUTS, SYNACK_RETRIES, SYNCOOKIES, WMEM};
 use crate::rtcp_output::Outbox;
 use crate::rtcp_output::send;
 use crate::rtcp_proc::Stats;
@@ -136,7 +136,8 @@ impl RtcpStream {
     }
 }
 
-/// What this side offers in its SYN or SYN-ACK: the MSS of the route, the
+/// What this side offers in its SYN or SYN-ACK: `mss`, the segment size of
+/// the path, and `adv_mss`, the MSS to offer (the route's `advmss`), the
 /// SYN retries, a send buffer of `tx` bytes, every option, and the window
 /// and its scale as `tcp_select_initial_window` chooses them (the receive
 /// buffer follows the window, [`stream::rx_capacity`]). `user_rx`:
@@ -144,17 +145,20 @@ impl RtcpStream {
 /// `net.rtcp.rmem`'s start; `peer_ts`: the peer's segments will carry
 /// timestamps (a passive open whose SYN had them), so the window is
 /// rounded to segments that much shorter.
-pub(crate) fn our_config(net: &Net, mss: u32, syn_retries: u8, user_rx: Option<u32>, tx: usize, peer_ts: bool) -> Config {
+pub(crate) fn our_config(net: &Net, mss: u32, adv_mss: u32, syn_retries: u8, user_rx: Option<u32>, tx: usize,
+                         peer_ts: bool) -> Config {
     let sizes = RtcpNet::of(net).buf_sizes(RMEM);
     // Half the buffer is window (`tcp_win_from_space`); the user's
     // SO_RCVBUF was doubled by the core.
     let space = user_rx.unwrap_or(u32::try_from(sizes.start / 2).unwrap_or(u32::MAX));
     let most = u32::try_from(sizes.max).unwrap_or(u32::MAX).max(rmem_max());
-    let seg = if peer_ts { mss.saturating_sub(TCPOLEN_TSTAMP_ALIGNED) } else { mss };
+    let seg = if peer_ts { adv_mss.saturating_sub(TCPOLEN_TSTAMP_ALIGNED) } else { adv_mss };
     let (rcv_wnd, wscale) = initial_window(space, seg, user_rx.unwrap_or(0), Some(most));
     Config {
         mss: u16::try_from(mss).unwrap_or(u16::MAX),
+        adv_mss: u16::try_from(adv_mss).unwrap_or(u16::MAX),
         syn_retries,
+        syn_linear_timeouts: RtcpNet::of(net).sysctl_u8(SYN_LINEAR_TIMEOUTS),
         rcv_wnd,
         // The buffer keeps its whole space: what rounding the window down
         // to the MSS left over holds unread bytes before they shrink it.
@@ -468,12 +472,13 @@ impl<'a> Offer<'a> {
         let af = sk.shared().af;
         let route = (af.route)(net, sk.flow_key(), local, remote).ok()?;
         let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
+        let adv_mss = sk.shared().clamp_mss(route.advmss());
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
         // the namespace's start (`tcp_openreq_init_rwin`).
         let (user_rx, user_tx) = sk.user_buf_sizes();
         let tx = RtcpNet::of(net).buf_sizes(WMEM).size(user_tx, CHILD_BUF);
-        let cfg = our_config(net, mss, syn_retries, user_rx, tx, seg.options.timestamp.is_some());
+        let cfg = our_config(net, mss, adv_mss, syn_retries, user_rx, tx, seg.options.timestamp.is_some());
         let (isn, ts_offset) = (af.seq_and_ts_off)(net, local, remote);
         let hash = AfCookieHash { keys: &RtcpNet::of(net).cookie_keys, af };
         Some(Offer { local, remote, cfg, isn, ts_offset, hash })

@@ -12,8 +12,8 @@ use kernel::sync::aref::ARef;
 
 use crate::net::clock::now_ms;
 use crate::net::skb::SkbPayload;
-use crate::net::{self, skb, Hook, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
-use crate::proto::conn::{Conn, Endpoint, IcmpAction};
+use crate::net::{self, skb, Hook, IcmpPacket, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
+use crate::proto::conn::{Conn, Endpoint, IcmpAction, Outcome};
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::ipv4;
 use crate::proto::seq::SeqNum;
@@ -118,9 +118,11 @@ impl Hook for RtcpHook {
     }
 
     /// `tcp_v4_err`: an error about a connection's segment ends its
-    /// handshake or is kept as its soft error; one about a SYN-ACK may end
-    /// the request (`tcp_req_err`).
-    fn icmp(net: &Net, e: &IcmpError) {
+    /// handshake or is kept as its soft error, or (fragmentation needed)
+    /// lowers the path MTU and the connection's segment size
+    /// (`tcp_v4_mtu_reduced`); one about a SYN-ACK may end the request
+    /// (`tcp_req_err`).
+    fn icmp(net: &Net, e: &IcmpError, pkt: &IcmpPacket<'_>) {
         let rn = RtcpNet::of(net);
         if let Some(sk) = rn.lookup(e.local, e.remote) {
             let action = {
@@ -137,6 +139,18 @@ impl Hook for RtcpHook {
                     }
                 }
                 IcmpAction::Failed(err) => done(&sk, Some(err)),
+                IcmpAction::MtuReduced(mtu) => {
+                    pkt.update_pmtu(net, u32::from(mtu));
+                    // The route's MTU as it is now (the route clamps what the
+                    // message said: `ip_rt_min_pmtu`, a locked MTU).
+                    let af = sk.shared().af;
+                    let Ok(route) = (af.route)(net, sk.flow_key(), e.local, e.remote) else { return };
+                    let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
+                    drive(&sk, now_ms(), |st| {
+                        st.conn.mtu_reduced(mss);
+                        Some((Outcome::default(), false))
+                    });
+                }
             }
         } else if let Some(sk) = rn.listener(e.local) {
             let mut tcb = sk.shared().tcb.lock();
@@ -222,6 +236,7 @@ impl RtcpOps {
         let local = Endpoint { addr: saddr, port: owned.local.port };
         let remote = Endpoint { addr: dst.addr, port: dst.port };
         let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
+        let adv_mss = sk.shared().clamp_mss(route.advmss());
         sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
         let syn_retries = match owned.syn_count {
             0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),
@@ -231,7 +246,7 @@ impl RtcpOps {
         // namespace's start (`tcp_connect_init`).
         let (rcvbuf, sndbuf) = sk.user_buf_sizes();
         let tx = RtcpNet::of(net).buf_sizes(WMEM).size(sndbuf, MAX_BUF);
-        let cfg = our_config(net, mss, syn_retries, rcvbuf, tx, false);
+        let cfg = our_config(net, mss, adv_mss, syn_retries, rcvbuf, tx, false);
         let (isn, ts_off) = (af.seq_and_ts_off)(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);

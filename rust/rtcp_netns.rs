@@ -36,7 +36,7 @@ pub(crate) const MAX_BUF: usize = 32 << 20;
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
 /// under `net.ipv4` (same names, less `tcp_`, same bounds).
-const SYSCTLS: [IntDef; 5] = [
+const SYSCTLS: [IntDef; 8] = [
     IntDef { name: c"syn_retries", default: &[6], min: 1, max: MAX_TCP_SYNCNT as i32 },
     IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
     // 0: never, 1: when the SYN queue is full, 2: always.
@@ -55,6 +55,13 @@ const SYSCTLS: [IntDef; 5] = [
     // (doubling). Unlike Linux's `tcp_wmem`, its pages are taken when it
     // starts or grows.
     IntDef { name: c"wmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
+    // SYN retransmissions that wait 1 s each before the backoff starts,
+    // on top of `syn_retries` (Linux 7.3's default: 4).
+    IntDef { name: c"syn_linear_timeouts", default: &[4], min: 0, max: MAX_TCP_SYNCNT as i32 },
+    // The bounds of a new socket's retransmission timeout (what
+    // TCP_RTO_MIN_US and TCP_RTO_MAX_MS then change).
+    IntDef { name: c"rto_min_us", default: &[200_000], min: 1, max: i32::MAX },
+    IntDef { name: c"rto_max_ms", default: &[120_000], min: 1000, max: 120_000 },
 ];
 
 pub(crate) const SYN_RETRIES: usize = 0;
@@ -62,6 +69,9 @@ pub(crate) const SYNACK_RETRIES: usize = 1;
 pub(crate) const SYNCOOKIES: usize = 2;
 pub(crate) const RMEM: usize = 3;
 pub(crate) const WMEM: usize = 4;
+pub(crate) const SYN_LINEAR_TIMEOUTS: usize = 5;
+pub(crate) const RTO_MIN_US: usize = 6;
+pub(crate) const RTO_MAX_MS: usize = 7;
 
 /// What RTCP keeps in each network namespace.
 #[pin_data]
@@ -79,7 +89,7 @@ pub(crate) struct RtcpNet {
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
-    pub(crate) sysctl: net::sysctl::Sysctls<5>,
+    pub(crate) sysctl: net::sysctl::Sysctls<{ SYSCTLS.len() }>,
     /// The secrets of the namespace's SYN cookies.
     pub(crate) cookie_keys: CookieKeys,
     /// `/proc/net/rtcp`.

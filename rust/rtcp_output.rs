@@ -72,6 +72,12 @@ impl Outbox {
     /// skb (as `tcp_write_xmit` sends TSO skbs): the device or the stack
     /// cuts it where each segment ended.
     pub(crate) fn drain(&mut self, net: &Net, s: &mut RtcpStream, now: u64, gso_segs: u32) {
+        // As many as the device takes, and as Linux sizes its skbs to the
+        // pacing rate (`tcp_tso_segs`; 0: no bound).
+        let gso_segs = match (gso_segs, s.conn.tso_segs()) {
+            (0, n) | (n, 0) => n,
+            (a, b) => a.min(b),
+        };
         // The segments gathered so far, as one: its first header, the
         // payload of all, and the size of each (the first one's).
         let mut batch: Option<(Transmit, u32)> = None;
@@ -118,10 +124,17 @@ impl Outbox {
         plain && full && next && room && h == b.seg && frags() == Some(true)
     }
 
-    /// The skb of `t` with its payload from the send buffer.
+    /// The skb of `t` with its payload from the send buffer. One of more
+    /// than a segment carries PSH, which GSO leaves on the last of them
+    /// (`tcp_transmit_skb` forces it on GSO packets, so that the
+    /// receiver's GRO flushes at once).
     fn build_from(&mut self, s: &RtcpStream, t: &Transmit, size: u32) {
         let payload = s.tx.data_spans(t.off as usize, t.len as usize).map(|spans| (s.tx.storage(), spans));
-        self.build(&t.seg, payload, u16::try_from(size).unwrap_or(u16::MAX));
+        let mut seg = t.seg;
+        if t.len > size {
+            seg.flags = seg.flags | crate::proto::segment::Flags::PSH;
+        }
+        self.build(&seg, payload, u16::try_from(size).unwrap_or(u16::MAX));
     }
 
     /// Sends the segments of `sk` on the route it keeps (`__sk_dst_check`

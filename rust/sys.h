@@ -44,6 +44,11 @@ bool rtcp_helper_inet_port_requires_bind_service(struct net *net, unsigned short
 bool rtcp_helper_net_capable(struct net *net, int cap);
 void rtcp_helper_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *));
 unsigned long rtcp_helper_jiffies(void);
+unsigned long rtcp_helper_usecs_to_jiffies(unsigned int us);
+unsigned int rtcp_helper_jiffies_to_usecs(unsigned long j);
+unsigned long rtcp_helper_msecs_to_jiffies(unsigned int ms);
+unsigned int rtcp_helper_jiffies_to_msecs(unsigned long j);
+unsigned int rtcp_helper_hz(void);
 wait_queue_head_t *rtcp_helper_sk_sleep(struct sock *sk);
 void rtcp_helper_init_wait_woken(struct wait_queue_entry *w);
 bool rtcp_helper_signal_pending(void);
@@ -53,6 +58,9 @@ void rtcp_helper_flowi4_init_output(struct flowi4 *fl4, int oif, __u32 mark, __u
 struct dst_entry *rtcp_helper_rt_dst(struct rtable *rt);
 unsigned int rtcp_helper_rt_flags(struct rtable *rt);
 unsigned int rtcp_helper_dst_mtu(const struct dst_entry *dst);
+unsigned int rtcp_helper_dst_advmss(const struct dst_entry *dst);
+bool rtcp_helper_ip_mtu_locked(const struct dst_entry *dst);
+void rtcp_helper_icmp_update_pmtu(struct sk_buff *skb, struct net *net, unsigned int quoted, unsigned int mtu);
 int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst);
 void rtcp_helper_ip_rt_put(struct rtable *rt);
 struct rtable *rtcp_helper_sk_rt_check(struct sock *sk);

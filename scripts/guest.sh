@@ -43,6 +43,9 @@ if [ "$mode" = selftests ]; then
 	t_start=$(date +%s%3N)
 	# The guest's CPU time over the tests (how busy the jobs kept it).
 	head -n 1 /proc/stat >"$out/cpu-before"
+	# Where a job may leave files worth reading after the run (the wire
+	# harness's recordings).
+	export RTCP_RESULTS=$out
 	# One job: its output, exit status and wall time go to files of its
 	# own, since jobs run at once on one shared directory (times
 	# in ms: its start since the first job began, and its length; and

@@ -11,16 +11,19 @@ timestamp value left out and its echo relative to ours, its window scaled
 as it announced, with the time it left. The two recordings must be the
 same, field by field, times within a tolerance.
 
-    rtcp_wire.py record FILE      run every scenario, write the recording
+    rtcp_wire.py record FILE [P...]   run every scenario (or those whose
+                                  names start with a P), write the recording
     rtcp_wire.py compare A B      KTAP, one test per scenario, and the total
 
 Run by rtcp_wire.sh, which makes the namespace and runs the three steps.
 """
 
 import ctypes
+import errno
 import json
 import os
 import socket
+import subprocess
 import sys
 import threading
 import time
@@ -30,10 +33,10 @@ def load_scapy():
     """The layers recording needs, not scapy.all, and only when recording:
     under TCG with the debug kernel importing them takes about 10 s of
     the guest's CPU, which the tests running beside this one share."""
-    global get_if_hwaddr, conf, IP, TCP, Ether, Raw
+    global get_if_hwaddr, conf, IP, TCP, ICMP, Ether, Raw
     from scapy.arch import get_if_hwaddr
     from scapy.config import conf
-    from scapy.layers.inet import IP, TCP
+    from scapy.layers.inet import ICMP, IP, TCP
     from scapy.layers.l2 import Ether
     from scapy.packet import Raw
     conf.verb = 0
@@ -68,6 +71,9 @@ class Peer:
         self.listen.bind((DEV, 0))
         self.listen.settimeout(0.2)
         self.got = []
+        # What the scenario saw besides segments (errnos, values read
+        # back): compared as they are.
+        self.notes = []
         self.lock = threading.Condition()
         self.t0 = time.monotonic()
         self.stop = False
@@ -112,6 +118,21 @@ class Peer:
         if raw_options or payload:
             pkt = pkt / Raw(raw_options + payload)
         self.sock.send(pkt)
+
+    def send_icmp(self, quoted, icmp_type=3, code=4, mtu=0):
+        """An ICMP error about the stack's packet `quoted` (scapy IP),
+        from the peer's address (`mtu`: the next hop's, for code 4)."""
+        icmp = ICMP(type=icmp_type, code=code, nexthopmtu=mtu) if code == 4 else ICMP(type=icmp_type, code=code)
+        self.sock.send(Ether(dst=self.their_mac, src=self.mac) / IP(src=PEER, dst=US) / icmp / Raw(bytes(quoted)[:28]))
+
+    def note(self, call):
+        """Runs `call()` and notes what it gave: its value, or the
+        errno's name."""
+        try:
+            val = call()
+            self.notes.append("ok" if val is None else repr(val))
+        except OSError as e:
+            self.notes.append(errno.errorcode.get(e.errno, str(e.errno)))
 
     def expect(self, n, timeout=10.0):
         """Waits until the stack has sent `n` segments in all, or the
@@ -165,6 +186,7 @@ def normalise(segs, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
             "len": len(tcp.payload),
             "win": win,
             "opts": opts,
+            "df": bool(ip.flags & 2),
         })
     return out
 
@@ -197,14 +219,17 @@ def listener(port, backlog=8, setup=None):
     return s
 
 
-def passive_open(peer, port, syn_opts, ack_opts=None, win=65535, setup=None, syn_payload=b"", raw_options=b""):
+def passive_open(peer, port, syn_opts, ack_opts=None, win=65535, setup=None, syn_payload=b"", raw_options=b"",
+                 ack_delay=0):
     """A listener, the peer's SYN with `syn_opts`; the SYN-ACK. If
     `ack_opts` is given, the peer completes the handshake too, offering
-    `win`."""
+    `win`, `ack_delay` seconds after the SYN-ACK (the stack's first
+    round-trip sample: its timers follow from it)."""
     ls = listener(port, setup=setup)
     peer.send(peer.port, port, "S", PEER_ISN - 1, options=syn_opts, payload=syn_payload, raw_options=raw_options)
     segs = peer.expect(1)
     if ack_opts is not None and segs:
+        time.sleep(ack_delay)
         their = segs[0][1][TCP]
         peer.send(peer.port, port, "A", PEER_ISN, their.seq + 1, win=win, options=ack_opts)
     return ls, segs
@@ -275,12 +300,12 @@ def sc_syn_answered(flags, opts=(), ack_off=1, win=65535, payload=b"", setup=Non
     return run
 
 
-def established(peer, opts=SYN_OPTS, win=65535, setup=None):
+def established(peer, opts=SYN_OPTS, win=65535, setup=None, ack_delay=0):
     """A connection accepted from the peer (which offers `win` in its
     ACK): (listener, connection, their ISN + 1)."""
     with_ts = any(k == "Timestamp" for k, _ in opts)
     ls, segs = passive_open(peer, peer.lport, opts, ack_opts=ts(PEER_TSVAL + 1) if with_ts else [], win=win,
-                            setup=setup)
+                            setup=setup, ack_delay=ack_delay)
     ls.settimeout(30)
     c, _ = ls.accept()
     their = segs[0][1][TCP].seq + 1
@@ -291,11 +316,16 @@ def ts(val, ecr=0):
     return [("NOP", None), ("NOP", None), ("Timestamp", (val, ecr))]
 
 
-def sc_on_connection(act, then, opts=SYN_OPTS, win=65535, setup=None):
+def sc_on_connection(act, then, opts=SYN_OPTS, win=65535, setup=None, ack_delay=0):
     """On a connection accepted from the peer, `act(peer, conn, their)`;
-    then what `then` collects: every segment the stack sent."""
+    then what `then` collects: every segment the stack sent. With an
+    `ack_delay` of half a second the handshake's round trip is that long,
+    and so the retransmission timeout about 1.5 s and a tail loss probe
+    1 s: what the stack sends in the first half second is what its
+    windows let it send."""
     def run(peer):
-        ls, c, their = established(peer, opts, win, setup)
+        ls, c, their = established(peer, opts, win, setup, ack_delay)
+        peer.conn = c
         act(peer, c, their)
         segs = then(peer)
         abort(c)
@@ -431,14 +461,156 @@ def sc_fin_in():
     return run
 
 
-def sc_syn_retransmitted():
-    """No SYN-ACK: the SYN again after 1 s."""
+def sc_syn_retransmitted(n=2, setup=None):
+    """No SYN-ACK: the SYN again after 1 s, then after 2 s more (`n` SYNs
+    in all)."""
+    def run(peer):
+        s = connecting(peer, setup)
+        segs = peer.expect(n)
+        s.close()
+        return segs[:n]
+    return run
+
+
+# The scenario being recorded: what `note` notes goes to it.
+CURRENT = None
+
+
+def note(call):
+    CURRENT.note(call)
+
+
+FULL = 1448  # a full segment: an MSS of 1460 less the timestamp option
+TCP_CC_INFO = 26
+TCP_RTO_MAX_MS = 44
+TCP_RTO_MIN_US = 45
+
+
+def app_writes_then(length, wait=0, *peer_acts):
+    """The application writes `length` bytes without waiting (what the
+    send buffer took is noted); once `wait` segments of them are out, the
+    peer's `peer_acts(peer, their)`, one after another at once."""
+    def act(peer, c, their):
+        peer.mark = len(peer.got)
+        c.setblocking(False)
+        peer.note(lambda: c.send(b"y" * length))
+        c.setblocking(True)
+        if peer_acts:
+            peer.expect(peer.mark + wait)
+            for a in peer_acts:
+                a(peer, their)
+    return act
+
+
+def peer_acks(nbytes, sack=(), timestamps=True):
+    """The peer acknowledges the first `nbytes` of the stack's data and
+    SACKs `sack`, (first, end) offsets in it, the newest first."""
+    def act(peer, their):
+        opts = ts(PEER_TSVAL + 2) if timestamps else []
+        if sack:
+            blocks = tuple((their + x) % 2**32 for r in sack for x in r)
+            opts = opts + [("NOP", None), ("NOP", None), ("SAck", blocks)]
+        peer.send(peer.port, peer.lport, "A", PEER_ISN, their + nbytes, options=opts)
+    return act
+
+
+def icmp_too_big(mtu):
+    """The peer's router: fragmentation needed, about the stack's first
+    segment since the scenario acted."""
+    def act(peer, their):
+        peer.send_icmp(peer.got[peer.mark][1], mtu=mtu)
+    return act
+
+
+def dies_within(secs):
+    """Collects for `secs`; then what a read on the connection gets."""
+    def then(peer):
+        segs = peer.quiet(secs)
+        peer.conn.settimeout(1)
+        peer.note(lambda: peer.conn.recv(1))
+        return segs
+    return then
+
+
+def ip(*args):
+    subprocess.run(["ip"] + list(args), check=True)
+
+
+def with_route(attrs, run):
+    """`run` with the route to the peer given `attrs` (an advmss, an
+    mtu, locked or not); then the route as it was, and no cached path
+    MTU."""
+    plain = ["route", "replace", "10.0.99.0/24", "dev", "w0", "proto", "kernel", "scope", "link", "src", US]
+
+    def wrapped(peer):
+        ip(*plain, *attrs.split())
+        try:
+            return run(peer)
+        finally:
+            ip(*plain)
+            ip("route", "flush", "cache")
+    return wrapped
+
+
+def flushing_route_cache(run):
+    """`run`, then no cached path MTU (a later scenario starts afresh)."""
+    def wrapped(peer):
+        try:
+            return run(peer)
+        finally:
+            ip("route", "flush", "cache")
+    return wrapped
+
+
+def with_sysctl(name, value, run):
+    """`run` with the stack's `name` sysctl (`net.ipv4.tcp_<name>`, or
+    RTCP's `net.rtcp.<name>` under rtcpize) at `value`; then as it was."""
+    def wrapped(peer):
+        probe = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        rtcp = probe.getsockopt(socket.SOL_SOCKET, socket.SO_DOMAIN) == 46
+        probe.close()
+        path = "/proc/sys/net/rtcp/" + name if rtcp else "/proc/sys/net/ipv4/tcp_" + name
+        with open(path) as f:
+            old = f.read()
+        with open(path, "w") as f:
+            f.write(value)
+        try:
+            return run(peer)
+        finally:
+            with open(path, "w") as f:
+                f.write(old)
+    return wrapped
+
+
+def sc_connect_twice():
+    """connect() again while the first is under way: EALREADY, one SYN."""
     def run(peer):
         s = connecting(peer)
-        segs = peer.expect(2)
+        segs = peer.expect(1)
+        peer.note(lambda: s.connect((PEER, peer.port)))
+        segs = peer.quiet(0.3)
         s.close()
         return segs[:2]
     return run
+
+
+def sc_sockopts(*calls):
+    """Socket options on a fresh socket, no segment: what each call gives."""
+    def run(peer):
+        s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        for call in calls:
+            peer.note(lambda: call(s))
+        s.close()
+        return []
+    return run
+
+
+def tcp_set(name, val):
+    return lambda s: s.setsockopt(socket.IPPROTO_TCP, name, val)
+
+
+def tcp_get(name, size=None):
+    return lambda s: s.getsockopt(socket.IPPROTO_TCP, name, *([size] if size else []))
 
 
 # Why RTCP differs where it is known to; each such scenario counts as
@@ -625,18 +797,100 @@ SCENARIOS = {
     "close.write_then_close": (sc_on_connection(app_does(write_and_close), peer_resets(next_ones(2))), False, None),
     "close.rst_after_our_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
                                                        peer_sends("R", options=[])), quiet()), False, None),
+    # Timers and their backoff: SYN-ACKs at 0, 1 and 3 s, SYNs too, the
+    # data's retransmissions with nothing acknowledged.
+    "retrans.synack_backoff": (sc_synack(SYN_OPTS, 3), True, None),
+    "retrans.syn_backoff": (sc_syn_retransmitted(3), True, None),
+    "retrans.rto_backoff": (sc_on_connection(app_sends(100), next_ones(4)), True, None),
+    # Slow start, on a connection whose first round trip took half a
+    # second (no timer in the way): the initial window of ten segments,
+    # then two more for each one acknowledged.
+    "slowstart.initial_window": (sc_on_connection(app_writes_then(30000), quiet(), ack_delay=0.5), False, None),
+    "slowstart.two_acked": (sc_on_connection(app_writes_then(30000, 10, peer_acks(2 * FULL)), quiet(),
+                                             ack_delay=0.5), True, None),
+    "slowstart.all_acked": (sc_on_connection(app_writes_then(30000, 10, peer_acks(10 * FULL)), quiet(),
+                                             ack_delay=0.5), True, None),
+    # Loss recovery: the first of five segments lost, the peer SACKs the
+    # others one after another (fast retransmit); two of five lost; the
+    # first lost on a connection without SACK (three duplicate ACKs).
+    "sack.fast_retransmit": (sc_on_connection(app_writes_then(5 * FULL, 5, peer_acks(0, [(FULL, 2 * FULL)]),
+                                                              peer_acks(0, [(FULL, 3 * FULL)]),
+                                                              peer_acks(0, [(FULL, 4 * FULL)])),
+                                              next_ones(6), ack_delay=0.5), True, None),
+    "sack.two_holes": (sc_on_connection(app_writes_then(5 * FULL, 5, peer_acks(0, [(FULL, 2 * FULL)]),
+                                                        peer_acks(0, [(3 * FULL, 4 * FULL), (FULL, 2 * FULL)]),
+                                                        peer_acks(0, [(3 * FULL, 5 * FULL), (FULL, 2 * FULL)])),
+                                        next_ones(7), ack_delay=0.5), True, None),
+    "dupack.without_sack": (sc_on_connection(app_writes_then(5 * FULL, 5, *[peer_acks(0)] * 3), next_ones(6),
+                                             opts=[("MSS", 1460), ("NOP", None), ("WScale", 7)] + ts(PEER_TSVAL),
+                                             ack_delay=0.5), True, None),
+    # TCP_USER_TIMEOUT of one second with nothing acknowledged: the
+    # retransmissions until then, then ETIMEDOUT.
+    "user_timeout.gives_up": (sc_on_connection(app_does(lambda c: (c.setsockopt(socket.IPPROTO_TCP,
+                                                                                socket.TCP_USER_TIMEOUT, 1000),
+                                                                   c.send(b"y" * 100))), dies_within(2.5)),
+                              True, None),
+    # Path MTU: fragmentation needed (MTU 1000) about the first of three
+    # segments: the two the new size cannot carry are sent again, smaller
+    # (a slow first round trip keeps the tail loss probe out of the way).
+    "pmtu.frag_needed": (flushing_route_cache(sc_on_connection(app_writes_then(3000, 3, icmp_too_big(1000)),
+                                                               next_ones(7), ack_delay=0.5)), False, None),
+    # The route's metrics: an advertised MSS of 1000 (offered, while
+    # the segments sent keep the path's size), an MTU of 1200, locked (no
+    # DF) or not.
+    "route.advmss_synack": (with_route("advmss 1000", sc_synack(SYN_OPTS)), False, None),
+    "route.advmss_syn": (with_route("advmss 1000", sc_active_open(SYN_OPTS)), False, None),
+    "route.advmss_data": (with_route("advmss 1000", sc_on_connection(app_sends(3000), next_ones(2))), False, None),
+    "route.mtu_lock_syn": (with_route("mtu lock 1200", sc_active_open(SYN_OPTS)), False, None),
+    "route.mtu_1200_data": (with_route("mtu 1200", sc_on_connection(app_sends(3000), next_ones(3))), False, None),
+    # SYN cookies, always (syncookies 2): the SYN-ACK with timestamps and
+    # without (then no window scale and no SACK), and a connection made
+    # from a cookie carrying data both ways.
+    "cookie.synack": (with_sysctl("syncookies", "2", sc_synack(SYN_OPTS)), False, None),
+    "cookie.synack_no_timestamps": (with_sysctl("syncookies", "2", sc_synack([("MSS", 1460), ("SAckOK", b""),
+                                                                              ("NOP", None), ("WScale", 7)])),
+                                    False, None),
+    "cookie.data_out": (with_sysctl("syncookies", "2", sc_on_connection(app_sends(3000), next_ones(2))), False, None),
+    "cookie.data_in": (with_sysctl("syncookies", "2", sc_on_connection(peer_sends("PA", payload=b"x" * 100),
+                                                                       next_one())), False, None),
+    # Bad arguments: what the call gives, and nothing on the wire but
+    # what the connection sends anyway.
+    "badarg.maxseg_10": (sc_synack(SYN_OPTS, setup=lambda s: note(lambda: tcp_set(socket.TCP_MAXSEG, 10)(s))), False, None),
+    "badarg.send_after_shutdown": (sc_on_connection(app_does(lambda c: (c.shutdown(socket.SHUT_WR),
+                                                                        note(lambda: c.send(b"y")))), next_one()),
+                                   False, None),
+    "badarg.connect_again": (sc_connect_twice(), False, None),
+    "badarg.recv_oob_none": (sc_on_connection(app_does(lambda c: note(lambda: c.recv(1, socket.MSG_OOB))), quiet()),
+                             False, None),
+    "badarg.listen_connected": (sc_on_connection(app_does(lambda c: note(lambda: c.listen(1))), quiet()),
+                                False, None),
+    # TCP_RTO_MAX_MS and TCP_RTO_MIN_US: their bounds and what they read
+    # back (in the kernel's ticks), TCP_CC_INFO (nothing for CUBIC).
+    "sockopt.rto_bounds": (sc_sockopts(tcp_set(TCP_RTO_MAX_MS, 999), tcp_set(TCP_RTO_MAX_MS, 120001),
+                                       tcp_set(TCP_RTO_MAX_MS, 1001), tcp_get(TCP_RTO_MAX_MS),
+                                       tcp_set(TCP_RTO_MIN_US, 0), tcp_set(TCP_RTO_MIN_US, 200001),
+                                       tcp_set(TCP_RTO_MIN_US, 5000), tcp_get(TCP_RTO_MIN_US),
+                                       tcp_get(TCP_CC_INFO, 64)), False, None),
+    # Their effect: SYNs at most a second apart; a connection whose RTO
+    # may be 10 ms (its first round trip is a few).
+    "sockopt.rto_max_syn": (sc_syn_retransmitted(4, setup=tcp_set(TCP_RTO_MAX_MS, 1000)), True, None),
+    "sockopt.rto_min_us": (sc_on_connection(app_sends(100), next_ones(5), setup=tcp_set(TCP_RTO_MIN_US, 10000)),
+                           True, None),
 }
 
 
-def record(path):
+def record(path, only=()):
+    global CURRENT
     load_scapy()
     out = {}
     for i, (name, (run, _, _)) in enumerate(SCENARIOS.items()):
-        peer = Peer(40000 + i, 8000 + i)
+        if only and not any(name.startswith(o) for o in only):
+            continue
+        peer = CURRENT = Peer(40000 + i, 8000 + i)
         peer.their_mac = get_if_hwaddr("w0")
         try:
             segs = run(peer)
-            out[name] = normalise(segs)
+            out[name] = normalise(segs) + [{"note": n} for n in peer.notes]
         except Exception as e:  # a scenario that breaks is a difference
             out[name] = {"error": repr(e)}
         finally:
@@ -646,11 +900,11 @@ def record(path):
         json.dump(out, f)
 
 
-FIELDS = ("flags", "seq", "ack", "len", "win", "opts")
+FIELDS = ("flags", "seq", "ack", "len", "win", "opts", "df")
 
 
 def brief(segs):
-    return " ".join("%s:%d+%d" % (x["flags"], x["seq"], x["len"]) for x in segs)
+    return " ".join(x["note"] if "note" in x else "%s:%d+%d" % (x["flags"], x["seq"], x["len"]) for x in segs)
 
 
 def first_difference(a, b, timed, fields=FIELDS):
@@ -660,6 +914,10 @@ def first_difference(a, b, timed, fields=FIELDS):
     if len(a) != len(b):
         return "%d segment(s) from inet (%s), %d from rtcp (%s)" % (len(a), brief(a), len(b), brief(b))
     for i, (x, y) in enumerate(zip(a, b)):
+        if "note" in x or "note" in y:
+            if x != y:
+                return "after the segments: inet %s, rtcp %s" % (x.get("note", "a segment"), y.get("note", "a segment"))
+            continue
         for k in fields:
             if x[k] != y[k]:
                 return "segment %d (%s) %s: inet %s, rtcp %s" % (i, x["flags"], k, x[k], y[k])
@@ -701,8 +959,8 @@ def compare(inet_path, rtcp_path):
 
 
 if __name__ == "__main__":
-    if len(sys.argv) == 3 and sys.argv[1] == "record":
-        record(sys.argv[2])
+    if len(sys.argv) >= 3 and sys.argv[1] == "record":
+        record(sys.argv[2], sys.argv[3:])
     elif len(sys.argv) == 4 and sys.argv[1] == "compare":
         sys.exit(compare(sys.argv[2], sys.argv[3]))
     else:

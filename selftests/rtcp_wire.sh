@@ -44,4 +44,6 @@ ip netns exec rtcp-wire-inet nice -n -20 "$py" "$here/rtcp_wire.py" record "$tmp
 inet=$!
 ip netns exec rtcp-wire-rtcp nice -n -20 "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" || exit 1
 wait $inet || exit 1
+# The recordings, to read after a VM run (scripts/guest.sh says where).
+[ -n "${RTCP_RESULTS:-}" ] && cp "$tmp/inet.json" "$RTCP_RESULTS/wire-inet.json" && cp "$tmp/rtcp.json" "$RTCP_RESULTS/wire-rtcp.json"
 "$py" "$here/rtcp_wire.py" compare "$tmp/inet.json" "$tmp/rtcp.json"

@@ -47,8 +47,28 @@ pub(crate) trait Hook: 'static {
     fn bad_checksum(net: &Net);
 
     /// An ICMP error (checksum verified) quoting a TCP segment sent from
-    /// this namespace.
-    fn icmp(net: &Net, err: &IcmpError);
+    /// this namespace, and its packet.
+    fn icmp(net: &Net, err: &IcmpError, pkt: &IcmpPacket<'_>);
+}
+
+/// The packet of an ICMP error, for what the error asks of the route.
+pub(crate) struct IcmpPacket<'a> {
+    /// The skb, its data at the outer IP header, the message linear.
+    skb: *mut sys::sk_buff,
+    /// Where the quoted IP header starts.
+    quoted: u32,
+    _skb: PhantomData<&'a sys::sk_buff>,
+}
+
+impl IcmpPacket<'_> {
+    /// Fragmentation needed: the route towards the quoted packet's
+    /// destination learns the path MTU `mtu` (`ipv4_update_pmtu`, as
+    /// `tcp_v4_mtu_reduced` has `inet_csk_update_pmtu` update it).
+    pub(crate) fn update_pmtu(&self, net: &Net, mtu: u32) {
+        // SAFETY: the skb is live for the hook's call, which this value
+        // does not outlive; `parse` made the message linear.
+        unsafe { sys::rtcp_helper_icmp_update_pmtu(self.skb, net.as_ptr(), self.quoted, mtu) }
+    }
 }
 
 /// The `nf_hook_ops` of a [`Hook`], registered in each namespace.
@@ -87,8 +107,8 @@ impl<H: Hook> HookDef<H> {
         // SAFETY: as the caller guarantees.
         let pkt = match unsafe { parse(skb) } {
             Some(Parsed::Tcp(pkt)) => pkt,
-            Some(Parsed::Icmp(err)) => {
-                H::icmp(net, &err);
+            Some(Parsed::Icmp(err, quoted)) => {
+                H::icmp(net, &err, &IcmpPacket { skb, quoted, _skb: PhantomData });
                 return sys::NF_ACCEPT;
             }
             None => return sys::NF_ACCEPT,
@@ -121,7 +141,8 @@ impl<H: Hook> HookDef<H> {
 /// What the hook found in a packet.
 enum Parsed {
     Tcp(Packet),
-    Icmp(IcmpError),
+    /// The error, and where its quoted IP header starts.
+    Icmp(IcmpError, u32),
 }
 
 /// Reads the IPv4 and TCP headers of a received skb, or the ICMP error it
@@ -154,7 +175,8 @@ unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Parsed> {
             return None;
         }
         let msg = linear(total)?.get(ip.header_len..)?;
-        return IcmpError::parse(msg).map(Parsed::Icmp);
+        let quoted = u32::try_from(ip.header_len.checked_add(8)?).ok()?;
+        return IcmpError::parse(msg).map(|e| Parsed::Icmp(e, quoted));
     }
     if ip.protocol != sys::IPPROTO_TCP as u8 {
         return None;

@@ -141,6 +141,8 @@ pub(crate) enum OptVal {
     /// A name, NUL-padded (`TCP_CONGESTION`; as much as the caller has
     /// room for).
     Name([u8; OPT_IN_MAX]),
+    /// No bytes at all (`TCP_CC_INFO` of an algorithm that has none).
+    Empty,
 }
 
 impl OptVal {
@@ -283,6 +285,7 @@ impl<O: SocketOps> Adapter<O> {
                 OptVal::Int(v) => copy(core::ptr::from_ref(v).cast(), core::mem::size_of::<i32>())?,
                 OptVal::TcpInfo(i) => copy(core::ptr::from_ref(i).cast(), core::mem::size_of::<sys::tcp_info>())?,
                 OptVal::Name(n) => copy(n.as_ptr(), n.len())?,
+                OptVal::Empty => copy([].as_ptr(), 0)?,
             }
             Ok(0)
         })

@@ -103,6 +103,21 @@ impl Route {
         unsafe { sys::rtcp_helper_dst_mtu(self.dst()) }
     }
 
+    /// The MSS to offer on this route (`dst_metric_advmss`): its `advmss`
+    /// metric, else its MTU less the headers.
+    pub(crate) fn advmss(&self) -> u32 {
+        // SAFETY: the route is alive.
+        unsafe { sys::rtcp_helper_dst_advmss(self.dst()) }
+    }
+
+    /// Whether the route's MTU is locked (`ip_mtu_locked`): its packets
+    /// may then be fragmented (no Don't Fragment), as `ip_dont_fragment`
+    /// decides for a socket that wants path MTU discovery.
+    pub(crate) fn mtu_locked(&self) -> bool {
+        // SAFETY: the route is alive.
+        unsafe { sys::rtcp_helper_ip_mtu_locked(self.dst()) }
+    }
+
     /// The most segments one GSO skb may carry on this route's device
     /// (`sk_setup_caps`'s `sk_gso_max_segs`).
     pub(crate) fn gso_max_segs(&self) -> u32 {

@@ -111,6 +111,20 @@ impl Cc {
         Cc { algorithm, cwnd: INIT_CWND.saturating_mul(mss), ssthresh: u32::MAX, mss, ..Cc::default() }
     }
 
+    /// The segments are `mss` bytes from now on (the path's MTU fell):
+    /// the window keeps its count of segments, as Linux counts it in
+    /// packets.
+    pub fn set_mss(&mut self, mss: u32) {
+        let (old, mss) = (u64::from(self.mss.max(1)), u64::from(mss.max(1)));
+        let scale = |bytes: u32| u32::try_from(u64::from(bytes).saturating_mul(mss).checked_div(old).unwrap_or(0)).unwrap_or(u32::MAX);
+        let mss = u32::try_from(mss).unwrap_or(u32::MAX);
+        self.cwnd = scale(self.cwnd).max(mss);
+        if self.ssthresh != u32::MAX {
+            self.ssthresh = scale(self.ssthresh);
+        }
+        self.mss = mss;
+    }
+
     /// Switches the growth in congestion avoidance (`TCP_CONGESTION` on a
     /// live connection, `tcp_reinit_congestion_control`): the window
     /// stays, and the new growth starts from it.

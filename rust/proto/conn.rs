@@ -39,7 +39,7 @@
 //! wants to run; times are milliseconds of a monotonic clock the caller
 //! reads. The passive side's embryonic state lives in `request`.
 
-use super::icmp::{IcmpErrno, IcmpError};
+use super::icmp::{ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, IcmpErrno, IcmpError};
 use super::options::{Options, TCP_MAX_WSCALE};
 use super::rtt::Rtt;
 use super::segment::{Flags, Segment};
@@ -87,8 +87,12 @@ pub struct Endpoint {
 /// What this side offers in its SYN or SYN-ACK.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Config {
-    /// The MSS to advertise: the route's MTU less 40 bytes of headers.
+    /// The largest segment the path takes: the route's MTU less 40 bytes
+    /// of headers (and at most `TCP_MAXSEG`).
     pub mss: u16,
+    /// The MSS to advertise, if not `mss`: the route's `advmss` metric
+    /// (`dst_metric_advmss`; 0: `mss`).
+    pub adv_mss: u16,
     /// The receive window to offer, in bytes: the most it may be until the
     /// buffer grows (`rcv_ssthresh`).
     pub rcv_wnd: u32,
@@ -105,22 +109,35 @@ pub struct Config {
     pub timestamps: bool,
     /// SYN (or SYN-ACK) retransmissions before giving up.
     pub syn_retries: u8,
+    /// SYN retransmissions, first, that wait the initial timeout again
+    /// rather than twice the last (`tcp_syn_linear_timeouts`): they come
+    /// on top of `syn_retries`.
+    pub syn_linear_timeouts: u8,
     /// Bytes the send buffer holds (the receive buffer is `rcv_wnd`).
     pub sndbuf: u32,
     /// The window growth in congestion avoidance (`TCP_CONGESTION`).
     pub congestion: super::cc::Algorithm,
 }
 
+impl Config {
+    /// The MSS our SYN or SYN-ACK offers.
+    pub fn advertised_mss(&self) -> u16 {
+        if self.adv_mss == 0 { self.mss } else { self.adv_mss }
+    }
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
             mss: 1460,
+            adv_mss: 0,
             rcv_wnd: 64_240,
             rcv_space: 0,
             wscale: Some(7),
             sack: true,
             timestamps: true,
             syn_retries: 6,
+            syn_linear_timeouts: 4,
             sndbuf: 65_536,
             congestion: super::cc::Algorithm::Cubic,
         }
@@ -234,6 +251,9 @@ pub enum IcmpAction {
     Soft,
     /// The handshake failed with this error: the connection is closed.
     Failed(ConnError),
+    /// Fragmentation needed, with the next hop's MTU: path MTU discovery
+    /// (RFC 1191) lowers the route's MTU, then [`Conn::mtu_reduced`].
+    MtuReduced(u16),
 }
 
 /// What a segment or a timer did to a connection.
@@ -440,6 +460,22 @@ pub struct Data {
     /// Segments retransmitted over the connection's life
     /// (`tcpi_total_retrans`).
     pub total_retrans: u32,
+    /// The length of the last new segment sent (the one that ends at
+    /// `snd_max`): what a tail loss probe sends again, and what a smaller
+    /// path MTU leaves alone if it still fits.
+    pub last_len: u32,
+    /// The deadline armed is a tail loss probe's (RFC 8985 7.2), not the
+    /// retransmission timer's.
+    pub pto: bool,
+    /// The probe timer fired: the next transmit sends the probe.
+    pub tlp_send: bool,
+    /// A probe is out until this is acknowledged (`tlp_high_seq`): no other
+    /// is scheduled meanwhile.
+    pub tlp_high: Option<SeqNum>,
+    /// Going back after the path MTU fell: bytes from here on were not
+    /// lost and are not sent again (`tcp_simple_retransmit` marks only the
+    /// segments the new MTU is too small for).
+    pub rtx_limit: Option<SeqNum>,
 }
 
 /// Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), as Linux's
@@ -531,7 +567,7 @@ impl Conn {
         // The window of a SYN is never scaled (RFC 7323 2.2).
         s.window = u16::try_from(self.rcv_wnd).unwrap_or(u16::MAX);
         s.options = Options {
-            mss: Some(self.cfg.mss),
+            mss: Some(self.cfg.advertised_mss()),
             wscale: self.cfg.wscale,
             sack_permitted: self.cfg.sack,
             timestamp: self.cfg.timestamps.then(|| (self.tsval(now), 0)),
@@ -702,6 +738,9 @@ impl Conn {
         if !e.seq.between(self.snd_una, self.data.snd_max) {
             return IcmpAction::OutOfWindow;
         }
+        if (e.icmp_type, e.code) == (ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED) {
+            return IcmpAction::MtuReduced(e.mtu);
+        }
         let Some(errno) = e.errno() else { return IcmpAction::Ignored };
         if self.state == State::SynSent {
             self.state = State::Closed;
@@ -710,6 +749,49 @@ impl Conn {
         }
         self.soft_error = Some(errno);
         IcmpAction::Soft
+    }
+
+    /// The path's MTU fell so that segments of `path_mss` bytes, headers
+    /// without options aside, are the most it carries (after ICMP
+    /// fragmentation needed: `tcp_v4_mtu_reduced`). Later segments are
+    /// that much smaller (`tcp_sync_mss`), and what is in flight goes
+    /// again at once in segments of the new size (`tcp_simple_retransmit`),
+    /// the congestion window as it was. Call [`Conn::transmit`] after it.
+    pub fn mtu_reduced(&mut self, path_mss: u32) {
+        let Ok(path) = u16::try_from(path_mss) else { return };
+        // Only a fall (`icsk_pmtu_cookie > mtu`).
+        if path >= self.cfg.mss {
+            return;
+        }
+        self.cfg.mss = path;
+        if self.data.snd_mss == 0 {
+            // Before the data path: it starts with the new size.
+            self.neg.mss = self.neg.mss.min(path.saturating_sub(self.ts_len()));
+            return;
+        }
+        let header = 20 + u32::from(self.ts_len());
+        let mss = u32::from(self.neg.peer_mss.min(path)).saturating_sub(u32::from(self.ts_len())).max(48);
+        let mss = bound_to_half_window(mss, self.data.max_window, header);
+        if mss >= self.data.snd_mss {
+            return;
+        }
+        self.data.snd_mss = mss;
+        self.data.cc.set_mss(mss);
+        // The segments in flight that the new size no longer carries go
+        // again: all but a last one that still fits.
+        let d = &mut self.data;
+        let tail = if d.last_len <= mss { d.last_len } else { 0 };
+        let lost_end = d.snd_max.sub(tail);
+        if lost_end.after(self.snd_una) {
+            d.rtx_limit = (tail > 0).then_some(lost_end);
+            d.timed = None;
+            self.snd_nxt = self.snd_una;
+        }
+    }
+
+    /// The bytes of the timestamp option on each segment, if agreed.
+    fn ts_len(&self) -> u16 {
+        if self.neg.timestamps { TS_OPTION_LEN } else { 0 }
     }
 
     /// When [`Conn::on_timer`] wants to run (`None`: no timer armed).
@@ -731,15 +813,21 @@ impl Conn {
         }
     }
 
-    /// The SYN's retransmission timer.
+    /// The SYN's retransmission timer: as `tcp_retransmit_timer` in
+    /// SYN-SENT, the first `syn_linear_timeouts` retransmissions wait the
+    /// same timeout, then each waits twice the last; they end after
+    /// `syn_retries` more.
     fn syn_timer(&mut self, now: u64) -> Outcome {
-        if self.retransmits >= self.cfg.syn_retries {
+        let linear = self.cfg.syn_linear_timeouts;
+        if self.retransmits >= self.cfg.syn_retries.saturating_add(linear) {
             self.state = State::Closed;
             self.deadline = None;
             return Outcome::error(self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp));
         }
         self.retransmits = self.retransmits.saturating_add(1);
-        self.rto_ms = self.rto_ms.saturating_mul(2).min(RTO_MAX_MS);
+        if self.retransmits > linear {
+            self.rto_ms = self.rto_ms.saturating_mul(2).min(self.rtt.bounds.max_us / 1000);
+        }
         self.deadline = Some(now.saturating_add(u64::from(self.rto_ms)));
         Outcome::reply(self.syn(now))
     }
@@ -986,7 +1074,8 @@ pub(crate) mod tests {
 
     #[test]
     fn syn_is_retransmitted_with_backoff_then_times_out() {
-        let (mut c, syn) = connect();
+        let cfg = Config { syn_linear_timeouts: 0, ..Config::default() };
+        let (mut c, syn) = Conn::connect(cfg, CLIENT, SERVER, ISS, 0, NOW);
         assert_eq!(c.on_timer(NOW + 999), Outcome::default());
         let mut now = NOW;
         let mut rto = 1000;
@@ -1007,14 +1096,39 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn the_first_syn_retransmissions_wait_one_second_each() {
+        // Linux 7.3's defaults: six retries after four linear timeouts.
+        let (mut c, _) = connect();
+        let mut now = NOW;
+        let mut waits = Vec::new();
+        while c.state == State::SynSent {
+            let d = c.deadline().unwrap();
+            waits.push(d - now);
+            now = d;
+            c.on_timer(now);
+        }
+        assert_eq!(waits, [1000, 1000, 1000, 1000, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000]);
+        assert_eq!(now - NOW, 131_000);
+    }
+
+    #[test]
+    fn the_timeout_maximum_bounds_the_syns_backoff() {
+        let cfg = Config { syn_linear_timeouts: 0, ..Config::default() };
+        let (mut c, _) = Conn::connect(cfg, CLIENT, SERVER, ISS, 0, NOW);
+        c.rtt.bounds.max_us = 1_500_000;
+        c.on_timer(NOW + 1000);
+        assert_eq!(c.deadline(), Some(NOW + 2500));
+    }
+
+    #[test]
     fn syn_retries_zero_times_out_after_one_rto() {
-        let cfg = Config { syn_retries: 0, ..Config::default() };
+        let cfg = Config { syn_retries: 0, syn_linear_timeouts: 0, ..Config::default() };
         let (mut c, _) = Conn::connect(cfg, CLIENT, SERVER, ISS, 0, NOW);
         assert_eq!(c.on_timer(NOW + 1000).error, Some(ConnError::TimedOut));
     }
 
     fn icmp_about(c: &Conn, icmp_type: u8, code: u8, seq: SeqNum) -> IcmpError {
-        IcmpError { icmp_type, code, local: c.local, remote: c.remote, seq }
+        IcmpError { icmp_type, code, local: c.local, remote: c.remote, seq, mtu: 0 }
     }
 
     #[test]
@@ -1049,7 +1163,7 @@ pub(crate) mod tests {
     fn icmp_that_tcp_ignores_leaves_syn_sent_alone() {
         use crate::icmp::*;
         let (mut c, _) = connect();
-        for (t, code) in [(ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED), (ICMP_SOURCE_QUENCH, 0), (ICMP_DEST_UNREACH, 16)] {
+        for (t, code) in [(ICMP_SOURCE_QUENCH, 0), (ICMP_DEST_UNREACH, 16)] {
             assert_eq!(c.on_icmp(&icmp_about(&c, t, code, ISS)), IcmpAction::Ignored);
         }
         assert_eq!(c.state, State::SynSent);
@@ -1142,6 +1256,21 @@ pub(crate) mod tests {
             window: 1000,
             ..Segment::default()
         }
+    }
+
+    #[test]
+    fn gso_skbs_hold_a_millisecond_of_the_pacing_rate_and_at_least_two_segments() {
+        // tcp_tso_autosize: 200 % of 10 * 1448 bytes / 30 ms is under a
+        // segment a millisecond: two; a path of 100 us fills 64 KiB.
+        let mut c = established();
+        c.rtt = Rtt::default();
+        c.rtt.sample(30_000);
+        assert_eq!(c.tso_segs(), 2);
+        c.rtt = Rtt::default();
+        c.rtt.sample(100);
+        assert_eq!(c.tso_segs(), 65_536 / c.send_mss());
+        c.rtt = Rtt::default();
+        assert_eq!(c.tso_segs(), 0, "no round trip yet: no bound");
     }
 
     #[test]
@@ -1299,6 +1428,8 @@ pub(crate) mod tests {
     #[test]
     fn an_unacknowledged_fin_is_retransmitted_with_backoff_then_given_up() {
         let mut c = established();
+        // Without SACK: no tail loss probe before the timeouts.
+        c.neg.sack = false;
         close(&mut c, true);
         let first = c.deadline.unwrap() - NOW;
         // The timer goes back to SND.UNA; the FIN is what is sent again.

@@ -70,6 +70,9 @@ pub struct IcmpError {
     pub remote: Endpoint,
     /// The quoted segment's sequence number.
     pub seq: SeqNum,
+    /// Fragmentation needed: the next hop's MTU (RFC 1191; 0 if the
+    /// router left it out, and for other messages).
+    pub mtu: u16,
 }
 
 impl IcmpError {
@@ -80,7 +83,7 @@ impl IcmpError {
         if buf.len() < ICMP_HEADER_LEN || Sum::default().add_bytes(buf).finish() != 0 {
             return None;
         }
-        let (&[icmp_type, code, ..], quoted) = buf.split_first_chunk::<ICMP_HEADER_LEN>()?;
+        let (&[icmp_type, code, _, _, _, _, m0, m1], quoted) = buf.split_first_chunk::<ICMP_HEADER_LEN>()?;
         if !Self::is_error_type(icmp_type) {
             return None;
         }
@@ -96,6 +99,7 @@ impl IcmpError {
             local: Endpoint { addr: ip.src, port: u16::from_be_bytes([s0, s1]) },
             remote: Endpoint { addr: ip.dst, port: u16::from_be_bytes([d0, d1]) },
             seq: SeqNum(u32::from_be_bytes([q0, q1, q2, q3])),
+            mtu: if (icmp_type, code) == (ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED) { u16::from_be_bytes([m0, m1]) } else { 0 },
         })
     }
 

@@ -174,6 +174,29 @@ impl Conn {
         }
     }
 
+    /// In recovery, the bytes in the network (`tcp_packets_in_flight`):
+    /// those sent past the highest SACK block, and the holes below it sent
+    /// again.
+    pub(crate) fn pipe(&self) -> u32 {
+        let ranges = self.data.sacked.ranges();
+        let top = ranges
+            .iter()
+            .map(|r| r.end)
+            .reduce(|a, b| if b.after(a) { b } else { a })
+            .unwrap_or(self.snd_una);
+        let beyond = self.data.snd_max.diff(top).max(0) as u32;
+        let upto = if self.data.rtx_next.after(self.snd_una) { self.data.rtx_next } else { self.snd_una };
+        let sacked: u32 = ranges
+            .iter()
+            .map(|r| {
+                let from = if r.start.after(self.snd_una) { r.start } else { self.snd_una };
+                let to = if r.end.before(upto) { r.end } else { upto };
+                to.diff(from).max(0) as u32
+            })
+            .fold(0, u32::saturating_add);
+        beyond.saturating_add((upto.diff(self.snd_una).max(0) as u32).saturating_sub(sacked))
+    }
+
     /// In recovery, the next hole to send again: the first bytes from
     /// `SND.UNA` or the last hole sent (the further) that no SACK block
     /// covers, below the highest one; `(start, length)`.
@@ -229,13 +252,20 @@ impl Conn {
             }
             self.sack_in(seg);
             let d = &mut self.data;
-            // The timer restarts for what is still out (RFC 6298 5.3).
+            // A tail loss probe is over once what it sent is acknowledged.
+            if d.tlp_high.is_some_and(|h| !seg.ack.before(h)) {
+                d.tlp_high = None;
+            }
+            // The timer restarts for what is still out (RFC 6298 5.3), or
+            // the tail loss probe's.
             if self.snd_una == d.snd_max {
                 if !matches!(self.state, State::FinWait2 | State::TimeWait) {
                     self.deadline = None;
+                    self.data.pto = false;
                 }
             } else {
                 self.arm_rto(now);
+                self.schedule_loss_probe(now);
             }
         } else if seg.ack == self.snd_una
             && payload_len == 0

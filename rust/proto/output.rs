@@ -11,11 +11,17 @@
 //! send buffer a segment carries ([`Transmit`]), [`Conn::queued`] and
 //! [`Conn::on_read`] tell the connection what the user wrote and read.
 
-use super::conn::{Conn, ConnError, Keepalive, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2, TS_OPTION_LEN};
+use super::conn::{
+    Conn, ConnError, Keepalive, Outcome, FIN_TIMEOUT_MS, ORPHAN_RETRIES, RETRIES2, RTO_INITIAL_MS, TIMEOUT_MIN_MS, TS_OPTION_LEN,
+};
 use super::options::{SackBlock, TCP_MAX_WSCALE};
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
 use super::state::State;
+
+/// The most one GSO skb holds (`sk_gso_max_size` of a device's default
+/// `GSO_LEGACY_MAX_SIZE`).
+const GSO_MAX_SIZE: u64 = 65_536;
 
 /// A segment to send; its payload is `len` bytes at `off` from the send
 /// buffer's head (`SND.UNA`).
@@ -235,9 +241,108 @@ impl Conn {
         s
     }
 
+    /// How many segments one GSO skb should carry (`tcp_tso_autosize`):
+    /// about a millisecond's worth (`sk_pacing_shift` of 10) at the pacing
+    /// rate Linux derives from the window and the round trip
+    /// (`tcp_update_pacing_rate`: 200 % of cwnd * MSS / SRTT in slow
+    /// start, 120 % after), more on a path of a few milliseconds or less
+    /// (`tcp_tso_rtt_log`), at least two (`tcp_min_tso_segs`). Linux puts
+    /// PSH on each such skb (for the receiver's GRO), which lands on the
+    /// last of its segments. 0: no bound (no round trip measured yet: an
+    /// unbounded rate).
+    pub fn tso_segs(&self) -> u32 {
+        let Some(srtt) = self.rtt.srtt_us() else { return 0 };
+        let mss = u64::from(self.send_mss().max(1));
+        let cc = &self.data.cc;
+        let per_mss = |bytes: u64| bytes.checked_div(mss).unwrap_or(0);
+        let cwnd = per_mss(u64::from(cc.cwnd));
+        let out = u64::from(self.data.snd_max.diff(self.snd_una).max(0) as u32).div_ceil(mss);
+        let ratio = if cwnd < per_mss(u64::from(cc.ssthresh)) / 2 { 200 } else { 120 };
+        // Bytes a second: MSS * (1 s / 100) * ratio % * cwnd / SRTT.
+        let rate = mss.saturating_mul(10_000).saturating_mul(ratio).saturating_mul(cwnd.max(out));
+        let rate = rate.checked_div(u64::from(srtt)).unwrap_or(rate);
+        let mut bytes = rate >> 10;
+        // Linux measures this against the least round trip seen.
+        let r = srtt >> 9;
+        if r < 32 {
+            bytes = bytes.saturating_add(GSO_MAX_SIZE >> r);
+        }
+        u32::try_from(per_mss(bytes.min(GSO_MAX_SIZE)).max(2)).unwrap_or(u32::MAX)
+    }
+
     /// Arms the retransmission timer for the current timeout.
     pub(crate) fn arm_rto(&mut self, now: u64) {
         self.deadline = Some(now.saturating_add(u64::from(self.rtt.rto_us() / 1000)));
+        self.data.pto = false;
+    }
+
+    /// Arms the tail loss probe (RFC 8985 7.2) in place of the
+    /// retransmission timer, as `tcp_schedule_loss_probe`: with SACK, data
+    /// in flight, no recovery or timeout under way and no probe out, two
+    /// round trips from now, plus `TCP_RTO_MIN` with one segment out (for
+    /// the peer's delayed ACK) or `TCP_TIMEOUT_MIN` with more; the initial
+    /// timeout before any sample; never after the retransmission timer
+    /// would fire. False if it is not armed.
+    pub(crate) fn schedule_loss_probe(&mut self, now: u64) -> bool {
+        let d = &self.data;
+        let sending = matches!(
+            self.state,
+            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
+        );
+        if !sending
+            || !self.neg.sack
+            || d.cc.recover.is_some()
+            || self.retransmits > 0
+            || d.tlp_high.is_some()
+            || !d.snd_max.after(self.snd_una)
+        {
+            return false;
+        }
+        let flight = d.snd_max.diff(self.snd_una).max(0) as u32;
+        let pto = match self.rtt.srtt_us() {
+            Some(srtt) => {
+                let extra = if flight <= self.send_mss() { self.rtt.bounds.min_us } else { u32::try_from(TIMEOUT_MIN_MS * 1000).unwrap_or(u32::MAX) };
+                u64::from(srtt.saturating_mul(2).saturating_add(extra)).div_ceil(1000)
+            }
+            None => u64::from(RTO_INITIAL_MS),
+        };
+        let rto_left = match self.deadline {
+            Some(at) if !d.pto => at.saturating_sub(now),
+            _ => u64::from(self.rtt.rto_us() / 1000),
+        };
+        self.deadline = Some(now.saturating_add(pto.min(rto_left)));
+        self.data.pto = true;
+        true
+    }
+
+    /// The tail loss probe (RFC 8985 7.3, `tcp_send_loss_probe`): a new
+    /// segment if the peer's window takes it, whatever the congestion
+    /// window; else the last segment sent, again. The retransmission
+    /// timer then runs from now.
+    fn loss_probe(&mut self, mss: u32, now: u64) -> Option<Transmit> {
+        self.data.tlp_send = false;
+        let d = self.data;
+        if !d.snd_max.after(self.snd_una) {
+            return None;
+        }
+        // No other probe is scheduled while this one is out.
+        self.data.tlp_high = Some(d.snd_max);
+        self.deadline = None;
+        let flight = self.snd_nxt.diff(self.snd_una).max(0) as u32;
+        let unsent = d.snd_end.diff(self.snd_nxt).max(0) as u32;
+        let t = if unsent > 0 && self.snd_nxt == d.snd_max && self.snd_wnd.saturating_sub(flight) >= unsent.min(mss) {
+            self.segment_at(self.snd_nxt, unsent.min(mss), now)
+        } else {
+            // The last segment: it ends at the FIN if one was sent.
+            let end = if d.fin_queued && d.snd_max.after(d.snd_end) { d.snd_end } else { d.snd_max };
+            let len = d.last_len.min(mss).min(end.diff(self.snd_una).max(0) as u32);
+            self.segment_at(end.sub(len), len, now)
+        };
+        self.data.tlp_high = Some(self.data.snd_max);
+        if self.deadline.is_none() {
+            self.arm_rto(now);
+        }
+        Some(t)
     }
 
     /// The next segment to send now, if any (`tcp_write_xmit`); call until
@@ -253,6 +358,19 @@ impl Conn {
             return None;
         }
         let mss = self.send_mss();
+        if self.data.tlp_send {
+            if let Some(t) = self.loss_probe(mss, now) {
+                return Some(t);
+            }
+        }
+        // Going back after the path MTU fell: past what it lost, the
+        // bytes sent before are not sent again.
+        if let Some(limit) = self.data.rtx_limit {
+            if !self.snd_nxt.before(limit) {
+                self.snd_nxt = self.data.snd_max;
+                self.data.rtx_limit = None;
+            }
+        }
         let d = self.data;
         if d.rtx_head {
             self.data.rtx_head = false;
@@ -267,6 +385,15 @@ impl Conn {
             };
             let t = self.segment_at(from, mss.min(most), now);
             self.data.rtx_next = from.add(t.len);
+            // In recovery every hole below a SACKed segment is lost (RACK,
+            // RFC 8985 6.2, with no reordering seen): the next goes too
+            // while the window has room for it (PRR lets them out).
+            if d.cc.recover.is_some()
+                && self.next_hole().is_some()
+                && self.pipe().saturating_add(mss) <= self.data.cc.cwnd
+            {
+                self.data.rtx_head = true;
+            }
             if t.seg.seq_len(t.len) != 0 {
                 return Some(t);
             }
@@ -275,7 +402,10 @@ impl Conn {
         let usable = self.snd_wnd.min(d.cc.cwnd).saturating_sub(flight);
         let unsent = d.snd_end.diff(self.snd_nxt).max(0) as u32;
         if unsent > 0 {
-            let len = unsent.min(mss).min(usable);
+            let mut len = unsent.min(mss).min(usable);
+            if let Some(limit) = d.rtx_limit {
+                len = len.min(limit.diff(self.snd_nxt).max(0) as u32);
+            }
             // The last piece before our FIN goes out at once.
             let push = d.fin_queued && len == unsent;
             // Nagle with Minshall's check (`tcp_nagle_check`): a short
@@ -396,6 +526,10 @@ impl Conn {
             if self.deadline.is_none() || retransmission {
                 self.arm_rto(now);
             }
+            if !retransmission {
+                self.data.last_len = len;
+                self.schedule_loss_probe(now);
+            }
         }
         Transmit { seg, off: seq.diff(self.snd_una).max(0) as u32, len, retransmission }
     }
@@ -414,6 +548,15 @@ impl Conn {
         match self.deadline {
             Some(d) if now >= d => {}
             _ => return Outcome::default(),
+        }
+        if self.data.pto {
+            // The tail loss probe's time: transmit sends it.
+            self.data.pto = false;
+            self.deadline = None;
+            if self.data.snd_max.after(self.snd_una) {
+                self.data.tlp_send = true;
+            }
+            return Outcome::default();
         }
         match self.state {
             State::FinWait2 | State::TimeWait => {
@@ -464,6 +607,8 @@ impl Conn {
         self.data.sacked.clear();
         self.snd_nxt = self.snd_una;
         self.data.timed = None;
+        self.data.tlp_high = None;
+        self.data.rtx_limit = None;
         // The head goes again even into a zero window (a window that
         // closed on data in flight): it is the probe that learns when the
         // window opens (`tcp_retransmit_timer`).

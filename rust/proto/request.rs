@@ -144,7 +144,7 @@ impl Request {
             flags: Flags::SYN | Flags::ACK,
             window: u16::try_from(self.cfg.rcv_wnd).unwrap_or(u16::MAX),
             options: Options {
-                mss: Some(self.cfg.mss),
+                mss: Some(self.cfg.advertised_mss()),
                 wscale: self.cfg.wscale.filter(|_| self.syn_options.wscale.is_some()),
                 sack_permitted: self.neg.sack,
                 timestamp: self.neg.timestamps.then(|| (self.tsval(now), self.ts_recent)),
@@ -223,8 +223,14 @@ impl Request {
             data: Data::new(seg.ack),
             orphan: false,
         };
-        // A round-trip sample from the timestamp our SYN-ACK carried.
-        if let (true, Some((_, ecr))) = (self.neg.timestamps, seg.options.timestamp) {
+        // A round-trip sample (`tcp_synack_rtt_meas`): the time since our
+        // SYN-ACK if it was sent once (Karn's rule), else from the
+        // timestamp it carried, if echoed.
+        if self.retransmits == 0 {
+            let sent = self.deadline.saturating_sub(u64::from(self.rto_ms));
+            let ms = u32::try_from(now.saturating_sub(sent)).unwrap_or(u32::MAX);
+            conn.rtt.sample(ms.saturating_mul(1000));
+        } else if let (true, Some((_, ecr))) = (self.neg.timestamps, seg.options.timestamp) {
             let ms = self.tsval(now).wrapping_sub(ecr);
             if ecr != 0 && ms <= RTO_MAX_MS {
                 conn.rtt.sample(ms.saturating_mul(1000));
@@ -329,7 +335,7 @@ mod tests {
         use crate::icmp::*;
         let syn = Segment { src_port: CLIENT.port, dst_port: SERVER.port, seq: SeqNum(5), flags: Flags::SYN, ..Segment::default() };
         let (req, _) = Request::new(Config::default(), SERVER, CLIENT, &syn, ISS, 0, 0);
-        let about = |icmp_type, code, seq| IcmpError { icmp_type, code, local: SERVER, remote: CLIENT, seq };
+        let about = |icmp_type, code, seq| IcmpError { icmp_type, code, local: SERVER, remote: CLIENT, seq, mtu: 0 };
         assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ISS)), Some(true));
         assert_eq!(req.on_icmp(&about(ICMP_TIME_EXCEEDED, 0, ISS)), Some(true));
         assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ISS)), Some(false));
@@ -398,6 +404,22 @@ mod tests {
         assert_eq!(c.snd_wnd, 502 << 7);
         assert_eq!(c.ts_recent, 556);
         assert_eq!((c.local, c.remote), (SERVER, CLIENT));
+    }
+
+    #[test]
+    fn the_handshake_gives_a_round_trip_sample_unless_the_synack_went_twice() {
+        // tcp_synack_rtt_meas: from the SYN-ACK's departure; after a
+        // retransmission, only from an echoed timestamp (Karn's rule).
+        let (mut req, _) = request();
+        let ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
+        let RequestOutcome::Established(c) = req.on_segment(&ack, NOW + 30) else { panic!("not established") };
+        assert_eq!(c.rtt.srtt_us(), Some(30_000));
+        let (mut req, _) = request();
+        req.on_timer(NOW + 1000).unwrap();
+        let mut ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
+        ack.options.timestamp = None;
+        let RequestOutcome::Established(c) = req.on_segment(&ack, NOW + 1030) else { panic!("not established") };
+        assert_eq!(c.rtt.srtt_us(), None);
     }
 
     #[test]

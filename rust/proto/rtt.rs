@@ -17,9 +17,28 @@ pub const RTO_MIN_US: u32 = 200_000;
 /// The largest timeout (`TCP_RTO_MAX`).
 pub const RTO_MAX_US: u32 = 120_000_000;
 
+/// The bounds of one connection's timeout (`icsk_rto_min` and
+/// `icsk_rto_max`: `TCP_RTO_MIN_US`, `TCP_RTO_MAX_MS` and their sysctls).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RtoBounds {
+    /// Takes the place of the clock granularity G: the least the
+    /// variation term adds to SRTT.
+    pub min_us: u32,
+    /// The most the timeout may be, backed off or not.
+    pub max_us: u32,
+}
+
+impl Default for RtoBounds {
+    fn default() -> RtoBounds {
+        RtoBounds { min_us: RTO_MIN_US, max_us: RTO_MAX_US }
+    }
+}
+
 /// The round-trip estimator of one connection.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Rtt {
+    /// What bounds the timeout.
+    pub bounds: RtoBounds,
     /// Smoothed round-trip time; 0 before the first sample.
     srtt_us: u32,
     /// Round-trip time variation.
@@ -66,20 +85,23 @@ impl Rtt {
         if self.srtt_us == 0 {
             return RTO_INITIAL_US;
         }
-        let var = self.rttvar_us.saturating_mul(4).max(RTO_MIN_US);
-        self.srtt_us.saturating_add(var).clamp(RTO_MIN_US, RTO_MAX_US)
+        // As `tcp_set_rto`: the variation term is at least the minimum,
+        // and `tcp_bound_rto` caps the sum.
+        let var = self.rttvar_us.saturating_mul(4).max(self.bounds.min_us);
+        self.srtt_us.saturating_add(var).min(self.bounds.max_us)
     }
 
-    /// The timeout now: the base doubled for each backoff, at most
-    /// [`RTO_MAX_US`].
+    /// The timeout now: the base doubled for each backoff, at most the
+    /// bounds' maximum.
     pub fn rto_us(&self) -> u32 {
+        let max = self.bounds.max_us;
         let rto = u64::from(self.base_rto_us()) << self.backoff.min(32);
-        u32::try_from(rto.min(u64::from(RTO_MAX_US))).unwrap_or(RTO_MAX_US)
+        u32::try_from(rto.min(u64::from(max))).unwrap_or(max)
     }
 
     /// The timer expired: back off (RFC 6298 5.5).
     pub fn back_off(&mut self) {
-        if self.rto_us() < RTO_MAX_US {
+        if self.rto_us() < self.bounds.max_us {
             self.backoff = self.backoff.saturating_add(1);
         }
     }
@@ -94,6 +116,18 @@ impl Rtt {
 mod tests {
     use super::*;
     use proptest::prelude::*;
+
+    #[test]
+    fn the_bounds_set_the_least_variation_and_the_most_timeout() {
+        let mut r = Rtt { bounds: RtoBounds { min_us: 8_000, max_us: 1_000_000 }, ..Rtt::default() };
+        r.sample(1_000);
+        // 1 ms + max(4 * 0.5 ms, 8 ms).
+        assert_eq!(r.rto_us(), 9_000);
+        for _ in 0..10 {
+            r.back_off();
+        }
+        assert_eq!(r.rto_us(), 1_000_000);
+    }
 
     #[test]
     fn one_second_before_any_sample() {

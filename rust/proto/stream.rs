@@ -507,7 +507,9 @@ mod tests {
     #[test]
     fn a_reader_outgrows_the_buffer_by_taking_half_of_it_in_a_round_trip() {
         let (_, mut b) = pair(Config { timestamps: false, ..Config::default() }, 4096, 4096);
-        assert!(b.conn.rtt.srtt_us().is_none(), "no RTT yet: 1 ms rounds");
+        // The handshake's instant round trip (its sample rounds to 1 us):
+        // rounds of 1 ms.
+        assert_eq!(b.conn.rtt.srtt_us(), Some(1));
         assert!(!b.reader_outgrows_rx(3000, 0), "the round trip is not over");
         assert!(b.reader_outgrows_rx(0, 1), "half the buffer in one round trip");
         assert!(!b.reader_outgrows_rx(1000, 1), "a new round trip starts");
@@ -540,6 +542,29 @@ mod tests {
         let segs = drain(&mut a, 1, None);
         let lens: Vec<usize> = segs.iter().map(|w| w.1.len()).collect();
         assert_eq!(lens, [1000, 1000, 500]);
+    }
+
+    #[test]
+    fn a_smaller_path_mtu_sends_what_is_in_flight_again_in_smaller_segments() {
+        let (mut a, _) = pair(Config { mss: 1000, timestamps: false, ..Config::default() }, 8192, 8192);
+        a.conn.data.nodelay = true;
+        a.write(&[7u8; 2500]);
+        drain(&mut a, 1, None);
+        let cwnd = a.conn.data.cc.cwnd;
+        // ICMP fragmentation needed with an MTU of 640: 600 bytes a segment.
+        a.conn.mtu_reduced(600);
+        assert_eq!(a.conn.send_mss(), 600);
+        let segs = drain(&mut a, 1, None);
+        let lens: Vec<usize> = segs.iter().map(|w| w.1.len()).collect();
+        // The segments the new size cannot carry go again; the last one
+        // (500 bytes) still fits and is left alone.
+        assert_eq!(lens, [600, 600, 600, 200]);
+        // The window keeps its count of segments.
+        assert_eq!(a.conn.data.cc.cwnd, cwnd / 1000 * 600);
+        // A larger MTU changes nothing (the path's MTU grows only when the
+        // route's PMTU expires, for new connections).
+        a.conn.mtu_reduced(1000);
+        assert_eq!(a.conn.send_mss(), 600);
     }
 
     #[test]
@@ -692,7 +717,7 @@ mod tests {
     }
 
     #[test]
-    fn sack_blocks_send_the_next_hole_on_a_further_duplicate_ack() {
+    fn sack_blocks_send_every_hole_the_window_has_room_for() {
         let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
         a.conn.data.nodelay = true;
         a.write(&[1u8; 700]);
@@ -708,13 +733,17 @@ mod tests {
         for ack in &acks[..4] {
             a.on_segment(ack, &[][..], 0, 3);
         }
-        // The third duplicate: the head goes again.
+        // The third duplicate: the head goes again, and the next hole,
+        // which only the SACK blocks tell, with it (every hole below a
+        // SACKed segment is lost, and the window has room).
         let again = drain(&mut a, 3, None);
-        assert_eq!(again.iter().map(|w| w.0.seq).collect::<Vec<_>>(), [segs[1].0.seq]);
-        // A fourth: the next hole, which only the SACK blocks tell.
+        assert_eq!(
+            again.iter().map(|w| (w.0.seq, w.1.len())).collect::<Vec<_>>(),
+            [(segs[1].0.seq, 100), (segs[3].0.seq, 100)]
+        );
+        // A fourth: no hole is left.
         a.on_segment(&acks[4], &[][..], 0, 4);
-        let again = drain(&mut a, 4, None);
-        assert_eq!(again.iter().map(|w| (w.0.seq, w.1.len())).collect::<Vec<_>>(), [(segs[3].0.seq, 100)]);
+        assert!(drain(&mut a, 4, None).is_empty());
         // Both holes filled, everything is acknowledged.
         deliver(&mut b, &segs[1], 5);
         let last = deliver(&mut b, &segs[3], 5).reply.unwrap();
@@ -751,8 +780,45 @@ mod tests {
     }
 
     #[test]
-    fn a_timeout_goes_back_to_the_oldest_byte() {
+    fn a_tail_loss_probe_sends_the_last_segment_again_two_round_trips_on() {
+        // RFC 8985 7: with SACK, the last segment goes again 2 SRTT (plus
+        // TCP_TIMEOUT_MIN) after the data, long before the RTO; the RTO
+        // then runs from the probe.
         let (mut a, _) = pair(Config { mss: 100, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&[1u8; 250]);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 3);
+        // The handshake's round trip was instant: 2 ms of TCP_TIMEOUT_MIN.
+        let at = a.conn.deadline().unwrap();
+        assert_eq!(at, 1 + 2 + 1);
+        a.conn.on_timer(at);
+        let probe = drain(&mut a, at, None);
+        assert_eq!(probe.iter().map(|w| (w.0.seq, w.1.len())).collect::<Vec<_>>(), [(segs[2].0.seq, segs[2].1.len())]);
+        let rto = u64::from(a.conn.rtt.rto_us() / 1000);
+        assert_eq!(a.conn.deadline(), Some(at + rto));
+        // No second probe: the timeout comes next, and goes back.
+        a.conn.on_timer(at + rto);
+        let again = drain(&mut a, at + rto, None);
+        assert_eq!(again[0].0.seq, segs[0].0.seq);
+    }
+
+    #[test]
+    fn one_segment_out_waits_for_the_peers_delayed_ack_before_its_probe() {
+        // With one segment out the probe allows for a delayed ACK
+        // (TCP_RTO_MIN more), and so comes no later than the RTO would.
+        let (mut a, _) = pair(Config { mss: 100, ..Config::default() }, 4096, 4096);
+        a.write(&[1u8; 50]);
+        drain(&mut a, 1, None);
+        let rto = u64::from(a.conn.rtt.rto_us() / 1000);
+        assert_eq!(a.conn.deadline(), Some(1 + rto));
+        assert!(a.conn.data.pto);
+    }
+
+    #[test]
+    fn a_timeout_goes_back_to_the_oldest_byte() {
+        // Without SACK, so without a tail loss probe before the timeout.
+        let (mut a, _) = pair(Config { mss: 100, sack: false, ..Config::default() }, 4096, 4096);
         a.write(&[1u8; 300]);
         let segs = drain(&mut a, 1, None);
         let rto = u64::from(a.conn.rtt.rto_us() / 1000);
