@@ -112,3 +112,5 @@ int rtcp_helper_page_ref_count(struct page *page) { return page_count(page); }
 void rtcp_helper_get_page(struct page *page) { get_page(page); }
 void rtcp_helper_put_page(struct page *page) { put_page(page); }
 u32 rtcp_helper_rmem_max(void) { return READ_ONCE(sysctl_rmem_max); }
+void rtcp_helper_sock_set_custom_sockopt(struct socket *sock) { set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags); }
+void rtcp_helper_sock_valbool_flag(struct sock *sk, int f, bool on) { sock_valbool_flag(sk, f, on); }

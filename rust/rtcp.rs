@@ -419,10 +419,39 @@ impl RtcpOps {
     }
 }
 
+/// The `SOL_SOCKET` options RTCP answers itself: the core's
+/// `sk_setsockopt` refuses `SO_ZEROCOPY` to every family but inet's and
+/// RDS. (`SO_REUSEPORT`, which it refuses too since 6.13, belongs here.)
+pub(crate) fn custom_sol_socket(name: i32) -> bool {
+    name == sys::RTCP_SO_ZEROCOPY
+}
+
+/// `setsockopt(SOL_SOCKET)` for [`custom_sol_socket`]'s options, as
+/// `sk_setsockopt`: an `int` (`EINVAL` if shorter), then the option's
+/// checks.
+fn sol_socket(sk: &Sock<RtcpProto>, name: i32, opt: &OptIn) -> Result {
+    let val = opt.int()?;
+    match name {
+        sys::RTCP_SO_ZEROCOPY => {
+            if !(0..=1).contains(&val) {
+                return Err(EINVAL);
+            }
+            let owned = sk.lock();
+            sk.set_zerocopy(&owned, val != 0);
+            Ok(())
+        }
+        _ => Err(ENOPROTOOPT),
+    }
+}
+
 /// `SOL_TCP` options, as `do_tcp_setsockopt`; `ENOPROTOOPT` for the
-/// ones RTCP does not have (yet) and for other levels.
+/// ones RTCP does not have (yet) and for other levels; `SOL_SOCKET` for
+/// the options RTCP answers itself ([`custom_sol_socket`]).
 pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
     let sk = sock.sk().ok_or(EINVAL)?;
+    if level == sys::RTCP_SOL_SOCKET {
+        return sol_socket(sk, name, opt);
+    }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);
     }

@@ -137,3 +137,9 @@ const int RTCP_MSG_NOSIGNAL = MSG_NOSIGNAL;
 const int RTCP_MSG_TRUNC = MSG_TRUNC;
 const int RTCP_MSG_OOB = MSG_OOB;
 const int RTCP_MSG_MORE = MSG_MORE;
+/* SO_ZEROCOPY, which the core refuses to families not inet. */
+const int RTCP_SOL_SOCKET = SOL_SOCKET;
+const int RTCP_SO_ZEROCOPY = SO_ZEROCOPY;
+const int RTCP_SOCK_ZEROCOPY = SOCK_ZEROCOPY;
+void rtcp_helper_sock_set_custom_sockopt(struct socket *sock);
+void rtcp_helper_sock_valbool_flag(struct sock *sk, int f, bool on);

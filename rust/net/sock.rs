@@ -69,6 +69,16 @@ impl<P> Socket<P> {
         unsafe { &*ptr.cast() }
     }
 
+    /// Gives the socket's `SOL_SOCKET` options to the family's
+    /// `setsockopt` (`SOCK_CUSTOM_SOCKOPT`, as AF_UNIX and MPTCP set it),
+    /// which hands the ones it does not answer itself to the core
+    /// ([`super::SocketOps::custom_sol_socket`]).
+    pub(super) fn set_custom_sockopt(&self) {
+        // SAFETY: the socket is alive (type invariant); `set_bit` is
+        // atomic.
+        unsafe { sys::rtcp_helper_sock_set_custom_sockopt(self.as_ptr()) }
+    }
+
     pub(crate) fn as_ptr(&self) -> *mut sys::socket {
         self.0.get()
     }
@@ -116,6 +126,9 @@ impl<P: Proto> Socket<P> {
             sys::rtcp_helper_sock_graft(sk.as_ptr().cast(), self.as_ptr());
             (*self.as_ptr()).state = sys::socket_state_SS_CONNECTED;
         }
+        // `do_accept` gives the new socket the listener's ops, not its
+        // flags (MPTCP and AF_UNIX set this on theirs too).
+        self.set_custom_sockopt();
     }
 
     /// Detaches the sock from the socket and returns the socket's reference
@@ -346,10 +359,19 @@ impl<P: Proto> Sock<P> {
             copy!(sk_rcvlowat);
             copy!(sk_mark);
             copy!(__sk_common.skc_bound_dev_if);
-            for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER] {
+            for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER, sys::RTCP_SOCK_ZEROCOPY] {
                 sys::rtcp_helper_sock_copy_flag(sk, from, f);
             }
         }
+    }
+
+    /// Sets `SO_ZEROCOPY` (`sock_valbool_flag`, under the socket lock as
+    /// `sk_setsockopt` sets it).
+    pub(crate) fn set_zerocopy(&self, owned: &SockGuard<'_, P>, on: bool) {
+        let _ = owned;
+        // SAFETY: the sock is alive; the flag word is written with atomic
+        // bit operations.
+        unsafe { sys::rtcp_helper_sock_valbool_flag(self.as_ptr(), sys::RTCP_SOCK_ZEROCOPY, on) }
     }
 
     /// `SO_KEEPALIVE` is on (`SOCK_KEEPOPEN`).
