@@ -465,6 +465,7 @@ impl<O: SocketOps> Adapter<O> {
         // set only by `Sock::alloc::<O>`) and is alive until this returns.
         let sk = unsafe { Sock::<O::Proto>::from_raw(sk) };
         O::destruct(sk);
+        sk.purge_error_queue();
         // The route the sock kept for its segments goes with it, as
         // `inet_sock_destruct` drops `sk_dst_cache` (`__sk_destruct` does
         // not): a route shared through the FIB's cache would leak.

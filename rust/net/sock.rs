@@ -365,6 +365,12 @@ impl<P: Proto> Sock<P> {
         }
     }
 
+    /// `SO_ZEROCOPY` is on (`SOCK_ZEROCOPY`).
+    pub(crate) fn zerocopy(&self) -> bool {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word.
+        unsafe { sys::rtcp_helper_sock_flag(self.as_ptr(), sys::RTCP_SOCK_ZEROCOPY) }
+    }
+
     /// Sets `SO_ZEROCOPY` (`sock_valbool_flag`, under the socket lock as
     /// `sk_setsockopt` sets it).
     pub(crate) fn set_zerocopy(&self, owned: &SockGuard<'_, P>, on: bool) {
@@ -372,6 +378,21 @@ impl<P: Proto> Sock<P> {
         // SAFETY: the sock is alive; the flag word is written with atomic
         // bit operations.
         unsafe { sys::rtcp_helper_sock_valbool_flag(self.as_ptr(), sys::RTCP_SOCK_ZEROCOPY, on) }
+    }
+
+    /// Something waits on the error queue (`sk_error_queue`), for
+    /// `recvmsg(MSG_ERRQUEUE)`.
+    pub(crate) fn error_queued(&self) -> bool {
+        // SAFETY: the sock is alive; a lockless peek, as `tcp_poll`'s.
+        unsafe { !sys::rtcp_helper_error_queue_empty(self.as_ptr()) }
+    }
+
+    /// Frees what is left on the error queue, as `inet_sock_destruct` does
+    /// (`__sk_destruct` does not). For the sock's destructor.
+    pub(super) fn purge_error_queue(&self) {
+        // SAFETY: the sock is alive and its last reference gone: nothing
+        // queues on it any more.
+        unsafe { sys::rtcp_helper_error_queue_purge(self.as_ptr()) }
     }
 
     /// `SO_KEEPALIVE` is on (`SOCK_KEEPOPEN`).
@@ -543,6 +564,13 @@ impl<P: Proto> Sock<P> {
 /// `lock_sock` was called on `sk` and `release_sock` was not yet.
 pub(crate) struct SockGuard<'a, P: Proto> {
     sk: &'a Sock<P>,
+}
+
+impl<'a, P: Proto> SockGuard<'a, P> {
+    /// The sock whose lock is held.
+    pub(crate) fn sk(&self) -> &'a Sock<P> {
+        self.sk
+    }
 }
 
 impl<P: Proto> Deref for SockGuard<'_, P> {
