@@ -174,6 +174,10 @@ impl net::SocketOps for RtcpOps {
         Ok(())
     }
 
+    fn custom_sol_socket(name: i32) -> bool {
+        crate::rtcp::custom_sol_socket(name)
+    }
+
     fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
         crate::rtcp::setsockopt(sock, level, name, opt)
     }

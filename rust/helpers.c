@@ -127,3 +127,51 @@ int rtcp_helper_page_ref_count(struct page *page) { return page_count(page); }
 void rtcp_helper_get_page(struct page *page) { get_page(page); }
 void rtcp_helper_put_page(struct page *page) { put_page(page); }
 u32 rtcp_helper_rmem_max(void) { return READ_ONCE(sysctl_rmem_max); }
+void rtcp_helper_sock_set_custom_sockopt(struct socket *sock) { set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags); }
+bool rtcp_helper_sock_flag(const struct sock *sk, int f) { return sock_flag(sk, f); }
+void rtcp_helper_sock_valbool_flag(struct sock *sk, int f, bool on) { sock_valbool_flag(sk, f, on); }
+void rtcp_helper_net_zcopy_get(struct ubuf_info *uarg) { net_zcopy_get(uarg); }
+void rtcp_helper_net_zcopy_put(struct ubuf_info *uarg) { net_zcopy_put(uarg); }
+/* tcp_sendmsg_locked on a route without scatter-gather: the bytes were
+ * copied, and the completion says so (SO_EE_CODE_ZEROCOPY_COPIED). */
+void rtcp_helper_msg_zerocopy_copied(struct ubuf_info *uarg) { uarg_to_msgzc(uarg)->zerocopy = 0; }
+bool rtcp_helper_error_queue_empty(const struct sock *sk) { return skb_queue_empty_lockless(&sk->sk_error_queue); }
+/* As inet_sock_destruct: __sk_destruct leaves sk_error_queue to the family. */
+void rtcp_helper_error_queue_purge(struct sock *sk) { __skb_queue_purge(&sk->sk_error_queue); }
+/* ip_recv_error (net/ipv4/ip_sockglue.c) for what RTCP queues on
+ * sk_error_queue, MSG_ZEROCOPY's completions: the skb's bytes, a
+ * SOL_IP/IP_RECVERR cmsg of the sock_extended_err and a zeroed offender
+ * (ip_recv_error fills the offender and msg_name in only for ICMP errors
+ * and timestamps, which RTCP does not queue), MSG_ERRQUEUE; -EAGAIN when
+ * the queue is empty. ip_recv_error is not exported, and
+ * sock_recv_errqueue writes the sock_extended_err alone. */
+int rtcp_helper_recv_error(struct sock *sk, struct msghdr *msg, int len)
+{
+	struct {
+		struct sock_extended_err ee;
+		struct sockaddr_in offender;
+	} errhdr;
+	struct sk_buff *skb;
+	int copied, err;
+
+	skb = sock_dequeue_err_skb(sk);
+	if (!skb)
+		return -EAGAIN;
+	copied = skb->len;
+	if (copied > len) {
+		msg->msg_flags |= MSG_TRUNC;
+		copied = len;
+	}
+	err = skb_copy_datagram_msg(skb, 0, msg, copied);
+	if (unlikely(err)) {
+		kfree_skb(skb);
+		return err;
+	}
+	sock_recv_timestamp(msg, sk, skb);
+	memcpy(&errhdr.ee, &SKB_EXT_ERR(skb)->ee, sizeof(errhdr.ee));
+	memset(&errhdr.offender, 0, sizeof(errhdr.offender));
+	put_cmsg(msg, SOL_IP, IP_RECVERR, sizeof(errhdr), &errhdr);
+	msg->msg_flags |= MSG_ERRQUEUE;
+	consume_skb(skb);
+	return copied;
+}

@@ -13,7 +13,7 @@ use kernel::sync::SpinLockIrq;
 use crate::net::buf::Claim;
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, tcp_rto_min_ticks, usecs_to_ticks};
 use crate::net::rxq::{Part, Plan};
-use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket};
+use crate::net::{self, Msg, OptIn, OptVal, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket, ZcRef};
 use crate::proto::cc::Algorithm;
 use crate::proto::conn::{Conn, ConnError, Keepalive, Outcome};
 use crate::proto::rtt::RtoBounds;
@@ -450,10 +450,39 @@ impl RtcpOps {
     }
 }
 
+/// The `SOL_SOCKET` options RTCP answers itself: the core's
+/// `sk_setsockopt` refuses `SO_ZEROCOPY` to every family but inet's and
+/// RDS. (`SO_REUSEPORT`, which it refuses too since 6.13, belongs here.)
+pub(crate) fn custom_sol_socket(name: i32) -> bool {
+    name == sys::RTCP_SO_ZEROCOPY
+}
+
+/// `setsockopt(SOL_SOCKET)` for [`custom_sol_socket`]'s options, as
+/// `sk_setsockopt`: an `int` (`EINVAL` if shorter), then the option's
+/// checks.
+fn sol_socket(sk: &Sock<RtcpProto>, name: i32, opt: &OptIn) -> Result {
+    let val = opt.int()?;
+    match name {
+        sys::RTCP_SO_ZEROCOPY => {
+            if !(0..=1).contains(&val) {
+                return Err(EINVAL);
+            }
+            let owned = sk.lock();
+            sk.set_zerocopy(&owned, val != 0);
+            Ok(())
+        }
+        _ => Err(ENOPROTOOPT),
+    }
+}
+
 /// `SOL_TCP` options, as `do_tcp_setsockopt`; `ENOPROTOOPT` for the
-/// ones RTCP does not have (yet) and for other levels.
+/// ones RTCP does not have (yet) and for other levels; `SOL_SOCKET` for
+/// the options RTCP answers itself ([`custom_sol_socket`]).
 pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
     let sk = sock.sk().ok_or(EINVAL)?;
+    if level == sys::RTCP_SOL_SOCKET {
+        return sol_socket(sk, name, opt);
+    }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);
     }
@@ -605,13 +634,46 @@ pub(crate) fn ioctl(sock: &Socket<RtcpProto>, cmd: u32) -> Result<i32> {
 /// the send buffer as room comes, up to `SO_SNDTIMEO`; a partial write
 /// when time runs out, a signal comes or the connection ends after
 /// some bytes; `EPIPE` (with `SIGPIPE` unless `MSG_NOSIGNAL`) once the
-/// sending side is shut.
+/// sending side is shut. With `MSG_ZEROCOPY` on a socket with
+/// `SO_ZEROCOPY` (else the flag is ignored), the send takes the next id
+/// first (`ENOBUFS` if it cannot), gives it back if it takes no bytes,
+/// and its completion is posted on the error queue once its bytes are
+/// acknowledged: as Linux's TCP, which copies as RTCP always does when
+/// the route cannot gather pages, and says so in the completion.
 pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -> Result<usize> {
     let sk = sock.sk().ok_or(EINVAL)?;
     let flags = msg.flags();
     if flags & sys::RTCP_MSG_OOB != 0 {
         return Err(EOPNOTSUPP);
     }
+    let zc = if flags & sys::RTCP_MSG_ZEROCOPY != 0 && len > 0 && sk.zerocopy() {
+        let owned = sk.lock();
+        // A reference to the last completion, taken under the
+        // connection's lock, kept while the next id is taken without it.
+        let tail = sk.shared().tcb.lock().stream().and_then(|st| st.zc_tail().cloned());
+        Some(ZcRef::start(&owned, len, tail.as_ref())?)
+    } else {
+        None
+    };
+    let res = send_stream(sk, msg, len, flags);
+    if let Some(zc) = zc {
+        let owned = sk.lock();
+        match &res {
+            Ok(n) if *n > 0 => {
+                let spare = match sk.shared().tcb.lock().stream() {
+                    Some(st) => st.zc_sent(zc),
+                    None => Some(zc),
+                };
+                drop(spare);
+            }
+            _ => zc.abort(&owned),
+        }
+    }
+    res
+}
+
+/// [`sendmsg`]'s bytes into the send buffer.
+fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
     // One timeout for every wait of the call, as `sk_wait_event`
     // counts it down.
     let mut timeo = sk.send_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
@@ -717,6 +779,11 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
 /// socket never connected.
 pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
     let sk = sock.sk().ok_or(EINVAL)?;
+    // As tcp_recvmsg: the error queue before anything else
+    // (`inet_recv_error`).
+    if flags & sys::RTCP_MSG_ERRQUEUE != 0 {
+        return msg.recv_error(sk, len);
+    }
     if flags & sys::RTCP_MSG_OOB != 0 {
         return Err(EINVAL);
     }
@@ -836,7 +903,9 @@ pub(crate) fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
             mask |= EPOLLOUT | EPOLLWRNORM;
         }
     }
-    if sk.has_error() {
+    // As tcp_poll: an error, or something on the error queue
+    // (`MSG_ZEROCOPY`'s completions).
+    if sk.has_error() || sk.error_queued() {
         mask |= EPOLLERR;
     }
     mask

@@ -15,7 +15,7 @@ use kernel::sync::aref::ARef;
 use crate::net::buf::{Claim, Lease, SharedBytes};
 use crate::net::rxq::{Plan, RxQueue};
 use crate::net::skb::SkbPayload;
-use crate::net::{Net, Packet, Route, Sock};
+use crate::net::{Net, Packet, Route, Sock, ZcRef};
 use crate::net::netns::rmem_max;
 use crate::proto::conn::{initial_window, Config, Conn, ConnError, Endpoint, Outcome};
 use crate::proto::options::TCPOLEN_TSTAMP_ALIGNED;
@@ -37,11 +37,17 @@ use crate::rtcp_output::Outbox;
 use crate::rtcp_output::send;
 use crate::rtcp_proc::Stats;
 
-/// A connection with its buffers, and the received payloads kept in their
-/// skbs for its reader ([`RxQueue`]).
+/// A connection with its buffers, the received payloads kept in their
+/// skbs for its reader ([`RxQueue`]), and its `MSG_ZEROCOPY` sends not
+/// yet acknowledged.
 pub(crate) struct RtcpStream {
     st: Stream<SharedBytes>,
     rxq: RxQueue,
+    /// The completions of `MSG_ZEROCOPY` sends, each with the sequence
+    /// number after its last byte, in order: Linux posts one when the skbs
+    /// holding its bytes are freed, once they are acknowledged (or the
+    /// connection ends), and so does RTCP.
+    zc: KVec<(ZcRef, SeqNum)>,
 }
 
 impl core::ops::Deref for RtcpStream {
@@ -88,7 +94,54 @@ impl stream::Payload for KeepOffer<'_, '_> {
 
 impl RtcpStream {
     pub(crate) fn new(st: Stream<SharedBytes>) -> Self {
-        RtcpStream { st, rxq: RxQueue::new() }
+        RtcpStream { st, rxq: RxQueue::new(), zc: KVec::new() }
+    }
+
+    /// The completion of the last `MSG_ZEROCOPY` send, if its bytes end the
+    /// send buffer and some are not sent yet: the next such send may
+    /// extend it, as Linux's extends the completion of the skb at the tail
+    /// of its write queue.
+    pub(crate) fn zc_tail(&self) -> Option<&ZcRef> {
+        let (zc, end) = self.zc.last()?;
+        let d = &self.st.conn.data;
+        (*end == d.snd_end && self.st.conn.snd_nxt.before(d.snd_end)).then_some(zc)
+    }
+
+    /// A `MSG_ZEROCOPY` send queued its last byte: its completion waits
+    /// for their acknowledgement (extending the last one if it is the
+    /// same). What to drop after the connection's lock: a reference this
+    /// queue does not need, or the completion itself when the bytes are
+    /// acknowledged already or the connection is over (it is posted then).
+    pub(crate) fn zc_sent(&mut self, zc: ZcRef) -> Option<ZcRef> {
+        let end = self.st.conn.data.snd_end;
+        if self.st.conn.state == State::Closed || !self.st.conn.snd_una.before(end) {
+            return Some(zc);
+        }
+        if let Some((last, last_end)) = self.zc.last_mut() {
+            if last.same(&zc) {
+                *last_end = end;
+                return Some(zc);
+            }
+        }
+        // No room: the completion is posted now rather than lost.
+        if self.zc.reserve(1, GFP_ATOMIC).is_err() {
+            return Some(zc);
+        }
+        let _ = self.zc.push((zc, end), GFP_ATOMIC);
+        None
+    }
+
+    /// Posts the completions whose bytes are all acknowledged, or all of
+    /// them (`all`: the connection is over, its bytes freed). Under the
+    /// connection's lock, as Linux's TCP frees acknowledged skbs under its
+    /// socket spinlock: the callback takes only the error queue's lock
+    /// (irqsave) and wakes the socket's waiters, and each completion's
+    /// reference on the sock is not its last (the caller holds one).
+    pub(crate) fn zc_complete(&mut self, all: bool) {
+        let una = self.st.conn.snd_una;
+        if all || self.zc.first().is_some_and(|(_, end)| !una.before(*end)) {
+            self.zc.retain(|(_, end)| !all && una.before(*end));
+        }
     }
 
     /// A segment arrived ([`Stream::on_segment`]). Its payload, in order,
@@ -235,6 +288,7 @@ pub(crate) fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
     let ends = match &mut *sk.shared().tcb.lock() {
         Tcb::Conn(st) => {
             drop_buffers(st);
+            st.zc_complete(true);
             Some((st.conn.local, st.conn.remote))
         }
         _ => None,
@@ -278,6 +332,9 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
             ob.push(net, r, retransmission);
         }
         ob.drain(net, st, now, sk.shared().gso_segs.load(Ordering::Relaxed));
+        // The completions of MSG_ZEROCOPY sends whose bytes the peer has
+        // acknowledged, or all of them once the connection is over.
+        st.zc_complete(out.closed || out.error.is_some() || st.conn.state == State::Closed);
         if out.time_wait || out.closed || out.error.is_some() {
             drop_buffers(st);
         }

@@ -145,3 +145,19 @@ const int RTCP_MSG_NOSIGNAL = MSG_NOSIGNAL;
 const int RTCP_MSG_TRUNC = MSG_TRUNC;
 const int RTCP_MSG_OOB = MSG_OOB;
 const int RTCP_MSG_MORE = MSG_MORE;
+#include <linux/errqueue.h>
+/* SO_ZEROCOPY and MSG_ZEROCOPY's completions (net/core/skbuff.c). */
+const int RTCP_SOL_SOCKET = SOL_SOCKET;
+const int RTCP_SO_ZEROCOPY = SO_ZEROCOPY;
+const int RTCP_SOCK_ZEROCOPY = SOCK_ZEROCOPY;
+const int RTCP_MSG_ZEROCOPY = MSG_ZEROCOPY;
+const int RTCP_MSG_ERRQUEUE = MSG_ERRQUEUE;
+void rtcp_helper_sock_set_custom_sockopt(struct socket *sock);
+bool rtcp_helper_sock_flag(const struct sock *sk, int f);
+void rtcp_helper_sock_valbool_flag(struct sock *sk, int f, bool on);
+void rtcp_helper_net_zcopy_get(struct ubuf_info *uarg);
+void rtcp_helper_net_zcopy_put(struct ubuf_info *uarg);
+void rtcp_helper_msg_zerocopy_copied(struct ubuf_info *uarg);
+bool rtcp_helper_error_queue_empty(const struct sock *sk);
+void rtcp_helper_error_queue_purge(struct sock *sk);
+int rtcp_helper_recv_error(struct sock *sk, struct msghdr *msg, int len);

@@ -23,6 +23,7 @@ pub(crate) mod siphash;
 pub(crate) mod skb;
 pub(crate) mod sock;
 pub(crate) mod sysctl;
+pub(crate) mod zerocopy;
 
 pub(crate) use family::{Family, FamilyRegistration};
 pub(crate) use ops::{OptIn, OptVal, PollTable, SocketOps};
@@ -34,3 +35,4 @@ pub(crate) use msg::Msg;
 pub(crate) use route::Route;
 pub(crate) use netns::Net;
 pub(crate) use sock::{Proto, Sock, Socket};
+pub(crate) use zerocopy::ZcRef;

@@ -7,6 +7,7 @@
 use crate::sys;
 use super::skb::SkbRef;
 use core::marker::PhantomData;
+use kernel::prelude::*;
 
 /// The message of one `sendmsg` or `recvmsg` call.
 ///
@@ -46,6 +47,18 @@ impl Msg<'_> {
     pub(crate) fn copy_to_user(&mut self, src: &[u8]) -> usize {
         // SAFETY: as for `copy_from_user`, the other way.
         unsafe { sys::rtcp_helper_copy_to_iter(src.as_ptr().cast(), src.len(), &raw mut (*self.msg).msg_iter) }
+    }
+
+    /// `recvmsg(MSG_ERRQUEUE)` (`ip_recv_error`): the next skb of `sk`'s
+    /// error queue, its bytes (`len` at most) and a `SOL_IP`/`IP_RECVERR`
+    /// cmsg with its `sock_extended_err`; `EAGAIN` when the queue is empty.
+    pub(crate) fn recv_error<P: super::Proto>(&mut self, sk: &super::Sock<P>, len: usize) -> Result<usize> {
+        let len = i32::try_from(len).unwrap_or(i32::MAX);
+        // SAFETY: the sock is alive; the msghdr is the call's (type
+        // invariant), in process context.
+        let n = unsafe { sys::rtcp_helper_recv_error(sk.as_ptr(), self.msg, len) };
+        kernel::error::to_result(n)?;
+        Ok(n as usize)
     }
 
     /// Copies `len` bytes at `off` of a kept skb's data into the user's

@@ -64,8 +64,15 @@ pub(crate) trait SocketOps: 'static {
     /// ([`Socket::graft`]).
     fn accept(sock: &Socket<Self::Proto>, newsock: &Socket<Self::Proto>, nonblock: bool) -> Result;
 
-    /// `setsockopt()` at a level other than `SOL_SOCKET`, with the
-    /// caller's value.
+    /// The `SOL_SOCKET` options `setsockopt` answers itself (the family's
+    /// sockets have `SOCK_CUSTOM_SOCKOPT`); every other one goes to the
+    /// core's `sock_setsockopt` unchanged, as AF_UNIX and MPTCP do.
+    /// `getsockopt()` at `SOL_SOCKET` always goes to the core.
+    fn custom_sol_socket(name: i32) -> bool;
+
+    /// `setsockopt()` at a level other than `SOL_SOCKET`, or at
+    /// `SOL_SOCKET` for the options of [`SocketOps::custom_sol_socket`],
+    /// with the caller's value.
     fn setsockopt(sock: &Socket<Self::Proto>, level: i32, name: i32, val: &OptIn) -> Result;
 
     /// `getsockopt()` at a level other than `SOL_SOCKET`.
@@ -239,6 +246,11 @@ impl<O: SocketOps> Adapter<O> {
         optlen: kernel::ffi::c_uint,
     ) -> c_int {
         from_result(|| {
+            if level == sys::RTCP_SOL_SOCKET && !O::custom_sol_socket(name) {
+                // SAFETY: as the socket layer called us: `sock_setsockopt`
+                // is what it calls without `SOCK_CUSTOM_SOCKOPT`.
+                return Ok(unsafe { sys::sock_setsockopt(sock, level, name, optval, optlen) });
+            }
             let mut val = OptIn { bytes: [0; OPT_IN_MAX], len: (optlen as usize).min(OPT_IN_MAX) };
             // SAFETY: `val.bytes` has room for `len` bytes; `optval` holds
             // `optlen`, at least as many.
@@ -456,6 +468,7 @@ impl<O: SocketOps> Adapter<O> {
         // set only by `Sock::alloc::<O>`) and is alive until this returns.
         let sk = unsafe { Sock::<O::Proto>::from_raw(sk) };
         O::destruct(sk);
+        sk.purge_error_queue();
         // The route the sock kept for its segments goes with it, as
         // `inet_sock_destruct` drops `sk_dst_cache` (`__sk_destruct` does
         // not): a route shared through the FIB's cache would leak.
@@ -501,6 +514,7 @@ impl<P: Proto> Sock<P> {
             (&raw mut (*with).owned).write(UnsafeCell::new(P::Owned::default()));
             if !sock.is_null() {
                 (*sock).ops = Adapter::<O>::table();
+                Socket::<P>::from_raw(sock).set_custom_sockopt();
             }
             sys::sock_init_data(sock, sk.as_ptr());
             (*sk.as_ptr()).sk_destruct = Some(Adapter::<O>::destruct);

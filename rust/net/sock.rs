@@ -69,6 +69,16 @@ impl<P> Socket<P> {
         unsafe { &*ptr.cast() }
     }
 
+    /// Gives the socket's `SOL_SOCKET` options to the family's
+    /// `setsockopt` (`SOCK_CUSTOM_SOCKOPT`, as AF_UNIX and MPTCP set it),
+    /// which hands the ones it does not answer itself to the core
+    /// ([`super::SocketOps::custom_sol_socket`]).
+    pub(super) fn set_custom_sockopt(&self) {
+        // SAFETY: the socket is alive (type invariant); `set_bit` is
+        // atomic.
+        unsafe { sys::rtcp_helper_sock_set_custom_sockopt(self.as_ptr()) }
+    }
+
     pub(crate) fn as_ptr(&self) -> *mut sys::socket {
         self.0.get()
     }
@@ -116,6 +126,9 @@ impl<P: Proto> Socket<P> {
             sys::rtcp_helper_sock_graft(sk.as_ptr().cast(), self.as_ptr());
             (*self.as_ptr()).state = sys::socket_state_SS_CONNECTED;
         }
+        // `do_accept` gives the new socket the listener's ops, not its
+        // flags (MPTCP and AF_UNIX set this on theirs too).
+        self.set_custom_sockopt();
     }
 
     /// Detaches the sock from the socket and returns the socket's reference
@@ -346,10 +359,40 @@ impl<P: Proto> Sock<P> {
             copy!(sk_rcvlowat);
             copy!(sk_mark);
             copy!(__sk_common.skc_bound_dev_if);
-            for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER] {
+            for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER, sys::RTCP_SOCK_ZEROCOPY] {
                 sys::rtcp_helper_sock_copy_flag(sk, from, f);
             }
         }
+    }
+
+    /// `SO_ZEROCOPY` is on (`SOCK_ZEROCOPY`).
+    pub(crate) fn zerocopy(&self) -> bool {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word.
+        unsafe { sys::rtcp_helper_sock_flag(self.as_ptr(), sys::RTCP_SOCK_ZEROCOPY) }
+    }
+
+    /// Sets `SO_ZEROCOPY` (`sock_valbool_flag`, under the socket lock as
+    /// `sk_setsockopt` sets it).
+    pub(crate) fn set_zerocopy(&self, owned: &SockGuard<'_, P>, on: bool) {
+        let _ = owned;
+        // SAFETY: the sock is alive; the flag word is written with atomic
+        // bit operations.
+        unsafe { sys::rtcp_helper_sock_valbool_flag(self.as_ptr(), sys::RTCP_SOCK_ZEROCOPY, on) }
+    }
+
+    /// Something waits on the error queue (`sk_error_queue`), for
+    /// `recvmsg(MSG_ERRQUEUE)`.
+    pub(crate) fn error_queued(&self) -> bool {
+        // SAFETY: the sock is alive; a lockless peek, as `tcp_poll`'s.
+        unsafe { !sys::rtcp_helper_error_queue_empty(self.as_ptr()) }
+    }
+
+    /// Frees what is left on the error queue, as `inet_sock_destruct` does
+    /// (`__sk_destruct` does not). For the sock's destructor.
+    pub(super) fn purge_error_queue(&self) {
+        // SAFETY: the sock is alive and its last reference gone: nothing
+        // queues on it any more.
+        unsafe { sys::rtcp_helper_error_queue_purge(self.as_ptr()) }
     }
 
     /// `SO_KEEPALIVE` is on (`SOCK_KEEPOPEN`).
@@ -521,6 +564,13 @@ impl<P: Proto> Sock<P> {
 /// `lock_sock` was called on `sk` and `release_sock` was not yet.
 pub(crate) struct SockGuard<'a, P: Proto> {
     sk: &'a Sock<P>,
+}
+
+impl<'a, P: Proto> SockGuard<'a, P> {
+    /// The sock whose lock is held.
+    pub(crate) fn sk(&self) -> &'a Sock<P> {
+        self.sk
+    }
 }
 
 impl<P: Proto> Deref for SockGuard<'_, P> {
