@@ -489,7 +489,7 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
     if name as u32 == sys::TCP_CONGESTION {
         // As tcp_set_congestion_control: ENOENT for a name no module
         // gives.
-        let algorithm = Algorithm::by_name(opt.name()?).ok_or(ENOENT)?;
+        let algorithm = Algorithm::by_name(opt.name()?.as_bytes()).ok_or(ENOENT)?;
         let sh = sk.shared();
         sh.reno.store(algorithm == Algorithm::Reno, Ordering::Relaxed);
         drive(sk, now_ms(), |st| {

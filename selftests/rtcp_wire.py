@@ -615,7 +615,6 @@ def tcp_get(name, size=None):
 
 # Why RTCP differs where it is known to; each such scenario counts as
 # different and reports its first difference (XFAIL), until it is the same.
-NO_TLP = "no tail loss probe (RFC 8985): Linux sends the last segment again after about two round trips"
 OLD_SEQUENCE = ("Linux's tcp_sequence takes a segment that ends at rcv_wup (all old bytes) and its timestamp "
                 "(tcp_replace_ts_recent), so its ACK echoes it; RTCP's RFC 9293 test refuses the segment and "
                 "echoes the timestamp before")
@@ -644,10 +643,10 @@ SCENARIOS = {
     "data.in_100": (sc_on_connection(peer_sends("PA", payload=b"x" * 100), next_one()), False, None),
     # The application's bytes, which the peer never acknowledges: the
     # segments and the first retransmission (with one segment out,
-    # Linux's tail loss probe waits about as long as its RTO).
+    # Linux's tail loss probe waits about as long as its RTO; with more,
+    # two round trips: the last segment again).
     "data.out_100": (sc_on_connection(app_sends(100), next_ones(2)), False, None),
-    "data.out_3000": (sc_on_connection(app_sends(3000), next_ones(4)), False,
-                      NO_TLP + "; Linux also marks the second of the three segments PSH"),
+    "data.out_3000": (sc_on_connection(app_sends(3000), next_ones(4)), False, None),
     "close.fin_in_then_close": (sc_fin_in(), False, None),
     # RFC 5961: a SYN on the connection (4), an RST in the window but not
     # at RCV.NXT (3), an ACK below SND.UNA - MAX.SND.WND (5.2) each earn a
@@ -697,7 +696,7 @@ SCENARIOS = {
     # The application's writes.
     "data.out_1": (sc_on_connection(app_sends(1), next_ones(2)), False, None),
     "data.out_1448": (sc_on_connection(app_sends(1448), next_ones(2)), False, None),
-    "data.out_1449": (sc_on_connection(app_sends(1449), next_ones(3)), False, NO_TLP),
+    "data.out_1449": (sc_on_connection(app_sends(1449), next_ones(3)), False, None),
     # The ends of a connection.
     "close.app_first": (sc_on_connection(app_does(lambda c: c.close()), peer_resets(next_one())), False, None),
     "close.shutdown_wr": (sc_on_connection(app_does(lambda c: c.shutdown(socket.SHUT_WR)), next_one()), False, None),

@@ -108,31 +108,67 @@ pub(crate) trait SocketOps: 'static {
 /// congestion control's name (`TCP_CA_NAME_MAX`, `include/net/tcp.h`).
 const OPT_IN_MAX: usize = 16;
 
-/// A `setsockopt()` value: its first bytes, as many as an `int` or a name
-/// needs.
+/// A `setsockopt()` value, read as the option reads it: its length is
+/// checked before the caller's memory is, as `do_tcp_setsockopt` and
+/// `sk_setsockopt` do (`EINVAL` for a short value before `EFAULT` for a
+/// bad pointer).
+///
+/// # Invariants
+///
+/// `ptr` holds `len` bytes of the caller's for as long as this value
+/// lives: it is made by [`Adapter`]'s `setsockopt` for the one call, and
+/// neither copied nor moved out of it.
 pub(crate) struct OptIn {
+    ptr: sys::sockptr_t,
+    len: usize,
+}
+
+/// A name a `setsockopt()` value holds (`TCP_CONGESTION`).
+pub(crate) struct OptName {
     bytes: [u8; OPT_IN_MAX],
     len: usize,
 }
 
+impl OptName {
+    pub(crate) fn as_bytes(&self) -> &[u8] {
+        self.bytes.get(..self.len).unwrap_or(&[])
+    }
+}
+
 impl OptIn {
+    /// Copies the first `buf.len()` bytes of the value (`EFAULT` if the
+    /// caller's memory cannot be read); the caller checked the length.
+    fn read(&self, buf: &mut [u8]) -> Result {
+        // SAFETY: `ptr` holds `len` bytes (type invariant), at least
+        // `buf.len()`, which `buf` has room for.
+        match unsafe { sys::rtcp_helper_copy_from_sockptr(buf.as_mut_ptr().cast(), self.ptr, buf.len().min(self.len)) } {
+            0 => Ok(()),
+            _ => Err(EFAULT),
+        }
+    }
+
     /// The value as an `int` (`EINVAL` if the caller gave less).
     pub(crate) fn int(&self) -> Result<i32> {
-        match self.bytes.first_chunk::<4>() {
-            Some(b) if self.len >= b.len() => Ok(i32::from_ne_bytes(*b)),
-            _ => Err(EINVAL),
+        let mut b = [0u8; 4];
+        if self.len < b.len() {
+            return Err(EINVAL);
         }
+        self.read(&mut b)?;
+        Ok(i32::from_ne_bytes(b))
     }
 
     /// The value as a name (`TCP_CONGESTION`): at most `TCP_CA_NAME_MAX`
     /// less one bytes, up to the first NUL (`strncpy_from_sockptr`);
     /// `EINVAL` if the caller gave none.
-    pub(crate) fn name(&self) -> Result<&[u8]> {
+    pub(crate) fn name(&self) -> Result<OptName> {
         if self.len == 0 {
             return Err(EINVAL);
         }
-        let s = self.bytes.get(..self.len.min(OPT_IN_MAX - 1)).unwrap_or(&[]);
-        Ok(s.split(|&b| b == 0).next().unwrap_or(&[]))
+        let mut n = OptName { bytes: [0; OPT_IN_MAX], len: self.len.min(OPT_IN_MAX - 1) };
+        let len = n.len;
+        self.read(n.bytes.get_mut(..len).ok_or(EINVAL)?)?;
+        n.len = n.as_bytes().iter().position(|&b| b == 0).unwrap_or(len);
+        Ok(n)
     }
 }
 
@@ -251,13 +287,9 @@ impl<O: SocketOps> Adapter<O> {
                 // is what it calls without `SOCK_CUSTOM_SOCKOPT`.
                 return Ok(unsafe { sys::sock_setsockopt(sock, level, name, optval, optlen) });
             }
-            let mut val = OptIn { bytes: [0; OPT_IN_MAX], len: (optlen as usize).min(OPT_IN_MAX) };
-            // SAFETY: `val.bytes` has room for `len` bytes; `optval` holds
-            // `optlen`, at least as many.
-            let r = unsafe { sys::rtcp_helper_copy_from_sockptr(val.bytes.as_mut_ptr().cast(), optval, val.len) };
-            if r != 0 {
-                return Err(EFAULT);
-            }
+            // INVARIANT: `optval` holds `optlen` bytes for the call, which
+            // `val` does not outlive.
+            let val = OptIn { ptr: optval, len: optlen as usize };
             // SAFETY: the socket layer keeps `sock` alive for the call.
             O::setsockopt(unsafe { Self::socket(sock) }, level, name, &val)?;
             Ok(0)

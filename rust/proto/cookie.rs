@@ -20,7 +20,7 @@
 //! The keyed hash is an input ([`CookieHash`]): the module uses SipHash
 //! with per-namespace random keys.
 
-use super::conn::{Config, Conn, Endpoint, DEFAULT_MSS};
+use super::conn::{initial_window, Config, Conn, Endpoint, DEFAULT_MSS};
 use super::options::{Options, TCP_MAX_WSCALE};
 use super::request::{Request, RequestOutcome};
 use super::segment::{Flags, Segment};
@@ -184,7 +184,16 @@ impl<H: CookieHash> Cookies<'_, H> {
             options,
             ..Segment::default()
         };
+        // The window as `cookie_v4_check` chooses it again: the space
+        // rounded down to the MSS the cookie carried, whole.
+        let mut cfg = cfg;
+        if cfg.rcv_space > 0 {
+            cfg.rcv_wnd = initial_window(cfg.rcv_space, u32::from(mss), 0, None).0;
+        }
         let (mut req, _) = Request::new(cfg, local, remote, &syn, iss, ts_offset, now);
+        // No SYN-ACK of ours was timed: a sample comes from the echoed
+        // timestamp only.
+        req.synack_at = None;
         match req.on_segment(ack, now) {
             RequestOutcome::Established(conn) => Some(conn),
             _ => None,
@@ -344,6 +353,22 @@ mod tests {
         assert!(c.neg.sack && c.neg.timestamps);
         assert_eq!(c.ts_recent, 4243);
         assert_eq!(c.snd_wnd, 502 << 7);
+    }
+
+    #[test]
+    fn a_connection_from_a_cookie_rounds_its_window_to_the_cookies_mss() {
+        // cookie_v4_check: tcp_select_initial_window again, with the MSS
+        // the cookie carried (1300 here), not less the timestamp option.
+        let cfg = Config { rcv_space: 65_536, rcv_wnd: 65_160, ..Config::default() };
+        let o = Options { mss: Some(1400), ..full_options() };
+        let s = jar(MINUTE).synack(cfg, SERVER, CLIENT, &syn(o), NOW);
+        assert_eq!(s.window, 65_160, "the SYN-ACK offered the listener's window");
+        let c = jar(MINUTE).accept(cfg, SERVER, CLIENT, &final_ack(&s), NOW + 10).unwrap();
+        assert_eq!(c.rcv_wnd, 65_536 / 1300 * 1300);
+        // Its round trip is not timed from a SYN-ACK no request remembers
+        // (10 ms ago), only from the echoed timestamp, whose low bits
+        // carry the options.
+        assert!(c.rtt.srtt_us().is_some_and(|us| us != 10_000));
     }
 
     #[test]

@@ -90,6 +90,9 @@ pub struct Request {
     pub rto_ms: u32,
     /// When [`Request::on_timer`] wants to run.
     pub deadline: u64,
+    /// When our first SYN-ACK left (`snt_synack`; `None` for a request
+    /// rebuilt from a SYN cookie).
+    pub synack_at: Option<u64>,
 }
 
 impl Request {
@@ -119,6 +122,7 @@ impl Request {
             retransmits: 0,
             rto_ms: RTO_INITIAL_MS,
             deadline: now.saturating_add(u64::from(RTO_INITIAL_MS)),
+            synack_at: Some(now),
         };
         let synack = req.synack(now);
         (req, synack)
@@ -226,8 +230,7 @@ impl Request {
         // A round-trip sample (`tcp_synack_rtt_meas`): the time since our
         // SYN-ACK if it was sent once (Karn's rule), else from the
         // timestamp it carried, if echoed.
-        if self.retransmits == 0 {
-            let sent = self.deadline.saturating_sub(u64::from(self.rto_ms));
+        if let (0, Some(sent)) = (self.retransmits, self.synack_at) {
             let ms = u32::try_from(now.saturating_sub(sent)).unwrap_or(u32::MAX);
             conn.rtt.sample(ms.saturating_mul(1000));
         } else if let (true, Some((_, ecr))) = (self.neg.timestamps, seg.options.timestamp) {
