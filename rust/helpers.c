@@ -30,6 +30,12 @@ struct dst_entry *rtcp_helper_rt_dst(struct rtable *rt) { return &rt->dst; }
 unsigned int rtcp_helper_rt_flags(struct rtable *rt) { return rt->rt_flags; }
 unsigned int rtcp_helper_dst_mtu(const struct dst_entry *dst) { return dst_mtu(dst); }
 unsigned int rtcp_helper_dst_advmss(const struct dst_entry *dst) { return dst_metric_advmss(dst); }
+unsigned int rtcp_helper_dst_initcwnd(const struct dst_entry *dst) { return dst_metric(dst, RTAX_INITCWND); }
+/* As tcp_rto_min: the route's rto_min counts only when locked. */
+unsigned int rtcp_helper_dst_locked_rto_min_us(const struct dst_entry *dst)
+{
+	return dst_metric_locked(dst, RTAX_RTO_MIN) ? jiffies_to_usecs(dst_metric_rtt(dst, RTAX_RTO_MIN)) : 0;
+}
 bool rtcp_helper_ip_mtu_locked(const struct dst_entry *dst) { return ip_mtu_locked(dst); }
 /* As an ICMP error handler sees it (icmp_socket_deliver): data at the
  * quoted IP header, which ipv4_update_pmtu routes by. */

@@ -217,6 +217,8 @@ impl RtcpShared {
         c.cfg.congestion = self.congestion();
         c.data.cc.set_algorithm(c.cfg.congestion);
         let (min_us, max_ms) = self.rto_bounds(sk);
+        // A locked rto_min on the route wins (`tcp_rto_min`).
+        let min_us = if c.cfg.route_rto_min_us != 0 { c.cfg.route_rto_min_us } else { min_us };
         c.rtt.bounds = RtoBounds { min_us, max_us: max_ms.saturating_mul(1000) };
     }
 

@@ -198,8 +198,8 @@ impl RtcpStream {
 /// `net.rtcp.rmem`'s start; `peer_ts`: the peer's segments will carry
 /// timestamps (a passive open whose SYN had them), so the window is
 /// rounded to segments that much shorter.
-pub(crate) fn our_config(net: &Net, mss: u32, adv_mss: u32, syn_retries: u8, user_rx: Option<u32>, tx: usize,
-                         peer_ts: bool) -> Config {
+pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Option<u32>, tx: usize, peer_ts: bool) -> Config {
+    let Path { mss, adv_mss, init_cwnd, rto_min_us } = *path;
     let sizes = RtcpNet::of(net).buf_sizes(RMEM);
     // Half the buffer is window (`tcp_win_from_space`); the user's
     // SO_RCVBUF was doubled by the core.
@@ -210,6 +210,8 @@ pub(crate) fn our_config(net: &Net, mss: u32, adv_mss: u32, syn_retries: u8, use
     Config {
         mss: u16::try_from(mss).unwrap_or(u16::MAX),
         adv_mss: u16::try_from(adv_mss).unwrap_or(u16::MAX),
+        init_cwnd,
+        route_rto_min_us: rto_min_us,
         syn_retries,
         syn_linear_timeouts: RtcpNet::of(net).sysctl_u8(SYN_LINEAR_TIMEOUTS),
         rcv_wnd,
@@ -219,6 +221,30 @@ pub(crate) fn our_config(net: &Net, mss: u32, adv_mss: u32, syn_retries: u8, use
         wscale,
         sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
         ..Config::default()
+    }
+}
+
+/// What a connection takes from its route (`tcp_connect_init`,
+/// `tcp_openreq_init_rwin`): the segment size of the path and the MSS to
+/// offer (`advmss`), both within `TCP_MAXSEG`, and the `initcwnd` and
+/// locked `rto_min` metrics.
+#[derive(Clone, Copy)]
+pub(crate) struct Path {
+    mss: u32,
+    adv_mss: u32,
+    init_cwnd: u32,
+    rto_min_us: u32,
+}
+
+impl Path {
+    pub(crate) fn of(sk: &Sock<RtcpProto>, route: &Route) -> Path {
+        let sh = sk.shared();
+        Path {
+            mss: sh.clamp_mss(sh.af.mss(route.mtu())),
+            adv_mss: sh.clamp_mss(route.advmss()),
+            init_cwnd: route.initcwnd(),
+            rto_min_us: route.locked_rto_min_us(),
+        }
     }
 }
 
@@ -528,14 +554,13 @@ impl<'a> Offer<'a> {
         }
         let af = sk.shared().af;
         let route = (af.route)(net, sk.flow_key(), local, remote).ok()?;
-        let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
-        let adv_mss = sk.shared().clamp_mss(route.advmss());
+        let path = Path::of(sk, &route);
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else
         // the namespace's start (`tcp_openreq_init_rwin`).
         let (user_rx, user_tx) = sk.user_buf_sizes();
         let tx = RtcpNet::of(net).buf_sizes(WMEM).size(user_tx, CHILD_BUF);
-        let cfg = our_config(net, mss, adv_mss, syn_retries, user_rx, tx, seg.options.timestamp.is_some());
+        let cfg = our_config(net, &path, syn_retries, user_rx, tx, seg.options.timestamp.is_some());
         let (isn, ts_offset) = (af.seq_and_ts_off)(net, local, remote);
         let hash = AfCookieHash { keys: &RtcpNet::of(net).cookie_keys, af };
         Some(Offer { local, remote, cfg, isn, ts_offset, hash })

@@ -21,7 +21,7 @@ use crate::proto::seq::SeqNum;
 use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
 use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb};
 use crate::rtcp_af::AfOps;
-use crate::rtcp_input::{Offer, done, drive, listener_input, new_stream, our_config};
+use crate::rtcp_input::{Offer, Path, done, drive, listener_input, new_stream, our_config};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{MAX_BUF, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
 use crate::rtcp_proc::Stats;
@@ -235,8 +235,7 @@ impl RtcpOps {
         owned.local.addr = saddr;
         let local = Endpoint { addr: saddr, port: owned.local.port };
         let remote = Endpoint { addr: dst.addr, port: dst.port };
-        let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
-        let adv_mss = sk.shared().clamp_mss(route.advmss());
+        let path = Path::of(sk, &route);
         sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
         let syn_retries = match owned.syn_count {
             0 => RtcpNet::of(net).sysctl_u8(SYN_RETRIES),
@@ -246,7 +245,7 @@ impl RtcpOps {
         // namespace's start (`tcp_connect_init`).
         let (rcvbuf, sndbuf) = sk.user_buf_sizes();
         let tx = RtcpNet::of(net).buf_sizes(WMEM).size(sndbuf, MAX_BUF);
-        let cfg = our_config(net, mss, adv_mss, syn_retries, rcvbuf, tx, false);
+        let cfg = our_config(net, &path, syn_retries, rcvbuf, tx, false);
         let (isn, ts_off) = (af.seq_and_ts_off)(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);

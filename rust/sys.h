@@ -59,6 +59,8 @@ struct dst_entry *rtcp_helper_rt_dst(struct rtable *rt);
 unsigned int rtcp_helper_rt_flags(struct rtable *rt);
 unsigned int rtcp_helper_dst_mtu(const struct dst_entry *dst);
 unsigned int rtcp_helper_dst_advmss(const struct dst_entry *dst);
+unsigned int rtcp_helper_dst_initcwnd(const struct dst_entry *dst);
+unsigned int rtcp_helper_dst_locked_rto_min_us(const struct dst_entry *dst);
 bool rtcp_helper_ip_mtu_locked(const struct dst_entry *dst);
 void rtcp_helper_icmp_update_pmtu(struct sk_buff *skb, struct net *net, unsigned int quoted, unsigned int mtu);
 int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst);

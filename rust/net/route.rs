@@ -110,6 +110,19 @@ impl Route {
         unsafe { sys::rtcp_helper_dst_advmss(self.dst()) }
     }
 
+    /// The route's `initcwnd` metric, in segments (0: none).
+    pub(crate) fn initcwnd(&self) -> u32 {
+        // SAFETY: the route is alive.
+        unsafe { sys::rtcp_helper_dst_initcwnd(self.dst()) }
+    }
+
+    /// The route's `rto_min` metric if it is locked, as `tcp_rto_min`
+    /// takes it, in microseconds (0: none).
+    pub(crate) fn locked_rto_min_us(&self) -> u32 {
+        // SAFETY: the route is alive.
+        unsafe { sys::rtcp_helper_dst_locked_rto_min_us(self.dst()) }
+    }
+
     /// Whether the route's MTU is locked (`ip_mtu_locked`): its packets
     /// may then be fragmented (no Don't Fragment), as `ip_dont_fragment`
     /// decides for a socket that wants path MTU discovery.

@@ -274,10 +274,16 @@ impl Cc {
         if self.dupacks < DUPACK_THRESHOLD {
             return false;
         }
+        self.enter_recovery(flight, snd_max);
+        true
+    }
+
+    /// Fast recovery starts with `flight` bytes out, until `snd_max` is
+    /// acknowledged (RFC 5681 3.2, RFC 6582).
+    pub fn enter_recovery(&mut self, flight: u32, snd_max: SeqNum) {
         self.ssthresh = self.reduce(flight);
         self.cwnd = self.ssthresh.saturating_add(self.mss.saturating_mul(3));
         self.recover = Some(snd_max);
-        true
     }
 
     /// The retransmission timer expired with `flight` bytes outstanding;

@@ -93,6 +93,12 @@ pub struct Config {
     /// The MSS to advertise, if not `mss`: the route's `advmss` metric
     /// (`dst_metric_advmss`; 0: `mss`).
     pub adv_mss: u16,
+    /// The initial congestion window in segments: the route's `initcwnd`
+    /// (`tcp_init_cwnd`; 0: `TCP_INIT_CWND`, 10).
+    pub init_cwnd: u32,
+    /// The route's locked `rto_min` in microseconds, which takes the place
+    /// of the socket's minimum (`tcp_rto_min`; 0: none).
+    pub route_rto_min_us: u32,
     /// The receive window to offer, in bytes: the most it may be until the
     /// buffer grows (`rcv_ssthresh`).
     pub rcv_wnd: u32,
@@ -131,6 +137,8 @@ impl Default for Config {
         Config {
             mss: 1460,
             adv_mss: 0,
+            init_cwnd: 0,
+            route_rto_min_us: 0,
             rcv_wnd: 64_240,
             rcv_space: 0,
             wscale: Some(7),
@@ -534,9 +542,10 @@ impl Conn {
             retransmits: 0,
             rto_ms: RTO_INITIAL_MS,
             deadline: Some(now.saturating_add(u64::from(RTO_INITIAL_MS))),
+            // The SYN's timeouts are timed from now (`retrans_stamp`).
+            data: Data { rtx_since: Some(now), ..Data::new(iss.add(1)) },
             soft_error: None,
             rtt: Rtt::default(),
-            data: Data::new(iss.add(1)),
             orphan: false,
         };
         let conn = Conn { syn_tsval: conn.tsval(now), ..conn };
@@ -687,6 +696,7 @@ impl Conn {
     pub fn start_data(&mut self, seg: &Segment, now: u64) {
         let d = &mut self.data;
         d.last_recv = now;
+        d.rtx_since = None;
         d.snd_end = self.snd_nxt;
         d.snd_max = self.snd_nxt;
         d.snd_wl1 = seg.seq;
@@ -696,6 +706,9 @@ impl Conn {
         d.snd_mss = bound_to_half_window(u32::from(self.neg.mss), d.max_window, header);
         d.tx_cap = self.cfg.sndbuf;
         d.cc = super::cc::Cc::new(d.snd_mss, self.cfg.congestion);
+        if self.cfg.init_cwnd != 0 {
+            d.cc.cwnd = self.cfg.init_cwnd.saturating_mul(d.snd_mss);
+        }
         d.rcv_adv = self.rcv_nxt.add(self.rcv_wnd);
         d.rcv_wup = self.rcv_nxt;
         d.quickacks = QUICKACKS;
@@ -819,7 +832,12 @@ impl Conn {
     /// `syn_retries` more.
     fn syn_timer(&mut self, now: u64) -> Outcome {
         let linear = self.cfg.syn_linear_timeouts;
-        if self.retransmits >= self.cfg.syn_retries.saturating_add(linear) {
+        // Also when the time since the SYN passes what `syn_retries`
+        // timeouts from 1 s would take (`retransmits_timed_out`).
+        let since = now.saturating_sub(self.data.rtx_since.unwrap_or(now));
+        let timed_out = self.retransmits > 0
+            && since >= model_timeout_ms(self.cfg.syn_retries, RTO_INITIAL_MS, self.rtt.bounds.max_us / 1000);
+        if timed_out || self.retransmits >= self.cfg.syn_retries.saturating_add(linear) {
             self.state = State::Closed;
             self.deadline = None;
             return Outcome::error(self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp));
@@ -833,6 +851,20 @@ impl Conn {
     }
 }
 
+
+/// How long `boundary` timeouts from `base` take, each twice the last up
+/// to `max`, then `max` each (`tcp_model_timeout`), in ms.
+fn model_timeout_ms(boundary: u8, base: u32, max: u32) -> u64 {
+    let thresh = max.checked_div(base.max(1)).unwrap_or(0).checked_ilog2().unwrap_or(0);
+    let (base, max, b) = (u64::from(base), u64::from(max), u32::from(boundary));
+    // 1 + 2 + ... + 2^n timeouts of `base`: 2^(n+1) - 1 of them.
+    let doubling = |n: u32| 2u64.saturating_pow(n.saturating_add(1)).saturating_sub(1).saturating_mul(base);
+    if b <= thresh {
+        doubling(b)
+    } else {
+        doubling(thresh).saturating_add(u64::from(b.saturating_sub(thresh)).saturating_mul(max))
+    }
+}
 
 /// The reset for an unacceptable ACK: `<SEQ=SEG.ACK><CTL=RST>`.
 fn reset_for_ack(seg: &Segment) -> Segment {
@@ -1109,6 +1141,19 @@ pub(crate) mod tests {
         }
         assert_eq!(waits, [1000, 1000, 1000, 1000, 1000, 2000, 4000, 8000, 16_000, 32_000, 64_000]);
         assert_eq!(now - NOW, 131_000);
+    }
+
+    #[test]
+    fn few_syn_retries_end_when_their_time_is_up() {
+        // retransmits_timed_out: one retry models 1 s + 2 s; the linear
+        // timeouts send two SYNs in that time, and the third timer ends it.
+        let cfg = Config { syn_retries: 1, ..Config::default() };
+        let (mut c, _) = Conn::connect(cfg, CLIENT, SERVER, ISS, 0, NOW);
+        assert!(c.on_timer(NOW + 1000).reply.is_some());
+        assert!(c.on_timer(NOW + 2000).reply.is_some());
+        assert_eq!(c.on_timer(NOW + 3000).error, Some(ConnError::TimedOut));
+        assert_eq!(model_timeout_ms(6, 1000, 120_000), 127_000);
+        assert_eq!(model_timeout_ms(8, 1000, 120_000), 127_000 + 2 * 120_000);
     }
 
     #[test]

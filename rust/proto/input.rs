@@ -72,6 +72,7 @@ impl Conn {
         // Not acceptable (a retransmitted SYN-ACK or FIN, a window probe
         // among them): an ACK of what we have.
         if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) && !self.late_ack(seg, payload_len) {
+            self.old_segment_timestamp(seg, payload_len);
             return self.dupack(seg, payload_len, now);
         }
         // RFC 5961 4.2: any SYN here gets a challenge ACK.
@@ -110,6 +111,22 @@ impl Conn {
             self.fin_in(now, &mut out);
         }
         out
+    }
+
+    /// A segment of old bytes only that still ends at or after `RCV.WUP`
+    /// (where we last offered our window): Linux's `tcp_sequence` takes it,
+    /// and with an acceptable ACK `tcp_replace_ts_recent` takes its
+    /// timestamp (it passed PAWS), so the D-SACK that answers it echoes
+    /// that.
+    fn old_segment_timestamp(&mut self, seg: &Segment, payload_len: u32) {
+        let Some((val, _)) = seg.options.timestamp.filter(|_| self.neg.timestamps) else { return };
+        let end = seg.seq.add(seg.seq_len(payload_len));
+        let wup = self.data.rcv_wup;
+        let oldest = self.snd_una.sub(self.data.max_window.max(1));
+        let ack_ok = seg.flags.contains(Flags::ACK) && !seg.ack.after(self.data.snd_max) && !seg.ack.before(oldest);
+        if ack_ok && !seg.flags.contains(Flags::SYN) && !end.before(wup) && !seg.seq.after(wup) {
+            self.ts_recent = val;
+        }
     }
 
     /// A bare ACK whose sequence number is older than `RCV.NXT` but not
@@ -172,6 +189,19 @@ impl Conn {
                 let _ = self.data.sacked.add(left, right);
             }
         }
+    }
+
+    /// The SACK blocks say the peer holds more than two segments past
+    /// `SND.UNA` (RFC 6675 IsLost of the head, DupThresh 3).
+    fn head_is_lost(&self) -> bool {
+        let sacked = self
+            .data
+            .sacked
+            .ranges()
+            .iter()
+            .map(|r| r.end.diff(r.start).max(0) as u32)
+            .fold(0, u32::saturating_add);
+        sacked > self.send_mss().saturating_mul(2)
     }
 
     /// In recovery, the bytes in the network (`tcp_packets_in_flight`):
@@ -276,12 +306,20 @@ impl Conn {
             // A duplicate ACK (RFC 5681 2).
             self.sack_in(seg);
             let hole = self.data.cc.recover.is_some() && self.next_hole().is_some();
+            let lost = self.data.cc.recover.is_none() && self.head_is_lost();
             let d = &mut self.data;
             if hole {
                 // In recovery with the peer's SACK blocks: a segment left
                 // the network, and the next hole goes in its place rather
                 // than new data (RFC 6675 5, retransmissions first).
                 self.data.rtx_head = true;
+            } else if lost {
+                // The peer holds more than two segments past the head: it
+                // is lost (RFC 6675 IsLost), without waiting for three
+                // duplicates (Linux's RACK marks it lost as soon).
+                d.cc.enter_recovery(flight, d.snd_max);
+                d.rtx_head = true;
+                d.rtx_next = self.snd_una;
             } else if d.cc.on_dupack(flight, d.snd_max) {
                 d.rtx_head = true;
                 d.rtx_next = self.snd_una;

@@ -535,6 +535,30 @@ mod tests {
     }
 
     #[test]
+    fn an_old_segment_ending_where_the_window_was_offered_gives_its_timestamp() {
+        // tcp_sequence takes it (its end is not before RCV.WUP) and
+        // tcp_replace_ts_recent its timestamp: the D-SACK echoes the newer
+        // one.
+        let (mut a, mut b) = pair(Config::default(), 4096, 4096);
+        a.write(&[3u8; 100]);
+        let sent = drain(&mut a, 1, None);
+        let first = deliver(&mut b, &sent[0], 1).reply.unwrap_or_else(|| b.conn.ack(1));
+        let mut again = sent[0].clone();
+        let (val, ecr) = again.0.options.timestamp.unwrap();
+        again.0.options.timestamp = Some((val.wrapping_add(50), ecr));
+        let dsack = deliver(&mut b, &again, 60).reply.unwrap();
+        assert_eq!(dsack.ack, first.ack);
+        assert_eq!(dsack.options.timestamp.map(|t| t.1), Some(val.wrapping_add(50)));
+    }
+
+    #[test]
+    fn a_routes_initcwnd_sets_the_initial_window() {
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, init_cwnd: 4, ..Config::default() }, 8192, 8192);
+        a.write(&[7u8; 1000]);
+        assert_eq!(drain(&mut a, 1, None).len(), 4);
+    }
+
+    #[test]
     fn data_is_cut_to_the_mss() {
         let (mut a, _) = pair(Config { mss: 1000, timestamps: false, ..Config::default() }, 8192, 8192);
         a.conn.data.nodelay = true;
@@ -713,6 +737,22 @@ mod tests {
         let again = drain(&mut a, 3, None);
         assert_eq!(again.len(), 1);
         assert_eq!((again[0].0.seq, again[0].1.len()), (segs[0].0.seq, 100));
+        assert!(a.conn.data.cc.recover.is_some());
+    }
+
+    #[test]
+    fn one_ack_sacking_three_segments_past_the_head_retransmits_it() {
+        // RFC 6675 IsLost: no need to wait for three duplicates.
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.nodelay = true;
+        a.write(&[1u8; 500]);
+        let segs = drain(&mut a, 1, None);
+        let acks: Vec<_> = segs[1..4].iter().map(|w| deliver(&mut b, w, 2).reply.unwrap()).collect();
+        a.on_segment(&acks[1], &[][..], 0, 3);
+        assert!(drain(&mut a, 3, None).is_empty(), "two segments past it: not yet");
+        a.on_segment(&acks[2], &[][..], 0, 3);
+        let again = drain(&mut a, 3, None);
+        assert_eq!(again.iter().map(|w| w.0.seq).collect::<Vec<_>>(), [segs[0].0.seq]);
         assert!(a.conn.data.cc.recover.is_some());
     }
 
