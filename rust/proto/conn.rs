@@ -480,6 +480,10 @@ pub struct Data {
     /// A probe is out until this is acknowledged (`tlp_high_seq`): no other
     /// is scheduled meanwhile.
     pub tlp_high: Option<SeqNum>,
+    /// The sequence number of a FIN that came past a hole: kept out of
+    /// order (as one unit of `ooo`, which SACKs it) until the hole is
+    /// filled (`tcp_data_queue_ofo`).
+    pub ooo_fin: Option<SeqNum>,
     /// Going back after the path MTU fell: bytes from here on were not
     /// lost and are not sent again (`tcp_simple_retransmit` marks only the
     /// segments the new MTU is too small for).

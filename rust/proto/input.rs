@@ -107,7 +107,7 @@ impl Conn {
         if out.error.is_some() {
             return out;
         }
-        if f.contains(Flags::FIN) && seg.seq.add(payload_len) == self.rcv_nxt {
+        if (f.contains(Flags::FIN) && seg.seq.add(payload_len) == self.rcv_nxt) || self.data.ooo_fin == Some(self.rcv_nxt) {
             self.fin_in(now, &mut out);
         }
         out
@@ -425,6 +425,9 @@ impl Conn {
     /// buffer only.
     fn data_in(&mut self, seg: &Segment, payload_len: u32, now: u64, out: &mut Outcome) {
         if payload_len == 0 {
+            if seg.flags.contains(Flags::FIN) {
+                self.fin_out_of_order(seg.seq, now, out);
+            }
             return;
         }
         let end = seg.seq.add(payload_len);
@@ -459,13 +462,20 @@ impl Conn {
             // ACK with SACK either way (RFC 5681 4.2: at once).
             if self.data.ooo.add(start, end) {
                 out.data = Some(place);
+                if seg.flags.contains(Flags::FIN) && end == seg.seq.add(payload_len) {
+                    self.fin_out_of_order(end, now, out);
+                }
             }
             out.reply = Some(self.ack(now));
             return;
         }
         out.data = Some(place);
         let filled_hole = !self.data.ooo.is_empty();
-        let nxt = self.data.ooo.advance(end);
+        let mut nxt = self.data.ooo.advance(end);
+        // A FIN kept out of order is no byte: the data ends before it.
+        if let Some(fin) = self.data.ooo_fin.filter(|f| nxt.after(*f)) {
+            nxt = fin;
+        }
         let readable = nxt.diff(self.rcv_nxt).max(0) as u32;
         self.rcv_nxt = nxt;
         self.data.rx_unread = self.data.rx_unread.saturating_add(readable);
@@ -490,6 +500,18 @@ impl Conn {
         }
     }
 
+    /// The peer's FIN at `seq`, past a hole, within the window: kept out
+    /// of order until the hole is filled, and SACKed (`tcp_data_queue_ofo`
+    /// queues it as one unit); a duplicate ACK says so at once.
+    fn fin_out_of_order(&mut self, seq: SeqNum, now: u64, out: &mut Outcome) {
+        let in_window = seq.after(self.rcv_nxt) && seq.before(self.rcv_nxt.add(self.rcv_wnd.max(1)));
+        let receiving = matches!(self.state, State::Established | State::FinWait1 | State::FinWait2);
+        if receiving && in_window && self.data.ooo_fin.is_none() && self.data.ooo.add(seq, seq.add(1)) {
+            self.data.ooo_fin = Some(seq);
+        }
+        out.reply = Some(self.ack(now));
+    }
+
     /// The peer's FIN, in order (`tcp_fin`).
     fn fin_in(&mut self, now: u64, out: &mut Outcome) {
         if self.data.fin_in {
@@ -499,6 +521,7 @@ impl Conn {
         self.rcv_nxt = self.rcv_nxt.add(1);
         self.data.fin_in = true;
         self.data.ooo.clear();
+        self.data.ooo_fin = None;
         out.eof = true;
         match self.state {
             State::Established => self.state = State::CloseWait,

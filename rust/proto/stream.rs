@@ -1058,6 +1058,38 @@ mod tests {
     }
 
     #[test]
+    fn a_fin_past_a_hole_waits_for_it_and_is_sacked() {
+        // tcp_data_queue_ofo: the FIN is kept out of order with its data,
+        // SACKed as one more unit, and taken once the hole is filled.
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.write(&[5u8; 150]);
+        a.conn.close(false, 1);
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.len(), 2);
+        let dup = deliver(&mut b, &segs[1], 2).reply.unwrap();
+        assert_eq!(dup.ack, segs[0].0.seq);
+        let end = segs[1].0.seq.add(50);
+        assert_eq!(dup.options.sack_blocks().first().map(|s| (s.left, s.right)), Some((segs[1].0.seq.0, end.add(1).0)));
+        assert_eq!(b.conn.state, State::Established);
+        let out = deliver(&mut b, &segs[0], 3);
+        assert!(out.eof);
+        assert_eq!(out.reply.unwrap().ack, end.add(1));
+        assert_eq!(b.conn.state, State::CloseWait);
+        assert_eq!(b.rx.len(), 150);
+        // A FIN alone past a hole too.
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.write(&[5u8; 100]);
+        let data = drain(&mut a, 1, None);
+        a.conn.close(false, 1);
+        let fin = drain(&mut a, 1, None);
+        assert_eq!(fin[0].1.len(), 0);
+        let dup = deliver(&mut b, &fin[0], 2).reply.unwrap();
+        assert_eq!(dup.options.sack_blocks().len(), 1);
+        assert!(deliver(&mut b, &data[0], 3).eof);
+        assert_eq!(b.rx.len(), 100);
+    }
+
+    #[test]
     fn keepalive_probes_an_idle_peer_then_gives_up() {
         use crate::conn::{ConnError, Keepalive};
         let (mut a, mut b) = pair(Config::default(), 4096, 4096);
