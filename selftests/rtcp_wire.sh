@@ -36,6 +36,10 @@ wire_ns() {
 	ip -n "$ns" neigh add 10.0.99.2 lladdr "$mac" dev w0 nud permanent
 }
 wire_ns rtcp-wire-inet && wire_ns rtcp-wire-rtcp || exit 1
+# RTCP keeps no per-destination metrics (tcp_metrics): Linux's TCP starts
+# each connection afresh too, not from the round trip it cached from an
+# earlier scenario's connection to the same peer.
+ip netns exec rtcp-wire-inet sysctl -qw net.ipv4.tcp_no_metrics_save=1 || exit 1
 
 # The recordings play a peer that must answer as a network would, before
 # the stack's timers (a SYN is sent again after 1 s): on a guest busy

@@ -698,6 +698,7 @@ impl Conn {
     /// ESTABLISHED is reached, by `seg` (the SYN-ACK, or the final ACK):
     /// the data path starts (`tcp_init_transfer`).
     pub fn start_data(&mut self, seg: &Segment, now: u64) {
+        self.rtt.handshake_done();
         let d = &mut self.data;
         d.last_recv = now;
         d.rtx_since = None;

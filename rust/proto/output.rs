@@ -272,7 +272,14 @@ impl Conn {
 
     /// Arms the retransmission timer for the current timeout.
     pub(crate) fn arm_rto(&mut self, now: u64) {
-        self.deadline = Some(now.saturating_add(u64::from(self.rtt.rto_us() / 1000)));
+        let mut rto = u64::from(self.rtt.rto_us() / 1000);
+        // In a series of timeouts, not past TCP_USER_TIMEOUT
+        // (`tcp_clamp_rto_to_user_timeout`).
+        let user = u64::from(self.data.user_timeout_ms);
+        if let (Some(since), true) = (self.data.rtx_since, user != 0) {
+            rto = rto.min(user.saturating_sub(now.saturating_sub(since)).max(1));
+        }
+        self.deadline = Some(now.saturating_add(rto));
         self.data.pto = false;
     }
 
@@ -601,6 +608,8 @@ impl Conn {
         let flight = self.data.snd_max.diff(self.snd_una).max(0) as u32;
         self.data.cc.on_timeout(flight, self.retransmits > 0);
         self.retransmits = self.retransmits.saturating_add(1);
+        // The series is timed from its first retransmission
+        // (`retrans_stamp`; a tail loss probe does not start it).
         self.data.rtx_since.get_or_insert(now);
         // Everything from SND.UNA goes again: the scoreboard starts over
         // (the peer may have dropped what it had SACKed, RFC 2018 8).

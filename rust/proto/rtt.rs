@@ -12,6 +12,9 @@
 
 /// The initial timeout, before any sample (RFC 6298 2.1).
 pub const RTO_INITIAL_US: u32 = 1_000_000;
+/// The timeout of a connection whose handshake gave no sample (RFC 6298
+/// 5.7, `TCP_TIMEOUT_FALLBACK`).
+pub const RTO_FALLBACK_US: u32 = 3_000_000;
 /// Linux's smallest timeout (`TCP_RTO_MIN`).
 pub const RTO_MIN_US: u32 = 200_000;
 /// The largest timeout (`TCP_RTO_MAX`).
@@ -45,6 +48,9 @@ pub struct Rtt {
     rttvar_us: u32,
     /// Backoffs since the last sample or acknowledgment (RFC 6298 5.5).
     backoff: u8,
+    /// The handshake ended without a sample: until one comes the timeout
+    /// is [`RTO_FALLBACK_US`] (`tcp_init_metrics`).
+    fallback: bool,
 }
 
 impl Rtt {
@@ -65,6 +71,13 @@ impl Rtt {
         self.backoff = 0;
     }
 
+    /// The data path starts: with no sample from the handshake (its SYN or
+    /// SYN-ACK went again, or its timestamp was not echoed), the timeout
+    /// is 3 s until the first sample (RFC 6298 5.7).
+    pub fn handshake_done(&mut self) {
+        self.fallback = self.srtt_us == 0;
+    }
+
     /// New data was acknowledged: the backoff ends, sample or not.
     pub fn acked(&mut self) {
         self.backoff = 0;
@@ -83,7 +96,7 @@ impl Rtt {
     /// The timeout before backoff.
     pub fn base_rto_us(&self) -> u32 {
         if self.srtt_us == 0 {
-            return RTO_INITIAL_US;
+            return if self.fallback { RTO_FALLBACK_US } else { RTO_INITIAL_US };
         }
         // As `tcp_set_rto`: the variation term is at least the minimum,
         // and `tcp_bound_rto` caps the sum.
@@ -127,6 +140,15 @@ mod tests {
             r.back_off();
         }
         assert_eq!(r.rto_us(), 1_000_000);
+    }
+
+    #[test]
+    fn three_seconds_after_a_handshake_without_a_sample() {
+        let mut r = Rtt::default();
+        r.handshake_done();
+        assert_eq!(r.rto_us(), RTO_FALLBACK_US);
+        r.sample(10_000);
+        assert_eq!(r.rto_us(), 10_000 + RTO_MIN_US);
     }
 
     #[test]
