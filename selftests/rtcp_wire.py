@@ -783,24 +783,25 @@ SCENARIOS = {
     "sockopt.keepalive": (sc_on_connection(app_does(keepalive_after_1s), next_one(5.0)), False, None),
     # The ends of a connection, more: our FIN answered with the peer's,
     # that FIN again in TIME-WAIT, both FINs at once, data after our FIN,
-    # data and close() at once. Where the peer answers our FIN, a slow
-    # first round trip keeps the FIN's tail loss probe from racing a peer
-    # that a busy guest slows down.
+    # data and close() at once. Where the peer answers our FIN, a
+    # handshake without a round-trip sample (the SYN-ACK goes twice) puts
+    # the FIN's tail loss probe 1 s away, out of the race with a peer that
+    # a busy guest slows down.
     "close.fin_then_peer_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
                                                        peer_sends("FA", ack_off=1)), next_ones(2),
-                                                 ack_delay=0.5), False, None),
+                                                 synack_lost=True), False, None),
     "close.time_wait_fin_again": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
                                                          peer_sends("FA", ack_off=1),
                                                          peer_sends("FA", ack_off=1)), next_ones(3),
-                                                   ack_delay=0.5), False, None),
+                                                   synack_lost=True), False, None),
     "close.simultaneous": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
-                                                  peer_sends("FA")), next_ones(2), ack_delay=0.5), False, None),
+                                                  peer_sends("FA")), next_ones(2), synack_lost=True), False, None),
     "close.data_after_our_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
                                                         peer_sends("PA", ack_off=1, payload=b"x" * 100)),
-                                                  next_ones(2), ack_delay=0.5), False, None),
+                                                  next_ones(2), synack_lost=True), False, None),
     "close.write_then_close": (sc_on_connection(app_does(write_and_close), peer_resets(next_ones(2))), False, None),
     "close.rst_after_our_fin": (sc_on_connection(steps(app_does(lambda c: c.shutdown(socket.SHUT_WR)),
-                                                       peer_sends("R", options=[])), quiet(), ack_delay=0.5),
+                                                       peer_sends("R", options=[])), quiet(), synack_lost=True),
                                 False, None),
     # Timers and their backoff: SYN-ACKs at 0, 1 and 3 s; SYNs 1 s apart
     # five times (Linux 7's tcp_syn_linear_timeouts), then 2 s; the data's
