@@ -48,7 +48,69 @@ impl Conn {
     /// room is at least half of what is queued, so that a write makes
     /// real progress.
     pub fn writable(&self) -> bool {
-        self.send_space().saturating_mul(2) >= self.send_queued()
+        self.send_space().saturating_mul(2) >= self.send_queued() && self.memory_free(true)
+    }
+
+    /// Bytes queued and not yet sent.
+    pub fn notsent(&self) -> u32 {
+        self.data.snd_end.diff(self.snd_nxt).max(0) as u32
+    }
+
+    /// `tcp_stream_memory_free`: fewer bytes wait unsent than
+    /// `TCP_NOTSENT_LOWAT` (twice as many count when `wake`: a writer is
+    /// woken, and poll says writable, only when half the mark is left).
+    pub fn memory_free(&self, wake: bool) -> bool {
+        let lowat = match self.data.notsent_lowat {
+            0 => u32::MAX,
+            v => v,
+        };
+        let notsent = u64::from(self.notsent()) << u8::from(wake);
+        notsent < u64::from(lowat)
+    }
+
+    /// How long an orphan waits in FIN-WAIT-2 for the peer's FIN
+    /// (`tcp_fin_time`): `TCP_LINGER2` or the default, but at least three
+    /// and a half RTOs; `None` with `TCP_LINGER2` negative (no wait).
+    pub fn fin_timeout(&self) -> Option<u64> {
+        let linger = match self.data.linger2_ms {
+            l if l < 0 => return None,
+            0 => FIN_TIMEOUT_MS,
+            l => l.unsigned_abs(),
+        };
+        let rto = u64::from(self.rto_ms);
+        Some(linger.max(rto.saturating_mul(4).saturating_sub(rto / 2)))
+    }
+
+    /// `TCP_QUICKACK` set to `val` (`__tcp_sock_set_quickack`): 0 delays
+    /// ACKs (pingpong); anything else leaves that mode and, on a
+    /// connection with an ACK scheduled, sends it now when the reader has
+    /// taken everything or more than a segment waits unacknowledged (as
+    /// `__tcp_cleanup_rbuf` with `ICSK_ACK_PUSHED`); an even value then
+    /// goes back to delaying.
+    pub fn set_quickack(&mut self, val: i32) {
+        if val == 0 {
+            self.data.pingpong = true;
+            return;
+        }
+        self.data.pingpong = false;
+        let scheduled = self.data.delack.is_some() || self.data.unacked > 0;
+        if matches!(self.state, State::Established | State::CloseWait) && scheduled {
+            let pending = self.rcv_nxt.diff(self.data.rcv_wup).max(0) as u32;
+            if pending > u32::from(self.neg.mss) || self.data.rx_unread == 0 {
+                self.data.ack_now = true;
+            }
+            if val & 1 == 0 {
+                self.data.pingpong = true;
+            }
+        }
+    }
+
+    /// `TCP_WINDOW_CLAMP` (0: none): the window offered from now on is at
+    /// most `clamp` (`tcp_set_window_clamp`); an edge already offered
+    /// stays.
+    pub fn set_window_clamp(&mut self, clamp: u32) {
+        self.cfg.window_clamp = clamp;
+        self.rcv_wnd = self.free_window();
     }
 
     /// Bytes in the send buffer (sent or not, not yet acknowledged).
@@ -67,6 +129,7 @@ impl Conn {
     pub fn queued(&mut self, n: u32, push: bool) {
         self.data.snd_end = self.data.snd_end.add(n);
         self.data.more = !push;
+        self.data.hold_tail = false;
     }
 
     /// The user read `n` bytes from the receive buffer's head. True when
@@ -117,7 +180,7 @@ impl Conn {
             State::CloseWait => State::LastAck,
             State::FinWait2 if orphan => {
                 // An orphan gives up waiting for the peer's FIN.
-                self.deadline = Some(now.saturating_add(FIN_TIMEOUT_MS));
+                self.deadline = Some(self.fin_timeout().map_or(now, |t| now.saturating_add(t)));
                 return Outcome::default();
             }
             _ => return Outcome::default(),
@@ -138,7 +201,12 @@ impl Conn {
     /// `rcv_ssthresh` in `__tcp_select_window`).
     pub(crate) fn free_window(&self) -> u32 {
         let d = &self.data;
-        self.cfg.rcv_wnd.min(self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_sub(d.rx_unread))
+        let free = self.cfg.rcv_wnd.min(self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_sub(d.rx_unread));
+        // `__tcp_select_window`'s `full_space` is within `window_clamp`.
+        match self.cfg.window_clamp {
+            0 => free,
+            clamp => free.min(clamp),
+        }
     }
 
     /// The size of the segments we send: [`Data::snd_mss`] once the data
@@ -411,7 +479,7 @@ impl Conn {
             // Nagle with Minshall's check (`tcp_nagle_check`): a short
             // segment waits while another short one is unacknowledged.
             let small_out = d.snd_sml.after(self.snd_una) && !d.snd_sml.after(self.snd_nxt);
-            let nagle = len < mss && !push && (d.cork || (!d.nodelay && flight > 0 && small_out));
+            let nagle = len < mss && !push && (d.cork || d.hold_tail || (!d.nodelay && flight > 0 && small_out));
             if len > 0 && !nagle {
                 return Some(self.segment_at(self.snd_nxt, len, now));
             }
