@@ -454,6 +454,9 @@ pub struct Data {
     /// `TCP_CORK`, until the next write or the peer's next segment
     /// (`tcp_push` corks that one push only).
     pub hold_tail: bool,
+    /// The probe timer found corked data and a window open: the next
+    /// segment goes whatever Nagle or the cork say (`tcp_write_wakeup`).
+    pub wakeup: bool,
     /// `TCP_LINGER2` in ms: how long an orphan waits in FIN-WAIT-2 (0:
     /// [`FIN_TIMEOUT_MS`]; negative: not at all).
     pub linger2_ms: i64,

@@ -163,6 +163,9 @@ impl Conn {
             return;
         }
         self.cfg.rcv_wnd = wnd;
+        // The clamp follows the buffer (`tcp_rcvbuf_grow` sets
+        // `window_clamp` to the new window, over TCP_WINDOW_CLAMP).
+        self.cfg.window_clamp = 0;
         self.data.rx_extra = 0;
         self.data.rx_slack = slack;
         self.on_read(0);
@@ -227,7 +230,13 @@ impl Conn {
     /// The smallest step by which the window's right edge moves (RFC 9293
     /// 3.8.6.2.2: one segment, or half the buffer if that is less).
     fn sws_step(&self) -> u32 {
-        u32::from(self.neg.mss).min(self.cfg.rcv_wnd / 2).max(1)
+        // Half the window the clamp lets us offer (`__tcp_select_window`'s
+        // `full_space`).
+        let full = match self.cfg.window_clamp {
+            0 => self.cfg.rcv_wnd,
+            clamp => self.cfg.rcv_wnd.min(clamp),
+        };
+        u32::from(self.neg.mss).min(full / 2).max(1)
     }
 
     /// The window field of a segment, moving the right edge forward only
@@ -479,9 +488,17 @@ impl Conn {
             // Nagle with Minshall's check (`tcp_nagle_check`): a short
             // segment waits while another short one is unacknowledged.
             let small_out = d.snd_sml.after(self.snd_una) && !d.snd_sml.after(self.snd_nxt);
-            let nagle = len < mss && !push && (d.cork || d.hold_tail || (!d.nodelay && flight > 0 && small_out));
+            let held = d.cork || d.hold_tail;
+            let nagle = len < mss && !push && !d.wakeup && (held || (!d.nodelay && flight > 0 && small_out));
             if len > 0 && !nagle {
                 return Some(self.segment_at(self.snd_nxt, len, now));
+            }
+            if len > 0 && flight == 0 && !self.data.probing {
+                // Corked with nothing in flight: the probe timer sends it
+                // anyway (`tcp_check_probe_timer`, then `tcp_write_wakeup`
+                // ignores the cork): TCP_CORK's 200 ms ceiling.
+                self.data.probing = true;
+                self.arm_rto(now);
             }
             if len == 0 && self.snd_wnd == 0 && flight == 0 && !self.data.probing {
                 // A zero window: probe it on the timer (`tcp_probe_timer`).
@@ -591,6 +608,7 @@ impl Conn {
         }
         if len > 0 || fin {
             self.data.probing = false;
+            self.data.wakeup = false;
             if self.deadline.is_none() || retransmission {
                 self.arm_rto(now);
             }
@@ -639,6 +657,13 @@ impl Conn {
             }
         }
         if self.snd_una == self.data.snd_max {
+            if self.data.probing && self.snd_wnd > 0 && self.notsent() > 0 {
+                // Data held by a cork with the window open: it goes now
+                // (`tcp_write_wakeup`), Nagle or not.
+                self.data.wakeup = true;
+                self.deadline = None;
+                return Outcome::default();
+            }
             if self.data.probing {
                 // A window probe: an old sequence number, which the peer
                 // answers with its window (`tcp_xmit_probe_skb`).

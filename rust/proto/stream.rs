@@ -653,6 +653,22 @@ mod tests {
     }
 
     #[test]
+    fn corked_data_with_nothing_in_flight_leaves_on_the_probe_timer() {
+        // tcp_check_probe_timer, then tcp_write_wakeup: the cork's ceiling.
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.cork = true;
+        a.write(&[1u8; 10]);
+        assert!(drain(&mut a, 1, None).is_empty());
+        let at = a.conn.deadline().expect("the probe timer");
+        a.conn.on_timer(at);
+        let segs = drain(&mut a, at, None);
+        assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [10]);
+        // The next short one waits again, behind the one in flight.
+        a.write(&[1u8; 10]);
+        assert!(drain(&mut a, at, None).is_empty());
+    }
+
+    #[test]
     fn notsent_lowat_bounds_what_may_wait_unsent() {
         let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
         a.conn.data.cork = true;
@@ -1369,6 +1385,17 @@ mod tests {
         assert_eq!(br, data);
         assert_eq!(ar, &data[..5000]);
         assert!(matches!(states, (State::TimeWait | State::Closed, State::TimeWait | State::Closed)), "{states:?}");
+    }
+
+    #[test]
+    fn a_window_clamp_far_below_the_mss_still_carries_everything() {
+        // Loopback's MSS with TCP_WINDOW_CLAMP of 5000 on both ends.
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 11) as u8).collect();
+        let clean = Channel { seed: 1, loss: 0, dup: 0, late: 0 };
+        let cfg = Config { mss: 65_483, window_clamp: 5000, rcv_wnd: 5000, ..Config::default() };
+        let (_, br, states) = transfer_with(&data, &[], clean, cfg, 262_144, 262_144);
+        assert_eq!(br.len(), data.len(), "{states:?}");
+        assert!(br == data);
     }
 
     #[test]
