@@ -622,7 +622,6 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
         sys::TCP_QUICKACK => {
             // __tcp_sock_set_quickack: in any state; on a connection with
             // an ACK scheduled, that ACK now.
-            let _owned = sk.lock();
             let sh = sk.shared();
             let pingpong = match sh.tcb.lock().conn() {
                 Some(c) => {
