@@ -21,7 +21,7 @@ use crate::sys;
 
 use crate::rtcp::{PROTO, RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_CLOSING, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT, Tcb};
 use crate::rtcp_minisocks::Listener;
-use crate::rtcp_netns::RtcpNet;
+use crate::rtcp_netns::{RMEM, RtcpNet};
 
 /// The family number (`include/uapi/linux/rtcp.h`, and the kernel patch
 /// that reserves it).
@@ -52,7 +52,13 @@ impl net::Family for RtcpFamily {
         }
         let sk = Sock::alloc::<RtcpOps>(net, sock, AF_RTCP, &PROTO, kern)?;
         sk.set_protocol(sys::IPPROTO_TCP as u16);
-        RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
+        let rn = RtcpNet::of(net);
+        // SO_SNDBUF reads Linux's start, `tcp_wmem[1]`: RTCP's own send
+        // buffer starts smaller (`net.rtcp.wmem`) and grows as the data
+        // needs, so the start says less of what a write may queue.
+        let wmem = usize::try_from(net.tcp_wmem()[1]).unwrap_or(0);
+        sk.set_initial_buf_sizes(rn.buf_sizes(RMEM).start, wmem);
+        rn.socks.fetch_add(1, Ordering::Relaxed);
         Ok(())
     }
 }

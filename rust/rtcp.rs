@@ -5,7 +5,7 @@
 //! options and `TCP_INFO`, `tcp_ioctl`, `tcp_close`, `tcp_shutdown`,
 //! `tcp_disconnect` and `tcp_done`'s callers.
 
-use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
+use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
 use kernel::sync::SpinLockIrq;
@@ -94,6 +94,44 @@ const MAX_TCP_KEEPIDLE: u32 = 32767;
 const MAX_TCP_KEEPINTVL: u32 = 32767;
 const MAX_TCP_KEEPCNT: u32 = 127;
 
+/// The most `TCP_LINGER2` keeps (`TCP_FIN_TIMEOUT_MAX`), in s.
+const TCP_FIN_TIMEOUT_MAX_S: i32 = 120;
+
+/// `TCP_DEFER_ACCEPT`'s count of SYN-ACK retransmissions from seconds:
+/// the first after `TCP_TIMEOUT_INIT`, each later twice the last up to
+/// `TCP_RTO_MAX` (`secs_to_retrans`).
+const TCP_TIMEOUT_INIT_S: i32 = 1;
+const TCP_RTO_MAX_S: i32 = 120;
+
+/// `secs_to_retrans`: the retransmissions whose timeouts add up to
+/// `seconds` or more (0 for none, at most 255).
+fn secs_to_retrans(seconds: i32, mut timeout: i32, rto_max: i32) -> u8 {
+    if seconds <= 0 {
+        return 0;
+    }
+    let mut period = timeout;
+    let mut res = 1u8;
+    while seconds > period && res < u8::MAX {
+        res = res.saturating_add(1);
+        timeout = timeout.saturating_mul(2).min(rto_max);
+        period = period.saturating_add(timeout);
+    }
+    res
+}
+
+/// `retrans_to_secs`: the seconds `retrans` timeouts take.
+fn retrans_to_secs(retrans: u8, mut timeout: i32, rto_max: i32) -> i32 {
+    if retrans == 0 {
+        return 0;
+    }
+    let mut period = timeout;
+    for _ in 1..retrans {
+        timeout = timeout.saturating_mul(2).min(rto_max);
+        period = period.saturating_add(timeout);
+    }
+    period
+}
+
 /// The protocol side of a sock.
 // It lives inside the sock, allocated once: the largest variant costs no
 // more than boxing it would.
@@ -150,6 +188,17 @@ pub(crate) struct RtcpShared {
     /// `rto_min_us` and `rto_max_ms`).
     rto_min_us: AtomicU32,
     rto_max_ms: AtomicU32,
+    /// `TCP_WINDOW_CLAMP` (0: none; `window_clamp`).
+    pub(crate) window_clamp: AtomicU32,
+    /// `TCP_NOTSENT_LOWAT` (0: none).
+    notsent_lowat: AtomicU32,
+    /// `TCP_LINGER2` in ms (`linger2`: negative, none; 0, the default).
+    linger2_ms: AtomicI32,
+    /// `TCP_DEFER_ACCEPT` as retransmissions of the SYN-ACK
+    /// (`rskq_defer_accept`).
+    defer_accept: AtomicU32,
+    /// `TCP_QUICKACK` 0 left the socket in pingpong mode.
+    pingpong: AtomicBool,
     /// The most segments one GSO skb carries on the connection's route
     /// (0: no route yet, no bound but the skb's).
     pub(crate) gso_segs: AtomicU32,
@@ -220,6 +269,9 @@ impl RtcpShared {
         // A locked rto_min on the route wins (`tcp_rto_min`).
         let min_us = if c.cfg.route_rto_min_us != 0 { c.cfg.route_rto_min_us } else { min_us };
         c.rtt.bounds = RtoBounds { min_us, max_us: max_ms.saturating_mul(1000) };
+        c.data.notsent_lowat = self.notsent_lowat.load(Ordering::Relaxed);
+        c.data.linger2_ms = i64::from(self.linger2_ms.load(Ordering::Relaxed));
+        c.data.pingpong = self.pingpong.load(Ordering::Relaxed);
     }
 
     /// The bounds of the retransmission timeout: `TCP_RTO_MIN_US` (us)
@@ -234,6 +286,11 @@ impl RtcpShared {
             or(&self.rto_min_us, RTO_MIN_US, |us| ticks_to_usecs(usecs_to_ticks(us))),
             or(&self.rto_max_ms, RTO_MAX_MS, |ms| ticks_to_msecs(msecs_to_ticks(ms))),
         )
+    }
+
+    /// `TCP_DEFER_ACCEPT` in SYN-ACK retransmissions.
+    pub(crate) fn defer_accept(&self) -> u8 {
+        u8::try_from(self.defer_accept.load(Ordering::Relaxed)).unwrap_or(u8::MAX)
     }
 
     /// The congestion control `TCP_CONGESTION` chose.
@@ -252,12 +309,18 @@ impl RtcpShared {
             (&self.user_mss, &parent.user_mss),
             (&self.rto_min_us, &parent.rto_min_us),
             (&self.rto_max_ms, &parent.rto_max_ms),
+            (&self.window_clamp, &parent.window_clamp),
+            (&self.notsent_lowat, &parent.notsent_lowat),
         ] {
             to.store(from.load(Ordering::Relaxed), Ordering::Relaxed);
         }
         self.nodelay.store(parent.nodelay.load(Ordering::Relaxed), Ordering::Relaxed);
         self.cork.store(parent.cork.load(Ordering::Relaxed), Ordering::Relaxed);
         self.reno.store(parent.reno.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.pingpong.store(parent.pingpong.load(Ordering::Relaxed), Ordering::Relaxed);
+        // (Not TCP_DEFER_ACCEPT: the child's accept queue starts empty,
+        // `inet_csk_clone_lock`.)
+        self.linger2_ms.store(parent.linger2_ms.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -276,6 +339,11 @@ impl net::Proto for RtcpProto {
             user_mss: AtomicU32::new(0),
             rto_min_us: AtomicU32::new(0),
             rto_max_ms: AtomicU32::new(0),
+            window_clamp: AtomicU32::new(0),
+            notsent_lowat: AtomicU32::new(0),
+            linger2_ms: AtomicI32::new(0),
+            defer_accept: AtomicU32::new(0),
+            pingpong: AtomicBool::new(false),
             nodelay: AtomicBool::new(false),
             cork: AtomicBool::new(false),
             reno: AtomicBool::new(false),
@@ -551,6 +619,70 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
             });
             Ok(())
         }
+        sys::TCP_QUICKACK => {
+            // __tcp_sock_set_quickack: in any state; on a connection with
+            // an ACK scheduled, that ACK now.
+            let sh = sk.shared();
+            let pingpong = match sh.tcb.lock().conn() {
+                Some(c) => {
+                    c.set_quickack(val);
+                    c.data.pingpong
+                }
+                None => val == 0,
+            };
+            sh.pingpong.store(pingpong, Ordering::Relaxed);
+            RtcpOps::push(sk);
+            Ok(())
+        }
+        sys::TCP_NOTSENT_LOWAT => {
+            // Any value (a negative one is a huge one), then the writers
+            // look again (`sk_write_space`).
+            let sh = sk.shared();
+            sh.notsent_lowat.store(val as u32, Ordering::Relaxed);
+            drive(sk, now_ms(), |st| {
+                sh.sync_options(sk, &mut st.conn);
+                Some((Outcome::default(), false))
+            });
+            sk.write_space();
+            Ok(())
+        }
+        sys::TCP_WINDOW_CLAMP => {
+            // tcp_set_window_clamp: 0 only on a closed socket, else at
+            // least SOCK_MIN_RCVBUF / 2.
+            let sh = sk.shared();
+            if val == 0 {
+                if sk.state() != TCP_CLOSE {
+                    return Err(EINVAL);
+                }
+                sh.window_clamp.store(0, Ordering::Relaxed);
+                return Ok(());
+            }
+            let clamp = val.max(sys::RTCP_SOCK_MIN_RCVBUF / 2) as u32;
+            sh.window_clamp.store(clamp, Ordering::Relaxed);
+            // A connection offers no more from its next segment on (the
+            // edge offered stays).
+            drive(sk, now_ms(), |st| {
+                st.conn.set_window_clamp(clamp);
+                Some((Outcome::default(), false))
+            });
+            Ok(())
+        }
+        sys::TCP_LINGER2 => {
+            // Negative: none; at most TCP_FIN_TIMEOUT_MAX; 0: the default.
+            let ms = if val < 0 { -1 } else { val.min(TCP_FIN_TIMEOUT_MAX_S).saturating_mul(1000) };
+            let sh = sk.shared();
+            sh.linger2_ms.store(ms, Ordering::Relaxed);
+            drive(sk, now_ms(), |st| {
+                sh.sync_options(sk, &mut st.conn);
+                Some((Outcome::default(), false))
+            });
+            Ok(())
+        }
+        sys::TCP_DEFER_ACCEPT => {
+            let n = secs_to_retrans(val, TCP_TIMEOUT_INIT_S, TCP_RTO_MAX_S);
+            sk.shared().defer_accept.store(u32::from(n), Ordering::Relaxed);
+            Ok(())
+        }
         sys::TCP_NODELAY | sys::TCP_CORK => {
             let on = val != 0;
             let owned = sk.lock();
@@ -600,6 +732,28 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
         sys::TCP_USER_TIMEOUT => i32::try_from(sh.user_timeout.load(Ordering::Relaxed)).unwrap_or(i32::MAX),
         sys::TCP_RTO_MIN_US => i32::try_from(sh.rto_bounds(sk).0).unwrap_or(i32::MAX),
         sys::TCP_RTO_MAX_MS => i32::try_from(sh.rto_bounds(sk).1).unwrap_or(i32::MAX),
+        sys::TCP_QUICKACK => i32::from(!sh.pingpong.load(Ordering::Relaxed)),
+        sys::TCP_NOTSENT_LOWAT => sh.notsent_lowat.load(Ordering::Relaxed) as i32,
+        // A connection's clamp (TCP_WINDOW_CLAMP's, until the buffer
+        // grows past it), else its most window, the space of its whole
+        // buffer (`tcp_full_space`); before one, what the user set.
+        sys::TCP_WINDOW_CLAMP => {
+            let clamp = match sh.tcb.lock().conn().filter(|c| c.state != State::Closed) {
+                Some(c) if c.cfg.window_clamp != 0 => c.cfg.window_clamp,
+                Some(c) => c.cfg.rcv_space.max(c.cfg.rcv_wnd),
+                None => sh.window_clamp.load(Ordering::Relaxed),
+            };
+            i32::try_from(clamp).unwrap_or(i32::MAX)
+        }
+        sys::TCP_LINGER2 => match sh.linger2_ms.load(Ordering::Relaxed) {
+            ms if ms < 0 => -1,
+            0 => i32::try_from(crate::proto::conn::FIN_TIMEOUT_MS / 1000).unwrap_or(i32::MAX),
+            ms => ms / 1000,
+        },
+        sys::TCP_DEFER_ACCEPT => {
+            let n = u8::try_from(sh.defer_accept.load(Ordering::Relaxed)).unwrap_or(u8::MAX);
+            retrans_to_secs(n, TCP_TIMEOUT_INIT_S, TCP_RTO_MAX_S)
+        }
         // Neither CUBIC nor Reno has any (`get_info`): nothing.
         sys::TCP_CC_INFO => return Ok(OptVal::Empty),
         sys::TCP_INFO => return Ok(OptVal::TcpInfo(tcp_info(sk))),
@@ -699,15 +853,18 @@ fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) 
         let more = len - sent;
         let room = match sk.shared().tcb.lock().stream() {
             Some(st) if st.conn.may_send() && sk.shutdown() & SEND_SHUTDOWN == 0 => {
-                let room = st.write_room();
-                Some((room, st.tx.room_spans(room.min(more)).zip(st.tx.storage().lease())))
+                // TCP_NOTSENT_LOWAT: no room while that much waits unsent
+                // (`sk_stream_memory_free`).
+                let free = st.conn.memory_free(false);
+                let room = if free { st.write_room() } else { 0 };
+                Some((room, free, st.tx.room_spans(room.min(more)).zip(st.tx.storage().lease())))
             }
             _ => None,
         };
-        let Some((room, lease)) = room else {
+        let Some((room, free, lease)) = room else {
             return if sent > 0 { Ok(sent) } else { Err(sk.stream_error(flags, EPIPE)) };
         };
-        if room < more && grow_tx(sk, more) {
+        if room < more && free && grow_tx(sk, more) {
             continue;
         }
         if room == 0 {
@@ -762,7 +919,15 @@ fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) 
         let taken = match sk.shared().tcb.lock().stream() {
             // The bytes that end the call end a write (PSH), unless the
             // caller said more follows.
-            Some(st) if st.tx.storage().is(&lease) => st.wrote(got, got == more && flags & sys::RTCP_MSG_MORE == 0),
+            Some(st) if st.tx.storage().is(&lease) => {
+                let last = got == more;
+                let n = st.wrote(got, last && flags & sys::RTCP_MSG_MORE == 0);
+                // MSG_MORE: this call's push is corked (`tcp_push`).
+                if last && flags & sys::RTCP_MSG_MORE != 0 {
+                    st.conn.data.hold_tail = true;
+                }
+                n
+            }
             _ => 0,
         };
         sent += taken;
@@ -812,7 +977,9 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             // The plan's buffer parts are data at the head, claimed to be
             // read with the lock let go; the claim ends before they are
             // consumed (and become room).
-            let out = copy_plan(msg, &plan, &claim);
+            // MSG_TRUNC: the bytes are taken (or peeked) without being
+            // copied, and counted (tcp_recvmsg_locked skips the copy).
+            let out = if flags & sys::RTCP_MSG_TRUNC != 0 { plan.len } else { copy_plan(msg, &plan, &claim) };
             drop(claim);
             if out == 0 && copied == 0 {
                 return Err(EFAULT);

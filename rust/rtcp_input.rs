@@ -198,7 +198,7 @@ impl RtcpStream {
 /// `net.rtcp.rmem`'s start; `peer_ts`: the peer's segments will carry
 /// timestamps (a passive open whose SYN had them), so the window is
 /// rounded to segments that much shorter.
-pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Option<u32>, tx: usize, peer_ts: bool) -> Config {
+pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Option<u32>, tx: usize, peer_ts: bool, window_clamp: u32) -> Config {
     let Path { mss, adv_mss, init_cwnd, rto_min_us } = *path;
     let sizes = RtcpNet::of(net).buf_sizes(RMEM);
     // Half the buffer is window (`tcp_win_from_space`); the user's
@@ -206,7 +206,13 @@ pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Optio
     let space = user_rx.unwrap_or(u32::try_from(sizes.start / 2).unwrap_or(u32::MAX));
     let most = u32::try_from(sizes.max).unwrap_or(u32::MAX).max(rmem_max());
     let seg = if peer_ts { adv_mss.saturating_sub(TCPOLEN_TSTAMP_ALIGNED) } else { adv_mss };
-    let (rcv_wnd, wscale) = initial_window(space, seg, user_rx.unwrap_or(0), Some(most));
+    // TCP_WINDOW_CLAMP, and SO_RCVBUF's space below it
+    // (`tcp_openreq_init_rwin`), bound the window and choose its scale.
+    let clamp = match (user_rx.unwrap_or(0), window_clamp) {
+        (0, c) | (c, 0) => c,
+        (r, c) => r.min(c),
+    };
+    let (rcv_wnd, wscale) = initial_window(space, seg, clamp, Some(most));
     Config {
         mss: u16::try_from(mss).unwrap_or(u16::MAX),
         adv_mss: u16::try_from(adv_mss).unwrap_or(u16::MAX),
@@ -220,6 +226,7 @@ pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Optio
         rcv_space: space,
         wscale,
         sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
+        window_clamp,
         ..Config::default()
     }
 }
@@ -451,7 +458,10 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         if let Some(i) = l.requests.iter().position(|r| r.local == local && r.remote == remote) {
             let full = l.accept_queue_full();
             let Some(req) = l.requests.get_mut(i) else { return };
-            match req.on_segment(&pkt.seg, now) {
+            // TCP_DEFER_ACCEPT: a final ACK without data makes nothing yet.
+            let outcome =
+                if req.defers(&pkt.seg, pkt.payload_len) { RequestOutcome::Nothing } else { req.on_segment(&pkt.seg, now) };
+            match outcome {
                 RequestOutcome::Nothing => {}
                 RequestOutcome::Reply(seg) => reply = Some(seg),
                 RequestOutcome::Drop(rst) => {
@@ -507,8 +517,9 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                         }
                     } else {
                         if let Some(o) = &offer {
-                            let (req, synack) =
+                            let (mut req, synack) =
                                 Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
+                            req.defer_accept = sk.shared().defer_accept();
                             if l.requests.push(req, GFP_ATOMIC).is_ok() {
                                 reply = Some(synack);
                             }
@@ -560,7 +571,8 @@ impl<'a> Offer<'a> {
         // the namespace's start (`tcp_openreq_init_rwin`).
         let (user_rx, user_tx) = sk.user_buf_sizes();
         let tx = RtcpNet::of(net).buf_sizes(WMEM).size(user_tx, CHILD_BUF);
-        let cfg = our_config(net, &path, syn_retries, user_rx, tx, seg.options.timestamp.is_some());
+        let clamp = sk.shared().window_clamp.load(Ordering::Relaxed);
+        let cfg = our_config(net, &path, syn_retries, user_rx, tx, seg.options.timestamp.is_some(), clamp);
         let (isn, ts_offset) = (af.seq_and_ts_off)(net, local, remote);
         let hash = AfCookieHash { keys: &RtcpNet::of(net).cookie_keys, af };
         Some(Offer { local, remote, cfg, isn, ts_offset, hash })

@@ -109,7 +109,19 @@ impl Hook for RtcpHook {
                     }
                 }
             }
-            Target::Listener(sk) => listener_input(net, &sk, pkt, now),
+            Target::Listener(sk) => {
+                listener_input(net, &sk, pkt, now);
+                // The data (or FIN) of the ACK that made a connection goes
+                // on to it, as `tcp_child_process` takes it: the data that
+                // ends a TCP_DEFER_ACCEPT wait is there to read at once.
+                if pkt.payload_len > 0 || pkt.seg.flags.contains(Flags::FIN) {
+                    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
+                    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+                    if let Some(child) = RtcpNet::of(net).lookup(local, remote) {
+                        drive(&child, now, |st| Some((st.receive(&pkt.seg, payload, pkt.payload_len, now), false)));
+                    }
+                }
+            }
         }
     }
 
@@ -245,7 +257,8 @@ impl RtcpOps {
         // namespace's start (`tcp_connect_init`).
         let (rcvbuf, sndbuf) = sk.user_buf_sizes();
         let tx = RtcpNet::of(net).buf_sizes(WMEM).size(sndbuf, MAX_BUF);
-        let cfg = our_config(net, &path, syn_retries, rcvbuf, tx, false);
+        let clamp = sk.shared().window_clamp.load(Ordering::Relaxed);
+        let cfg = our_config(net, &path, syn_retries, rcvbuf, tx, false, clamp);
         let (isn, ts_off) = (af.seq_and_ts_off)(net, local, remote);
         let now = now_ms();
         let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);

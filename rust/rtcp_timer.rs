@@ -8,6 +8,7 @@ use kernel::prelude::*;
 
 use crate::net::Sock;
 use crate::net::clock::now_ms;
+use crate::proto::request::RequestTimer;
 use crate::proto::state::State;
 
 use crate::rtcp::{RtcpProto, Tcb};
@@ -40,11 +41,12 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
                         continue;
                     }
                     match req.on_timer(now) {
-                        Some(seg) => {
+                        RequestTimer::Synack(seg) => {
                             let _ = synacks.push((req.local, req.remote, seg), GFP_ATOMIC);
                             i += 1;
                         }
-                        None => {
+                        RequestTimer::Wait => i += 1,
+                        RequestTimer::Expire => {
                             let _ = l.requests.remove(i);
                         }
                     }

@@ -97,23 +97,6 @@ static void both_ways(struct __test_metadata *_metadata, int c, int a, uint64_t 
 	EXPECT_EQ((int64_t)len, got_client);
 }
 
-/* A connected pair over loopback: the client of `cf`, the server's
- * accepted end of `sf`. */
-static int pair(int cf, int sf, int *c, int *a)
-{
-	struct sockaddr_in addr;
-	int l = listener_on(sf, "127.0.0.1", 4, &addr);
-
-	if (l < 0)
-		return -1;
-	*c = socket(cf, SOCK_STREAM, 0);
-	if (*c < 0 || connect(*c, (void *)&addr, sizeof(addr)))
-		return -1;
-	*a = accept(l, NULL, NULL);
-	close(l);
-	return *a < 0 ? -1 : 0;
-}
-
 FIXTURE(data)
 {
 	int c, a;
@@ -131,7 +114,7 @@ FIXTURE_VARIANT_ADD(data, rtcp_to_rtcp) { .client = AF_RTCP, .server = AF_RTCP }
 FIXTURE_SETUP(data)
 {
 	ASSERT_EQ(0, private_netns());
-	ASSERT_EQ(0, pair(variant->client, variant->server, &self->c, &self->a));
+	ASSERT_EQ(0, loopback_pair(variant->client, variant->server, &self->c, &self->a));
 }
 
 FIXTURE_TEARDOWN(data)
@@ -399,7 +382,7 @@ TEST_F(data, linger_waits_for_the_fin_ack)
 
 	/* Again, with a peer that takes everything: no wait for the timeout. */
 	close(self->a);
-	ASSERT_EQ(0, pair(variant->client, variant->server, &self->c, &self->a));
+	ASSERT_EQ(0, loopback_pair(variant->client, variant->server, &self->c, &self->a));
 	lg.l_linger = 5;
 	ASSERT_EQ(0, setsockopt(self->c, SOL_SOCKET, SO_LINGER, &lg, sizeof(lg)));
 	ASSERT_EQ(1000, send(self->c, buf, 1000, 0));

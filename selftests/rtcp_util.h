@@ -73,6 +73,23 @@ static inline int listener_on(int family, const char *ip, int backlog, struct so
 	return fd;
 }
 
+/* A connected pair over loopback: the client of `cf`, the server's
+ * accepted end of `sf`; the listener is closed. 0, or -1. */
+static inline int loopback_pair(int cf, int sf, int *c, int *a)
+{
+	struct sockaddr_in addr;
+	int l = listener_on(sf, "127.0.0.1", 4, &addr);
+
+	if (l < 0)
+		return -1;
+	*c = socket(cf, SOCK_STREAM, 0);
+	if (*c < 0 || connect(*c, (void *)&addr, sizeof(addr)))
+		return -1;
+	*a = accept(l, NULL, NULL);
+	close(l);
+	return *a < 0 ? -1 : 0;
+}
+
 /* connect() as a result: 0 or -errno. */
 static inline int connect_res(int fd, const struct sockaddr_in *sin)
 {

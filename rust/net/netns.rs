@@ -38,6 +38,14 @@ impl Net {
         // reads them.
         core::array::from_fn(|i| unsafe { core::ptr::read_volatile((&raw const (*p).ipv4.sysctl_tcp_rmem).cast::<i32>().add(i)) })
     }
+
+    /// `net.ipv4.tcp_wmem`: the least, the start and the most of a
+    /// socket's send buffer.
+    pub(crate) fn tcp_wmem(&self) -> [i32; 3] {
+        let p = self.as_ptr();
+        // SAFETY: as in `tcp_rmem`.
+        core::array::from_fn(|i| unsafe { core::ptr::read_volatile((&raw const (*p).ipv4.sysctl_tcp_wmem).cast::<i32>().add(i)) })
+    }
 }
 
 /// `net.core.rmem_max`, the most `SO_RCVBUF` may set (global).

@@ -510,6 +510,18 @@ impl<P: Proto> Sock<P> {
         unsafe { (*self.as_ptr()).sk_protocol = protocol }
     }
 
+    /// The buffer sizes `SO_RCVBUF` and `SO_SNDBUF` read before the user
+    /// sets them (`tcp_init_sock`: `tcp_rmem[1]`, `tcp_wmem[1]`).
+    pub(crate) fn set_initial_buf_sizes(&self, rcv: usize, snd: usize) {
+        let int = |v: usize| i32::try_from(v).unwrap_or(i32::MAX);
+        // SAFETY: the sock is alive; called from `create`, before the
+        // socket is visible to anyone else.
+        unsafe {
+            (*self.as_ptr()).sk_rcvbuf = int(rcv);
+            (*self.as_ptr()).sk_sndbuf = int(snd);
+        }
+    }
+
     /// `SO_REUSEADDR`, `SO_REUSEPORT` and `SO_BINDTODEVICE` as set on the
     /// socket: `(sk_reuse, sk_reuseport, sk_bound_dev_if)`.
     pub(crate) fn bind_options(&self) -> (u8, u8, i32) {

@@ -123,6 +123,9 @@ pub struct Config {
     pub sndbuf: u32,
     /// The window growth in congestion avoidance (`TCP_CONGESTION`).
     pub congestion: super::cc::Algorithm,
+    /// The most window ever offered (`TCP_WINDOW_CLAMP`, `window_clamp`;
+    /// 0: no clamp but the buffer's).
+    pub window_clamp: u32,
 }
 
 impl Config {
@@ -148,6 +151,7 @@ impl Default for Config {
             syn_linear_timeouts: 4,
             sndbuf: 65_536,
             congestion: super::cc::Algorithm::Cubic,
+            window_clamp: 0,
         }
     }
 }
@@ -440,6 +444,22 @@ pub struct Data {
     pub unacked: u8,
     /// ACKs still to send at once (`icsk_ack.quick`), at the start.
     pub quickacks: u8,
+    /// `TCP_QUICKACK` 0 (`inet_csk_enter_pingpong_mode`): no quick ACKs,
+    /// every ACK may wait for data to ride on.
+    pub pingpong: bool,
+    /// `TCP_NOTSENT_LOWAT` (0: none, the sysctl's `UINT_MAX`): the writer
+    /// waits while this many bytes or more are not yet sent.
+    pub notsent_lowat: u32,
+    /// The last write said `MSG_MORE`: its short tail waits, as under
+    /// `TCP_CORK`, until the next write or the peer's next segment
+    /// (`tcp_push` corks that one push only).
+    pub hold_tail: bool,
+    /// The probe timer found corked data and a window open: the next
+    /// segment goes whatever Nagle or the cork say (`tcp_write_wakeup`).
+    pub wakeup: bool,
+    /// `TCP_LINGER2` in ms: how long an orphan waits in FIN-WAIT-2 (0:
+    /// [`FIN_TIMEOUT_MS`]; negative: not at all).
+    pub linger2_ms: i64,
     /// When the delayed ACK is due.
     pub delack: Option<u64>,
     /// The peer's FIN was taken in: nothing more to read.
@@ -614,6 +634,9 @@ impl Conn {
 
     /// Processes an incoming segment of this connection.
     pub fn on_segment(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
+        // What a segment sets off is sent as `tcp_data_snd_check` does,
+        // with the socket's own Nagle: `MSG_MORE` held only its own push.
+        self.data.hold_tail = false;
         match self.state {
             State::SynSent => self.syn_sent(seg, now),
             State::TimeWait => self.time_wait(seg, payload_len, now),
@@ -1437,6 +1460,37 @@ pub(crate) mod tests {
         let out = c.on_timer(NOW + FIN_TIMEOUT_MS);
         assert!(out.closed && out.error.is_none());
         assert_eq!(c.state, State::Closed);
+    }
+
+    #[test]
+    fn linger2_sets_an_orphans_fin_wait_2_timeout_of_at_least_three_and_a_half_rtos() {
+        for (linger, want) in [(5_000i64, Some(5_000u64)), (1_000, Some(3_500)), (-1, Some(0))] {
+            let mut c = established();
+            c.rto_ms = 1000;
+            c.data.linger2_ms = linger;
+            close(&mut c, true);
+            c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+            assert_eq!(c.deadline, want.map(|w| NOW + w), "TCP_LINGER2 {linger} ms");
+            let out = c.on_timer(NOW + want.unwrap());
+            assert!(out.closed);
+        }
+    }
+
+    #[test]
+    fn quickack_0_stops_quick_acks_and_1_sends_a_delayed_one_now() {
+        let mut c = established();
+        c.set_quickack(0);
+        assert!(c.data.pingpong);
+        let seg = Segment { flags: Flags::ACK | Flags::PSH, ..from_server(&c, c.rcv_nxt, Flags::ACK) };
+        let out = c.on_segment(&seg, 10, NOW);
+        assert!(out.reply.is_none(), "pingpong: the ACK waits");
+        assert!(c.data.delack.is_some());
+        // Unread: not yet (rcv_nxt is within a segment of rcv_wup).
+        c.set_quickack(1);
+        assert!(!c.data.pingpong && !c.data.ack_now);
+        c.data.rx_unread = 0;
+        c.set_quickack(2);
+        assert!(c.data.ack_now && c.data.pingpong, "2: the ACK now, and pingpong again");
     }
 
     #[test]

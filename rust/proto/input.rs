@@ -31,7 +31,7 @@
 //!                            +---------+                    +---------+
 //! ```
 
-use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, FIN_TIMEOUT_MS, OOW_ACK_INTERVAL_MS, TIME_WAIT_MS};
+use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, OOW_ACK_INTERVAL_MS, TIME_WAIT_MS};
 use super::options::TCP_MAX_WSCALE;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -355,7 +355,7 @@ impl Conn {
             State::FinWait1 => {
                 self.state = State::FinWait2;
                 // Only an orphan gives up waiting for the peer.
-                self.deadline = self.orphan.then(|| now.saturating_add(FIN_TIMEOUT_MS));
+                self.deadline = self.orphan.then(|| self.fin_timeout().map_or(now, |t| now.saturating_add(t)));
             }
             State::Closing => self.enter_time_wait(now, out),
             State::LastAck => {
@@ -489,7 +489,7 @@ impl Conn {
         let segs = readable.div_ceil(u32::from(self.neg.mss).max(1)).max(1);
         let d = &mut self.data;
         d.unacked = d.unacked.saturating_add(u8::try_from(segs).unwrap_or(u8::MAX));
-        let quick = d.quickacks > 0;
+        let quick = d.quickacks > 0 && !d.pingpong;
         if quick {
             d.quickacks = d.quickacks.saturating_sub(1);
         }

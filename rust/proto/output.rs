@@ -48,7 +48,69 @@ impl Conn {
     /// room is at least half of what is queued, so that a write makes
     /// real progress.
     pub fn writable(&self) -> bool {
-        self.send_space().saturating_mul(2) >= self.send_queued()
+        self.send_space().saturating_mul(2) >= self.send_queued() && self.memory_free(true)
+    }
+
+    /// Bytes queued and not yet sent.
+    pub fn notsent(&self) -> u32 {
+        self.data.snd_end.diff(self.snd_nxt).max(0) as u32
+    }
+
+    /// `tcp_stream_memory_free`: fewer bytes wait unsent than
+    /// `TCP_NOTSENT_LOWAT` (twice as many count when `wake`: a writer is
+    /// woken, and poll says writable, only when half the mark is left).
+    pub fn memory_free(&self, wake: bool) -> bool {
+        let lowat = match self.data.notsent_lowat {
+            0 => u32::MAX,
+            v => v,
+        };
+        let notsent = u64::from(self.notsent()) << u8::from(wake);
+        notsent < u64::from(lowat)
+    }
+
+    /// How long an orphan waits in FIN-WAIT-2 for the peer's FIN
+    /// (`tcp_fin_time`): `TCP_LINGER2` or the default, but at least three
+    /// and a half RTOs; `None` with `TCP_LINGER2` negative (no wait).
+    pub fn fin_timeout(&self) -> Option<u64> {
+        let linger = match self.data.linger2_ms {
+            l if l < 0 => return None,
+            0 => FIN_TIMEOUT_MS,
+            l => l.unsigned_abs(),
+        };
+        let rto = u64::from(self.rto_ms);
+        Some(linger.max(rto.saturating_mul(4).saturating_sub(rto / 2)))
+    }
+
+    /// `TCP_QUICKACK` set to `val` (`__tcp_sock_set_quickack`): 0 delays
+    /// ACKs (pingpong); anything else leaves that mode and, on a
+    /// connection with an ACK scheduled, sends it now when the reader has
+    /// taken everything or more than a segment waits unacknowledged (as
+    /// `__tcp_cleanup_rbuf` with `ICSK_ACK_PUSHED`); an even value then
+    /// goes back to delaying.
+    pub fn set_quickack(&mut self, val: i32) {
+        if val == 0 {
+            self.data.pingpong = true;
+            return;
+        }
+        self.data.pingpong = false;
+        let scheduled = self.data.delack.is_some() || self.data.unacked > 0;
+        if matches!(self.state, State::Established | State::CloseWait) && scheduled {
+            let pending = self.rcv_nxt.diff(self.data.rcv_wup).max(0) as u32;
+            if pending > u32::from(self.neg.mss) || self.data.rx_unread == 0 {
+                self.data.ack_now = true;
+            }
+            if val & 1 == 0 {
+                self.data.pingpong = true;
+            }
+        }
+    }
+
+    /// `TCP_WINDOW_CLAMP` (0: none): the window offered from now on is at
+    /// most `clamp` (`tcp_set_window_clamp`); an edge already offered
+    /// stays.
+    pub fn set_window_clamp(&mut self, clamp: u32) {
+        self.cfg.window_clamp = clamp;
+        self.rcv_wnd = self.free_window();
     }
 
     /// Bytes in the send buffer (sent or not, not yet acknowledged).
@@ -67,6 +129,7 @@ impl Conn {
     pub fn queued(&mut self, n: u32, push: bool) {
         self.data.snd_end = self.data.snd_end.add(n);
         self.data.more = !push;
+        self.data.hold_tail = false;
     }
 
     /// The user read `n` bytes from the receive buffer's head. True when
@@ -100,6 +163,9 @@ impl Conn {
             return;
         }
         self.cfg.rcv_wnd = wnd;
+        // The clamp follows the buffer (`tcp_rcvbuf_grow` sets
+        // `window_clamp` to the new window, over TCP_WINDOW_CLAMP).
+        self.cfg.window_clamp = 0;
         self.data.rx_extra = 0;
         self.data.rx_slack = slack;
         self.on_read(0);
@@ -117,7 +183,7 @@ impl Conn {
             State::CloseWait => State::LastAck,
             State::FinWait2 if orphan => {
                 // An orphan gives up waiting for the peer's FIN.
-                self.deadline = Some(now.saturating_add(FIN_TIMEOUT_MS));
+                self.deadline = Some(self.fin_timeout().map_or(now, |t| now.saturating_add(t)));
                 return Outcome::default();
             }
             _ => return Outcome::default(),
@@ -138,7 +204,12 @@ impl Conn {
     /// `rcv_ssthresh` in `__tcp_select_window`).
     pub(crate) fn free_window(&self) -> u32 {
         let d = &self.data;
-        self.cfg.rcv_wnd.min(self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_sub(d.rx_unread))
+        let free = self.cfg.rcv_wnd.min(self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_sub(d.rx_unread));
+        // `__tcp_select_window`'s `full_space` is within `window_clamp`.
+        match self.cfg.window_clamp {
+            0 => free,
+            clamp => free.min(clamp),
+        }
     }
 
     /// The size of the segments we send: [`Data::snd_mss`] once the data
@@ -159,7 +230,13 @@ impl Conn {
     /// The smallest step by which the window's right edge moves (RFC 9293
     /// 3.8.6.2.2: one segment, or half the buffer if that is less).
     fn sws_step(&self) -> u32 {
-        u32::from(self.neg.mss).min(self.cfg.rcv_wnd / 2).max(1)
+        // Half the window the clamp lets us offer (`__tcp_select_window`'s
+        // `full_space`).
+        let full = match self.cfg.window_clamp {
+            0 => self.cfg.rcv_wnd,
+            clamp => self.cfg.rcv_wnd.min(clamp),
+        };
+        u32::from(self.neg.mss).min(full / 2).max(1)
     }
 
     /// The window field of a segment, moving the right edge forward only
@@ -418,9 +495,17 @@ impl Conn {
             // Nagle with Minshall's check (`tcp_nagle_check`): a short
             // segment waits while another short one is unacknowledged.
             let small_out = d.snd_sml.after(self.snd_una) && !d.snd_sml.after(self.snd_nxt);
-            let nagle = len < mss && !push && (d.cork || (!d.nodelay && flight > 0 && small_out));
+            let held = d.cork || d.hold_tail;
+            let nagle = len < mss && !push && !d.wakeup && (held || (!d.nodelay && flight > 0 && small_out));
             if len > 0 && !nagle {
                 return Some(self.segment_at(self.snd_nxt, len, now));
+            }
+            if len > 0 && flight == 0 && !self.data.probing {
+                // Corked with nothing in flight: the probe timer sends it
+                // anyway (`tcp_check_probe_timer`, then `tcp_write_wakeup`
+                // ignores the cork): TCP_CORK's 200 ms ceiling.
+                self.data.probing = true;
+                self.arm_rto(now);
             }
             if len == 0 && self.snd_wnd == 0 && flight == 0 && !self.data.probing {
                 // A zero window: probe it on the timer (`tcp_probe_timer`).
@@ -530,6 +615,7 @@ impl Conn {
         }
         if len > 0 || fin {
             self.data.probing = false;
+            self.data.wakeup = false;
             if self.deadline.is_none() || retransmission {
                 self.arm_rto(now);
             }
@@ -578,6 +664,13 @@ impl Conn {
             }
         }
         if self.snd_una == self.data.snd_max {
+            if self.data.probing && self.snd_wnd > 0 && self.notsent() > 0 {
+                // Data held by a cork with the window open: it goes now
+                // (`tcp_write_wakeup`), Nagle or not.
+                self.data.wakeup = true;
+                self.deadline = None;
+                return Outcome::default();
+            }
             if self.data.probing {
                 // A window probe: an old sequence number, which the peer
                 // answers with its window (`tcp_xmit_probe_skb`).

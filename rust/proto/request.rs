@@ -61,6 +61,18 @@ pub enum RequestOutcome {
     Established(Conn),
 }
 
+/// What a request's timer does ([`Request::on_timer`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum RequestTimer {
+    /// Send the SYN-ACK again; the request stays.
+    Synack(Segment),
+    /// Nothing to send: the request waits for the peer's data
+    /// (`TCP_DEFER_ACCEPT`).
+    Wait,
+    /// Out of retries: the request goes.
+    Expire,
+}
+
 /// An embryonic connection: our SYN-ACK is out (SYN-RECEIVED).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Request {
@@ -93,6 +105,12 @@ pub struct Request {
     /// When our first SYN-ACK left (`snt_synack`; `None` for a request
     /// rebuilt from a SYN cookie).
     pub synack_at: Option<u64>,
+    /// The listener's `TCP_DEFER_ACCEPT`, in SYN-ACK retransmissions
+    /// (`rskq_defer_accept`): until this many, the final ACK without data
+    /// makes no connection.
+    pub defer_accept: u8,
+    /// Such an ACK came (`inet_rsk(req)->acked`).
+    pub acked: bool,
 }
 
 impl Request {
@@ -123,6 +141,8 @@ impl Request {
             rto_ms: RTO_INITIAL_MS,
             deadline: now.saturating_add(u64::from(RTO_INITIAL_MS)),
             synack_at: Some(now),
+            defer_accept: 0,
+            acked: false,
         };
         let synack = req.synack(now);
         (req, synack)
@@ -270,17 +290,40 @@ impl Request {
         (e.seq == self.iss).then(|| e.aborts_request())
     }
 
-    /// The SYN-ACK timer fired: the SYN-ACK again with the timeout doubled,
-    /// or `None` when `cfg.syn_retries` retransmissions went unanswered
-    /// and the request should go.
-    pub fn on_timer(&mut self, now: u64) -> Option<Segment> {
-        if self.retransmits >= self.cfg.syn_retries {
-            return None;
+    /// Whether `seg`, of `payload_len` bytes, is the final ACK without
+    /// data that `TCP_DEFER_ACCEPT` drops (`tcp_check_req`): it is noted
+    /// (`acked`), and the caller drops it without calling
+    /// [`Request::on_segment`].
+    pub fn defers(&mut self, seg: &Segment, payload_len: u32) -> bool {
+        let f = seg.flags;
+        let bare = f.contains(Flags::ACK)
+            && !f.intersects(Flags::SYN | Flags::RST | Flags::FIN)
+            && payload_len == 0
+            && seg.seq == self.rcv_nxt()
+            && seg.ack == self.iss.add(1);
+        if bare && self.retransmits < self.defer_accept {
+            self.acked = true;
+            return true;
         }
+        false
+    }
+
+    /// The SYN-ACK timer fired: the SYN-ACK again with the timeout doubled,
+    /// or the end when `cfg.syn_retries` retransmissions went unanswered.
+    /// With `TCP_DEFER_ACCEPT` and a bare ACK seen (`syn_ack_recalc`): no
+    /// SYN-ACK until the last retransmission of the deferral (whose ACK
+    /// then makes the connection), and no end before it.
+    pub fn on_timer(&mut self, now: u64) -> RequestTimer {
+        let defer = self.defer_accept;
+        let waiting = defer != 0 && self.acked;
+        if self.retransmits >= self.cfg.syn_retries && !(waiting && self.retransmits < defer) {
+            return RequestTimer::Expire;
+        }
+        let resend = !waiting || self.retransmits >= defer.saturating_sub(1);
         self.retransmits = self.retransmits.saturating_add(1);
         self.rto_ms = self.rto_ms.saturating_mul(2).min(RTO_MAX_MS);
         self.deadline = now.saturating_add(u64::from(self.rto_ms));
-        Some(self.synack(now))
+        if resend { RequestTimer::Synack(self.synack(now)) } else { RequestTimer::Wait }
     }
 }
 
@@ -418,7 +461,7 @@ mod tests {
         let RequestOutcome::Established(c) = req.on_segment(&ack, NOW + 30) else { panic!("not established") };
         assert_eq!(c.rtt.srtt_us(), Some(30_000));
         let (mut req, _) = request();
-        req.on_timer(NOW + 1000).unwrap();
+        assert!(matches!(req.on_timer(NOW + 1000), RequestTimer::Synack(_)));
         let mut ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
         ack.options.timestamp = None;
         let RequestOutcome::Established(c) = req.on_segment(&ack, NOW + 1030) else { panic!("not established") };
@@ -489,12 +532,48 @@ mod tests {
         let mut rto = 1000;
         for _ in 0..5 {
             now += rto;
-            let again = req.on_timer(now).unwrap();
+            let RequestTimer::Synack(again) = req.on_timer(now) else { panic!("no SYN-ACK") };
             assert_eq!((again.seq, again.ack, again.flags), (sa.seq, sa.ack, sa.flags));
             rto *= 2;
             assert_eq!(req.deadline, now + rto);
         }
-        assert_eq!(req.on_timer(now + rto), None);
+        assert_eq!(req.on_timer(now + rto), RequestTimer::Expire);
+    }
+
+    #[test]
+    fn defer_accept_drops_bare_acks_until_its_last_synack() {
+        // TCP_DEFER_ACCEPT of 3 s: two retransmissions (1 s, then 2 s).
+        let (mut req, _) = request();
+        req.defer_accept = 2;
+        let ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
+        assert!(req.defers(&ack, 0));
+        // Data makes the connection at once.
+        let mut data = req.clone();
+        assert!(!data.defers(&ack, 10));
+        // At 1 s nothing is sent; at 3 s the SYN-ACK again, whose ACK
+        // makes the connection.
+        assert_eq!(req.on_timer(NOW + 1000), RequestTimer::Wait);
+        assert!(req.defers(&ack, 0));
+        assert!(matches!(req.on_timer(NOW + 3000), RequestTimer::Synack(_)));
+        assert!(!req.defers(&ack, 0));
+        assert!(matches!(req.on_segment(&ack, NOW + 3010), RequestOutcome::Established(_)));
+        // Without a deferral nothing is dropped.
+        let (mut plain, _) = request();
+        assert!(!plain.defers(&ack, 0));
+    }
+
+    #[test]
+    fn a_deferred_request_outlives_the_synack_retries_until_the_deferral_ends() {
+        let cfg = Config { syn_retries: 1, ..Config::default() };
+        let (mut req, _) = Request::new(cfg, SERVER, CLIENT, &syn(), ISS, 3, NOW);
+        req.defer_accept = 3;
+        assert!(req.defers(&from_client(IRS.add(1), ISS.add(1), Flags::ACK), 0));
+        // syn_ack_recalc: silent at 1 s and 3 s, the SYN-ACK at 7 s (the
+        // deferral's last), then the end.
+        assert_eq!(req.on_timer(NOW + 1000), RequestTimer::Wait);
+        assert_eq!(req.on_timer(NOW + 3000), RequestTimer::Wait);
+        assert!(matches!(req.on_timer(NOW + 7000), RequestTimer::Synack(_)));
+        assert_eq!(req.on_timer(NOW + 15_000), RequestTimer::Expire);
     }
 
     proptest! {

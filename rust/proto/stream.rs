@@ -617,6 +617,98 @@ mod tests {
     }
 
     #[test]
+    fn msg_more_holds_a_short_tail_until_the_next_write_or_the_peers_segment() {
+        // tcp_push with MSG_MORE corks that push: full segments go, the
+        // short tail waits, even with TCP_NODELAY.
+        let (mut a, mut b) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.max_window = 65_535;
+        a.conn.data.nodelay = true;
+        assert!(a.tx.write_at(a.tx.len(), &[1u8; 150]));
+        assert_eq!(a.wrote(150, false), 150);
+        a.conn.data.hold_tail = true;
+        let segs = drain(&mut a, 1, None);
+        assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [100]);
+        // The next write ends it: all of it leaves.
+        a.write(&[2u8; 10]);
+        let segs = drain(&mut a, 2, None);
+        assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [60]);
+        // Held again, the peer's ACK lets it go (tcp_data_snd_check with
+        // the socket's own Nagle, here off).
+        assert!(a.tx.write_at(a.tx.len(), &[3u8; 30]));
+        assert_eq!(a.wrote(30, false), 30);
+        a.conn.data.hold_tail = true;
+        assert!(drain(&mut a, 3, None).is_empty());
+        for w in drain(&mut b, 3, None) {
+            deliver(&mut a, &w, 4);
+        }
+        let out = drain(&mut a, 4, None);
+        assert!(out.is_empty() || out.iter().all(|w| w.1.is_empty()), "nothing from b yet: nothing to ack");
+        b.conn.set_quickack(1);
+        b.conn.data.ack_now = true;
+        for w in drain(&mut b, 5, None) {
+            deliver(&mut a, &w, 5);
+        }
+        let segs = drain(&mut a, 5, None);
+        assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [30]);
+    }
+
+    #[test]
+    fn corked_data_with_nothing_in_flight_leaves_on_the_probe_timer() {
+        // tcp_check_probe_timer, then tcp_write_wakeup: the cork's ceiling.
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.cork = true;
+        a.write(&[1u8; 10]);
+        assert!(drain(&mut a, 1, None).is_empty());
+        let at = a.conn.deadline().expect("the probe timer");
+        a.conn.on_timer(at);
+        let segs = drain(&mut a, at, None);
+        assert_eq!(segs.iter().map(|w| w.1.len()).collect::<Vec<_>>(), [10]);
+        // The next short one waits again, behind the one in flight.
+        a.write(&[1u8; 10]);
+        assert!(drain(&mut a, at, None).is_empty());
+    }
+
+    #[test]
+    fn notsent_lowat_bounds_what_may_wait_unsent() {
+        let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
+        a.conn.data.cork = true;
+        a.conn.data.notsent_lowat = 100;
+        a.write(&[1u8; 40]);
+        assert!(drain(&mut a, 1, None).is_empty(), "corked");
+        assert_eq!(a.conn.notsent(), 40);
+        // 80 < 100: poll says writable; then 2 * 60 >= 100: not.
+        assert!(a.conn.writable() && a.conn.memory_free(false));
+        a.write(&[1u8; 20]);
+        assert!(!a.conn.writable());
+        assert!(a.conn.memory_free(false), "a write still goes in (60 < 100)");
+        a.write(&[1u8; 40]);
+        assert!(!a.conn.memory_free(false));
+        // Unset, the mark is the sysctl's UINT_MAX.
+        a.conn.data.notsent_lowat = 0;
+        assert!(a.conn.writable() && a.conn.memory_free(false));
+    }
+
+    #[test]
+    fn the_window_clamp_bounds_the_window_offered() {
+        let cfg = Config { mss: 100, timestamps: false, wscale: None, ..Config::default() };
+        let (mut a, mut b) = pair(cfg, 4096, 4096);
+        b.conn.set_window_clamp(1000);
+        a.write(&[1u8; 100]);
+        for w in drain(&mut a, 1, None) {
+            deliver(&mut b, &w, 1);
+        }
+        b.conn.data.ack_now = true;
+        let acks = drain(&mut b, 2, None);
+        assert!(!acks.is_empty());
+        assert!(acks.iter().all(|w| w.0.window <= 1000), "{:?}", acks.iter().map(|w| w.0.window).collect::<Vec<_>>());
+        // Reading it all does not open the window past the clamp.
+        let mut buf = [0u8; 100];
+        assert_eq!(b.read(&mut buf, false), 100);
+        b.conn.data.ack_now = true;
+        assert!(drain(&mut b, 3, None).iter().all(|w| w.0.window <= 1000));
+    }
+
+    #[test]
     fn psh_marks_each_write_and_half_the_peers_largest_window() {
         let (mut a, _) = pair(Config { mss: 100, timestamps: false, ..Config::default() }, 4096, 4096);
         a.conn.data.nodelay = true;
@@ -1293,6 +1385,17 @@ mod tests {
         assert_eq!(br, data);
         assert_eq!(ar, &data[..5000]);
         assert!(matches!(states, (State::TimeWait | State::Closed, State::TimeWait | State::Closed)), "{states:?}");
+    }
+
+    #[test]
+    fn a_window_clamp_far_below_the_mss_still_carries_everything() {
+        // Loopback's MSS with TCP_WINDOW_CLAMP of 5000 on both ends.
+        let data: Vec<u8> = (0..300_000u32).map(|i| (i * 11) as u8).collect();
+        let clean = Channel { seed: 1, loss: 0, dup: 0, late: 0 };
+        let cfg = Config { mss: 65_483, window_clamp: 5000, rcv_wnd: 5000, ..Config::default() };
+        let (_, br, states) = transfer_with(&data, &[], clean, cfg, 262_144, 262_144);
+        assert_eq!(br.len(), data.len(), "{states:?}");
+        assert!(br == data);
     }
 
     #[test]
