@@ -112,7 +112,9 @@ impl net::SocketOps for RtcpOps {
         let sk = sock.sk().ok_or(EINVAL)?;
         let addr = SockAddrIn::from_bind(raw)?;
         let net = sk.net();
-        if !net::inet::bindable_addr(net, addr.addr) {
+        // IP_FREEBIND and IP_TRANSPARENT let any address through
+        // (`inet_addr_valid_or_nonlocal`).
+        if !sk.shared().ip.nonlocal_bind() && !net::inet::bindable_addr(net, addr.addr) {
             return Err(EADDRNOTAVAIL);
         }
         if addr.port != 0 && net::inet::port_needs_privilege(net, addr.port) {
@@ -122,7 +124,15 @@ impl net::SocketOps for RtcpOps {
         if sk.state() != TCP_CLOSE || owned.port.is_some() {
             return Err(EINVAL);
         }
-        let port = PortReservation::take(net, addr, sk.bind_options())?;
+        if addr.port == 0 && sk.shared().ip.bind_address_no_port() {
+            // IP_BIND_ADDRESS_NO_PORT: the address now, a port at
+            // connect() (or listen()); the socket may still bind again,
+            // as it holds no port (`__inet_bind` checks `inet_num`).
+            owned.local = addr;
+            return Ok(());
+        }
+        let nonlocal = sk.shared().ip.nonlocal_bind();
+        let port = PortReservation::take_with(net, addr, sk.bind_options(), nonlocal)?;
         owned.local = port.addr()?;
         owned.port = Some(port);
         owned.bound = addr.port != 0;
@@ -271,11 +281,16 @@ impl net::SocketOps for RtcpOps {
         }
         let net = sk.net();
         if owned.port.is_none() {
-            let port = PortReservation::take(net, SockAddrIn::default(), sk.bind_options())?;
+            let from = SockAddrIn { addr: owned.local.addr, port: 0 };
+            let port = PortReservation::take(net, from, sk.bind_options())?;
             owned.local = port.addr()?;
             owned.port = Some(port);
         }
         let local = owned.local;
+        // The port's reservation is never a listener, so the kernel's bind
+        // rules let two sockets with SO_REUSEADDR bind it; listening is
+        // checked here as inet_csk_listen_start's get_port checks it.
+        RtcpNet::of(net).listen_conflict(sk, local)?;
         *sk.shared().tcb.lock() =
             Tcb::Listen(Listener::new(backlog, owned.port.clone()));
         {

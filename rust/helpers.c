@@ -181,3 +181,7 @@ int rtcp_helper_recv_error(struct sock *sk, struct msghdr *msg, int len)
 	consume_skb(skb);
 	return copied;
 }
+
+int rtcp_helper_ip_default_ttl(const struct net *net) { return READ_ONCE(net->ipv4.sysctl_ip_default_ttl); }
+void rtcp_helper_sk_set_reuseport(struct sock *sk, bool on) { sk->sk_reuseport = on; }
+void rtcp_helper_set_tos_priority(struct sock *sk, u8 tos) { WRITE_ONCE(sk->sk_priority, rt_tos2priority(tos)); }

@@ -23,6 +23,7 @@ use crate::sys;
 use crate::af_rtcp::RtcpOps;
 use crate::rtcp_af::AfOps;
 use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
+use crate::rtcp_ip_sockglue::IpOpts;
 use crate::rtcp_ipv4::{IPV4, icmp_errno};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{RTO_MAX_MS, RTO_MIN_US, RtcpNet, SYN_RETRIES};
@@ -207,6 +208,8 @@ pub(crate) struct RtcpShared {
     /// go when the connection is over ([`done`]) or the sock goes.
     #[pin]
     pub(crate) held_port: SpinLockIrq<Option<PortReservation>>,
+    /// The `SOL_IP` options.
+    pub(crate) ip: IpOpts,
 }
 
 impl RtcpShared {
@@ -350,7 +353,12 @@ impl net::Proto for RtcpProto {
             gso_segs: AtomicU32::new(0),
             af: &IPV4,
             held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
+            ip: IpOpts::new(),
         })
+    }
+
+    fn ip_header(sk: &Sock<RtcpProto>) -> (u8, u8) {
+        sk.shared().ip.header()
     }
 
     /// `SO_KEEPALIVE`: the connection starts (or stops) probing an idle
@@ -522,9 +530,9 @@ impl RtcpOps {
 
 /// The `SOL_SOCKET` options RTCP answers itself: the core's
 /// `sk_setsockopt` refuses `SO_ZEROCOPY` to every family but inet's and
-/// RDS. (`SO_REUSEPORT`, which it refuses too since 6.13, belongs here.)
+/// RDS, and `SO_REUSEPORT` (on) to every family but inet's since 6.13.
 pub(crate) fn custom_sol_socket(name: i32) -> bool {
-    name == sys::RTCP_SO_ZEROCOPY
+    name == sys::RTCP_SO_ZEROCOPY || name == sys::RTCP_SO_REUSEPORT
 }
 
 /// `setsockopt(SOL_SOCKET)` for [`custom_sol_socket`]'s options, as
@@ -541,6 +549,12 @@ fn sol_socket(sk: &Sock<RtcpProto>, name: i32, opt: &OptIn) -> Result {
             sk.set_zerocopy(&owned, val != 0);
             Ok(())
         }
+        sys::RTCP_SO_REUSEPORT => {
+            // As sk_setsockopt: any non-zero value is on.
+            let owned = sk.lock();
+            sk.set_reuseport(&owned, val != 0);
+            Ok(())
+        }
         _ => Err(ENOPROTOOPT),
     }
 }
@@ -552,6 +566,9 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
     let sk = sock.sk().ok_or(EINVAL)?;
     if level == sys::RTCP_SOL_SOCKET {
         return sol_socket(sk, name, opt);
+    }
+    if level == sys::RTCP_SOL_IP {
+        return crate::rtcp_ip_sockglue::setsockopt(sk, name, opt);
     }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);
@@ -703,6 +720,9 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
 
 pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<OptVal> {
     let sk = sock.sk().ok_or(EINVAL)?;
+    if level == sys::RTCP_SOL_IP {
+        return crate::rtcp_ip_sockglue::getsockopt(sk, name).map(OptVal::Int);
+    }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);
     }

@@ -42,8 +42,8 @@ pub(crate) struct AfOps {
     /// checksum over the family's pseudo-header (`send_check`).
     pub(crate) build: fn(Endpoint, Endpoint, &Segment, Payload<'_>, u16) -> Result<TcpSkb>,
     /// A built segment out on `route`, under the family's network header
-    /// (`queue_xmit`).
-    pub(crate) transmit: fn(&Net, Route, TcpSkb) -> Result,
+    /// with the TOS and TTL of the key (`queue_xmit`).
+    pub(crate) transmit: fn(&Net, Route, FlowKey, TcpSkb) -> Result,
     /// The ISN and timestamp offset of a four-tuple (`init_seq_and_ts_off`).
     pub(crate) seq_and_ts_off: fn(&Net, Endpoint, Endpoint) -> (u32, u32),
     /// The SYN cookies' keyed hash of a four-tuple and a count
@@ -68,9 +68,10 @@ impl AfOps {
         mtu.saturating_sub(self.headers())
     }
 
-    /// Builds `seg` (no payload) and sends it on `route`.
-    pub(crate) fn send_on(&self, net: &Net, route: Route, local: Endpoint, remote: Endpoint, seg: &Segment) -> Result {
-        (self.transmit)(net, route, (self.build)(local, remote, seg, None, u16::MAX)?)
+    /// Builds `seg` (no payload) and sends it on `route`, with the IP
+    /// header's TOS and TTL of `key`.
+    pub(crate) fn send_on(&self, net: &Net, route: Route, key: FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment) -> Result {
+        (self.transmit)(net, route, key, (self.build)(local, remote, seg, None, u16::MAX)?)
     }
 
     /// `ep`'s address, shown as `/proc/net/rtcp` shows it.

@@ -85,7 +85,7 @@ impl Hook for RtcpHook {
         let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
         let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
         let rn = RtcpNet::of(net);
-        rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local).map(Target::Listener))
+        rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local, remote).map(Target::Listener))
     }
 
     fn deliver(net: &Net, target: Target, pkt: &Packet, payload: &SkbPayload<'_>) {
@@ -104,7 +104,8 @@ impl Hook for RtcpHook {
                 let f = pkt.seg.flags;
                 if out.closed && f.contains(Flags::SYN) && !f.contains(Flags::ACK) {
                     let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
-                    if let Some(l) = RtcpNet::of(net).listener(local) {
+                    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+                    if let Some(l) = RtcpNet::of(net).listener(local, remote) {
                         listener_input(net, &l, pkt, now);
                     }
                 }
@@ -147,7 +148,14 @@ impl Hook for RtcpHook {
                 IcmpAction::Ignored => {}
                 IcmpAction::Soft => {
                     if let Some(errno) = e.errno() {
-                        sk.set_soft_error(icmp_errno(errno).to_errno().wrapping_neg());
+                        let err = icmp_errno(errno).to_errno().wrapping_neg();
+                        // IP_RECVERR: the error is reported at once
+                        // (`tcp_v4_err`); the connection goes on.
+                        if sk.shared().ip.recverr() {
+                            sk.report_error(err);
+                        } else {
+                            sk.set_soft_error(err);
+                        }
                     }
                 }
                 IcmpAction::Failed(err) => done(&sk, Some(err)),
@@ -164,7 +172,7 @@ impl Hook for RtcpHook {
                     });
                 }
             }
-        } else if let Some(sk) = rn.listener(e.local) {
+        } else if let Some(sk) = rn.listener(e.local, e.remote) {
             let mut tcb = sk.shared().tcb.lock();
             let Tcb::Listen(l) = &mut *tcb else { return };
             let Some(i) = l.requests.iter().position(|r| r.local == e.local && r.remote == e.remote) else {
@@ -276,7 +284,7 @@ impl RtcpOps {
         let stats = &RtcpNet::of(net).stats;
         Stats::inc(&stats.active_opens);
         stats.sent(&syn, false);
-        af.send_on(net, route, local, remote, &syn)?;
+        af.send_on(net, route, sk.flow_key(), local, remote, &syn)?;
         Ok(())
     }
 }

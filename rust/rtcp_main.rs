@@ -28,6 +28,7 @@ mod net;
 mod rtcp;
 mod rtcp_af;
 mod rtcp_input;
+mod rtcp_ip_sockglue;
 mod rtcp_ipv4;
 mod rtcp_minisocks;
 mod rtcp_netns;

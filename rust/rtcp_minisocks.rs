@@ -82,6 +82,7 @@ pub(crate) fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
     child.set_protocol(sys::IPPROTO_TCP as u16);
     child.inherit(sk);
     child.shared().inherit(sk.shared());
+    child.shared().ip.inherit(&sk.shared().ip);
     child.shared().sync_options(&child, &mut stream.conn);
     RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
     *child.shared().tcb.lock() = Tcb::Conn(stream);

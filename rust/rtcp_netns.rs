@@ -15,6 +15,7 @@ use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
 use crate::net::{self, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
 use crate::proto::conn::Endpoint;
+use crate::proto::reuseport;
 
 use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{MAX_TCP_SYNCNT, RtcpProto, TCP_CLOSE, TCP_TIME_WAIT, Tcb};
@@ -154,12 +155,42 @@ impl RtcpNet {
         self.conns.lock().get(local, remote).cloned()
     }
 
-    /// The listener for `local`: one bound to that address before one
-    /// bound to `INADDR_ANY`.
-    pub(crate) fn listener(&self, local: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
+    /// The listener for a segment from `remote` to `local`: those bound
+    /// to that address before those bound to `INADDR_ANY`; of several
+    /// (an `SO_REUSEPORT` group), the one the flow's hash picks
+    /// (`reuseport_select_sock`).
+    pub(crate) fn listener(&self, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
         let ls = self.listeners.lock();
-        let on = |addr: u32| ls.iter().find(|(a, _)| a.port == local.port && a.addr == addr);
-        on(local.addr).or_else(|| on(0)).map(|(_, sk)| sk.clone())
+        let on = |addr: u32| {
+            let group = || ls.iter().filter(move |(a, _)| a.port == local.port && a.addr == addr);
+            let i = reuseport::select(local, remote, group().count());
+            group().nth(i).map(|(_, sk)| sk.clone())
+        };
+        on(local.addr).or_else(|| on(0))
+    }
+
+    /// May `sk` listen on `local`? `EADDRINUSE` if another listener holds
+    /// the port on an address that overlaps (the same, or either
+    /// `INADDR_ANY`) and a device that overlaps, unless both have
+    /// `SO_REUSEPORT` and the same owner (`inet_bind_conflict` for a
+    /// listening socket).
+    pub(crate) fn listen_conflict(&self, sk: &Sock<RtcpProto>, local: SockAddrIn) -> Result {
+        let (_, reuseport, dev) = sk.bind_options();
+        let uid = sk.uid();
+        let ls = self.listeners.lock();
+        for (a, other) in ls.iter() {
+            if a.port != local.port || (a.addr != local.addr && a.addr != 0 && local.addr != 0) {
+                continue;
+            }
+            let (_, other_reuseport, other_dev) = other.bind_options();
+            if dev != 0 && other_dev != 0 && dev != other_dev {
+                continue;
+            }
+            if reuseport == 0 || other_reuseport == 0 || uid != other.uid() {
+                return Err(EADDRINUSE);
+            }
+        }
+        Ok(())
     }
 
     pub(crate) fn remove_listener(&self, sk: &Sock<RtcpProto>) -> Option<ARef<Sock<RtcpProto>>> {

@@ -31,7 +31,7 @@ pub(crate) fn send(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint, remote:
 /// [`send`], counting a retransmission.
 pub(crate) fn send_counted(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint, remote: Endpoint, seg: &Segment, retransmission: bool) {
     RtcpNet::of(net).stats.sent(seg, retransmission);
-    let sent = (af.route)(net, key, local, remote).and_then(|rt| af.send_on(net, rt, local, remote, seg));
+    let sent = (af.route)(net, key, local, remote).and_then(|rt| af.send_on(net, rt, key, local, remote, seg));
     // A segment that cannot go out now is lost like one dropped on the
     // way: retransmission covers it.
     let _ = sent;
@@ -141,9 +141,10 @@ impl Outbox {
     /// in `ip_queue_xmit`), or one looked up now, and kept if `keep`.
     pub(crate) fn send(self, net: &Net, sk: &Sock<RtcpProto>, keep: bool) {
         let (local, remote) = (self.local, self.remote);
+        let key = sk.flow_key();
         for t in self.skbs {
             let rt = Route::cached(sk, local.addr).or_else(|| {
-                let rt = (self.af.route)(net, sk.flow_key(), local, remote).ok()?;
+                let rt = (self.af.route)(net, key, local, remote).ok()?;
                 if keep {
                     rt.keep_in(sk);
                     sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
@@ -151,7 +152,7 @@ impl Outbox {
                 Some(rt)
             });
             if let Some(rt) = rt {
-                let _ = (self.af.transmit)(net, rt, t);
+                let _ = (self.af.transmit)(net, rt, key, t);
             }
         }
     }

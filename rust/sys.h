@@ -164,3 +164,18 @@ void rtcp_helper_msg_zerocopy_copied(struct ubuf_info *uarg);
 bool rtcp_helper_error_queue_empty(const struct sock *sk);
 void rtcp_helper_error_queue_purge(struct sock *sk);
 int rtcp_helper_recv_error(struct sock *sk, struct msghdr *msg, int len);
+/* SOL_IP options (net/ipv4/ip_sockglue.c) and SO_REUSEPORT. */
+const int RTCP_SOL_IP = SOL_IP;
+const int RTCP_IP_TOS = IP_TOS;
+const int RTCP_IP_TTL = IP_TTL;
+const int RTCP_IP_RECVERR = IP_RECVERR;
+const int RTCP_IP_FREEBIND = IP_FREEBIND;
+const int RTCP_IP_TRANSPARENT = IP_TRANSPARENT;
+const int RTCP_IP_BIND_ADDRESS_NO_PORT = IP_BIND_ADDRESS_NO_PORT;
+const int RTCP_INET_ECN_MASK = 3;
+const int RTCP_CAP_NET_RAW = CAP_NET_RAW;
+const int RTCP_CAP_NET_ADMIN = CAP_NET_ADMIN;
+const int RTCP_SO_REUSEPORT = SO_REUSEPORT;
+int rtcp_helper_ip_default_ttl(const struct net *net);
+void rtcp_helper_sk_set_reuseport(struct sock *sk, bool on);
+void rtcp_helper_set_tos_priority(struct sock *sk, u8 tos);

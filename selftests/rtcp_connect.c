@@ -421,43 +421,16 @@ TEST_F(conn, icmp_out_of_window_ignored_like_inet)
 	long before[2], after[2];
 
 	for (int f = 0; f < 2; f++) {
-		struct {
-			struct icmphdr icmp;
-			struct iphdr ip;
-			uint16_t sport, dport;
-			uint32_t seq;
-		} __attribute__((packed)) m = { 0 };
 		int fd = socket(families[f], SOCK_STREAM | SOCK_NONBLOCK, 0);
-		int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
 		struct sockaddr_in local;
 		socklen_t len = sizeof(local);
 		struct pollfd p = { .fd = fd, .events = POLLOUT };
-		uint32_t sum = 0;
 
-		ASSERT_LE(0, raw);
 		before[f] = ext_stat(families[f], "OutOfWindowIcmps");
 		EXPECT_EQ(-EINPROGRESS, connect_res(fd, &silent));
 		ASSERT_EQ(0, getsockname(fd, (void *)&local, &len));
-		m.icmp.type = ICMP_DEST_UNREACH;
-		m.icmp.code = ICMP_HOST_UNREACH;
-		m.ip.version = 4;
-		m.ip.ihl = 5;
-		m.ip.tot_len = htons(60);
-		m.ip.ttl = 1;
-		m.ip.protocol = IPPROTO_TCP;
-		m.ip.saddr = local.sin_addr.s_addr;
-		m.ip.daddr = silent.sin_addr.s_addr;
-		m.sport = local.sin_port;
-		m.dport = silent.sin_port;
 		/* Our ISN is a keyed hash: 12345 is not it (but for 2^-32). */
-		m.seq = htonl(12345);
-		for (size_t i = 0; i < sizeof(m) / 2; i++)
-			sum += ((uint16_t *)&m)[i];
-		while (sum >> 16)
-			sum = (sum & 0xffff) + (sum >> 16);
-		m.icmp.checksum = ~sum;
-		ASSERT_EQ((ssize_t)sizeof(m), sendto(raw, &m, sizeof(m), 0, (void *)&local, sizeof(local)));
-		close(raw);
+		ASSERT_EQ(0, send_icmp_unreach(&local, &silent, 12345));
 		EXPECT_EQ(0, poll(&p, 1, 300)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		EXPECT_EQ(0, so_error(fd)) TH_LOG("%s", FAMILY_NAME(families[f]));
 		after[f] = ext_stat(families[f], "OutOfWindowIcmps");

@@ -17,6 +17,8 @@
 #include <sys/wait.h>
 #include <net/if.h>
 #include <netinet/in.h>
+#include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <sched.h>
 #include <time.h>
 #include <unistd.h>
@@ -250,6 +252,47 @@ static inline int write_sysctl(const char *path, const char *val)
 		ret = -errno;
 	close(fd);
 	return ret;
+}
+
+/*
+ * An ICMP host unreachable to `from` (sent from and to it) about its TCP
+ * segment to `to` with sequence number `seq`, as a router would send it:
+ * 0, or -1.
+ */
+static inline int send_icmp_unreach(const struct sockaddr_in *from, const struct sockaddr_in *to, uint32_t seq)
+{
+	struct {
+		struct icmphdr icmp;
+		struct iphdr ip;
+		uint16_t sport, dport;
+		uint32_t seq;
+	} __attribute__((packed)) m = { 0 };
+	int raw = socket(AF_INET, SOCK_RAW, IPPROTO_ICMP);
+	uint32_t sum = 0;
+	ssize_t n;
+
+	if (raw < 0)
+		return -1;
+	m.icmp.type = ICMP_DEST_UNREACH;
+	m.icmp.code = ICMP_HOST_UNREACH;
+	m.ip.version = 4;
+	m.ip.ihl = 5;
+	m.ip.tot_len = htons(60);
+	m.ip.ttl = 1;
+	m.ip.protocol = IPPROTO_TCP;
+	m.ip.saddr = from->sin_addr.s_addr;
+	m.ip.daddr = to->sin_addr.s_addr;
+	m.sport = from->sin_port;
+	m.dport = to->sin_port;
+	m.seq = htonl(seq);
+	for (size_t i = 0; i < sizeof(m) / 2; i++)
+		sum += ((uint16_t *)&m)[i];
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	m.icmp.checksum = ~sum;
+	n = sendto(raw, &m, sizeof(m), 0, (const void *)from, sizeof(*from));
+	close(raw);
+	return n == (ssize_t)sizeof(m) ? 0 : -1;
 }
 
 #endif

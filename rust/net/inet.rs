@@ -214,6 +214,15 @@ impl PortReservation {
     /// options of the RTCP socket: `(reuse, reuseport, bound_dev_if)`.
     /// Errors are those of `bind()` on a TCP socket. Process context.
     pub(crate) fn take(net: &Net, addr: SockAddrIn, opts: (u8, u8, i32)) -> Result<Self> {
+        Self::take_with(net, addr, opts, false)
+    }
+
+    /// [`PortReservation::take`], and if `nonlocal` (the RTCP socket has
+    /// `IP_FREEBIND` or `IP_TRANSPARENT`) an address that is not local
+    /// may be taken: the reservation has `IP_FREEBIND`
+    /// (`ip_sock_set_freebind`), so the kernel's bind allows it as it
+    /// would for the RTCP socket.
+    pub(crate) fn take_with(net: &Net, addr: SockAddrIn, opts: (u8, u8, i32), nonlocal: bool) -> Result<Self> {
         let mut sock = core::ptr::null_mut();
         // SAFETY: `net` is alive; `sock` receives the new socket.
         to_result(unsafe {
@@ -237,6 +246,11 @@ impl PortReservation {
         // A failure from here drops `bound`, the only reference: the
         // socket is released at once.
         bound.follow(opts);
+        if nonlocal {
+            // SAFETY: the new socket's sock, not yet bound; process
+            // context (it takes the sock's lock).
+            unsafe { sys::ip_sock_set_freebind(bound.sk()) };
+        }
         if opts.2 != 0 {
             // SAFETY: the new socket's sock, not yet bound.
             to_result(unsafe { sys::sock_bindtoindex(bound.sk(), opts.2, true) })?;
@@ -357,3 +371,16 @@ impl Drop for PortReleases {
 unsafe impl Send for PortReleases {}
 // SAFETY: `&PortReleases` gives no access of its own.
 unsafe impl Sync for PortReleases {}
+
+/// Has the caller `cap` in `net`'s user namespace (`ns_capable`, as
+/// `sockopt_ns_capable` asks)?
+pub(crate) fn net_capable(net: &Net, cap: i32) -> bool {
+    // SAFETY: `net` is alive; `ns_capable` looks at the current task.
+    unsafe { sys::rtcp_helper_net_capable(net.as_ptr(), cap) }
+}
+
+/// `net.ipv4.ip_default_ttl` of `net`.
+pub(crate) fn ip_default_ttl(net: &Net) -> i32 {
+    // SAFETY: `net` is alive; a plain sysctl read with `READ_ONCE`.
+    unsafe { sys::rtcp_helper_ip_default_ttl(net.as_ptr()) }
+}

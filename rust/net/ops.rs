@@ -157,6 +157,24 @@ impl OptIn {
         Ok(i32::from_ne_bytes(b))
     }
 
+    /// The value of a `SOL_IP` integer option, as `do_ip_setsockopt` reads
+    /// it: an `int` if the caller gave one, else its first byte, else 0.
+    pub(crate) fn ip_int(&self) -> Result<i32> {
+        if self.len >= 4 {
+            return self.int();
+        }
+        let mut b = [0u8; 1];
+        if self.len >= 1 {
+            self.read(&mut b)?;
+        }
+        Ok(i32::from(b[0]))
+    }
+
+    /// The length the caller gave.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
     /// The value as a name (`TCP_CONGESTION`): at most `TCP_CA_NAME_MAX`
     /// less one bytes, up to the first NUL (`strncpy_from_sockptr`);
     /// `EINVAL` if the caller gave none.

@@ -21,6 +21,10 @@ pub(crate) struct FlowKey {
     pub(crate) mark: u32,
     /// The socket's owner, for uid routing rules.
     pub(crate) uid: u32,
+    /// `IP_TOS`: the IP header's TOS byte.
+    pub(crate) tos: u8,
+    /// `IP_TTL` (0: the route's hop limit).
+    pub(crate) ttl: u8,
 }
 
 /// A route: a reference on a `struct rtable`, dropped with `ip_rt_put`.
@@ -165,8 +169,9 @@ unsafe impl Send for Route {}
 
 impl<P: Proto> Sock<P> {
     /// The route lookup key of the socket: `SO_BINDTODEVICE`, `SO_MARK`
-    /// and its owner.
+    /// and its owner; with the IP header's TOS and TTL.
     pub(crate) fn flow_key(&self) -> FlowKey {
+        let (tos, ttl) = P::ip_header(self);
         // SAFETY: the sock is alive; plain values set by setsockopt.
         unsafe {
             let sk = self.as_ptr();
@@ -174,6 +179,8 @@ impl<P: Proto> Sock<P> {
                 oif: (*sk).__sk_common.skc_bound_dev_if,
                 mark: (*sk).sk_mark,
                 uid: (*sk).sk_uid.val,
+                tos,
+                ttl,
             }
         }
     }

@@ -11,7 +11,7 @@ use core::ptr::NonNull;
 use kernel::prelude::*;
 
 use super::buf::SharedBytes;
-use super::route::Route;
+use super::route::{FlowKey, Route};
 use super::netns::Net;
 use crate::proto::ring::{Bytes, Spans};
 
@@ -168,10 +168,11 @@ pub(crate) const LINEAR_MAX: usize = 2048;
 
 /// Sends a built segment through `route` (`ip_local_out`: the LOCAL_OUT
 /// and POST_ROUTING hooks, then the route's device), with an IP header
-/// that has Don't Fragment set unless the route's MTU is locked. Must
-/// not be called with IRQs off.
-pub(crate) fn transmit(net: &Net, route: Route, t: TcpSkb) -> Result {
-    let ttl = route.hoplimit();
+/// that has Don't Fragment set unless the route's MTU is locked, and the
+/// TOS and TTL of `key` (the route's hop limit without one). Must not be
+/// called with IRQs off.
+pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Result {
+    let ttl = if key.ttl != 0 { key.ttl } else { route.hoplimit() };
     let df = !route.mtu_locked();
     let TcpSkb { skb, src, dst, tcp_len } = t;
     let p = skb.skb.as_ptr();
@@ -179,7 +180,7 @@ pub(crate) fn transmit(net: &Net, route: Route, t: TcpSkb) -> Result {
     // TCP header; they become the IP header.
     let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv4::HEADER_LEN as u32).cast::<u8>(), ipv4::HEADER_LEN) };
     let ip: &mut [u8; ipv4::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
-    ipv4::emit_tcp(ip, src, dst, tcp_len, ttl, df).ok_or(EMSGSIZE)?;
+    ipv4::emit_tcp(ip, src, dst, tcp_len, key.tos, ttl, df).ok_or(EMSGSIZE)?;
     // SAFETY: `p` is our skb with the IP header at its data; `skb_dst_set`
     // takes over the route's reference.
     unsafe {

@@ -38,6 +38,10 @@ pub(crate) trait Proto: Sized + 'static {
     /// `SO_KEEPALIVE` was set on (`on`) or off (`proto.keepalive`; the
     /// socket lock is held).
     fn keepalive(sk: &Sock<Self>, on: bool);
+
+    /// The IP header's TOS and TTL (0: the route's) for the sock's
+    /// segments (`inet->tos`, `inet->uc_ttl`).
+    fn ip_header(sk: &Sock<Self>) -> (u8, u8);
 }
 
 /// The memory layout of one sock of protocol `P`.
@@ -362,6 +366,8 @@ impl<P: Proto> Sock<P> {
             for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER, sys::RTCP_SOCK_ZEROCOPY] {
                 sys::rtcp_helper_sock_copy_flag(sk, from, f);
             }
+            // SO_REUSEPORT (a bit field).
+            sys::rtcp_helper_sk_set_reuseport(sk, (*from).__sk_common.skc_reuseport() != 0);
         }
     }
 
@@ -378,6 +384,23 @@ impl<P: Proto> Sock<P> {
         // SAFETY: the sock is alive; the flag word is written with atomic
         // bit operations.
         unsafe { sys::rtcp_helper_sock_valbool_flag(self.as_ptr(), sys::RTCP_SOCK_ZEROCOPY, on) }
+    }
+
+    /// `SO_REUSEPORT` (`sk_reuseport`), set under the socket lock as
+    /// `sk_setsockopt` sets it.
+    pub(crate) fn set_reuseport(&self, owned: &SockGuard<'_, P>, on: bool) {
+        let _ = owned;
+        // SAFETY: the sock is alive; the bit is written under the socket
+        // lock, which `owned` holds, as the core writes it.
+        unsafe { sys::rtcp_helper_sk_set_reuseport(self.as_ptr(), on) }
+    }
+
+    /// `IP_TOS` changed to `tos`: the sock's priority follows
+    /// (`rt_tos2priority`), as `__ip_sock_set_tos` sets it.
+    pub(crate) fn set_tos_priority(&self, tos: u8) {
+        // SAFETY: the sock is alive; `sk_priority` is written with
+        // `WRITE_ONCE`.
+        unsafe { sys::rtcp_helper_set_tos_priority(self.as_ptr(), tos) }
     }
 
     /// Something waits on the error queue (`sk_error_queue`), for

@@ -50,21 +50,33 @@ impl Ipv4 {
 }
 
 /// Writes a 20-byte header for a TCP segment of `payload_len` bytes from
-/// `src` to `dst`, with Don't Fragment if `df` (as Linux's TCP sends
-/// unless the route's MTU is locked), an ID of 0 and the header checksum.
-/// `None` if the packet would exceed 64 KiB.
-pub fn emit_tcp(buf: &mut [u8; HEADER_LEN], src: u32, dst: u32, payload_len: usize, ttl: u8, df: bool) -> Option<()> {
+/// `src` to `dst`, with the socket's `tos` and `ttl`, Don't Fragment if
+/// `df` (as Linux's TCP sends unless the route's MTU is locked), an ID of
+/// 0 and the header checksum. `None` if the packet would exceed 64 KiB.
+pub fn emit_tcp(buf: &mut [u8; HEADER_LEN], src: u32, dst: u32, payload_len: usize, tos: u8, ttl: u8, df: bool) -> Option<()> {
     let total = u16::try_from(payload_len.checked_add(HEADER_LEN)?).ok()?;
     let [t0, t1] = total.to_be_bytes();
     let [i0, i1] = [0, 0];
     let [f0, f1] = if df { DF } else { 0 }.to_be_bytes();
     let [s0, s1, s2, s3] = src.to_be_bytes();
     let [d0, d1, d2, d3] = dst.to_be_bytes();
-    *buf = [0x45, 0, t0, t1, i0, i1, f0, f1, ttl, IPPROTO_TCP, 0, 0, s0, s1, s2, s3, d0, d1, d2, d3];
+    *buf = [0x45, tos, t0, t1, i0, i1, f0, f1, ttl, IPPROTO_TCP, 0, 0, s0, s1, s2, s3, d0, d1, d2, d3];
     let [c0, c1] = Sum::default().add_bytes(buf).finish().to_be_bytes();
     buf[10] = c0;
     buf[11] = c1;
     Some(())
+}
+
+/// The ECN field of the TOS byte (`INET_ECN_MASK`).
+pub const ECN_MASK: u8 = 3;
+
+/// The TOS a stream socket keeps when `IP_TOS` sets `val` on one whose
+/// TOS is `old` (`__ip_sock_set_tos`): the ECN bits are the connection's,
+/// not the user's, so the old ones stay. Only the low byte of `val`
+/// counts, as Linux stores it in a `u8`.
+pub fn stream_tos(old: u8, val: i32) -> u8 {
+    let [v, ..] = val.to_le_bytes();
+    (v & !ECN_MASK) | (old & ECN_MASK)
 }
 
 #[cfg(test)]
@@ -75,7 +87,7 @@ mod tests {
     #[test]
     fn emit_then_parse() {
         let mut h = [0u8; HEADER_LEN];
-        emit_tcp(&mut h, 0x0a00_0001, 0x0a00_0002, 40, 64, true).unwrap();
+        emit_tcp(&mut h, 0x0a00_0001, 0x0a00_0002, 40, 0, 64, true).unwrap();
         assert_eq!(Sum::default().add_bytes(&h).finish(), 0);
         assert_eq!(
             Ipv4::parse(&h),
@@ -83,15 +95,33 @@ mod tests {
         );
         assert_eq!(u16::from_be_bytes([h[6], h[7]]), DF);
         assert_eq!(h[8], 64);
-        emit_tcp(&mut h, 0x0a00_0001, 0x0a00_0002, 40, 64, false).unwrap();
+        emit_tcp(&mut h, 0x0a00_0001, 0x0a00_0002, 40, 0, 64, false).unwrap();
         assert_eq!(u16::from_be_bytes([h[6], h[7]]), 0);
         assert_eq!(Sum::default().add_bytes(&h).finish(), 0);
     }
 
     #[test]
+    fn tos_and_ttl_on_the_wire() {
+        let mut h = [0u8; HEADER_LEN];
+        emit_tcp(&mut h, 1, 2, 0, 0xb8, 7, true).unwrap();
+        assert_eq!((h[1], h[8]), (0xb8, 7));
+        assert_eq!(Sum::default().add_bytes(&h).finish(), 0);
+        assert_eq!(Ipv4::parse(&h).map(|i| i.total_len), Some(20));
+    }
+
+    #[test]
+    fn stream_tos_keeps_the_ecn_bits() {
+        assert_eq!(stream_tos(0, 0xff), 0xfc);
+        assert_eq!(stream_tos(0, 0x10), 0x10);
+        assert_eq!(stream_tos(2, 0x11), 0x12);
+        assert_eq!(stream_tos(0, 0x1_23), 0x20);
+        assert_eq!(stream_tos(0, -1), 0xfc);
+    }
+
+    #[test]
     fn rejects_what_is_not_ipv4() {
         let mut h = [0u8; HEADER_LEN];
-        emit_tcp(&mut h, 1, 2, 0, 64, true).unwrap();
+        emit_tcp(&mut h, 1, 2, 0, 0, 64, true).unwrap();
         assert!(Ipv4::parse(&h[..19]).is_none());
         let mut v6 = h;
         v6[0] = 0x65;
@@ -102,7 +132,7 @@ mod tests {
         let mut short_total = h;
         short_total[2..4].copy_from_slice(&10u16.to_be_bytes());
         assert!(Ipv4::parse(&short_total).is_none());
-        assert!(emit_tcp(&mut h, 1, 2, 65_516, 64, true).is_none());
+        assert!(emit_tcp(&mut h, 1, 2, 65_516, 0, 64, true).is_none());
     }
 
     proptest! {

@@ -29,6 +29,7 @@ pub mod options;
 pub mod output;
 pub mod reasm;
 pub mod request;
+pub mod reuseport;
 pub mod ring;
 pub mod rtt;
 pub mod segment;
