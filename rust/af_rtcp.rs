@@ -191,15 +191,15 @@ impl net::SocketOps for RtcpOps {
     }
 
     fn custom_sol_socket(name: i32) -> bool {
-        crate::rtcp::custom_sol_socket(name)
+        crate::rtcp_sockopt::custom_sol_socket(name)
     }
 
     fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
-        crate::rtcp::setsockopt(sock, level, name, opt)
+        crate::rtcp_sockopt::setsockopt(sock, level, name, opt)
     }
 
     fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<OptVal> {
-        crate::rtcp::getsockopt(sock, level, name)
+        crate::rtcp_sockopt::getsockopt(sock, level, name)
     }
 
     fn ioctl(sock: &Socket<RtcpProto>, cmd: u32) -> Result<i32> {

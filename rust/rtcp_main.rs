@@ -34,6 +34,7 @@ mod rtcp_minisocks;
 mod rtcp_netns;
 mod rtcp_output;
 mod rtcp_proc;
+mod rtcp_sockopt;
 mod rtcp_timer;
 mod sys;
 

@@ -39,10 +39,9 @@ impl ZcRef {
     /// does on a route without scatter-gather.
     pub(crate) fn start<P: Proto>(owned: &SockGuard<'_, P>, size: usize, tail: Option<&ZcRef>) -> Result<ZcRef> {
         let tail = tail.map_or(core::ptr::null_mut(), |t| t.0.as_ptr());
-        // SAFETY: the sock is alive and its socket lock held (the guard),
-        // as `msg_zerocopy_realloc` requires to extend `tail`, a
-        // completion of this sock that `tail` keeps alive; process
-        // context.
+        // SAFETY: process context, the sock alive and its lock held (the
+        // guard), as `msg_zerocopy_realloc` requires to extend `tail`, a
+        // completion of this sock that `tail` keeps alive.
         let uarg = unsafe { sys::msg_zerocopy_realloc(owned.sk().as_ptr(), size, tail, false) };
         let uarg = NonNull::new(uarg).ok_or(ENOBUFS)?;
         // SAFETY: a completion of `msg_zerocopy_ubuf_ops`, whose one new
