@@ -15,7 +15,7 @@ use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
 use crate::net::{self, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
 use crate::proto::conn::Endpoint;
-use crate::proto::reuseport;
+use crate::proto::{conn, reuseport};
 
 use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{MAX_TCP_SYNCNT, RtcpProto, TCP_CLOSE, TCP_TIME_WAIT, Tcb};
@@ -62,7 +62,7 @@ const SYSCTLS: [IntDef; 8] = [
     // The bounds of a new socket's retransmission timeout (what
     // TCP_RTO_MIN_US and TCP_RTO_MAX_MS then change).
     IntDef { name: c"rto_min_us", default: &[200_000], min: 1, max: i32::MAX },
-    IntDef { name: c"rto_max_ms", default: &[120_000], min: 1000, max: 120_000 },
+    IntDef { name: c"rto_max_ms", default: &[conn::RTO_MAX_MS as i32], min: 1000, max: conn::RTO_MAX_MS as i32 },
 ];
 
 pub(crate) const SYN_RETRIES: usize = 0;

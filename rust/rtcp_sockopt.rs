@@ -11,7 +11,7 @@ use kernel::prelude::*;
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, tcp_rto_min_ticks, usecs_to_ticks};
 use crate::net::{OptIn, OptVal, Sock, Socket};
 use crate::proto::cc::Algorithm;
-use crate::proto::conn::Outcome;
+use crate::proto::conn::{Outcome, RTO_MAX_MS};
 use crate::proto::state::State;
 use crate::sys;
 
@@ -19,7 +19,6 @@ use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{RtcpProto, MAX_TCP_SYNCNT, TCP_CLOSE};
 use crate::rtcp_input::drive;
 use crate::rtcp_netns::{RtcpNet, SYN_RETRIES};
-
 
 /// `tcpi_snd_ssthresh` before the first loss (`include/net/tcp.h`).
 const TCP_INFINITE_SSTHRESH: u32 = 0x7fff_ffff;
@@ -33,7 +32,7 @@ const TCP_MSS_DEFAULT: i32 = 536;
 /// The bounds of `TCP_RTO_MIN_US` (the least, `TCP_TIMEOUT_MIN`, in ticks;
 /// the most is `TCP_RTO_MIN`) and of `TCP_RTO_MAX_MS` (`TCP_RTO_MAX_SEC`).
 const TCP_TIMEOUT_MIN_TICKS: usize = 2;
-const TCP_RTO_MAX_MS_MAX: u32 = 120_000;
+const TCP_RTO_MAX_MS_MAX: u32 = RTO_MAX_MS;
 
 /// The bounds of `TCP_KEEPIDLE` and `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT`
 /// (`include/net/tcp.h`).
@@ -48,7 +47,7 @@ const TCP_FIN_TIMEOUT_MAX_S: i32 = 120;
 /// the first after `TCP_TIMEOUT_INIT`, each later twice the last up to
 /// `TCP_RTO_MAX` (`secs_to_retrans`).
 const TCP_TIMEOUT_INIT_S: i32 = 1;
-const TCP_RTO_MAX_S: i32 = 120;
+const TCP_RTO_MAX_S: i32 = (RTO_MAX_MS / 1000) as i32;
 
 /// `secs_to_retrans`: the retransmissions whose timeouts add up to
 /// `seconds` or more (0 for none, at most 255).
