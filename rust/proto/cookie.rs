@@ -163,7 +163,10 @@ impl<H: CookieHash> Cookies<'_, H> {
             if !cfg.timestamps {
                 return None;
             }
-            let bits = ecr.wrapping_sub(ts_offset);
+            // An echo of 0 carries no options (cookie_v4_check subtracts
+            // the offset only from a nonzero echo): no SACK, a window
+            // scale of 0.
+            let bits = if ecr == 0 { 0 } else { ecr.wrapping_sub(ts_offset) };
             options.timestamp = Some((val, 0));
             options.sack_permitted = bits & TS_SACK != 0;
             if options.sack_permitted && !cfg.sack {
@@ -353,6 +356,20 @@ mod tests {
         assert!(c.neg.sack && c.neg.timestamps);
         assert_eq!(c.ts_recent, 4243);
         assert_eq!(c.snd_wnd, 502 << 7);
+    }
+
+    #[test]
+    fn an_ack_echoing_no_timestamp_scales_our_window_as_offered() {
+        // cookie_timestamp_decode of a zero echo: window scaling on with
+        // the peer's shift 0, ours as the SYN-ACK offered it; no SACK.
+        let s = jar(MINUTE).synack(Config::default(), SERVER, CLIENT, &syn(full_options()), NOW);
+        let mut ack = final_ack(&s);
+        ack.options.timestamp = Some((4243, 0));
+        for offset in 0..16 {
+            let c = Cookies { ts_offset: offset, ..jar(MINUTE) }.accept(Config::default(), SERVER, CLIENT, &ack, NOW);
+            let c = c.unwrap();
+            assert_eq!((c.neg.snd_wscale, c.neg.rcv_wscale, c.neg.sack), (0, 7, false), "offset {offset}");
+        }
     }
 
     #[test]
