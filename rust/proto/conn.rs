@@ -508,6 +508,8 @@ pub struct Data {
     /// lost and are not sent again (`tcp_simple_retransmit` marks only the
     /// segments the new MTU is too small for).
     pub rtx_limit: Option<SeqNum>,
+    /// A Fast Open child's SYN-ACK, until it is acknowledged.
+    pub synack: Option<super::fastopen::Synack>,
 }
 
 /// Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), as Linux's
@@ -646,9 +648,11 @@ impl Conn {
             | State::CloseWait
             | State::Closing
             | State::LastAck => self.synchronized(seg, payload_len, now),
-            // SYN-RECEIVED of a simultaneous open is not carried further
-            // yet; nothing is left of a closed connection.
-            State::SynReceived | State::Closed | State::Listen => Outcome::default(),
+            // A Fast Open child; SYN-RECEIVED of a simultaneous open is
+            // not carried further yet; nothing is left of a closed
+            // connection.
+            State::SynReceived => self.syn_received(seg, payload_len, now),
+            State::Closed | State::Listen => Outcome::default(),
         }
     }
 
@@ -845,10 +849,12 @@ impl Conn {
     /// later the data path's timers (`output`). Call [`Conn::transmit`]
     /// after it.
     pub fn on_timer(&mut self, now: u64) -> Outcome {
-        if self.state != State::SynSent {
+        let fastopen_child = self.state == State::SynReceived && self.data.synack.is_some();
+        if self.state != State::SynSent && !fastopen_child {
             return self.data_timer(now);
         }
         match self.deadline {
+            Some(d) if now >= d && fastopen_child => self.fastopen_synack_timer(now),
             Some(d) if now >= d => self.syn_timer(now),
             _ => Outcome::default(),
         }
@@ -895,7 +901,7 @@ fn model_timeout_ms(boundary: u8, base: u32, max: u32) -> u64 {
 }
 
 /// The reset for an unacceptable ACK: `<SEQ=SEG.ACK><CTL=RST>`.
-fn reset_for_ack(seg: &Segment) -> Segment {
+pub(crate) fn reset_for_ack(seg: &Segment) -> Segment {
     Segment {
         src_port: seg.dst_port,
         dst_port: seg.src_port,

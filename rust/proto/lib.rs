@@ -22,6 +22,7 @@ pub mod cc;
 pub mod checksum;
 pub mod conn;
 pub mod cookie;
+pub mod fastopen;
 pub mod icmp;
 pub mod input;
 pub mod ipv4;

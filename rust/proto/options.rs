@@ -25,6 +25,18 @@ pub const TCPOPT_SACK_PERM: u8 = 4;
 pub const TCPOPT_SACK: u8 = 5;
 /// Timestamps.
 pub const TCPOPT_TIMESTAMP: u8 = 8;
+/// TCP Fast Open cookie (RFC 7413).
+pub const TCPOPT_FASTOPEN: u8 = 34;
+/// The experimental option kind, which carried Fast Open before kind 34
+/// (`TCPOPT_EXP` with `TCPOPT_FASTOPEN_MAGIC`).
+pub const TCPOPT_EXP: u8 = 254;
+/// The magic of an experimental Fast Open option.
+pub const TCPOPT_FASTOPEN_MAGIC: u16 = 0xF989;
+/// The shortest and longest Fast Open cookies (`TCP_FASTOPEN_COOKIE_MIN`,
+/// `_MAX`).
+pub const FASTOPEN_COOKIE_MIN: usize = 4;
+/// See [`FASTOPEN_COOKIE_MIN`].
+pub const FASTOPEN_COOKIE_MAX: usize = 16;
 
 /// The largest shift a window scale option may ask for (RFC 7323, 2.3).
 pub const TCP_MAX_WSCALE: u8 = 14;
@@ -44,6 +56,56 @@ pub struct SackBlock {
     pub right: u32,
 }
 
+/// A Fast Open option (RFC 7413 4.1.1): a cookie, or none (a request for
+/// one), as `struct tcp_fastopen_cookie` with a length of 0 or more.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct FastOpen {
+    /// The cookie's bytes: the first `len`.
+    pub val: [u8; FASTOPEN_COOKIE_MAX],
+    /// 0 (a request) or 4 to 16, even.
+    pub len: u8,
+    /// Carried in the experimental option (kind 254, magic 0xF989).
+    pub exp: bool,
+}
+
+impl FastOpen {
+    /// The cookie's bytes.
+    pub fn cookie(&self) -> &[u8] {
+        self.val.get(..usize::from(self.len)).unwrap_or(&[])
+    }
+
+    /// A cookie of `bytes` (at most 16 are taken), in kind 34.
+    pub fn new(bytes: &[u8]) -> FastOpen {
+        let mut f = FastOpen::default();
+        for (d, s) in f.val.iter_mut().zip(bytes) {
+            *d = *s;
+            f.len = f.len.wrapping_add(1);
+        }
+        f
+    }
+
+    /// Its room in a header, padded to 32 bits.
+    fn room(&self) -> usize {
+        let base: usize = if self.exp { 4 } else { 2 };
+        (base.saturating_add(usize::from(self.len)).saturating_add(3)) & !3
+    }
+
+    /// `tcp_parse_fastopen_option`: a cookie of an even length within
+    /// bounds, or a request (no cookie); an odd length is ignored, any
+    /// other length leaves no cookie.
+    fn parse(cookie: &[u8], exp: bool, into: &mut Option<FastOpen>) {
+        let len = cookie.len();
+        if len % 2 == 1 {
+            return;
+        }
+        *into = if len == 0 || (FASTOPEN_COOKIE_MIN..=FASTOPEN_COOKIE_MAX).contains(&len) {
+            Some(FastOpen { exp, ..FastOpen::new(cookie) })
+        } else {
+            None
+        };
+    }
+}
+
 /// The options of one segment that TCP understands.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct Options {
@@ -60,6 +122,8 @@ pub struct Options {
     pub sack: [SackBlock; TCP_NUM_SACKS],
     /// How many of `sack` are present.
     pub sack_len: u8,
+    /// TCP Fast Open (SYN and SYN-ACK only; read only there).
+    pub fastopen: Option<FastOpen>,
 }
 
 impl Options {
@@ -116,6 +180,10 @@ impl Options {
                         rest = tail;
                     }
                 }
+                (TCPOPT_FASTOPEN, cookie) => FastOpen::parse(cookie, false, &mut o.fastopen),
+                (TCPOPT_EXP, &[m0, m1, ref cookie @ ..]) if u16::from_be_bytes([m0, m1]) == TCPOPT_FASTOPEN_MAGIC => {
+                    FastOpen::parse(cookie, true, &mut o.fastopen);
+                }
                 // A known kind with the wrong length, or an unknown kind:
                 // skipped.
                 _ => {}
@@ -140,9 +208,19 @@ impl Options {
         let fixed = mss.saturating_add(ts_sack_perm).saturating_add(wscale);
         let sacks = self.sack_blocks().len(); // at most 4
         let room = MAX_OPTION_LEN.saturating_sub(fixed).saturating_sub(4) / 8;
-        match sacks.min(room) {
+        let with_sacks = match sacks.min(room) {
             0 => fixed,
             n => fixed.saturating_add(4).saturating_add(n.saturating_mul(8)),
+        };
+        with_sacks.saturating_add(self.fastopen_room(with_sacks))
+    }
+
+    /// The Fast Open option's room after `used` bytes: none if it does
+    /// not fit (`tcp_syn_options` leaves it out then).
+    fn fastopen_room(&self, used: usize) -> usize {
+        match self.fastopen {
+            Some(f) if used.saturating_add(f.room()) <= MAX_OPTION_LEN => f.room(),
+            _ => 0,
         }
     }
 
@@ -190,6 +268,20 @@ impl Options {
                 let [r0, r1, r2, r3] = s.right.to_be_bytes();
                 w.put(&[l0, l1, l2, l3, r0, r1, r2, r3]);
             }
+        }
+        // Fast Open last, its cookie padded with NOPs (`tcp_options_write`).
+        if let Some(f) = self.fastopen.filter(|_| self.fastopen_room(w.at) > 0) {
+            let mut opt = [TCPOPT_NOP; 4 + FASTOPEN_COOKIE_MAX];
+            let head: &[u8] = if f.exp {
+                let [m0, m1] = TCPOPT_FASTOPEN_MAGIC.to_be_bytes();
+                &[TCPOPT_EXP, f.len.wrapping_add(4), m0, m1]
+            } else {
+                &[TCPOPT_FASTOPEN, f.len.wrapping_add(2)]
+            };
+            for (d, s) in opt.iter_mut().zip(head.iter().chain(f.cookie())) {
+                *d = *s;
+            }
+            w.put(opt.get(..f.room()).unwrap_or(&[]));
         }
         w.at
     }
@@ -324,6 +416,53 @@ pub(crate) mod tests {
         let raw = emit(&o);
         assert_eq!(raw.len(), 40);
         assert_eq!(Options::parse(&raw).sack_blocks().len(), 3);
+    }
+
+    #[test]
+    fn fastopen_cookies_as_linux_lays_them_out() {
+        // packetdrill's `<mss 1460,sackOK,nop,nop,FO 3021b9d889017eeb,nop,nop>`
+        // as tcp_options_write() writes a SYN-ACK's cookie: after the others,
+        // padded with two NOPs.
+        let cookie = [0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb];
+        let o = Options { mss: Some(1460), sack_permitted: true, fastopen: Some(FastOpen::new(&cookie)), ..Options::default() };
+        let raw = emit(&o);
+        assert_eq!(raw, [2, 4, 5, 0xb4, 1, 1, 4, 2, 34, 10, 0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb, 1, 1]);
+        assert_eq!(Options::parse(&raw), o);
+        // A request: the option without a cookie.
+        let req = Options { fastopen: Some(FastOpen::default()), ..Options::default() };
+        assert_eq!(emit(&req), [34, 2, 1, 1]);
+        // The experimental kind.
+        let exp = Options { fastopen: Some(FastOpen { exp: true, ..FastOpen::new(&cookie) }), ..Options::default() };
+        let raw = emit(&exp);
+        assert_eq!(raw[..4], [254, 12, 0xf9, 0x89]);
+        assert_eq!(Options::parse(&raw), exp);
+    }
+
+    #[test]
+    fn fastopen_lengths_as_tcp_parse_fastopen_option() {
+        // Odd: ignored, an earlier cookie stays.
+        assert_eq!(Options::parse(&[34, 6, 1, 2, 3, 4, 34, 5, 1, 2, 3]).fastopen.map(|f| f.len), Some(4));
+        // Even but 2 or past 16: no cookie.
+        assert_eq!(Options::parse(&[34, 4, 1, 2]).fastopen, None);
+        assert_eq!(Options::parse(&[34, 6, 1, 2, 3, 4, 34, 4, 1, 2]).fastopen, None);
+        // Another magic under kind 254 is not Fast Open.
+        assert_eq!(Options::parse(&[254, 4, 0x12, 0x34]).fastopen, None);
+    }
+
+    #[test]
+    fn a_fastopen_cookie_that_does_not_fit_is_left_out() {
+        let o = Options {
+            timestamp: Some((1, 0)),
+            sack: [SackBlock { left: 1, right: 2 }; 4],
+            sack_len: 1,
+            fastopen: Some(FastOpen::new(&[7; 8])),
+            ..Options::default()
+        };
+        // 24 bytes of others leave 16: an 8-byte cookie needs 12, one of
+        // 16 needs 20.
+        assert_eq!(emit(&o).len(), 36);
+        let o = Options { fastopen: Some(FastOpen::new(&[7; 16])), ..o };
+        assert_eq!(emit(&o).len(), 24);
     }
 
     pub(crate) fn arb_options() -> impl Strategy<Value = Options> {

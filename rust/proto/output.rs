@@ -121,7 +121,8 @@ impl Conn {
     /// May the user still write? (ESTABLISHED or CLOSE-WAIT, and no FIN
     /// queued.)
     pub fn may_send(&self) -> bool {
-        matches!(self.state, State::Established | State::CloseWait) && !self.data.fin_queued
+        let fastopen_child = self.state == State::SynReceived && self.data.synack.is_some();
+        (matches!(self.state, State::Established | State::CloseWait) || fastopen_child) && !self.data.fin_queued
     }
 
     /// The user appended `n` bytes to the send buffer (after the data);
@@ -179,7 +180,9 @@ impl Conn {
     pub fn close(&mut self, orphan: bool, now: u64) -> Outcome {
         self.orphan |= orphan;
         self.state = match self.state {
-            State::Established => State::FinWait1,
+            // A Fast Open child closes as an established connection
+            // (`tcp_close_state`).
+            State::Established | State::SynReceived => State::FinWait1,
             State::CloseWait => State::LastAck,
             State::FinWait2 if orphan => {
                 // An orphan gives up waiting for the peer's FIN.
@@ -432,10 +435,11 @@ impl Conn {
     /// The next segment to send now, if any (`tcp_write_xmit`); call until
     /// it returns `None`.
     pub fn transmit(&mut self, now: u64) -> Option<Transmit> {
-        if !matches!(
-            self.state,
-            State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck
-        ) {
+        // A Fast Open child sends before its handshake ends.
+        let fastopen_child = self.state == State::SynReceived && self.data.synack.is_some();
+        if !fastopen_child
+            && !matches!(self.state, State::Established | State::CloseWait | State::FinWait1 | State::Closing | State::LastAck)
+        {
             if self.data.ack_now && matches!(self.state, State::FinWait2 | State::TimeWait) {
                 return Some(Transmit { seg: self.ack(now), ..Transmit::default() });
             }

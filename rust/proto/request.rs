@@ -223,30 +223,7 @@ impl Request {
                 ..Segment::default()
             });
         }
-        let mut conn = Conn {
-            state: State::Established,
-            local: self.local,
-            remote: self.remote,
-            cfg: self.cfg,
-            neg: self.neg,
-            iss: self.iss,
-            irs: self.irs,
-            snd_una: seg.ack,
-            snd_nxt: seg.ack,
-            snd_wnd: u32::from(seg.window) << self.neg.snd_wscale,
-            rcv_nxt,
-            rcv_wnd: self.cfg.rcv_wnd,
-            ts_offset: self.ts_offset,
-            ts_recent: self.ts_recent,
-            syn_tsval: 0,
-            retransmits: 0,
-            rto_ms: RTO_INITIAL_MS,
-            deadline: None,
-            soft_error: None,
-            rtt: Rtt::default(),
-            data: Data::new(seg.ack),
-            orphan: false,
-        };
+        let mut conn = self.conn(State::Established, seg.ack, u32::from(seg.window) << self.neg.snd_wscale);
         // A round-trip sample (`tcp_synack_rtt_meas`): the time since our
         // SYN-ACK if it was sent once (Karn's rule), else from the
         // timestamp it carried, if echoed.
@@ -264,6 +241,35 @@ impl Request {
         }
         conn.start_data(seg, now);
         RequestOutcome::Established(conn)
+    }
+
+    /// The connection the request becomes, in `state`, its send sequence
+    /// from `first`.
+    pub(crate) fn conn(&self, state: State, first: SeqNum, snd_wnd: u32) -> Conn {
+        Conn {
+            state,
+            local: self.local,
+            remote: self.remote,
+            cfg: self.cfg,
+            neg: self.neg,
+            iss: self.iss,
+            irs: self.irs,
+            snd_una: first,
+            snd_nxt: first,
+            snd_wnd,
+            rcv_nxt: self.rcv_nxt(),
+            rcv_wnd: self.cfg.rcv_wnd,
+            ts_offset: self.ts_offset,
+            ts_recent: self.ts_recent,
+            syn_tsval: 0,
+            retransmits: 0,
+            rto_ms: RTO_INITIAL_MS,
+            deadline: None,
+            soft_error: None,
+            rtt: Rtt::default(),
+            data: Data::new(first),
+            orphan: false,
+        }
     }
 
     /// An ACK of what we have, for the challenges of RFC 5961.
