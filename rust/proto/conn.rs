@@ -41,6 +41,7 @@
 
 use super::icmp::{ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, IcmpErrno, IcmpError};
 use super::options::{Options, TCP_MAX_WSCALE};
+use super::output::Transmit;
 use super::rtt::Rtt;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -293,6 +294,9 @@ pub struct Outcome {
     pub acked: u32,
     /// The connection entered TIME-WAIT.
     pub time_wait: bool,
+    /// The Fast Open cookie the peer's SYN-ACK gave (to cache for it),
+    /// with its MSS (`tcp_fastopen_cache_set`).
+    pub fastopen_cookie: Option<(super::options::FastOpen, u16)>,
 }
 
 /// Where the kept part of a segment's payload goes.
@@ -510,6 +514,21 @@ pub struct Data {
     pub rtx_limit: Option<SeqNum>,
     /// A Fast Open child's SYN-ACK, until it is acknowledged.
     pub synack: Option<super::fastopen::Synack>,
+    /// Data in the SYN was acknowledged (`syn_data_acked`: ours by the
+    /// SYN-ACK, or the peer's, taken by our child).
+    pub syn_data_acked: bool,
+    /// The Fast Open option of our first SYN (a cookie, or a request for
+    /// one); later SYNs carry none.
+    pub fastopen: Option<super::options::FastOpen>,
+    /// Our first SYN waits for the data it is to carry (Fast Open:
+    /// `sendto(MSG_FASTOPEN)`, `TCP_FASTOPEN_CONNECT`), of at most
+    /// `syn_room` bytes.
+    pub syn_pending: bool,
+    pub syn_room: u32,
+    /// Bytes our first SYN carried (`syn_data`).
+    pub syn_data: u32,
+    /// Our first SYN carried a Fast Open option (`syn_fastopen`).
+    pub syn_fastopen: bool,
 }
 
 /// Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), as Linux's
@@ -606,9 +625,47 @@ impl Conn {
             wscale: self.cfg.wscale,
             sack_permitted: self.cfg.sack,
             timestamp: self.cfg.timestamps.then(|| (self.tsval(now), 0)),
+            fastopen: self.data.fastopen,
             ..Options::default()
         };
         s
+    }
+
+    /// Fast Open on an active open just made ([`Conn::connect`], whose
+    /// SYN is not sent): with `room` for data, the SYN waits for the first
+    /// write and carries up to `room` of its bytes, and `fo` (the cached
+    /// cookie, or none where no cookie is needed); without, it goes now,
+    /// asking for a cookie (`tcp_send_syn_data`'s fallback).
+    pub fn fastopen_connect(&mut self, fo: Option<super::options::FastOpen>, room: u32, now: u64) -> Option<Segment> {
+        self.data.fastopen = fo;
+        self.data.syn_fastopen = fo.is_some();
+        if room == 0 {
+            return Some(self.syn(now));
+        }
+        self.data.syn_pending = true;
+        self.data.syn_room = room;
+        self.data.tx_cap = self.cfg.sndbuf;
+        self.deadline = None;
+        None
+    }
+
+    /// The SYN that waited for data, with what was written of it
+    /// (`tcp_send_syn_data`): the retransmission timer starts, and later
+    /// SYNs go without data or option.
+    pub(crate) fn syn_with_data(&mut self, now: u64) -> Transmit {
+        let first = self.iss.add(1);
+        let len = (self.data.snd_end.diff(first).max(0) as u32).min(self.data.syn_room);
+        self.syn_tsval = self.tsval(now);
+        let seg = self.syn(now);
+        let d = &mut self.data;
+        d.syn_pending = false;
+        d.syn_data = len;
+        d.fastopen = None;
+        d.rtx_since = Some(now);
+        self.snd_nxt = first.add(len);
+        d.snd_max = self.snd_nxt;
+        self.deadline = Some(now.saturating_add(u64::from(self.rto_ms)));
+        Transmit { seg, off: 0, len, retransmission: false }
     }
 
     /// Aborts the connection: the RST to send, if the state calls for one
@@ -693,7 +750,19 @@ impl Conn {
                 return Outcome::default();
             }
             self.accept_syn(seg);
+            // Fast Open (`tcp_rcv_fastopen_synack`): the bytes of our SYN
+            // the SYN-ACK acknowledges leave the send buffer, those it
+            // does not go again at once; its cookie is cached, if we
+            // asked for one.
+            let first = self.iss.add(1);
+            let acked = seg.ack.diff(first).max(0) as u32;
+            self.data.syn_data_acked = self.data.syn_data > 0 && acked >= self.data.syn_data;
+            let cookie = seg.options.fastopen.filter(|c| self.data.syn_fastopen && c.len > 0);
+            let fastopen_cookie = cookie.map(|c| (c, seg.options.mss.unwrap_or(0)));
             self.snd_una = seg.ack;
+            if self.snd_nxt.after(seg.ack) {
+                self.snd_nxt = seg.ack;
+            }
             // The window of a SYN-ACK is never scaled (RFC 7323 2.2).
             self.snd_wnd = u32::from(seg.window);
             self.sample_rtt(seg, now);
@@ -701,7 +770,13 @@ impl Conn {
             self.retransmits = 0;
             self.deadline = None;
             self.start_data(seg, now);
-            return Outcome { reply: Some(self.ack(now)), established: true, ..Outcome::default() };
+            return Outcome {
+                reply: Some(self.ack(now)),
+                established: true,
+                acked,
+                fastopen_cookie,
+                ..Outcome::default()
+            };
         }
         if f.contains(Flags::RST) {
             // A reset without ACK cannot be about our SYN.
@@ -729,8 +804,13 @@ impl Conn {
         let d = &mut self.data;
         d.last_recv = now;
         d.rtx_since = None;
-        d.snd_end = self.snd_nxt;
-        d.snd_max = self.snd_nxt;
+        // (Bytes written before, for a Fast Open SYN, stay.)
+        if !d.snd_end.after(self.snd_nxt) {
+            d.snd_end = self.snd_nxt;
+        }
+        if !d.snd_max.after(self.snd_nxt) {
+            d.snd_max = self.snd_nxt;
+        }
         d.snd_wl1 = seg.seq;
         d.snd_wl2 = seg.ack;
         d.max_window = self.snd_wnd;
@@ -881,6 +961,8 @@ impl Conn {
             self.rto_ms = self.rto_ms.saturating_mul(2).min(self.rtt.bounds.max_us / 1000);
         }
         self.deadline = Some(now.saturating_add(u64::from(self.rto_ms)));
+        // Without the Fast Open option or data (`tcp_send_syn_data`).
+        self.data.fastopen = None;
         Outcome::reply(self.syn(now))
     }
 }

@@ -110,6 +110,7 @@ impl Request {
         conn.data.rcv_wup = conn.rcv_nxt;
         conn.data.rcv_adv = conn.rcv_nxt.add(conn.rcv_wnd);
         conn.data.rtx_since = Some(now);
+        conn.data.syn_data_acked = data_len > 0;
         conn.data.synack = Some(Synack {
             wscale: self.syn_options.wscale.is_some(),
             ack: conn.rcv_nxt,
@@ -374,5 +375,96 @@ mod tests {
         }
         // synack_retries (5) and one more: 1, 2, 4, ... s.
         assert_eq!(gaps, [1000, 2000, 4000, 8000, 16000, 32000, 64000]);
+    }
+
+    // =========================================================================
+    // The client
+    // =========================================================================
+
+    fn client() -> Conn {
+        let (c, _) = Conn::connect(Config::default(), CLIENT, SERVER, ISS, 0, NOW);
+        c
+    }
+
+    fn synack(ack: SeqNum, cookie: Option<FastOpen>) -> Segment {
+        Segment {
+            src_port: SERVER.port,
+            dst_port: CLIENT.port,
+            seq: IRS,
+            ack,
+            flags: Flags::SYN | Flags::ACK,
+            window: 65535,
+            options: Options { mss: Some(1460), fastopen: cookie, ..Options::default() },
+            ..Segment::default()
+        }
+    }
+
+    #[test]
+    fn a_syn_with_a_cookie_waits_for_the_first_write_and_carries_it() {
+        let mut c = client();
+        assert_eq!(c.fastopen_connect(Some(FastOpen::new(&GOOD)), 1420, NOW), None);
+        assert!(c.may_send());
+        assert_eq!(c.transmit(NOW), None, "nothing written, no SYN");
+        assert_eq!(c.deadline(), None);
+        assert_eq!(c.send_space(), 1420);
+        c.queued(100, true);
+        let t = c.transmit(NOW + 1).expect("the SYN");
+        assert_eq!((t.seg.flags, t.seg.seq, t.off, t.len), (Flags::SYN, ISS, 0, 100));
+        assert_eq!(t.seg.options.fastopen, Some(FastOpen::new(&GOOD)));
+        assert_eq!(c.transmit(NOW + 1), None);
+        // The SYN-ACK takes it all.
+        let out = c.on_segment(&synack(ISS.add(101), None), 0, NOW + 20);
+        assert!(out.established);
+        assert_eq!(out.acked, 100);
+        assert!(c.data.syn_data_acked);
+        assert_eq!(c.transmit(NOW + 20), None, "nothing to send again");
+    }
+
+    #[test]
+    fn bytes_the_synack_does_not_acknowledge_go_again_at_once() {
+        let mut c = client();
+        c.fastopen_connect(Some(FastOpen::new(&OLD)), 1420, NOW);
+        c.queued(100, true);
+        c.transmit(NOW).expect("the SYN");
+        // A server whose key changed: the SYN alone is acknowledged, and
+        // a new cookie comes.
+        let out = c.on_segment(&synack(ISS.add(1), Some(FastOpen::new(&GOOD))), 0, NOW + 20);
+        assert!(out.established);
+        assert_eq!(out.acked, 0);
+        assert_eq!(out.fastopen_cookie, Some((FastOpen::new(&GOOD), 1460)));
+        assert!(!c.data.syn_data_acked);
+        let t = c.transmit(NOW + 20).expect("the data again");
+        assert_eq!((t.seg.seq, t.len, t.seg.flags.contains(Flags::SYN)), (ISS.add(1), 100, false));
+    }
+
+    #[test]
+    fn without_a_cookie_the_syn_asks_for_one_and_caches_it() {
+        let mut c = client();
+        let syn = c.fastopen_connect(Some(FastOpen::default()), 0, NOW).expect("the SYN now");
+        assert_eq!(syn.options.fastopen, Some(FastOpen::default()));
+        assert!(!c.may_send());
+        let out = c.on_segment(&synack(ISS.add(1), Some(FastOpen::new(&GOOD))), 0, NOW + 20);
+        assert_eq!(out.fastopen_cookie.map(|(c, _)| c), Some(FastOpen::new(&GOOD)));
+        // An unasked-for cookie is not taken (`syn_fastopen`).
+        let mut plain = client();
+        let out = plain.on_segment(&synack(ISS.add(1), Some(FastOpen::new(&GOOD))), 0, NOW + 20);
+        assert!(out.established);
+        assert_eq!(out.fastopen_cookie, None);
+    }
+
+    #[test]
+    fn a_retransmitted_syn_carries_neither_data_nor_cookie() {
+        let mut c = client();
+        c.fastopen_connect(Some(FastOpen::new(&GOOD)), 1420, NOW);
+        c.queued(100, true);
+        c.transmit(NOW).expect("the SYN");
+        let d = c.deadline().expect("its timer");
+        let again = c.on_timer(d).reply.expect("the SYN again");
+        assert_eq!((again.flags, again.options.fastopen), (Flags::SYN, None));
+        // The server took the plain SYN: the data follows the handshake.
+        let out = c.on_segment(&synack(ISS.add(1), None), 0, d + 20);
+        assert!(out.established);
+        let t = c.transmit(d + 20).expect("the data");
+        assert_eq!((t.seg.seq, t.len), (ISS.add(1), 100));
     }
 }

@@ -41,7 +41,13 @@ impl Conn {
     /// Room in the send buffer.
     pub fn send_space(&self) -> u32 {
         let used = self.data.snd_end.diff(self.snd_una).max(0) as u32;
-        self.data.tx_cap.saturating_sub(used)
+        let room = self.data.tx_cap.saturating_sub(used);
+        if self.data.syn_pending {
+            // What a Fast Open SYN waiting for data may carry (the SYN
+            // takes its sequence number).
+            return room.min(self.data.syn_room.saturating_sub(used.saturating_sub(1)));
+        }
+        room
     }
 
     /// Whether a writer should be woken (`sk_stream_is_writeable`): the free
@@ -122,7 +128,9 @@ impl Conn {
     /// queued.)
     pub fn may_send(&self) -> bool {
         let fastopen_child = self.state == State::SynReceived && self.data.synack.is_some();
-        (matches!(self.state, State::Established | State::CloseWait) || fastopen_child) && !self.data.fin_queued
+        let syn_pending = self.state == State::SynSent && self.data.syn_pending;
+        (matches!(self.state, State::Established | State::CloseWait) || fastopen_child || syn_pending)
+            && !self.data.fin_queued
     }
 
     /// The user appended `n` bytes to the send buffer (after the data);
@@ -435,6 +443,10 @@ impl Conn {
     /// The next segment to send now, if any (`tcp_write_xmit`); call until
     /// it returns `None`.
     pub fn transmit(&mut self, now: u64) -> Option<Transmit> {
+        // A Fast Open SYN with the bytes written for it.
+        if self.state == State::SynSent && self.data.syn_pending && self.data.snd_end.after(self.iss.add(1)) {
+            return Some(self.syn_with_data(now));
+        }
         // A Fast Open child sends before its handshake ends.
         let fastopen_child = self.state == State::SynReceived && self.data.synack.is_some();
         if !fastopen_child

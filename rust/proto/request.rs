@@ -111,6 +111,9 @@ pub struct Request {
     pub defer_accept: u8,
     /// Such an ACK came (`inet_rsk(req)->acked`).
     pub acked: bool,
+    /// The Fast Open cookie the SYN-ACK carries (a request for one, or a
+    /// wrong one, was answered).
+    pub fastopen: Option<super::options::FastOpen>,
 }
 
 impl Request {
@@ -143,6 +146,7 @@ impl Request {
             synack_at: Some(now),
             defer_accept: 0,
             acked: false,
+            fastopen: None,
         };
         let synack = req.synack(now);
         (req, synack)
@@ -172,6 +176,7 @@ impl Request {
                 wscale: self.cfg.wscale.filter(|_| self.syn_options.wscale.is_some()),
                 sack_permitted: self.neg.sack,
                 timestamp: self.neg.timestamps.then(|| (self.tsval(now), self.ts_recent)),
+                fastopen: self.fastopen,
                 ..Options::default()
             },
             ..Segment::default()

@@ -139,6 +139,23 @@ impl<S: Bytes> Stream<S> {
         out
     }
 
+    /// A Fast Open child's SYN data: `len` bytes of `payload`, which the
+    /// connection counts readable already
+    /// ([`crate::request::Request::fastopen_child`]), copied to the head
+    /// of the receive buffer. False if the buffer has no room or memory
+    /// for them: the child is not made then.
+    pub fn syn_data<P: Payload + ?Sized>(&mut self, payload: &P, len: u32) -> bool {
+        let n = len as usize;
+        if n == 0 {
+            return true;
+        }
+        if n > self.rx.free() || !self.rx.fill_at(0, n, |_, _| true) {
+            return false;
+        }
+        self.fill(Place { skip: 0, len, at: 0 }, payload);
+        self.rx.commit(n)
+    }
+
     /// Copies the bytes of `payload` that `place` says into their place
     /// in the receive buffer.
     pub fn fill<P: Payload + ?Sized>(&mut self, place: Place, payload: &P) {
