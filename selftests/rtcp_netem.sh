@@ -56,6 +56,8 @@ transfer() {
 		read -r sent <"$tmp/send-$port"
 		echo "# $client -> $server: the sender failed: $sent"
 		kill "$sink_pid" 2>/dev/null
+		wait "$sink_pid"
+		sed 's/^/# sink: /' "$tmp/sink-$port"
 		return 1
 	fi
 	wait "$sink_pid"
