@@ -28,9 +28,9 @@ use crate::rtcp_netns::{RMEM, RtcpNet};
 pub(crate) const AF_RTCP: i32 = sys::AF_RTCP as i32;
 
 /// `socket->state`.
-const SS_UNCONNECTED: u32 = sys::socket_state_SS_UNCONNECTED;
+pub(crate) const SS_UNCONNECTED: u32 = sys::socket_state_SS_UNCONNECTED;
 pub(crate) const SS_CONNECTING: u32 = sys::socket_state_SS_CONNECTING;
-const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
+pub(crate) const SS_CONNECTED: u32 = sys::socket_state_SS_CONNECTED;
 
 /// `socket(AF_RTCP, ...)`.
 pub(crate) struct RtcpFamily;
@@ -155,6 +155,8 @@ impl net::SocketOps for RtcpOps {
             }
             match sock.state() {
                 SS_CONNECTED => return Err(EISCONN),
+                // A connect that Fast Open deferred is one already.
+                SS_CONNECTING if sk.shared().fastopen.deferred.load(Ordering::Relaxed) => return Err(EISCONN),
                 SS_CONNECTING => {
                     if sk.state() == TCP_SYN_SENT && nonblock {
                         return Err(EALREADY);
@@ -164,7 +166,15 @@ impl net::SocketOps for RtcpOps {
                     if sk.state() != TCP_CLOSE {
                         return Err(EISCONN);
                     }
-                    Self::start_connect(sock, sk, &mut owned, raw)?;
+                    // TCP_FASTOPEN_CONNECT: with a cookie, the SYN waits for
+                    // the first write and connect() returns at once
+                    // (`tcp_fastopen_defer_connect`).
+                    let fastopen = sk.shared().fastopen.connect.load(Ordering::Relaxed)
+                        && crate::rtcp_fastopen::bits(sk.net()) & crate::proto::fastopen::CLIENT_ENABLE != 0;
+                    if Self::start_connect(sock, sk, &mut owned, raw, fastopen)? {
+                        sk.shared().fastopen.deferred.store(true, Ordering::Relaxed);
+                        return Ok(());
+                    }
                     if nonblock {
                         return Err(EINPROGRESS);
                     }
@@ -172,22 +182,7 @@ impl net::SocketOps for RtcpOps {
                 _ => return Err(EINVAL),
             }
         }
-        // Wait without the socket lock, as inet_wait_for_connect.
-        let mut timeo = sk.send_timeout(nonblock);
-        if !sk.wait_until(&mut timeo, || sk.state() != TCP_SYN_SENT)? {
-            return Err(EINPROGRESS);
-        }
-        let _owned = sk.lock();
-        if sk.state() == TCP_CLOSE {
-            // Reset for another connect(), as the disconnect of
-            // __inet_stream_connect's sock_error.
-            sock.set_state(SS_UNCONNECTED);
-            sk.set_shutdown(0);
-            let err = sk.take_error();
-            return Err(if err > 0 { Error::from_errno(-err) } else { ECONNABORTED });
-        }
-        sock.set_state(SS_CONNECTED);
-        Ok(())
+        Self::wait_connected(sock, sk, nonblock)
     }
 
     fn custom_sol_socket(name: i32) -> bool {
@@ -291,6 +286,7 @@ impl net::SocketOps for RtcpOps {
         // rules let two sockets with SO_REUSEADDR bind it; listening is
         // checked here as inet_csk_listen_start's get_port checks it.
         RtcpNet::of(net).listen_conflict(sk, local)?;
+        sk.shared().fastopen.on_listen(net, backlog);
         *sk.shared().tcb.lock() =
             Tcb::Listen(Listener::new(backlog, owned.port.clone()));
         {
@@ -353,5 +349,28 @@ impl net::SocketOps for RtcpOps {
         // Release: the namespace's exit may be waiting for the count, and
         // frees the state once it sees zero.
         RtcpNet::of(sk.net()).socks.fetch_sub(1, Ordering::Release);
+    }
+}
+
+impl RtcpOps {
+    /// The wait of a blocking connect (`inet_wait_for_connect`), up to
+    /// `SO_SNDTIMEO` (`EINPROGRESS`), without the socket lock; then the
+    /// socket is connected, or ends with the connection's error.
+    pub(crate) fn wait_connected(sock: &Socket<RtcpProto>, sk: &Sock<RtcpProto>, nonblock: bool) -> Result {
+        let mut timeo = sk.send_timeout(nonblock);
+        if !sk.wait_until(&mut timeo, || sk.state() != TCP_SYN_SENT)? {
+            return Err(EINPROGRESS);
+        }
+        let _owned = sk.lock();
+        if sk.state() == TCP_CLOSE {
+            // Reset for another connect(), as the disconnect of
+            // __inet_stream_connect's sock_error.
+            sock.set_state(SS_UNCONNECTED);
+            sk.set_shutdown(0);
+            let err = sk.take_error();
+            return Err(if err > 0 { Error::from_errno(-err) } else { ECONNABORTED });
+        }
+        sock.set_state(SS_CONNECTED);
+        Ok(())
     }
 }

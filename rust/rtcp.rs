@@ -41,6 +41,7 @@ const EPOLLRDHUP: u32 = sys::RTCP_EPOLLRDHUP;
 /// `sk_state` values are Linux's TCP states (`include/net/tcp_states.h`).
 pub(crate) const TCP_CLOSE: u8 = State::Closed.linux();
 pub(crate) const TCP_SYN_SENT: u8 = State::SynSent.linux();
+pub(crate) const TCP_SYN_RECV: u8 = State::SynReceived.linux();
 pub(crate) const TCP_ESTABLISHED: u8 = State::Established.linux();
 pub(crate) const TCP_LISTEN: u8 = State::Listen.linux();
 pub(crate) const TCP_TIME_WAIT: u8 = State::TimeWait.linux();
@@ -153,6 +154,9 @@ pub(crate) struct RtcpShared {
     pub(crate) held_port: SpinLockIrq<Option<PortReservation>>,
     /// The `SOL_IP` options.
     pub(crate) ip: IpOpts,
+    /// The Fast Open options.
+    #[pin]
+    pub(crate) fastopen: crate::rtcp_fastopen::FastOpenSock,
 }
 
 impl RtcpShared {
@@ -297,6 +301,7 @@ impl net::Proto for RtcpProto {
             af: &IPV4,
             held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
             ip: IpOpts::new(),
+            fastopen <- crate::rtcp_fastopen::FastOpenSock::new(),
         })
     }
 
@@ -475,7 +480,16 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
     } else {
         None
     };
-    let res = send_stream(sk, msg, len, flags);
+    let res = if flags & sys::RTCP_MSG_FASTOPEN != 0 || sk.shared().fastopen.deferred.load(Ordering::Relaxed) {
+        // Fast Open: the connect, with the first bytes in the SYN.
+        match crate::rtcp_fastopen::sendmsg(sock, sk, msg, len, flags) {
+            Ok((n, true)) => Ok(n),
+            Ok((n, false)) => send_stream(sk, msg, len - n, flags).map(|m| n + m).or(if n > 0 { Ok(n) } else { Err(EPIPE) }),
+            Err(e) => Err(e),
+        }
+    } else {
+        send_stream(sk, msg, len, flags)
+    };
     if let Some(zc) = zc {
         let owned = sk.lock();
         match &res {
@@ -493,11 +507,13 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
 }
 
 /// [`sendmsg`]'s bytes into the send buffer.
-fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
+pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
     // One timeout for every wait of the call, as `sk_wait_event`
     // counts it down.
     let mut timeo = sk.send_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
-    if sk.state() == TCP_SYN_SENT {
+    // (A Fast Open SYN waiting for its data takes it first.)
+    let syn_pending = sk.shared().tcb.lock().conn().is_some_and(|c| c.data.syn_pending);
+    if sk.state() == TCP_SYN_SENT && !syn_pending {
         // sk_stream_wait_connect: EAGAIN when the time runs out first.
         if timeo == 0 || !sk.wait_until(&mut timeo, || sk.state() != TCP_SYN_SENT || sk.has_error())? {
             return Err(EAGAIN);
@@ -726,6 +742,11 @@ pub(crate) fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
     }
     if shutdown & RCV_SHUTDOWN != 0 {
         mask |= EPOLLIN | EPOLLRDNORM | EPOLLRDHUP;
+    }
+    // A connect that Fast Open deferred says "writable", for the write
+    // its SYN waits for.
+    if state == TCP_SYN_SENT && sk.shared().fastopen.deferred.load(Ordering::Relaxed) {
+        mask |= EPOLLOUT | EPOLLWRNORM;
     }
     if state != TCP_SYN_SENT {
         if readable {

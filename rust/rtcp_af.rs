@@ -49,6 +49,11 @@ pub(crate) struct AfOps {
     /// The SYN cookies' keyed hash of a four-tuple and a count
     /// (`cookie_hash`, `cookie_v6_hash`).
     pub(crate) cookie_hash: fn(&SipKey, Endpoint, Endpoint, u32) -> u32,
+    /// The Fast Open cookie of a SYN from the remote to the local address
+    /// under a key, as its 8 bytes read little-endian: SipHash of the
+    /// SYN's source and destination addresses as they lie in its header
+    /// (`__tcp_fastopen_cookie_gen_cipher`).
+    pub(crate) fastopen_cookie: fn(&SipKey, Endpoint, Endpoint) -> u64,
     /// An address as `/proc/net/tcp` shows it (`%08X` of the word in
     /// network order; `/proc/net/tcp6` shows four).
     pub(crate) fmt_proc: fn(&Endpoint, &mut fmt::Formatter<'_>) -> fmt::Result,

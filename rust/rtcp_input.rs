@@ -30,6 +30,7 @@ use crate::proto::stream::{self, Stream};
 use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_SYN_SENT, Tcb, conn_errno};
 use crate::rtcp_af::AfCookieHash;
+use crate::rtcp_fastopen as fastopen;
 use crate::rtcp_ipv4::{MINUTE_MS, cookie_ack};
 use crate::rtcp_minisocks::accept_child;
 use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYN_LINEAR_TIMEOUTS, SYNACK_RETRIES, SYNCOOKIES, WMEM};
@@ -167,6 +168,11 @@ impl RtcpStream {
             }
         }
         out
+    }
+
+    /// A Fast Open child's SYN data ([`Stream::syn_data`]).
+    pub(crate) fn syn_data(&mut self, payload: &SkbPayload<'_>, len: u32) -> bool {
+        self.st.syn_data(&KeepOffer { payload, may: false, kept: Cell::new(None) }, len)
     }
 
     /// The next bytes to read, `n` at most, for the reader to copy with
@@ -359,7 +365,11 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
     let (out, state, deadline, writable, ob) = {
         let mut tcb = sk.shared().tcb.lock();
         let st = tcb.stream()?;
+        let syn_sent = st.conn.state == State::SynSent;
         let (out, retransmission) = f(st)?;
+        if syn_sent {
+            fastopen::on_synack(net, &st.conn, &out);
+        }
         let mut ob = Outbox::new(sk.shared().af, &st.conn);
         if let Some(r) = &out.reply {
             ob.push(net, r, retransmission);
@@ -441,12 +451,13 @@ pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
 
 /// A segment for a listener (`tcp_v4_conn_request` for a SYN,
 /// `tcp_check_req` for a segment of a handshake in progress).
-pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, now: u64) {
+pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, payload: &SkbPayload<'_>, now: u64) {
     let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
     let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
     let key = sk.flow_key();
     let mut reply = None;
     let mut established = None;
+    let mut fastopen_child = None;
     let mut rearm = None;
     // What a SYN or a cookie needs (the route back, the keyed hash) is
     // gathered before the listener's lock: a route lookup may enable BHs,
@@ -517,11 +528,20 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                         }
                     } else {
                         if let Some(o) = &offer {
-                            let (mut req, synack) =
+                            let (mut req, _) =
                                 Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
                             req.defer_accept = sk.shared().defer_accept();
-                            if l.requests.push(req, GFP_ATOMIC).is_ok() {
-                                reply = Some(synack);
+                            // Fast Open: the connection now, or a cookie
+                            // in the SYN-ACK (`tcp_try_fastopen`).
+                            let fo = fastopen::on_syn(net, sk, l, local, remote, &pkt.seg, pkt.payload_len);
+                            req.fastopen = fo.cookie;
+                            if fo.child {
+                                fastopen_child = Some(req.fastopen_child(pkt.payload_len, fo.cookie, now));
+                            } else {
+                                let synack = req.synack(now);
+                                if l.requests.push(req, GFP_ATOMIC).is_ok() {
+                                    reply = Some(synack);
+                                }
                             }
                         }
                         rearm = l.deadline();
@@ -537,7 +557,10 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         sk.reset_timer(d.saturating_sub(now));
     }
     if let Some(conn) = established {
-        accept_child(net, sk, conn);
+        accept_child(net, sk, conn, None);
+    }
+    if let Some((conn, synack)) = fastopen_child {
+        accept_child(net, sk, conn, Some((payload, pkt.payload_len, synack)));
     }
 }
 

@@ -42,6 +42,10 @@ pub(crate) static IPV4: AfOps = AfOps {
         let rest = u64::from(remote.port) << 48 | u64::from(local.port) << 32 | u64::from(count);
         key.hash2(addrs, rest) as u32
     },
+    // saddr then daddr, in network order, read as one little-endian word.
+    fastopen_cookie: |key, local, remote| {
+        key.hash1(u64::from(remote.addr.swap_bytes()) | u64::from(local.addr.swap_bytes()) << 32)
+    },
     fmt_proc: |ep, f| write!(f, "{:08X}", ep.addr.to_be()),
     fmt_addr: |ep, f| {
         let [a, b, c, d] = ep.addr.to_be_bytes();
@@ -106,16 +110,18 @@ impl Hook for RtcpHook {
                     let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
                     let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
                     if let Some(l) = RtcpNet::of(net).listener(local, remote) {
-                        listener_input(net, &l, pkt, now);
+                        listener_input(net, &l, pkt, payload, now);
                     }
                 }
             }
             Target::Listener(sk) => {
-                listener_input(net, &sk, pkt, now);
+                listener_input(net, &sk, pkt, payload, now);
                 // The data (or FIN) of the ACK that made a connection goes
                 // on to it, as `tcp_child_process` takes it: the data that
-                // ends a TCP_DEFER_ACCEPT wait is there to read at once.
-                if pkt.payload_len > 0 || pkt.seg.flags.contains(Flags::FIN) {
+                // ends a TCP_DEFER_ACCEPT wait is there to read at once. (A
+                // Fast Open child took its SYN's data as it was made.)
+                let syn = pkt.seg.flags.contains(Flags::SYN);
+                if (pkt.payload_len > 0 || pkt.seg.flags.contains(Flags::FIN)) && !syn {
                     let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
                     let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
                     if let Some(child) = RtcpNet::of(net).lookup(local, remote) {
@@ -222,8 +228,15 @@ pub(crate) fn cookie_ack(net: &Net, o: &Offer<'_>, l: &Listener, pkt: &Packet, n
 
 impl RtcpOps {
     /// Starts the active open to `dst` (`tcp_v4_connect`): route, source
-    /// address, local port, ISN, SYN.
-    pub(crate) fn start_connect(sock: &Socket<RtcpProto>, sk: &Sock<RtcpProto>, owned: &mut RtcpOwned, raw: &[u8]) -> Result {
+    /// address, local port, ISN, SYN. With `fastopen`, the SYN carries
+    /// the option: true when it waits for the data it is to carry.
+    pub(crate) fn start_connect(
+        sock: &Socket<RtcpProto>,
+        sk: &Sock<RtcpProto>,
+        owned: &mut RtcpOwned,
+        raw: &[u8],
+        fastopen: bool,
+    ) -> Result<bool> {
         let dst = SockAddrIn::from_connect(raw)?;
         let net = sk.net();
         let af = sk.shared().af;
@@ -269,7 +282,14 @@ impl RtcpOps {
         let cfg = our_config(net, &path, syn_retries, rcvbuf, tx, false, clamp);
         let (isn, ts_off) = (af.seq_and_ts_off)(net, local, remote);
         let now = now_ms();
-        let (conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
+        let (mut conn, syn) = Conn::connect(cfg, local, remote, SeqNum(isn), ts_off, now);
+        let syn = match fastopen {
+            true => {
+                let (fo, room) = crate::rtcp_fastopen::client_plan(net, sk, remote, cfg.mss);
+                conn.fastopen_connect(fo, room, now)
+            }
+            false => Some(syn),
+        };
         let deadline = conn.deadline();
         let mut stream = new_stream(conn, GFP_KERNEL)?;
         sk.shared().sync_options(sk, &mut stream.conn);
@@ -283,8 +303,12 @@ impl RtcpOps {
         }
         let stats = &RtcpNet::of(net).stats;
         Stats::inc(&stats.active_opens);
+        let Some(syn) = syn else {
+            // The route is looked up again when the SYN goes.
+            return Ok(true);
+        };
         stats.sent(&syn, false);
         af.send_on(net, route, sk.flow_key(), local, remote, &syn)?;
-        Ok(())
+        Ok(false)
     }
 }

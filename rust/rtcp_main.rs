@@ -27,6 +27,7 @@ mod demux;
 mod net;
 mod rtcp;
 mod rtcp_af;
+mod rtcp_fastopen;
 mod rtcp_input;
 mod rtcp_ip_sockglue;
 mod rtcp_ipv4;

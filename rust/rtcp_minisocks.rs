@@ -9,16 +9,20 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
+use crate::net::clock::now_ms;
+use crate::net::skb::SkbPayload;
 use crate::net::{Net, PortReservation, Route, Sock};
 use crate::proto::conn::Conn;
 use crate::proto::cookie;
 use crate::proto::request::Request;
+use crate::proto::segment::Segment;
 use crate::proto::state::State;
 use crate::sys;
 
 use crate::af_rtcp::{AF_RTCP, RtcpOps};
-use crate::rtcp::{PROTO, RtcpProto, TCP_CLOSE, TCP_ESTABLISHED, Tcb};
+use crate::rtcp::{PROTO, RtcpProto, TCP_CLOSE, Tcb};
 use crate::rtcp_input::{RtcpStream, new_stream};
+use crate::rtcp_output::send;
 use crate::rtcp_ipv4::MINUTE_MS;
 use crate::rtcp_netns::RtcpNet;
 use crate::rtcp_proc::Stats;
@@ -71,13 +75,27 @@ impl Listener {
     }
 }
 
-/// A handshake completed on listener `sk`: a child sock for the connection,
-/// in the demux table and on the accept queue; `accept()` is woken.
-pub(crate) fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
+/// A handshake completed on listener `sk`, or a Fast Open SYN made a
+/// connection (`fastopen`: the SYN's payload of so many bytes, and the
+/// SYN-ACK to send): a child sock for the connection, in the demux table
+/// and on the accept queue; `accept()` is woken.
+pub(crate) fn accept_child(
+    net: &Net,
+    sk: &ARef<Sock<RtcpProto>>,
+    conn: Conn,
+    fastopen: Option<(&SkbPayload<'_>, u32, Segment)>,
+) {
     let (local, remote) = (conn.local, conn.remote);
+    let deadline = conn.deadline();
     // Without memory for its buffers the connection is not made: the
-    // peer's next segment finds no request and is reset.
+    // peer's next segment finds no request and is reset (a Fast Open
+    // SYN goes unanswered, and comes again).
     let Ok(mut stream) = new_stream(conn, GFP_ATOMIC) else { return };
+    if let Some((payload, len, _)) = &fastopen {
+        if !stream.syn_data(payload, *len) {
+            return;
+        }
+    }
     let Ok(child) = Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO) else { return };
     child.set_protocol(sys::IPPROTO_TCP as u16);
     child.inherit(sk);
@@ -85,10 +103,19 @@ pub(crate) fn accept_child(net: &Net, sk: &ARef<Sock<RtcpProto>>, conn: Conn) {
     child.shared().ip.inherit(&sk.shared().ip);
     child.shared().sync_options(&child, &mut stream.conn);
     RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
+    let state = stream.conn.state.linux();
     *child.shared().tcb.lock() = Tcb::Conn(stream);
-    child.set_state(TCP_ESTABLISHED);
+    child.set_state(state);
     if RtcpNet::of(net).insert(local, remote, child.clone()).is_err() {
         return;
+    }
+    if let Some((_, _, synack)) = &fastopen {
+        // The SYN-ACK before anyone may accept and write (`tcp_conn_request`
+        // sends it before it queues the child), then its timer.
+        send(sk.shared().af, net, sk.flow_key(), local, remote, synack);
+        if let Some(d) = deadline {
+            child.reset_timer(d.saturating_sub(now_ms()));
+        }
     }
     let rejected = {
         let mut tcb = sk.shared().tcb.lock();

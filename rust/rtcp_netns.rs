@@ -37,7 +37,7 @@ pub(crate) const MAX_BUF: usize = 32 << 20;
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
 /// under `net.ipv4` (same names, less `tcp_`, same bounds).
-const SYSCTLS: [IntDef; 8] = [
+const SYSCTLS: [IntDef; 9] = [
     IntDef { name: c"syn_retries", default: &[6], min: 1, max: MAX_TCP_SYNCNT as i32 },
     IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
     // 0: never, 1: when the SYN queue is full, 2: always.
@@ -63,6 +63,10 @@ const SYSCTLS: [IntDef; 8] = [
     // TCP_RTO_MIN_US and TCP_RTO_MAX_MS then change).
     IntDef { name: c"rto_min_us", default: &[200_000], min: 1, max: i32::MAX },
     IntDef { name: c"rto_max_ms", default: &[conn::RTO_MAX_MS as i32], min: 1000, max: conn::RTO_MAX_MS as i32 },
+    // TCP Fast Open, `tcp_fastopen`'s bits: 0x1 the client, 0x2
+    // listeners with TCP_FASTOPEN, 0x4 the client without a cookie,
+    // 0x200 listeners without one, 0x400 every listener.
+    IntDef { name: c"fastopen", default: &[1], min: 0, max: i32::MAX },
 ];
 
 pub(crate) const SYN_RETRIES: usize = 0;
@@ -73,6 +77,7 @@ pub(crate) const WMEM: usize = 4;
 pub(crate) const SYN_LINEAR_TIMEOUTS: usize = 5;
 pub(crate) const RTO_MIN_US: usize = 6;
 pub(crate) const RTO_MAX_MS: usize = 7;
+pub(crate) const FASTOPEN: usize = 8;
 
 /// What RTCP keeps in each network namespace.
 #[pin_data]
@@ -93,6 +98,13 @@ pub(crate) struct RtcpNet {
     pub(crate) sysctl: net::sysctl::Sysctls<{ SYSCTLS.len() }>,
     /// The secrets of the namespace's SYN cookies.
     pub(crate) cookie_keys: CookieKeys,
+    /// The key of the namespace's Fast Open cookies
+    /// (`tcp_fastopen_init_key_once`).
+    pub(crate) fastopen_key: SipKey,
+    /// The Fast Open cookies servers gave, by address (Linux keeps them
+    /// in its TCP metrics, `tcp_fastopen_cache_set`).
+    #[pin]
+    pub(crate) fastopen_cache: SpinLockIrq<crate::rtcp_fastopen::Cache>,
     /// `/proc/net/rtcp`.
     proc: net::procfs::ProcFile<ProcRtcp>,
     /// `/proc/net/rtcp_stat`.
@@ -242,6 +254,8 @@ impl Pernet for RtcpPernet {
                 s
             },
             cookie_keys: CookieKeys([SipKey::random(), SipKey::random()]),
+            fastopen_key: SipKey::random(),
+            fastopen_cache <- new_spinlock_irq!(crate::rtcp_fastopen::Cache::new(), "rtcp_fastopen_cache"),
             proc: net::procfs::ProcFile::new(net)?,
             proc_stat: net::procfs::ProcFile::new(net)?,
         })

@@ -36,6 +36,12 @@ pub(crate) struct Stats {
     pub(crate) syncookies_recv: AtomicUsize,
     pub(crate) syncookies_failed: AtomicUsize,
     pub(crate) out_of_window_icmps: AtomicUsize,
+    pub(crate) fastopen_active: AtomicUsize,
+    pub(crate) fastopen_active_fail: AtomicUsize,
+    pub(crate) fastopen_passive: AtomicUsize,
+    pub(crate) fastopen_passive_fail: AtomicUsize,
+    pub(crate) fastopen_listen_overflow: AtomicUsize,
+    pub(crate) fastopen_cookie_reqd: AtomicUsize,
 }
 
 impl Stats {
@@ -186,7 +192,7 @@ impl net::procfs::ProcShow for ProcRtcpStat {
 
     fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
         let s = &RtcpNet::of(net).stats;
-        let rows: [(&str, &AtomicUsize); 16] = [
+        let rows: [(&str, &AtomicUsize); 22] = [
             ("ActiveOpens", &s.active_opens),
             ("PassiveOpens", &s.passive_opens),
             ("AttemptFails", &s.attempt_fails),
@@ -203,6 +209,12 @@ impl net::procfs::ProcShow for ProcRtcpStat {
             ("SyncookiesRecv", &s.syncookies_recv),
             ("SyncookiesFailed", &s.syncookies_failed),
             ("OutOfWindowIcmps", &s.out_of_window_icmps),
+            ("TCPFastOpenActive", &s.fastopen_active),
+            ("TCPFastOpenActiveFail", &s.fastopen_active_fail),
+            ("TCPFastOpenPassive", &s.fastopen_passive),
+            ("TCPFastOpenPassiveFail", &s.fastopen_passive_fail),
+            ("TCPFastOpenListenOverflow", &s.fastopen_listen_overflow),
+            ("TCPFastOpenCookieReqd", &s.fastopen_cookie_reqd),
         ];
         for (name, c) in rows {
             kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));

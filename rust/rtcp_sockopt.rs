@@ -102,6 +102,9 @@ fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
         i.set_tcpi_snd_wscale(c.neg.snd_wscale);
         i.set_tcpi_rcv_wscale(c.neg.rcv_wscale);
     }
+    if c.data.syn_data_acked {
+        opts |= sys::TCPI_OPT_SYN_DATA;
+    }
     i.tcpi_options = opts as u8;
     i.tcpi_rto = c.rtt.rto_us();
     i.tcpi_ato = (crate::proto::conn::DELACK_MS * 1000) as u32;
@@ -180,6 +183,9 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
             Some((Outcome::default(), false))
         });
         return Ok(());
+    }
+    if let Some(res) = crate::rtcp_fastopen::setsockopt(sk, name as u32, opt) {
+        return res;
     }
     let val = opt.int()?;
     match name as u32 {
@@ -321,6 +327,9 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
     }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);
+    }
+    if let Some(v) = crate::rtcp_fastopen::getsockopt(sk, name as u32) {
+        return Ok(v);
     }
     let sh = sk.shared();
     let secs = |ms: u64| i32::try_from(ms / 1000).unwrap_or(i32::MAX);

@@ -147,6 +147,7 @@ const int RTCP_MSG_NOSIGNAL = MSG_NOSIGNAL;
 const int RTCP_MSG_TRUNC = MSG_TRUNC;
 const int RTCP_MSG_OOB = MSG_OOB;
 const int RTCP_MSG_MORE = MSG_MORE;
+const int RTCP_MSG_FASTOPEN = MSG_FASTOPEN;
 const int RTCP_SOCK_MIN_RCVBUF = SOCK_MIN_RCVBUF;
 #include <linux/errqueue.h>
 /* SO_ZEROCOPY and MSG_ZEROCOPY's completions (net/core/skbuff.c). */

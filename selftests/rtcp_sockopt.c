@@ -20,20 +20,6 @@
 #include "kselftest_harness.h"
 #include "rtcp_util.h"
 
-/* setsockopt then getsockopt of an int: the errno of the set (0 if it
- * worked) in the high half, the value read back in the low. */
-static long long set_get(int fd, int level, int name, int val)
-{
-	int got = -12345, err = 0;
-	socklen_t len = sizeof(got);
-
-	if (setsockopt(fd, level, name, &val, sizeof(val)))
-		err = errno;
-	if (getsockopt(fd, level, name, &got, &len))
-		got = -errno;
-	return ((long long)err << 32) | (unsigned int)got;
-}
-
 static int get_int(int fd, int level, int name)
 {
 	int got = -12345;

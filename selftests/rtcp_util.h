@@ -98,6 +98,20 @@ static inline int connect_res(int fd, const struct sockaddr_in *sin)
 	return connect(fd, (const void *)sin, sizeof(*sin)) ? -errno : 0;
 }
 
+/* setsockopt then getsockopt of an int: the errno of the set (0 if it
+ * worked) in the high half, the value read back in the low. */
+static inline long long set_get(int fd, int level, int name, int val)
+{
+	int got = -12345, err = 0;
+	socklen_t len = sizeof(got);
+
+	if (setsockopt(fd, level, name, &val, sizeof(val)))
+		err = errno;
+	if (getsockopt(fd, level, name, &got, &len))
+		got = -errno;
+	return ((long long)err << 32) | (unsigned int)got;
+}
+
 /* SO_ERROR, or -errno. */
 static inline int so_error(int fd)
 {

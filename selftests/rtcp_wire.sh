@@ -4,7 +4,9 @@
 # The differential wire harness (rtcp_wire.py): every scenario once with
 # Linux's TCP and once with RTCP (the same Python under rtcpize), the
 # peer played by scapy on the far end of a veth pair; then one KTAP test
-# per scenario, and "rtcp-wire: N of M scenarios as Linux".
+# per scenario, and "rtcp-wire: N of M scenarios as Linux". Arguments,
+# if any, are prefixes: only the scenarios whose names start with one run
+# (`./rtcp_wire.sh fastopen`).
 #
 # Needs: KSFT_DIR (RTCP's kernel tree, whose cache holds the venv with
 # scapy); rtcp.ko loaded; rtcpize built.
@@ -44,9 +46,9 @@ ip netns exec rtcp-wire-inet sysctl -qw net.ipv4.tcp_no_metrics_save=1 || exit 1
 # The recordings play a peer that must answer as a network would, before
 # the stack's timers (a SYN is sent again after 1 s): on a guest busy
 # with other tests they run before them (nice -20; they mostly wait).
-ip netns exec rtcp-wire-inet nice -n -20 "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" &
+ip netns exec rtcp-wire-inet nice -n -20 "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" "$@" &
 inet=$!
-ip netns exec rtcp-wire-rtcp nice -n -20 "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" || exit 1
+ip netns exec rtcp-wire-rtcp nice -n -20 "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" "$@" || exit 1
 wait $inet || exit 1
 # The recordings, to read after a VM run (scripts/guest.sh says where).
 [ -n "${RTCP_RESULTS:-}" ] && cp "$tmp/inet.json" "$RTCP_RESULTS/wire-inet.json" && cp "$tmp/rtcp.json" "$RTCP_RESULTS/wire-rtcp.json"

@@ -35,6 +35,19 @@ impl Msg<'_> {
         unsafe { (*self.msg).msg_flags as i32 }
     }
 
+    /// The address `sendmsg` was given (`msg_name`, which the socket layer
+    /// copied into the kernel), if any.
+    pub(crate) fn name(&self) -> Option<&[u8]> {
+        // SAFETY: the msghdr is live (type invariant); a sendmsg's name is
+        // kernel memory of `msg_namelen` bytes (`move_addr_to_kernel`), alive
+        // for the call, which outlives this borrow.
+        unsafe {
+            let m = &*self.msg;
+            let len = usize::try_from(m.msg_namelen).ok()?;
+            (!m.msg_name.is_null()).then(|| core::slice::from_raw_parts(m.msg_name.cast::<u8>(), len))
+        }
+    }
+
     /// Copies the user's next bytes into `dst`; how many (fewer on a fault
     /// or when the user's buffers end).
     pub(crate) fn copy_from_user(&mut self, dst: &mut [u8]) -> usize {

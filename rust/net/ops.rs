@@ -170,6 +170,15 @@ impl OptIn {
         Ok(i32::from(b[0]))
     }
 
+    /// The value's bytes, exactly `buf.len()` of them (`EINVAL` for any
+    /// other length).
+    pub(crate) fn bytes(&self, buf: &mut [u8]) -> Result {
+        if self.len != buf.len() {
+            return Err(EINVAL);
+        }
+        self.read(buf)
+    }
+
     /// The length the caller gave.
     pub(crate) fn len(&self) -> usize {
         self.len
@@ -204,6 +213,9 @@ pub(crate) enum OptVal {
     Name([u8; OPT_IN_MAX]),
     /// No bytes at all (`TCP_CC_INFO` of an algorithm that has none).
     Empty,
+    /// The first `.1` bytes (`TCP_FASTOPEN_KEY`'s keys; as much as the
+    /// caller has room for).
+    Bytes([u8; 32], usize),
 }
 
 impl OptVal {
@@ -348,6 +360,7 @@ impl<O: SocketOps> Adapter<O> {
                 OptVal::TcpInfo(i) => copy(core::ptr::from_ref(i).cast(), core::mem::size_of::<sys::tcp_info>())?,
                 OptVal::Name(n) => copy(n.as_ptr(), n.len())?,
                 OptVal::Empty => copy([].as_ptr(), 0)?,
+                OptVal::Bytes(b, n) => copy(b.as_ptr(), (*n).min(b.len()))?,
             }
             Ok(0)
         })

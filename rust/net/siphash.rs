@@ -6,6 +6,7 @@
 use crate::sys;
 
 /// A secret SipHash key, drawn from the kernel's random pool.
+#[derive(Clone, Copy)]
 pub(crate) struct SipKey(sys::siphash_key_t);
 
 impl SipKey {
@@ -16,6 +17,23 @@ impl SipKey {
         // pool may be called from any context.
         unsafe { sys::get_random_bytes((&raw mut key.key).cast(), core::mem::size_of_val(&key.key)) };
         SipKey(key)
+    }
+
+    /// The key of two words (`TCP_FASTOPEN_KEY`'s halves, little-endian).
+    pub(crate) fn from_words(k0: u64, k1: u64) -> SipKey {
+        SipKey(sys::siphash_key_t { key: [k0, k1] })
+    }
+
+    /// The key's two words.
+    pub(crate) fn words(&self) -> [u64; 2] {
+        self.0.key
+    }
+
+    /// SipHash-2-4 of one word (of 8 bytes read little-endian, as
+    /// `siphash()` reads them).
+    pub(crate) fn hash1(&self, a: u64) -> u64 {
+        // SAFETY: the key is a valid `siphash_key_t` for the call.
+        unsafe { sys::siphash_1u64(a, &self.0) }
     }
 
     /// SipHash-2-4 of two words.

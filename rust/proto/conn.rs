@@ -521,9 +521,9 @@ pub struct Data {
     /// one); later SYNs carry none.
     pub fastopen: Option<super::options::FastOpen>,
     /// Our first SYN waits for the data it is to carry (Fast Open:
-    /// `sendto(MSG_FASTOPEN)`, `TCP_FASTOPEN_CONNECT`), of at most
-    /// `syn_room` bytes.
+    /// `sendto(MSG_FASTOPEN)`, `TCP_FASTOPEN_CONNECT`).
     pub syn_pending: bool,
+    /// The most bytes that SYN carries.
     pub syn_room: u32,
     /// Bytes our first SYN carried (`syn_data`).
     pub syn_data: u32,
@@ -652,7 +652,7 @@ impl Conn {
     /// The SYN that waited for data, with what was written of it
     /// (`tcp_send_syn_data`): the retransmission timer starts, and later
     /// SYNs go without data or option.
-    pub(crate) fn syn_with_data(&mut self, now: u64) -> Transmit {
+    pub fn syn_with_data(&mut self, now: u64) -> Transmit {
         let first = self.iss.add(1);
         let len = (self.data.snd_end.diff(first).max(0) as u32).min(self.data.syn_room);
         self.syn_tsval = self.tsval(now);
