@@ -293,6 +293,11 @@ pub struct Outcome {
     pub acked: u32,
     /// The connection entered TIME-WAIT.
     pub time_wait: bool,
+    /// A new urgent pointer came: `SIGURG` to the owner.
+    pub sigurg: bool,
+    /// The urgent byte is in the segment's payload, at this offset: the
+    /// stream keeps it aside for `recv(MSG_OOB)` (and `POLLPRI` says so).
+    pub urg_at: Option<u32>,
 }
 
 /// Where the kept part of a segment's payload goes.
@@ -508,6 +513,8 @@ pub struct Data {
     /// lost and are not sent again (`tcp_simple_retransmit` marks only the
     /// segments the new MTU is too small for).
     pub rtx_limit: Option<SeqNum>,
+    /// Urgent data, sent and received.
+    pub urg: super::urgent::Urgent,
 }
 
 /// Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), as Linux's

@@ -36,3 +36,4 @@ pub mod segment;
 pub mod seq;
 pub mod state;
 pub mod stream;
+pub mod urgent;
