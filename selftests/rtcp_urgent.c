@@ -5,7 +5,7 @@
  * and receives from it), the results compared with what Linux's TCP gives
  * when it is both ends, and with Linux's documented behaviour:
  *
- * - send(MSG_OOB): reads stop at the mark, SIOCATMARK before and at it,
+ * - send(MSG_OOB): SIGURG to the owner, reads stop at the mark, SIOCATMARK before and at it,
  *   recv(MSG_OOB) (peek, then take: MSG_OOB in msg_flags; then EINVAL),
  *   POLLPRI while the byte waits and POLLIN not for the urgent byte
  *   alone, the byte left out of the stream;
@@ -52,12 +52,17 @@ static int events(int fd)
 	return poll(&p, 1, 0) < 0 ? -errno : p.revents;
 }
 
-/* Waits (up to 10 s, a bound on a hang) until fd has one of `ev`. */
+/* Waits (up to 10 s, a bound on a hang) until fd has one of `ev`; a
+ * signal (SIGURG) interrupts the wait, which goes on. */
 static int wait_for(int fd, short ev)
 {
 	struct pollfd p = { .fd = fd, .events = ev };
+	int n;
 
-	return poll(&p, 1, 10000) == 1 ? p.revents : 0;
+	do
+		n = poll(&p, 1, 10000);
+	while (n < 0 && errno == EINTR);
+	return n == 1 ? p.revents : 0;
 }
 
 /* recv(MSG_OOB | more): the byte, or -errno; *mflags what msg_flags said. */
@@ -89,8 +94,16 @@ static const int pairs[4][2] = {
 };
 #define PAIR(i) FAMILY_NAME(pairs[i][0]), FAMILY_NAME(pairs[i][1])
 
+static volatile sig_atomic_t sigurgs;
+
+static void on_sigurg(int sig)
+{
+	(void)sig;
+	sigurgs++;
+}
+
 struct oob_result {
-	int ev_before_send, mark_before, first_len, mark_at, ev_at, peek, peek_flags, take, take_flags,
+	int sigurgs, ev_before_send, mark_before, first_len, mark_at, ev_at, peek, peek_flags, take, take_flags,
 	    again, ev_after, mark_after, nb_read, mark_past, more_len;
 	char first[64], more[64];
 };
@@ -103,10 +116,14 @@ static void run_oob(struct __test_metadata *_metadata, int cf, int sf, struct oo
 	memset(r, 0, sizeof(*r));
 	ASSERT_EQ(0, loopback_pair(cf, sf, &c, &a));
 	setsockopt(c, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	/* SIGURG to the owner (sk_send_sigurg) for the new pointer. */
+	ASSERT_EQ(0, fcntl(a, F_SETOWN, getpid()));
+	sigurgs = 0;
 	r->ev_before_send = events(a);
 	ASSERT_EQ(5, send(c, "hello", 5, 0));
 	ASSERT_EQ(3, send(c, "xy!", 3, MSG_OOB));
 	ASSERT_NE(0, wait_for(a, POLLPRI) & POLLPRI);
+	r->sigurgs = sigurgs;
 	r->mark_before = atmark(a);
 	r->first_len = recv_str(a, r->first, sizeof(r->first), 0);
 	r->mark_at = atmark(a);
@@ -128,11 +145,14 @@ static void run_oob(struct __test_metadata *_metadata, int cf, int sf, struct oo
 
 TEST(oob_like_inet)
 {
+	struct sigaction sa = { .sa_handler = on_sigurg }, old;
 	struct oob_result r[4];
 
+	ASSERT_EQ(0, sigaction(SIGURG, &sa, &old));
 	for (int i = 0; i < 4; i++) {
 		run_oob(_metadata, pairs[i][0], pairs[i][1], &r[i]);
 		TH_LOG("%s -> %s", PAIR(i));
+		EXPECT_EQ(1, r[i].sigurgs);
 		EXPECT_EQ(0, r[i].ev_before_send);
 		EXPECT_EQ(0, r[i].mark_before);
 		EXPECT_EQ(7, r[i].first_len);
@@ -152,6 +172,7 @@ TEST(oob_like_inet)
 		EXPECT_STREQ("zz", r[i].more);
 		EXPECT_EQ(0, memcmp(&r[0], &r[i], sizeof(r[0])));
 	}
+	sigaction(SIGURG, &old, NULL);
 }
 
 struct inline_result {
