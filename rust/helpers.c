@@ -89,6 +89,8 @@ size_t rtcp_helper_skb_copy_to_iter(const struct sk_buff *skb, int off, int len,
 	return before - iov_iter_count(i);
 }
 void rtcp_helper_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
+/* sk_socket stays while the callback lock is held (sock_orphan clears it under that lock). */
+void rtcp_helper_sk_send_sigurg(struct sock *sk) { read_lock_bh(&sk->sk_callback_lock); sk_send_sigurg(sk); read_unlock_bh(&sk->sk_callback_lock); }
 void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
 bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }

@@ -325,14 +325,26 @@ impl net::Proto for RtcpProto {
 
 pub(crate) static PROTO: ProtoDef<RtcpProto> = ProtoDef::new();
 
-/// Copies the parts of `plan` in order into the user's next bytes, its
-/// buffer parts from `claim`; how many.
-fn copy_plan(msg: &mut Msg<'_>, plan: &Plan, claim: &Claim) -> usize {
+/// Copies the parts of `plan` in order into the user's next bytes, but
+/// the first `skip` bytes (urgent bytes a read passes over), its buffer
+/// parts from `claim`; how many.
+fn copy_plan(msg: &mut Msg<'_>, plan: &Plan, claim: &Claim, mut skip: usize) -> usize {
     let mut out = 0;
+    let mut cut = |r: &core::ops::Range<usize>| {
+        let k = skip.min(r.len());
+        skip -= k;
+        r.start + k..r.end
+    };
     for part in plan.parts() {
         let (want, n) = match part {
-            Part::Buffer(spans) => (spans.0.len() + spans.1.len(), claim.read(spans, |src| msg.copy_to_user(src))),
-            Part::Skb { skb, off, len } => (*len as usize, msg.copy_skb_to_user(skb, *off, *len)),
+            Part::Buffer((a, b)) => {
+                let spans = (cut(a), cut(b));
+                (spans.0.len() + spans.1.len(), claim.read(&spans, |src| msg.copy_to_user(src)))
+            }
+            Part::Skb { skb, off, len } => {
+                let k = cut(&(0..*len as usize)).start as u32;
+                (*len as usize - k as usize, msg.copy_skb_to_user(skb, *off + k, *len - k))
+            }
         };
         out += n;
         if n < want {
@@ -434,9 +446,13 @@ impl RtcpOps {
 
 /// `tcp_ioctl`: `SIOCINQ` (`FIONREAD`), the bytes readable;
 /// `SIOCOUTQ`, the bytes not yet acknowledged; `SIOCOUTQNSD`, the bytes
-/// not yet sent; `EINVAL` on a listener.
+/// not yet sent; `EINVAL` on a listener; `SIOCATMARK`, the reader is at
+/// the urgent mark (0 on any socket without urgent data).
 pub(crate) fn ioctl(sock: &Socket<RtcpProto>, cmd: u32) -> Result<i32> {
     let sk = sock.sk().ok_or(EINVAL)?;
+    if cmd == sys::RTCP_SIOCATMARK {
+        return Ok(sk.shared().tcb.lock().stream().is_some_and(|st| st.at_mark()).into());
+    }
     if !matches!(cmd, sys::RTCP_SIOCINQ | sys::RTCP_SIOCOUTQ | sys::RTCP_SIOCOUTQNSD) {
         return Err(ENOIOCTLCMD);
     }
@@ -464,13 +480,11 @@ pub(crate) fn ioctl(sock: &Socket<RtcpProto>, cmd: u32) -> Result<i32> {
 /// first (`ENOBUFS` if it cannot), gives it back if it takes no bytes,
 /// and its completion is posted on the error queue once its bytes are
 /// acknowledged: as Linux's TCP, which copies as RTCP always does when
-/// the route cannot gather pages, and says so in the completion.
+/// the route cannot gather pages, and says so in the completion. With
+/// `MSG_OOB` the last byte written is urgent (`tcp_mark_urg`).
 pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -> Result<usize> {
     let sk = sock.sk().ok_or(EINVAL)?;
     let flags = msg.flags();
-    if flags & sys::RTCP_MSG_OOB != 0 {
-        return Err(EOPNOTSUPP);
-    }
     let zc = if flags & sys::RTCP_MSG_ZEROCOPY != 0 && len > 0 && sk.zerocopy() {
         let owned = sk.lock();
         // A reference to the last completion, taken under the
@@ -484,7 +498,7 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
         // Fast Open: the connect, with the first bytes in the SYN.
         match crate::rtcp_fastopen::sendmsg(sock, sk, msg, len, flags) {
             Ok((n, true)) => Ok(n),
-            Ok((n, false)) => send_stream(sk, msg, len - n, flags).map(|m| n + m).or(if n > 0 { Ok(n) } else { Err(EPIPE) }),
+            Ok((n, false)) => send_stream(sk, msg, len - n, flags).map(|m| n + m).or_else(|e| if n > 0 { Ok(n) } else { Err(e) }),
             Err(e) => Err(e),
         }
     } else {
@@ -606,6 +620,11 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
                 if last && flags & sys::RTCP_MSG_MORE != 0 {
                     st.conn.data.hold_tail = true;
                 }
+                // MSG_OOB: the urgent point follows the bytes written so
+                // far, as `tcp_push` marks it at each push of the call.
+                if n > 0 && flags & sys::RTCP_MSG_OOB != 0 {
+                    st.conn.mark_urgent();
+                }
                 n
             }
             _ => 0,
@@ -631,9 +650,6 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
     if flags & sys::RTCP_MSG_ERRQUEUE != 0 {
         return msg.recv_error(sk, len);
     }
-    if flags & sys::RTCP_MSG_OOB != 0 {
-        return Err(EINVAL);
-    }
     let peek = flags & sys::RTCP_MSG_PEEK != 0;
     let target = if flags & sys::RTCP_MSG_WAITALL != 0 && !peek { len } else { 1 };
     let mut timeo = sk.recv_timeout(flags & sys::RTCP_MSG_DONTWAIT != 0);
@@ -642,26 +658,43 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
     if sk.state() == TCP_LISTEN {
         return Err(ENOTCONN);
     }
+    if flags & sys::RTCP_MSG_OOB != 0 {
+        return recv_urgent(sk, msg, len, flags);
+    }
     let mut copied = 0usize;
     while copied < len {
         // The readable bytes at the receive buffer's head, copied
-        // straight to user memory with the connection's lock let go.
-        let ready = sk.shared().tcb.lock().stream().map(|st| st.plan(len - copied));
-        let ready = match ready {
+        // straight to user memory with the connection's lock let go, up
+        // to the urgent mark (`tcp_recvmsg_locked`): a read that copied
+        // something stops before it, and the urgent bytes there are
+        // taken without being copied (unless SO_OOBINLINE).
+        let ready = sk.shared().tcb.lock().stream().map(|st| {
+            let u = st.urgent_read();
+            let stop = u.at_mark && copied > 0;
+            let want = (u.drop as usize).saturating_add((len - copied).min(u.limit as usize));
+            // A peek cannot take the bytes it skips: it waits for data.
+            let plan = if stop || (peek && st.readable() == 0) { None } else { st.plan(want) };
+            (stop, u.drop as usize, plan)
+        });
+        let (stop, skip, ready) = match ready {
             Some(r) => r,
             None if copied > 0 => break,
             // Never connected (or disconnected).
             None => return Err(ENOTCONN),
         };
+        if stop {
+            break;
+        }
         if let Some((plan, lease, claim)) = ready {
+            let skip = skip.min(plan.len);
             // The plan's buffer parts are data at the head, claimed to be
             // read with the lock let go; the claim ends before they are
             // consumed (and become room).
             // MSG_TRUNC: the bytes are taken (or peeked) without being
             // copied, and counted (tcp_recvmsg_locked skips the copy).
-            let out = if flags & sys::RTCP_MSG_TRUNC != 0 { plan.len } else { copy_plan(msg, &plan, &claim) };
+            let out = if flags & sys::RTCP_MSG_TRUNC != 0 { plan.len - skip } else { copy_plan(msg, &plan, &claim, skip) };
             drop(claim);
-            if out == 0 && copied == 0 {
+            if out == 0 && copied == 0 && plan.len > skip {
                 return Err(EFAULT);
             }
             copied += out;
@@ -669,7 +702,7 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
                 break;
             }
             let (tell, outgrown) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
-                Some(st) => (st.took_planned(&plan, out), st.reader_outgrows_rx(out, now_ms())),
+                Some(st) => (st.took_planned(&plan, skip + out), st.reader_outgrows_rx(out, now_ms())),
                 None => (false, false),
             };
             // The skbs read to their end are freed here, with the
@@ -680,7 +713,7 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             if tell || grew {
                 RtcpOps::push(sk);
             }
-            if out == 0 {
+            if out == 0 && skip == 0 {
                 break;
             }
             continue;
@@ -703,7 +736,7 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             sk.has_error()
                 || sk.shutdown() & RCV_SHUTDOWN != 0
                 || sk.state() == TCP_CLOSE
-                || sk.shared().tcb.lock().stream().is_none_or(|st| !st.rx.is_empty())
+                || sk.shared().tcb.lock().stream().is_none_or(|st| st.readable() > 0)
         });
         owned = Some(sk.lock());
         match ready {
@@ -715,6 +748,43 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
         }
     }
     Ok(copied)
+}
+
+/// `recv(MSG_OOB)` (`tcp_recv_urg`), which never waits: the urgent byte
+/// (`MSG_OOB` in the message's flags; `MSG_TRUNC` and 0 for a buffer of
+/// none), taken unless `MSG_PEEK`; `EINVAL` when there is none or it is
+/// read inline (`SO_OOBINLINE`), `ENOTCONN` on a connection that ended
+/// without the peer's FIN, then `EAGAIN` until it comes (0 once nothing
+/// more will).
+fn recv_urgent(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
+    use crate::proto::urgent::OobRecv;
+    let (got, fin) =
+        sk.shared().tcb.lock().stream().map_or((OobRecv::Invalid, false), |st| (st.conn.data.urg.recv(true), st.conn.data.fin_in));
+    if got == OobRecv::Invalid {
+        return Err(EINVAL);
+    }
+    // Closed without the peer's FIN (`SOCK_DONE`): reset, timed out.
+    if sk.state() == TCP_CLOSE && !fin {
+        return Err(ENOTCONN);
+    }
+    let over = sk.state() == TCP_CLOSE || sk.shutdown() & RCV_SHUTDOWN != 0;
+    let OobRecv::Byte(b) = got else {
+        return if over { Ok(0) } else { Err(EAGAIN) };
+    };
+    if flags & sys::RTCP_MSG_PEEK == 0 {
+        if let Some(st) = sk.shared().tcb.lock().stream() {
+            st.conn.data.urg.recv(false);
+        }
+    }
+    msg.add_flags(sys::RTCP_MSG_OOB);
+    if len == 0 {
+        msg.add_flags(sys::RTCP_MSG_TRUNC);
+        return Ok(0);
+    }
+    if flags & sys::RTCP_MSG_TRUNC == 0 && msg.copy_to_user(&[b]) != 1 {
+        return Err(EFAULT);
+    }
+    Ok(1)
 }
 
 /// As `tcp_poll`.
@@ -730,11 +800,12 @@ pub(crate) fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
         };
     }
     let shutdown = sk.shutdown();
-    let (readable, writable) = match sk.shared().tcb.lock().stream() {
+    let (readable, writable, urgent) = match sk.shared().tcb.lock().stream() {
         // sk_stream_is_writeable: free room at least half of what is
-        // queued.
-        Some(st) => (!st.rx.is_empty(), st.conn.writable()),
-        None => (false, true),
+        // queued. Readable: more than an urgent byte to skip; POLLPRI:
+        // the urgent byte waits for recv(MSG_OOB).
+        Some(st) => (st.readable() > 0, st.conn.writable(), st.conn.data.urg.pending()),
+        None => (false, true, false),
     };
     let mut mask = 0;
     if shutdown == RCV_SHUTDOWN | SEND_SHUTDOWN || state == TCP_CLOSE {
@@ -755,6 +826,9 @@ pub(crate) fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
         // "Writable" (to fail at once) once the sending side is shut.
         if writable || shutdown & SEND_SHUTDOWN != 0 {
             mask |= EPOLLOUT | EPOLLWRNORM;
+        }
+        if urgent {
+            mask |= sys::RTCP_EPOLLPRI;
         }
     }
     // As tcp_poll: an error, or something on the error queue

@@ -308,7 +308,12 @@ pub(crate) fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline:
     if out.established || out.eof || out.time_wait || state.linux() != old {
         sk.state_change();
     }
-    if out.readable > 0 || out.eof {
+    // tcp_check_urg: SIGURG for a new urgent pointer; tcp_urg: readers
+    // (and POLLPRI) wake when the urgent byte comes.
+    if out.sigurg {
+        sk.send_sigurg();
+    }
+    if out.readable > 0 || out.eof || out.urg_at.is_some() {
         sk.data_ready();
     }
     // `sk_stream_write_space`: writers wake when a write makes real
@@ -366,6 +371,8 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
         let mut tcb = sk.shared().tcb.lock();
         let st = tcb.stream()?;
         let syn_sent = st.conn.state == State::SynSent;
+        // SO_OOBINLINE, which the core sets: the urgent byte's place.
+        st.conn.data.urg.inline = sk.oob_inline();
         let (out, retransmission) = f(st)?;
         if syn_sent {
             fastopen::on_synack(net, &st.conn, &out);

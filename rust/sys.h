@@ -146,6 +146,11 @@ const int RTCP_MSG_WAITALL = MSG_WAITALL;
 const int RTCP_MSG_NOSIGNAL = MSG_NOSIGNAL;
 const int RTCP_MSG_TRUNC = MSG_TRUNC;
 const int RTCP_MSG_OOB = MSG_OOB;
+/* Urgent data: SO_OOBINLINE's flag, SIOCATMARK, POLLPRI, SIGURG. */
+const int RTCP_SOCK_URGINLINE = SOCK_URGINLINE;
+const unsigned int RTCP_SIOCATMARK = SIOCATMARK;
+const __poll_t RTCP_EPOLLPRI = EPOLLPRI;
+void rtcp_helper_sk_send_sigurg(struct sock *sk);
 const int RTCP_MSG_MORE = MSG_MORE;
 const int RTCP_MSG_FASTOPEN = MSG_FASTOPEN;
 const int RTCP_SOCK_MIN_RCVBUF = SOCK_MIN_RCVBUF;

@@ -197,6 +197,7 @@ def normalise(segs, origin=0, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
             "win": win,
             "opts": opts,
             "df": bool(ip.flags & 2),
+            "up": tcp.urgptr if "U" in flags else 0,
         })
     return out
 
@@ -1000,6 +1001,20 @@ SCENARIOS = {
                                                                         note(lambda: c.send(b"y")))), next_one()),
                                    False, None),
     "badarg.connect_again": (sc_connect_twice(), False, None),
+    # Urgent data: send(MSG_OOB) puts URG and the pointer (one past the
+    # urgent byte) on its segment, and urgent mode lets a short write
+    # after it out at once (no Nagle) without URG; the peer's urgent byte
+    # is read out of band, the rest of its data in band.
+    "urgent.send_oob": (sc_on_connection(app_does(lambda c: c.send(b"y" * 100, socket.MSG_OOB)), next_one()),
+                        False, None),
+    "urgent.send_oob_then_data": (sc_on_connection(app_does(lambda c: (c.send(b"y" * 100, socket.MSG_OOB),
+                                                                       c.send(b"z" * 10))), next_ones(2)),
+                                  False, None),
+    "urgent.recv_oob": (sc_on_connection(steps(peer_sends("PAU", payload=b"x" * 99 + b"!", urgptr=100),
+                                               lambda peer, c, their: (note(lambda: c.recv(1, socket.MSG_OOB)),
+                                                                       note(lambda: c.recv(1, socket.MSG_OOB)),
+                                                                       note(lambda: len(c.recv(200))))),
+                                         next_one()), False, None),
     "badarg.recv_oob_none": (sc_on_connection(app_does(lambda c: note(lambda: c.recv(1, socket.MSG_OOB))), quiet()),
                              False, None),
     "badarg.listen_connected": (sc_on_connection(app_does(lambda c: note(lambda: c.listen(1))), quiet()),
@@ -1043,7 +1058,7 @@ def record(path, only=()):
         json.dump(out, f)
 
 
-FIELDS = ("flags", "seq", "ack", "len", "win", "opts", "df")
+FIELDS = ("flags", "seq", "ack", "len", "win", "opts", "df", "up")
 
 
 def brief(segs):

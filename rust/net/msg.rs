@@ -48,6 +48,12 @@ impl Msg<'_> {
         }
     }
 
+    /// Adds `f` to the flags `recvmsg` hands back (`MSG_OOB`, `MSG_TRUNC`).
+    pub(crate) fn add_flags(&mut self, f: i32) {
+        // SAFETY: the msghdr is live (type invariant).
+        unsafe { (*self.msg).msg_flags |= f as u32 }
+    }
+
     /// Copies the user's next bytes into `dst`; how many (fewer on a fault
     /// or when the user's buffers end).
     pub(crate) fn copy_from_user(&mut self, dst: &mut [u8]) -> usize {

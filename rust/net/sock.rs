@@ -371,6 +371,21 @@ impl<P: Proto> Sock<P> {
         }
     }
 
+    /// `SO_OOBINLINE` is on (`SOCK_URGINLINE`, which the core's
+    /// `sk_setsockopt` sets).
+    pub(crate) fn oob_inline(&self) -> bool {
+        // SAFETY: the sock is alive; `sock_flag` reads its flag word.
+        unsafe { sys::rtcp_helper_sock_flag(self.as_ptr(), sys::RTCP_SOCK_URGINLINE) }
+    }
+
+    /// `sk_send_sigurg`: `SIGURG` to the socket's owner (`F_SETOWN`) and
+    /// `POLL_PRI` to `FASYNC` waiters; nothing once the socket is gone.
+    pub(crate) fn send_sigurg(&self) {
+        // SAFETY: the sock is alive; the helper reads `sk_socket` under the
+        // callback lock, which `sock_orphan` takes to clear it.
+        unsafe { sys::rtcp_helper_sk_send_sigurg(self.as_ptr()) }
+    }
+
     /// `SO_ZEROCOPY` is on (`SOCK_ZEROCOPY`).
     pub(crate) fn zerocopy(&self) -> bool {
         // SAFETY: the sock is alive; `sock_flag` reads its flag word.

@@ -297,6 +297,11 @@ pub struct Outcome {
     /// The Fast Open cookie the peer's SYN-ACK gave (to cache for it),
     /// with its MSS (`tcp_fastopen_cache_set`).
     pub fastopen_cookie: Option<(super::options::FastOpen, u16)>,
+    /// A new urgent pointer came: `SIGURG` to the owner.
+    pub sigurg: bool,
+    /// The urgent byte is in the segment's payload, at this offset: the
+    /// stream keeps it aside for `recv(MSG_OOB)` (and `POLLPRI` says so).
+    pub urg_at: Option<u32>,
 }
 
 /// Where the kept part of a segment's payload goes.
@@ -529,6 +534,8 @@ pub struct Data {
     pub syn_data: u32,
     /// Our first SYN carried a Fast Open option (`syn_fastopen`).
     pub syn_fastopen: bool,
+    /// Urgent data, sent and received.
+    pub urg: super::urgent::Urgent,
 }
 
 /// Keepalive (RFC 9293 3.8.4, RFC 1122 4.2.3.6), as Linux's

@@ -103,6 +103,7 @@ impl Conn {
         if self.ack_in(seg, payload_len, now, &mut out) {
             return out;
         }
+        self.urgent_in(seg, payload_len, &mut out);
         self.data_in(seg, payload_len, now, &mut out);
         if out.error.is_some() {
             return out;
@@ -266,6 +267,7 @@ impl Conn {
             let in_buf = d.snd_end.diff(self.snd_una).max(0) as u32;
             out.acked = acked.min(in_buf);
             self.snd_una = seg.ack;
+            self.data.urg.acked(seg.ack.sub(acked), seg.ack);
             if self.snd_nxt.before(self.snd_una) {
                 self.snd_nxt = self.snd_una;
             }

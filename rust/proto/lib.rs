@@ -37,3 +37,4 @@ pub mod segment;
 pub mod seq;
 pub mod state;
 pub mod stream;
+pub mod urgent;

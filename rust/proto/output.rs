@@ -290,6 +290,10 @@ impl Conn {
         if self.neg.timestamps {
             s.options.timestamp = Some((self.tsval(now), self.ts_recent));
         }
+        if let Some(up) = self.data.urg.pointer(seq, self.snd_nxt) {
+            s.flags = s.flags | Flags::URG;
+            s.urgent = up;
+        }
         let d = &mut self.data;
         d.delack = None;
         d.unacked = 0;
@@ -512,7 +516,8 @@ impl Conn {
             // segment waits while another short one is unacknowledged.
             let small_out = d.snd_sml.after(self.snd_una) && !d.snd_sml.after(self.snd_nxt);
             let held = d.cork || d.hold_tail;
-            let nagle = len < mss && !push && !d.wakeup && (held || (!d.nodelay && flight > 0 && small_out));
+            // Urgent mode lets everything out (`tcp_nagle_test`).
+            let nagle = len < mss && !push && !d.wakeup && !d.urg.sending() && (held || (!d.nodelay && flight > 0 && small_out));
             if len > 0 && !nagle {
                 return Some(self.segment_at(self.snd_nxt, len, now));
             }

@@ -11,6 +11,9 @@ use super::options::TCP_MAX_WSCALE;
 use super::output::Transmit;
 use super::ring::{Bytes, Ring};
 use super::segment::Segment;
+use super::urgent::UrgRead;
+#[cfg(doc)]
+use super::urgent::Urgent;
 
 /// A received segment's payload, wherever it lies (an skb, a slice).
 pub trait Payload {
@@ -128,6 +131,13 @@ impl<S: Bytes> Stream<S> {
             }
         }
         let out = self.conn.on_segment(seg, payload_len, now);
+        // The urgent byte, kept aside (`tcp_urg`).
+        if let Some(off) = out.urg_at {
+            let mut byte = [0u8];
+            if payload.copy_to(off, &mut byte) {
+                self.conn.data.urg.arrived(byte[0]);
+            }
+        }
         if let Some(p) = out.data {
             let in_order = out.readable > 0 && p.at as usize == self.rx.len();
             if !(in_order && payload.keep(p.skip, p.len)) {
@@ -217,8 +227,28 @@ impl<S: Bytes> Stream<S> {
     /// ([`Conn::on_read`]).
     pub fn took(&mut self, n: usize) -> bool {
         let n = n.min(self.rx.len());
+        let head = self.conn.read_seq();
+        self.conn.data.urg.took(head, n as u32);
         self.rx.consume(n);
         self.conn.on_read(n as u32)
+    }
+
+    /// How a read from the head meets the urgent mark ([`Urgent::read_at`]).
+    pub fn urgent_read(&self) -> UrgRead {
+        let avail = u32::try_from(self.rx.len()).unwrap_or(u32::MAX);
+        self.conn.data.urg.read_at(self.conn.read_seq(), avail)
+    }
+
+    /// The bytes a read can take now: the readable ones less the urgent
+    /// bytes it skips (`tcp_poll`'s readable test).
+    pub fn readable(&self) -> usize {
+        let avail = u32::try_from(self.rx.len()).unwrap_or(u32::MAX);
+        self.conn.data.urg.readable(self.conn.read_seq(), avail) as usize
+    }
+
+    /// `SIOCATMARK`: the reader is at the urgent mark.
+    pub fn at_mark(&self) -> bool {
+        self.conn.data.urg.at_mark(self.conn.read_seq())
     }
 
     /// `tcp_rcv_space_adjust`, simply: counts `n` bytes the reader took at
@@ -381,6 +411,104 @@ mod tests {
             }
             self.pages[i].as_mut().map(|p| &mut p[w])
         }
+    }
+
+    // =========================================================================
+    // Tests for ESTABLISHED: urgent data
+    // =========================================================================
+
+    /// Reads as `tcp_recvmsg_locked` does at the urgent mark: up to it,
+    /// the urgent bytes to skip taken without being copied.
+    fn read_urgent(s: &mut Stream<Vec<u8>>, max: usize) -> Vec<u8> {
+        let u = s.urgent_read();
+        let want = (u.drop as usize + max.min(u.limit as usize)).min(s.rx.len());
+        let mut buf = vec![0; want];
+        let n = s.read(&mut buf, true);
+        s.took(n);
+        buf.drain(..(u.drop as usize).min(n));
+        buf.truncate(n.saturating_sub(u.drop as usize));
+        buf
+    }
+
+    #[test]
+    fn urgent_data_goes_out_of_band_and_reads_stop_at_the_mark() {
+        let (mut a, mut b) = pair(Config::default(), 65_536, 65_536);
+        // Nagle would hold the second short write: urgent mode does not.
+        a.write(b"hello");
+        let first = drain(&mut a, 1, None);
+        assert_eq!(first.len(), 1);
+        assert!(!first[0].0.flags.contains(Flags::URG));
+        a.write(b"abc!");
+        a.conn.mark_urgent();
+        let wire = drain(&mut a, 1, None);
+        assert_eq!(wire.len(), 1, "urgent mode lets the short segment out");
+        let (seg, payload) = &wire[0];
+        assert!(seg.flags.contains(Flags::URG));
+        assert_eq!((seg.urgent, payload.as_slice()), (4, &b"abc!"[..]));
+        let out = deliver(&mut b, &first[0], 1);
+        assert!(!out.sigurg && !b.conn.data.urg.pending());
+        let out = deliver(&mut b, &wire[0], 1);
+        assert!(out.sigurg);
+        assert!(b.conn.data.urg.pending());
+        assert_eq!(b.readable(), 9);
+        // Up to the mark, then the rest without the urgent byte.
+        assert_eq!(read_urgent(&mut b, 100), b"helloabc");
+        assert!(b.at_mark());
+        assert_eq!(b.readable(), 0, "the urgent byte alone is not readable");
+        assert_eq!(b.conn.data.urg.recv(false), crate::urgent::OobRecv::Byte(b'!'));
+        assert!(!b.conn.data.urg.pending());
+        assert!(b.at_mark());
+        assert_eq!(read_urgent(&mut b, 100), b"");
+        assert!(!b.at_mark());
+        assert_eq!(b.conn.data.urg.data, crate::urgent::UrgData::None);
+        // The ACK ends urgent mode: the next segment carries no URG.
+        let ack = b.conn.ack(2);
+        deliver(&mut a, &(ack, vec![]), 2);
+        assert!(!a.conn.data.urg.sending());
+        a.write(b"z");
+        let w = drain(&mut a, 3, None);
+        assert!(!w[0].0.flags.contains(Flags::URG));
+        deliver(&mut b, &w[0], 3);
+        assert_eq!(read_urgent(&mut b, 100), b"z");
+    }
+
+    #[test]
+    fn urgent_byte_stays_in_the_stream_with_oobinline() {
+        let (mut a, mut b) = pair(Config::default(), 65_536, 65_536);
+        b.conn.data.urg.inline = true;
+        a.write(b"ab!cd");
+        a.conn.data.urg.mark(a.conn.data.snd_end.sub(2));
+        for w in drain(&mut a, 1, None) {
+            assert_eq!(w.0.urgent, 3);
+            deliver(&mut b, &w, 1);
+        }
+        // POLLPRI all the same, as Linux's tcp_poll; recv(MSG_OOB) EINVAL.
+        assert!(b.conn.data.urg.pending());
+        assert_eq!(b.conn.data.urg.recv(true), crate::urgent::OobRecv::Invalid);
+        assert_eq!(read_urgent(&mut b, 100), b"ab");
+        assert!(b.at_mark());
+        assert_eq!(read_urgent(&mut b, 100), b"!cd");
+    }
+
+    #[test]
+    fn urgent_pointer_before_its_byte_waits_for_it() {
+        let (mut a, mut b) = pair(Config::default(), 65_536, 65_536);
+        a.conn.data.nodelay = true;
+        a.write(&[7u8; 3000]);
+        a.conn.mark_urgent();
+        let wire = drain(&mut a, 1, None);
+        assert!(wire.len() >= 3);
+        assert!(wire.iter().all(|w| w.0.flags.contains(Flags::URG)));
+        deliver(&mut b, &wire[0], 1);
+        assert_eq!(b.conn.data.urg.recv(false), crate::urgent::OobRecv::NotYet);
+        assert_eq!(b.urgent_read().limit, 2999);
+        for w in &wire[1..] {
+            deliver(&mut b, w, 1);
+        }
+        assert_eq!(b.conn.data.urg.recv(false), crate::urgent::OobRecv::Byte(7));
+        assert_eq!(read_urgent(&mut b, 5000).len(), 2999);
+        assert_eq!(read_urgent(&mut b, 5000).len(), 0);
+        assert_eq!(b.rx.len(), 0);
     }
 
     #[test]
