@@ -187,15 +187,21 @@ impl Conn {
         }
         self.retransmits = 0;
         self.data.rtx_since = None;
-        self.snd_wnd = u32::from(seg.window) << self.neg.snd_wscale.min(super::options::TCP_MAX_WSCALE);
-        self.data.max_window = self.data.max_window.max(self.snd_wnd);
-        self.data.snd_wl1 = seg.seq;
-        self.data.snd_wl2 = seg.ack;
         self.deadline = None;
         if self.snd_una != self.data.snd_max {
             self.arm_rto(now);
         }
+        // Taken as any segment (`tcp_ack`, then the data), against the
+        // SYN's window: an ACK of the SYN-ACK alone is no duplicate of
+        // one for the bytes sent since. Then the window of this ACK
+        // (`tcp_rcv_state_process`'s SYN-RECEIVED case).
         let mut out = self.synchronized(seg, payload_len, now);
+        if self.state != State::Closed {
+            self.snd_wnd = u32::from(seg.window) << self.neg.snd_wscale.min(super::options::TCP_MAX_WSCALE);
+            self.data.max_window = self.data.max_window.max(self.snd_wnd);
+            self.data.snd_wl1 = seg.seq;
+            self.data.snd_wl2 = seg.ack;
+        }
         out.established = true;
         out
     }
@@ -334,6 +340,24 @@ mod tests {
         // Then the ACK of our data.
         let out = c.on_segment(&from_client(IRS.add(31), ISS.add(101), Flags::ACK), 0, NOW + 60);
         assert_eq!(out.acked, 100);
+    }
+
+    #[test]
+    fn the_ack_of_the_synack_alone_is_no_duplicate_ack() {
+        let (mut c, _) = child(0);
+        for _ in 0..3 {
+            c.queued(1000, true);
+            while c.transmit(NOW).is_some() {}
+        }
+        let ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
+        c.on_segment(&ack, 0, NOW + 30);
+        assert_eq!(c.state, State::Established);
+        assert_eq!(c.snd_wnd, 502 << 7);
+        // Two real duplicates after it: still no fast retransmit (three
+        // are needed), as the first did not count.
+        c.on_segment(&ack, 0, NOW + 31);
+        c.on_segment(&ack, 0, NOW + 32);
+        assert!(!c.data.rtx_head);
     }
 
     #[test]
