@@ -434,9 +434,11 @@ impl RtcpOps {
     pub(crate) fn disconnect(sk: &Sock<RtcpProto>) {
         let old = sk.state();
         Self::abort(sk);
-        // The next connect may go elsewhere (`tcp_disconnect`).
+        // The next connect may go elsewhere (`tcp_disconnect`), and is
+        // deferred only if it says so again.
         Route::forget(sk);
         sk.set_shutdown(0);
+        sk.shared().fastopen.deferred.store(false, Ordering::Relaxed);
         if matches!(old, TCP_SYN_SENT | TCP_ESTABLISHED) {
             sk.report_error(ECONNRESET.to_errno().wrapping_neg());
         }
