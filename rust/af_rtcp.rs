@@ -288,7 +288,7 @@ impl net::SocketOps for RtcpOps {
         RtcpNet::of(net).listen_conflict(sk, local)?;
         sk.shared().fastopen.on_listen(net, backlog);
         *sk.shared().tcb.lock() =
-            Tcb::Listen(Listener::new(backlog, owned.port.clone()));
+            Tcb::Listen(Listener::new(backlog, owned.port.clone())?);
         {
             let mut ls = RtcpNet::of(net).listeners.lock();
             if let Err(e) = ls.push((local, sk.into()), GFP_ATOMIC) {

@@ -473,9 +473,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
     {
         let mut tcb = sk.shared().tcb.lock();
         let Tcb::Listen(l) = &mut *tcb else { return };
-        if let Some(i) = l.requests.iter().position(|r| r.local == local && r.remote == remote) {
-            let full = l.accept_queue_full();
-            let Some(req) = l.requests.get_mut(i) else { return };
+        if let Some(req) = l.requests.find_mut(local, remote) {
             // TCP_DEFER_ACCEPT: a final ACK without data makes nothing yet.
             let outcome =
                 if req.defers(&pkt.seg, pkt.payload_len) { RequestOutcome::Nothing } else { req.on_segment(&pkt.seg, now) };
@@ -484,15 +482,15 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                 RequestOutcome::Reply(seg) => reply = Some(seg),
                 RequestOutcome::Drop(rst) => {
                     reply = rst;
-                    let _ = l.requests.remove(i);
+                    l.requests.remove(local, remote);
                 }
                 // A full accept queue drops the final ACK: the request
                 // stays and its SYN-ACK is sent again, as Linux does.
-                RequestOutcome::Established(_) if full => {
+                RequestOutcome::Established(_) if l.accept_queue_full() => {
                     Stats::inc(&RtcpNet::of(net).stats.listen_overflows);
                 }
                 RequestOutcome::Established(conn) => {
-                    let _ = l.requests.remove(i);
+                    l.requests.remove(local, remote);
                     established = Some(conn);
                 }
             }
@@ -546,12 +544,13 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                                 fastopen_child = Some(req.fastopen_child(pkt.payload_len, fo.cookie, now));
                             } else {
                                 let synack = req.synack(now);
-                                if l.requests.push(req, GFP_ATOMIC).is_ok() {
+                                let deadline = req.deadline;
+                                if l.requests.push(req).is_ok() {
                                     reply = Some(synack);
+                                    rearm = l.timer_for(deadline);
                                 }
                             }
                         }
-                        rearm = l.deadline();
                     }
                 }
             }

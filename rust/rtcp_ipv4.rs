@@ -181,13 +181,11 @@ impl Hook for RtcpHook {
         } else if let Some(sk) = rn.listener(e.local, e.remote) {
             let mut tcb = sk.shared().tcb.lock();
             let Tcb::Listen(l) = &mut *tcb else { return };
-            let Some(i) = l.requests.iter().position(|r| r.local == e.local && r.remote == e.remote) else {
-                return;
-            };
-            match l.requests.get(i).and_then(|r| r.on_icmp(e)) {
+            let Some(req) = l.requests.find_mut(e.local, e.remote) else { return };
+            match req.on_icmp(e) {
                 None => Stats::inc(&rn.stats.out_of_window_icmps),
                 Some(true) => {
-                    let _ = l.requests.remove(i);
+                    l.requests.remove(e.local, e.remote);
                     Stats::inc(&rn.stats.listen_drops);
                 }
                 Some(false) => {}

@@ -11,7 +11,9 @@ use kernel::sync::aref::ARef;
 
 use crate::net::clock::now_ms;
 use crate::net::skb::SkbPayload;
+use crate::net::siphash::SipKey;
 use crate::net::{Net, PortReservation, Route, Sock};
+use crate::proto::conn::Endpoint;
 use crate::proto::conn::Conn;
 use crate::proto::cookie;
 use crate::proto::request::Request;
@@ -34,7 +36,10 @@ pub(crate) struct Listener {
     /// `sk_acceptq_is_full`), the SYN queue as many.
     pub(crate) backlog: usize,
     /// Handshakes in progress: our SYN-ACK is out.
-    pub(crate) requests: KVec<Request>,
+    pub(crate) requests: Requests,
+    /// When the listener's timer is set to fire (the earliest request's
+    /// deadline when it was last looked at).
+    pub(crate) timer_at: Option<u64>,
     /// Established connections waiting for `accept()`.
     pub(crate) queue: KVec<ARef<Sock<RtcpProto>>>,
     /// When a SYN last found the SYN queue full (or got a cookie): final
@@ -48,8 +53,28 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    pub(crate) fn new(backlog: usize, port: Option<PortReservation>) -> Listener {
-        Listener { backlog, requests: KVec::new(), queue: KVec::new(), last_overflow: None, flood_warned: false, port }
+    /// A listener for `backlog`, its request table sized for it (`ENOMEM`
+    /// without the memory).
+    pub(crate) fn new(backlog: usize, port: Option<PortReservation>) -> Result<Listener> {
+        Ok(Listener {
+            backlog,
+            requests: Requests::new(backlog, GFP_KERNEL)?,
+            timer_at: None,
+            queue: KVec::new(),
+            last_overflow: None,
+            flood_warned: false,
+            port,
+        })
+    }
+
+    /// A request's timer runs out at `deadline`: the timer to set, if it
+    /// fires later (or not at all) now.
+    pub(crate) fn timer_for(&mut self, deadline: u64) -> Option<u64> {
+        if self.timer_at.is_some_and(|t| t <= deadline) {
+            return None;
+        }
+        self.timer_at = Some(deadline);
+        Some(deadline)
     }
 
     /// `sk_acceptq_is_full`.
@@ -69,9 +94,91 @@ impl Listener {
         self.last_overflow.is_some_and(|t| now.saturating_sub(t) <= VALID_MS)
     }
 
-    /// When the listener's timer should next fire.
-    pub(crate) fn deadline(&self) -> Option<u64> {
-        self.requests.iter().map(|r| r.deadline).min()
+    /// When the listener's timer should next fire, from every request (as
+    /// the timer runs, not per segment).
+    pub(crate) fn deadline(&mut self) -> Option<u64> {
+        self.timer_at = self.requests.iter().map(|r| r.deadline).min();
+        self.timer_at
+    }
+}
+
+/// Bucket count bounds of a request table: at least a few, and a table of
+/// at most a page of bucket heads per 170 buckets (order 3 at the most).
+const MIN_BUCKETS: usize = 8;
+const MAX_BUCKETS: usize = 4096;
+
+/// A listener's requests (its SYN queue) by four-tuple: a segment finds its
+/// request by a hash of the peer's address and port under a secret key, as
+/// `inet_ehashfn` places Linux's request socks, never by a scan of the
+/// queue. Sized from the backlog, so that a bucket holds about one.
+pub(crate) struct Requests {
+    buckets: KVec<KVec<Request>>,
+    len: usize,
+    key: SipKey,
+}
+
+impl Requests {
+    fn new(backlog: usize, flags: kernel::alloc::Flags) -> Result<Requests> {
+        let n = backlog.saturating_add(1).next_power_of_two().clamp(MIN_BUCKETS, MAX_BUCKETS);
+        let mut buckets = KVec::with_capacity(n, flags)?;
+        for _ in 0..n {
+            buckets.push(KVec::new(), flags)?;
+        }
+        Ok(Requests { buckets, len: 0, key: SipKey::random() })
+    }
+
+    fn bucket(&self, local: Endpoint, remote: Endpoint) -> usize {
+        let addrs = u64::from(remote.addr) << 32 | u64::from(local.addr);
+        let ports = u64::from(remote.port) << 16 | u64::from(local.port);
+        (self.key.hash2(addrs, ports) as usize) & self.buckets.len().saturating_sub(1)
+    }
+
+    /// How many handshakes are in progress.
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+
+    /// The request of a four-tuple.
+    pub(crate) fn find_mut(&mut self, local: Endpoint, remote: Endpoint) -> Option<&mut Request> {
+        let b = self.bucket(local, remote);
+        self.buckets.get_mut(b)?.iter_mut().find(|r| r.local == local && r.remote == remote)
+    }
+
+    /// Takes the request of a four-tuple out.
+    pub(crate) fn remove(&mut self, local: Endpoint, remote: Endpoint) -> Option<Request> {
+        let b = self.bucket(local, remote);
+        let bucket = self.buckets.get_mut(b)?;
+        let i = bucket.iter().position(|r| r.local == local && r.remote == remote)?;
+        let req = bucket.remove(i).ok()?;
+        self.len = self.len.saturating_sub(1);
+        Some(req)
+    }
+
+    /// Adds a request (of a four-tuple that has none).
+    pub(crate) fn push(&mut self, req: Request) -> Result {
+        let b = self.bucket(req.local, req.remote);
+        self.buckets.get_mut(b).ok_or(EINVAL)?.push(req, GFP_ATOMIC)?;
+        self.len += 1;
+        Ok(())
+    }
+
+    /// Every request.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &Request> {
+        self.buckets.iter().flat_map(|b| b.iter())
+    }
+
+    /// Runs `f` on every request, dropping those it says to.
+    pub(crate) fn retain(&mut self, mut f: impl FnMut(&mut Request) -> bool) {
+        for bucket in self.buckets.iter_mut() {
+            let mut i = 0;
+            while let Some(r) = bucket.get_mut(i) {
+                if f(r) {
+                    i += 1;
+                } else if bucket.remove(i).is_ok() {
+                    self.len = self.len.saturating_sub(1);
+                }
+            }
+        }
     }
 }
 

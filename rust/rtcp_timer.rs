@@ -34,23 +34,19 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
             Tcb::Conn(_) => return,
             Tcb::Listen(l) => {
                 // SYN-ACKs due again; requests out of retries go.
-                let mut i = 0;
-                while let Some(req) = l.requests.get_mut(i) {
+                l.requests.retain(|req| {
                     if req.deadline > now {
-                        i += 1;
-                        continue;
+                        return true;
                     }
                     match req.on_timer(now) {
                         RequestTimer::Synack(seg) => {
                             let _ = synacks.push((req.local, req.remote, seg), GFP_ATOMIC);
-                            i += 1;
+                            true
                         }
-                        RequestTimer::Wait => i += 1,
-                        RequestTimer::Expire => {
-                            let _ = l.requests.remove(i);
-                        }
+                        RequestTimer::Wait => true,
+                        RequestTimer::Expire => false,
                     }
-                }
+                });
                 l.deadline().map(|d| d.saturating_sub(now))
             }
             Tcb::Idle => return,
