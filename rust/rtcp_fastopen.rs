@@ -181,8 +181,7 @@ pub(crate) fn on_synack(net: &Net, c: &crate::proto::conn::Conn, out: &crate::pr
 /// `sendmsg` with `MSG_FASTOPEN`, or the first after a deferred
 /// connect (`tcp_sendmsg_fastopen`): the connect to `msg`'s address with
 /// the first bytes in the SYN (as many as it takes, none when it asks for
-/// a cookie), then, for a blocking socket that was not deferred, the wait
-/// for the handshake. `Ok((n, true))`: the call returns `n` now; `Ok((n,
+/// a cookie), then, for a blocking socket, the wait for the handshake. `Ok((n, true))`: the call returns `n` now; `Ok((n,
 /// false))`: `n` bytes went in the SYN and the rest follow as any send.
 pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<(usize, bool)> {
     let net = sk.net();
@@ -223,11 +222,12 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, sk: &Sock<RtcpProto>, msg: &mut 
         });
     }
     let copied = copied?;
-    let nonblock = flags & sys::RTCP_MSG_DONTWAIT != 0;
-    if deferred || nonblock {
+    if flags & sys::RTCP_MSG_DONTWAIT != 0 {
         // __inet_stream_connect's EINPROGRESS, unless bytes went.
         return if copied > 0 { Ok((copied, true)) } else { Err(EINPROGRESS) };
     }
+    // A blocking socket waits for the handshake, deferred or not (its
+    // error is the call's, the bytes in the SYN lost with it).
     RtcpOps::wait_connected(sock, sk, false)?;
     Ok((copied, false))
 }

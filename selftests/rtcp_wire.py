@@ -157,6 +157,10 @@ def normalise(segs, origin=0, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
     """The recorded segments as comparable records, their times from the
     one at `origin`."""
     isn = None
+    # Each connection's sequence numbers from its own SYN (a scenario may
+    # open several, from ports of their own); a segment of a port that
+    # sent none counts from the first SYN.
+    isns = {}
     wscale = 0
     out = []
     # Times from the stack's first segment of what the scenario tests
@@ -167,8 +171,9 @@ def normalise(segs, origin=0, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
     for t, ip in segs:
         tcp = ip[TCP]
         flags = str(tcp.flags)
-        if "S" in flags and isn is None:
-            isn = tcp.seq
+        if "S" in flags and tcp.sport not in isns:
+            isns[tcp.sport] = tcp.seq
+            isn = tcp.seq if isn is None else isn
         opts = []
         for kind, val in tcp.options:
             if kind == "Timestamp":
@@ -187,7 +192,7 @@ def normalise(segs, origin=0, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
             else:
                 opts.append([kind, val if isinstance(val, int) else None])
         win = tcp.window if "S" in flags else tcp.window << wscale
-        base = isn if isn is not None else tcp.seq
+        base = isns.get(tcp.sport, isn if isn is not None else tcp.seq)
         out.append({
             "t": round(t - t0, 3),
             "flags": flags,
@@ -699,6 +704,66 @@ def sc_fastopen(cookie, payload=b"", reply=b"", sysctl="3"):
     return with_sysctl("fastopen", sysctl, run)
 
 
+def sc_fastopen_client():
+    """The client's Fast Open, three connections to the peer: sendto(
+    MSG_FASTOPEN) with no cookie cached (a request in the SYN, EINPROGRESS
+    for a non-blocking socket, the bytes sent after the handshake); again
+    with the cookie the peer gave (the bytes in the SYN, acknowledged by
+    the SYN-ACK); and TCP_FASTOPEN_CONNECT, whose connect() returns at
+    once and whose (non-blocking) write goes in the SYN, which the peer's
+    SYN-ACK does not acknowledge (the bytes go again at once). The peer
+    acknowledges every byte, so that no timer sends anything."""
+    cookie = bytes.fromhex("0123456789abcdef")
+
+    def next_from(peer, since, want):
+        """The first segment after `since` that `want(tcp)` picks, and
+        where it is; waits up to 10 s."""
+        end = time.monotonic() + 10
+        while time.monotonic() < end:
+            with peer.lock:
+                for i, (_, ip) in enumerate(peer.got[since:], since):
+                    if want(ip[TCP]):
+                        return i, ip[TCP]
+            time.sleep(0.02)
+        return None, None
+
+    def run(peer):
+        at = 0
+        socks = []
+        for k, (payload, tfo_connect, data_acked) in enumerate([(b"a" * 100, False, False),
+                                                                (b"c" * 100, False, True),
+                                                                (b"d" * 50, True, False)]):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setblocking(False)
+            socks.append(s)
+            if tfo_connect:
+                s.setsockopt(socket.SOL_TCP, 30, 1)
+                peer.note(lambda: s.connect((PEER, peer.port)))
+                peer.note(lambda: s.send(payload))
+            else:
+                peer.note(lambda: s.sendto(payload, socket.MSG_FASTOPEN, (PEER, peer.port)))
+            at, syn = next_from(peer, at, lambda t: "S" in str(t.flags))
+            if syn is None:
+                break
+            acked = len(syn.payload) if data_acked else 0
+            peer.send(peer.port, syn.sport, "SA", PEER_ISN - 1, syn.seq + 1 + acked, raw_options=tfo_syn(cookie))
+            if k == 0:
+                # No cookie yet: the bytes go after the handshake.
+                s.setblocking(True)
+                peer.note(lambda: s.send(b"b" * 100))
+            # The bytes that still have to come, once, acknowledged.
+            if k != 1:
+                at, data = next_from(peer, at + 1, lambda t: t.sport == syn.sport and len(t.payload) > 0)
+                if data is None:
+                    break
+                peer.send(peer.port, syn.sport, "A", PEER_ISN, data.seq + len(data.payload), options=ts(PEER_TSVAL + 1))
+        segs = peer.quiet(0.3)
+        for s in socks:
+            abort(s)
+        return segs
+    return run
+
+
 def sc_connect_twice():
     """connect() again while the first is under way: EALREADY, one SYN."""
     def run(peer):
@@ -986,6 +1051,7 @@ SCENARIOS = {
     "fastopen.cookie_without_data": (sc_fastopen(TFO_COOKIE, b"", b"y" * 100), False, None),
     "fastopen.wrong_cookie": (sc_fastopen(bytes(8), b"early data"), False, None),
     "fastopen.off": (sc_fastopen(TFO_COOKIE, b"early data", sysctl="1"), False, None),
+    "fastopen.client": (sc_fastopen_client(), False, None),
     "fastopen.no_cookie_needed": (sc_fastopen(None, b"early data", b"y" * 10, sysctl="514"), False, None),
     "cookie.synack": (with_sysctl("syncookies", "2", sc_synack(SYN_OPTS)), False, None),
     "cookie.synack_no_timestamps": (with_sysctl("syncookies", "2", sc_synack([("MSS", 1460), ("SAckOK", b""),
