@@ -1498,6 +1498,10 @@ pub(crate) mod tests {
         assert_eq!(out.mib, Mib::BEYOND_WINDOW);
         let out = c.on_segment(&from_server(&c, seq, Flags::ACK), 0, NOW + OOW_ACK_INTERVAL_MS);
         assert_eq!(out.mib, Mib::BEYOND_WINDOW.with(Mib::ACK_SKIPPED_SEQ));
+        // Without ACK (nor SYN, nor RST), nothing is checked: no answer,
+        // no count, as `tcp_rcv_established` drops it first.
+        let out = c.on_segment(&from_server(&c, seq, Flags::FIN | Flags::PSH), 0, NOW + 5 * OOW_ACK_INTERVAL_MS);
+        assert_eq!(out, Outcome::default());
         // An ACK of what was never sent (RFC 5961 5.2).
         let mut s = from_server(&c, c.rcv_nxt, Flags::ACK);
         s.ack = c.snd_nxt.add(1000);

@@ -63,6 +63,11 @@ impl Conn {
                 RstCheck::Outside => Outcome::default(),
             };
         }
+        // Neither ACK, RST nor SYN: dropped before any check, unanswered
+        // (`tcp_rcv_established`, `tcp_rcv_state_process`).
+        if !f.intersects(Flags::ACK | Flags::SYN) {
+            return Outcome::default();
+        }
         // PAWS (RFC 7323 5.3): a timestamp older than TS.Recent is an old
         // duplicate.
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
