@@ -6,7 +6,7 @@
 #   make            build rtcp.ko against the cached RTCP kernel, and rtcpize
 #   make run        boot the VM, load rtcp.ko, run the AF_RTCP demo
 #   make test       host cargo tests, rtcp.ko (clippy-clean), VM selftests
-#   make fuzz       run the segment parser fuzzer for FUZZ_SECONDS
+#   make fuzz       run the core's fuzzers (FUZZ_TARGET, default all) for FUZZ_SECONDS each
 #   make wire       the differential wire harness alone (AF_RTCP's segments
 #                   against AF_INET's), in one VM boot
 #   make bench      CRR benchmark, AF_RTCP against AF_INET, on a kernel
@@ -28,6 +28,7 @@
 SHELL := /bin/bash
 LLVM_SUFFIX := -19
 FUZZ_SECONDS ?= 60
+FUZZ_TARGET ?= all
 
 # The kernel the module builds against: RTCP's own (built into the cache
 # on first use), or the tree KDIR names, which scripts/kdir.sh checks.
@@ -104,7 +105,7 @@ wire: module rtcpize selftests
 	@RTCP_TESTS=rtcp_wire scripts/vm.sh selftests
 
 fuzz: deps
-	@scripts/fuzz.sh $(FUZZ_SECONDS)
+	@scripts/fuzz.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
 
 bench: deps
 	@kdir=$$(scripts/kernel.sh bench) && $(call KMAKE,bench-module) modules

@@ -374,6 +374,7 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
         // SO_OOBINLINE, which the core sets: the urgent byte's place.
         st.conn.data.urg.inline = sk.oob_inline();
         let (out, retransmission) = f(st)?;
+        RtcpNet::of(net).stats.count(out.mib);
         if syn_sent {
             fastopen::on_synack(net, &st.conn, &out);
         }

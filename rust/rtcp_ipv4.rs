@@ -12,10 +12,11 @@ use kernel::sync::aref::ARef;
 
 use crate::net::clock::now_ms;
 use crate::net::skb::SkbPayload;
-use crate::net::{self, skb, Hook, IcmpPacket, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
+use crate::net::{self, skb, Hook, IcmpPacket, Malformed, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
 use crate::proto::conn::{Conn, Endpoint, IcmpAction, Outcome};
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::ipv4;
+use crate::proto::mib::Mib;
 use crate::proto::seq::SeqNum;
 
 use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
@@ -132,8 +133,29 @@ impl Hook for RtcpHook {
         }
     }
 
+    /// `tcp_v4_rcv`'s `csum_error`: counted in, as an error, as a
+    /// checksum error.
     fn bad_checksum(net: &Net) {
-        Stats::inc(&RtcpNet::of(net).stats.in_csum_errors);
+        let stats = &RtcpNet::of(net).stats;
+        Stats::inc(&stats.in_segs);
+        stats.count(Mib::IN_ERRS.with(Mib::IN_CSUM_ERRORS));
+    }
+
+    /// `tcp_v4_rcv`'s `bad_packet` (a data offset below 5 words, an
+    /// error) and `discard_it` (past the packet, no counter but `InSegs`),
+    /// for a segment of RTCP's four-tuple or listener.
+    fn malformed(net: &Net, m: &Malformed) -> bool {
+        let local = Endpoint { addr: m.ip.dst, port: m.dst_port };
+        let remote = Endpoint { addr: m.ip.src, port: m.src_port };
+        let rn = RtcpNet::of(net);
+        if rn.lookup(local, remote).is_none() && rn.listener(local, remote).is_none() {
+            return false;
+        }
+        Stats::inc(&rn.stats.in_segs);
+        if m.bad_offset {
+            rn.stats.count(Mib::IN_ERRS);
+        }
+        true
     }
 
     /// `tcp_v4_err`: an error about a connection's segment ends its

@@ -9,6 +9,7 @@ use kernel::prelude::*;
 
 use crate::net::{self, Net};
 use crate::proto::conn::Endpoint;
+use crate::proto::mib::Mib;
 use crate::proto::segment::Segment;
 use crate::proto::state::State;
 
@@ -27,7 +28,6 @@ pub(crate) struct Stats {
     out_segs: AtomicUsize,
     retrans_segs: AtomicUsize,
     out_rsts: AtomicUsize,
-    pub(crate) in_csum_errors: AtomicUsize,
     pub(crate) listen_drops: AtomicUsize,
     pub(crate) listen_overflows: AtomicUsize,
     pub(crate) req_q_full_do_cookies: AtomicUsize,
@@ -42,11 +42,22 @@ pub(crate) struct Stats {
     pub(crate) fastopen_passive_fail: AtomicUsize,
     pub(crate) fastopen_listen_overflow: AtomicUsize,
     pub(crate) fastopen_cookie_reqd: AtomicUsize,
+    /// The counters the core names ([`Mib::NAMES`]), in its order.
+    mib: [AtomicUsize; Mib::NAMES.len()],
 }
 
 impl Stats {
     pub(crate) fn inc(c: &AtomicUsize) {
         c.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Adds one to each counter of `m`.
+    pub(crate) fn count(&self, m: Mib) {
+        for i in m.indices() {
+            if let Some(c) = self.mib.get(i) {
+                Self::inc(c);
+            }
+        }
     }
 
     /// Counts a segment going out.
@@ -192,7 +203,7 @@ impl net::procfs::ProcShow for ProcRtcpStat {
 
     fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
         let s = &RtcpNet::of(net).stats;
-        let rows: [(&str, &AtomicUsize); 22] = [
+        let rows: [(&str, &AtomicUsize); 21] = [
             ("ActiveOpens", &s.active_opens),
             ("PassiveOpens", &s.passive_opens),
             ("AttemptFails", &s.attempt_fails),
@@ -200,7 +211,6 @@ impl net::procfs::ProcShow for ProcRtcpStat {
             ("OutSegs", &s.out_segs),
             ("RetransSegs", &s.retrans_segs),
             ("OutRsts", &s.out_rsts),
-            ("InCsumErrors", &s.in_csum_errors),
             ("ListenDrops", &s.listen_drops),
             ("ListenOverflows", &s.listen_overflows),
             ("TCPReqQFullDoCookies", &s.req_q_full_do_cookies),
@@ -216,7 +226,8 @@ impl net::procfs::ProcShow for ProcRtcpStat {
             ("TCPFastOpenListenOverflow", &s.fastopen_listen_overflow),
             ("TCPFastOpenCookieReqd", &s.fastopen_cookie_reqd),
         ];
-        for (name, c) in rows {
+        let core = Mib::NAMES.iter().zip(s.mib.iter()).map(|((_, name), c)| (*name, c));
+        for (name, c) in Iterator::chain(rows.into_iter(), core) {
             kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));
         }
     }

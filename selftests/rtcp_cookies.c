@@ -25,24 +25,6 @@
 #define SERVER "10.99.0.1"
 #define SPOOFED "10.99.0.2"
 
-static uint32_t sum16(const void *p, size_t n, uint32_t sum)
-{
-	const uint8_t *b = p;
-
-	for (size_t i = 0; i + 1 < n; i += 2)
-		sum += (uint32_t)b[i] << 8 | b[i + 1];
-	if (n & 1)
-		sum += (uint32_t)b[n - 1] << 8;
-	return sum;
-}
-
-static uint16_t fold(uint32_t sum)
-{
-	while (sum >> 16)
-		sum = (sum & 0xffff) + (sum >> 16);
-	return htons(~sum & 0xffff);
-}
-
 /*
  * Sends, through a raw socket, a TCP segment from SPOOFED:`sport` to
  * `dst`: a SYN with the options Linux puts in its SYNs (MSS, SACK-permitted,
@@ -86,7 +68,7 @@ static int spoof(const struct sockaddr_in *dst, uint16_t sport, int syn, uint32_
 	if (syn)
 		memcpy(p.opts, syn_opts, sizeof(syn_opts));
 	ph = (typeof(ph)){ p.ip.saddr, p.ip.daddr, 0, IPPROTO_TCP, htons(len - sizeof(p.ip)) };
-	p.th.check = fold(sum16(&p.th, len - sizeof(p.ip), sum16(&ph, sizeof(ph), 0)));
+	p.th.check = inet_fold(inet_sum16(&p.th, len - sizeof(p.ip), inet_sum16(&ph, sizeof(ph), 0)));
 	ret = sendto(fd, &p, len, 0, (const void *)dst, sizeof(*dst)) == (ssize_t)len ? 0 : -errno;
 	close(fd);
 	return ret;

@@ -20,6 +20,7 @@
 #include <netinet/ip.h>
 #include <netinet/ip_icmp.h>
 #include <sched.h>
+#include <stdint.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -57,6 +58,26 @@ static inline unsigned char pattern(unsigned long long off, unsigned int seed)
 	unsigned long long x = (off + 1) * 0x9e3779b97f4a7c15ull ^ seed;
 
 	return (unsigned char)(x >> 29);
+}
+
+/* The Internet checksum's sum of `n` bytes at `p` (big-endian words),
+ * added to `sum`; inet_fold() makes it a checksum field. */
+static inline uint32_t inet_sum16(const void *p, size_t n, uint32_t sum)
+{
+	const uint8_t *b = p;
+
+	for (size_t i = 0; i + 1 < n; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (n & 1)
+		sum += (uint32_t)b[n - 1] << 8;
+	return sum;
+}
+
+static inline uint16_t inet_fold(uint32_t sum)
+{
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return htons(~sum & 0xffff);
 }
 
 /* A listener of `family` on `ip`, an ephemeral port; its address in `addr`. */

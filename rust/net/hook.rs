@@ -32,6 +32,16 @@ pub(crate) struct Packet {
     pub(crate) payload_len: u32,
 }
 
+/// A TCP header whose ports can be read, and no more.
+pub(crate) struct Malformed {
+    /// The IPv4 header.
+    pub(crate) ip: Ipv4,
+    pub(crate) src_port: u16,
+    pub(crate) dst_port: u16,
+    /// Its data offset is below 5 words (else it points past the packet).
+    pub(crate) bad_offset: bool,
+}
+
 /// What a protocol does with the segments of a namespace.
 pub(crate) trait Hook: 'static {
     /// What `claim` found the segment to be for.
@@ -45,6 +55,11 @@ pub(crate) trait Hook: 'static {
 
     /// A claimed segment whose checksum was wrong (it is dropped).
     fn bad_checksum(net: &Net);
+
+    /// A TCP header too bad to parse (`tcp_v4_rcv`'s checks before its
+    /// lookup): true if it is RTCP's, which drops it; false leaves it to
+    /// Linux's TCP.
+    fn malformed(net: &Net, m: &Malformed) -> bool;
 
     /// An ICMP error (checksum verified) quoting a TCP segment sent from
     /// this namespace, and its packet.
@@ -111,6 +126,14 @@ impl<H: Hook> HookDef<H> {
                 H::icmp(net, &err, &IcmpPacket { skb, quoted, _skb: PhantomData });
                 return sys::NF_ACCEPT;
             }
+            Some(Parsed::Malformed(m)) => {
+                if !H::malformed(net, &m) {
+                    return sys::NF_ACCEPT;
+                }
+                // SAFETY: the skb is ours, nothing refers to it.
+                unsafe { sys::rtcp_helper_consume_skb(skb) };
+                return sys::NF_STOLEN;
+            }
             None => return sys::NF_ACCEPT,
         };
         let Some(target) = H::claim(net, &pkt) else { return sys::NF_ACCEPT };
@@ -143,6 +166,8 @@ enum Parsed {
     Tcp(Packet),
     /// The error, and where its quoted IP header starts.
     Icmp(IcmpError, u32),
+    /// A TCP header whose data offset is wrong.
+    Malformed(Malformed),
 }
 
 /// Reads the IPv4 and TCP headers of a received skb, or the ICMP error it
@@ -181,9 +206,23 @@ unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Parsed> {
     if ip.protocol != sys::IPPROTO_TCP as u8 {
         return None;
     }
-    let off_byte = *linear(ip.header_len.checked_add(13)?)?.get(ip.header_len.checked_add(12)?)?;
+    // As `tcp_v4_rcv`: less than a header is no one's; a data offset
+    // below 5 words, or past the packet, is an error of the claimed
+    // socket's (the ports are there to find it).
+    let base = linear(ip.header_len.checked_add(crate::proto::segment::HEADER_LEN)?)?.get(ip.header_len..)?;
+    let &[sp0, sp1, dp0, dp1, ..] = base else { return None };
+    let off_byte = *base.get(12)?;
     let tcp_hlen = usize::from(off_byte >> 4) * 4;
-    let bytes = linear(ip.header_len.checked_add(tcp_hlen)?)?;
+    let bad = |bad_offset| {
+        let (src_port, dst_port) = (u16::from_be_bytes([sp0, sp1]), u16::from_be_bytes([dp0, dp1]));
+        Some(Parsed::Malformed(Malformed { ip, src_port, dst_port, bad_offset }))
+    };
+    if tcp_hlen < crate::proto::segment::HEADER_LEN {
+        return bad(true);
+    }
+    let Some(bytes) = ip.header_len.checked_add(tcp_hlen).and_then(|n| if n <= total { linear(n) } else { None }) else {
+        return bad(false);
+    };
     let seg = Segment::parse(bytes.get(ip.header_len..)?, None).ok()?;
     let payload_len = total.checked_sub(ip.header_len)?.checked_sub(tcp_hlen)?;
     Some(Parsed::Tcp(Packet { ip, seg, payload_len: u32::try_from(payload_len).ok()? }))

@@ -302,6 +302,8 @@ pub struct Outcome {
     /// The urgent byte is in the segment's payload, at this offset: the
     /// stream keeps it aside for `recv(MSG_OOB)` (and `POLLPRI` says so).
     pub urg_at: Option<u32>,
+    /// The counters the segment moved (`Tcp:`/`TcpExt:`).
+    pub mib: super::mib::Mib,
 }
 
 /// Where the kept part of a segment's payload goes.
@@ -1473,6 +1475,38 @@ pub(crate) mod tests {
         let mut c = established();
         let out = c.on_segment(&from_server(&c, c.rcv_nxt, Flags::SYN), 0, NOW);
         assert_eq!(out.reply.map(|s| s.flags), Some(Flags::ACK));
+        assert_eq!(c.state, State::Established);
+        // Counted as Linux counts it: an error of the segment, a SYN
+        // challenge, a challenge ACK; the next one at once is rate-limited.
+        use crate::mib::Mib;
+        assert_eq!(out.mib, Mib::IN_ERRS.with(Mib::SYN_CHALLENGE).with(Mib::CHALLENGE_ACK));
+        let seq = c.rcv_nxt.add(c.rcv_wnd + 10);
+        let out = c.on_segment(&from_server(&c, seq, Flags::SYN | Flags::ACK), 0, NOW);
+        assert_eq!(out.reply, None);
+        assert_eq!(out.mib, Mib::IN_ERRS.with(Mib::SYN_CHALLENGE).with(Mib::ACK_SKIPPED_CHALLENGE));
+    }
+
+    #[test]
+    fn refused_segments_are_counted_as_linux_counts_them() {
+        use crate::mib::Mib;
+        let mut c = established();
+        let out = c.on_segment(&from_server(&c, c.rcv_nxt.add(100), Flags::RST), 0, NOW);
+        assert_eq!(out.mib, Mib::CHALLENGE_ACK);
+        let seq = c.rcv_nxt.add(c.rcv_wnd + 10);
+        let out = c.on_segment(&from_server(&c, seq, Flags::ACK), 0, NOW + OOW_ACK_INTERVAL_MS);
+        assert!(out.reply.is_some());
+        assert_eq!(out.mib, Mib::BEYOND_WINDOW);
+        let out = c.on_segment(&from_server(&c, seq, Flags::ACK), 0, NOW + OOW_ACK_INTERVAL_MS);
+        assert_eq!(out.mib, Mib::BEYOND_WINDOW.with(Mib::ACK_SKIPPED_SEQ));
+        // Without ACK (nor SYN, nor RST), nothing is checked: no answer,
+        // no count, as `tcp_rcv_established` drops it first.
+        let out = c.on_segment(&from_server(&c, seq, Flags::FIN | Flags::PSH), 0, NOW + 5 * OOW_ACK_INTERVAL_MS);
+        assert_eq!(out, Outcome::default());
+        // An ACK of what was never sent (RFC 5961 5.2).
+        let mut s = from_server(&c, c.rcv_nxt, Flags::ACK);
+        s.ack = c.snd_nxt.add(1000);
+        let out = c.on_segment(&s, 0, NOW + 2 * OOW_ACK_INTERVAL_MS);
+        assert_eq!(out.mib, Mib::CHALLENGE_ACK);
         assert_eq!(c.state, State::Established);
     }
 

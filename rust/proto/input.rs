@@ -32,6 +32,7 @@
 //! ```
 
 use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, OOW_ACK_INTERVAL_MS, TIME_WAIT_MS};
+use super::mib::Mib;
 use super::options::TCP_MAX_WSCALE;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -58,26 +59,45 @@ impl Conn {
                     self.data.delack = None;
                     Outcome::error(err)
                 }
-                RstCheck::InWindow => self.dupack(seg, payload_len, now),
+                RstCheck::InWindow => self.challenge(seg, payload_len, now, Mib::NONE),
                 RstCheck::Outside => Outcome::default(),
             };
+        }
+        // Neither ACK, RST nor SYN: dropped before any check, unanswered
+        // (`tcp_rcv_established`, `tcp_rcv_state_process`).
+        if !f.intersects(Flags::ACK | Flags::SYN) {
+            return Outcome::default();
         }
         // PAWS (RFC 7323 5.3): a timestamp older than TS.Recent is an old
         // duplicate.
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
             if SeqNum(val).before(SeqNum(self.ts_recent)) {
-                return self.dupack(seg, payload_len, now);
+                if f.contains(Flags::SYN) {
+                    return self.syn_challenge(seg, payload_len, now);
+                }
+                let mut out = self.dupack(seg, payload_len, now);
+                out.mib = Mib::PAWS_ESTAB.with(if out.reply.is_some() { Mib::NONE } else { Mib::ACK_SKIPPED_PAWS });
+                return out;
             }
         }
         // Not acceptable (a retransmitted SYN-ACK or FIN, a window probe
         // among them): an ACK of what we have.
         if !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) && !self.late_ack(seg, payload_len) {
             self.old_segment_timestamp(seg, payload_len);
-            return self.dupack(seg, payload_len, now);
+            if f.contains(Flags::SYN) {
+                return self.syn_challenge(seg, payload_len, now);
+            }
+            // `tcp_sequence`: old bytes are no error, bytes past the
+            // window are.
+            let end = seg.seq.add(seg.seq_len(payload_len));
+            let beyond = if end.before(self.data.rcv_wup) { Mib::NONE } else { Mib::BEYOND_WINDOW };
+            let mut out = self.dupack(seg, payload_len, now);
+            out.mib = beyond.with(if out.reply.is_some() { Mib::NONE } else { Mib::ACK_SKIPPED_SEQ });
+            return out;
         }
         // RFC 5961 4.2: any SYN here gets a challenge ACK.
         if f.contains(Flags::SYN) {
-            return self.dupack(seg, payload_len, now);
+            return self.syn_challenge(seg, payload_len, now);
         }
         if !f.contains(Flags::ACK) {
             return Outcome::default();
@@ -86,7 +106,7 @@ impl Conn {
         // than the peer could still be acknowledging, gets an ACK and goes.
         let oldest = self.snd_una.sub(self.data.max_window.max(1));
         if seg.ack.after(self.data.snd_max) || seg.ack.before(oldest) {
-            return self.dupack(seg, payload_len, now);
+            return self.challenge(seg, payload_len, now, Mib::NONE);
         }
         if let (true, Some((val, ecr))) = (self.neg.timestamps, seg.options.timestamp) {
             if !seg.seq.after(self.rcv_nxt) {
@@ -150,6 +170,23 @@ impl Conn {
         }
         let acks_new = seg.ack.after(self.snd_una) && !seg.ack.after(self.data.snd_max);
         !seg.seq.before(self.data.rcv_wup) || (acks_new && !seg.seq.before(self.data.rcv_wup.sub(self.cfg.rcv_wnd)))
+    }
+
+    /// RFC 5961 4.2: a SYN on a synchronized connection gets a challenge
+    /// ACK (`tcp_validate_incoming`'s `syn_challenge`), an error of the
+    /// segment in ESTABLISHED.
+    fn syn_challenge(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
+        let inerr = if self.state == State::Established { Mib::IN_ERRS } else { Mib::NONE };
+        self.challenge(seg, payload_len, now, Mib::SYN_CHALLENGE.with(inerr))
+    }
+
+    /// A challenge ACK (`tcp_send_challenge_ack`), counted with `mib` as
+    /// sent or as skipped by the rate limit.
+    fn challenge(&mut self, seg: &Segment, payload_len: u32, now: u64, mib: Mib) -> Outcome {
+        let mut out = self.dupack(seg, payload_len, now);
+        let sent = if out.reply.is_some() { Mib::CHALLENGE_ACK } else { Mib::ACK_SKIPPED_CHALLENGE };
+        out.mib = mib.with(sent);
+        out
     }
 
     /// The ACK that answers a segment we do not take (out of the window,

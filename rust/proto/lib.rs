@@ -26,6 +26,7 @@ pub mod fastopen;
 pub mod icmp;
 pub mod input;
 pub mod ipv4;
+pub mod mib;
 pub mod options;
 pub mod output;
 pub mod reasm;
