@@ -477,11 +477,13 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         if let Some(req) = l.requests.find_mut(local, remote) {
             // TCP_DEFER_ACCEPT: a final ACK without data makes nothing yet.
             let outcome =
-                if req.defers(&pkt.seg, pkt.payload_len) { RequestOutcome::Nothing } else { req.on_segment(&pkt.seg, now) };
+                if req.defers(&pkt.seg, pkt.payload_len) { RequestOutcome::Nothing } else { req.on_segment(&pkt.seg, pkt.payload_len, now) };
             match outcome {
                 RequestOutcome::Nothing => {}
                 RequestOutcome::Reply(seg) => reply = Some(seg),
+                // A reset or another SYN: the handshake failed.
                 RequestOutcome::Drop(rst) => {
+                    Stats::inc(&RtcpNet::of(net).stats.attempt_fails);
                     reply = rst;
                     l.requests.remove(local, remote);
                 }

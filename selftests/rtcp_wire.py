@@ -267,6 +267,26 @@ def sc_synack(syn_opts, n=1, setup=None, payload=b"", raw_options=b""):
     return run
 
 
+def sc_in_synrecv(flags, seq_off, ack_off=1, echo=True):
+    """A handshake half done (the peer's SYN, our SYN-ACK), then the peer's
+    segment with `flags`, `seq_off` past its SYN's next sequence number,
+    acknowledging our ISN plus `ack_off`, echoing the SYN-ACK's timestamp
+    (or, not `echo`, one it never carried): what the request answers
+    (`tcp_check_req`), within half a second (before the SYN-ACK goes
+    again)."""
+    def run(peer):
+        ls, segs = passive_open(peer, peer.lport, SYN_OPTS)
+        if segs:
+            their = segs[0][1][TCP]
+            tsval = dict(their.options).get("Timestamp", (0, 0))[0]
+            peer.send(peer.port, peer.lport, flags, PEER_ISN + seq_off, their.seq + ack_off,
+                      options=ts(PEER_TSVAL + 1, tsval if echo else 1))
+        segs = peer.quiet(0.5)
+        ls.close()
+        return segs
+    return run
+
+
 def sc_to_listener(flags, quiet=False):
     """A segment other than a SYN, of no handshake, to a listener: the
     reset it earns, if any (`quiet`: watch half a second for none)."""
@@ -1045,6 +1065,19 @@ SCENARIOS = {
     # answers before the handshake ends; a wrong one, or Fast Open off
     # (the sysctl's default 1), makes an ordinary handshake that
     # acknowledges the SYN alone; 0x200 takes data without a cookie.
+    # Segments to a handshake half done (SYN-RECEIVED, `tcp_check_req`):
+    # a wrong ACK is reset before its sequence number is looked at;
+    # outside the window, an ACK; a reset in the window, a challenge ACK;
+    # another SYN in it ends the handshake with a reset; an echo of no
+    # SYN-ACK of ours counts as outside the window.
+    "synrecv.ack_wrong_outside_window": (sc_in_synrecv("A", 1_000_000, 5), False, None),
+    "synrecv.data_outside_window": (sc_in_synrecv("A", 1_000_000), False, None),
+    "synrecv.rst_in_window": (sc_in_synrecv("R", 10), False, None),
+    "synrecv.rst_exact": (sc_in_synrecv("R", 0), False, None),
+    "synrecv.syn_in_window": (sc_in_synrecv("S", 10, 0), False, None),
+    "synrecv.rst_bad_echo": (sc_in_synrecv("R", 10, echo=False), False, None),
+    "synrecv.syn_bad_echo": (sc_in_synrecv("S", 10, 0, echo=False), False, None),
+    "synrecv.ack_bad_echo": (sc_in_synrecv("A", 0, echo=False), False, None),
     "fastopen.cookie_request": (sc_fastopen(b""), False, None),
     "fastopen.cookie_request_with_data": (sc_fastopen(b"", b"early data"), False, None),
     "fastopen.syn_data": (sc_fastopen(TFO_COOKIE, b"early data", b"y" * 100), False, None),

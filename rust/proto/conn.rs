@@ -1808,7 +1808,7 @@ pub(crate) mod tests {
             Request::new(server_cfg, SERVER, CLIENT, &syn, SeqNum(0x8000_0000), 99, NOW);
         let out = client.on_segment(&synack, 0, NOW + 1);
         assert!(out.established);
-        let RequestOutcome::Established(server) = req.on_segment(&out.reply.unwrap(), NOW + 2) else {
+        let RequestOutcome::Established(server) = req.on_segment(&out.reply.unwrap(), 0, NOW + 2) else {
             panic!("the final ACK did not establish the server side");
         };
         assert_eq!(server.state, State::Established);

@@ -197,7 +197,8 @@ impl<H: CookieHash> Cookies<'_, H> {
         // No SYN-ACK of ours was timed: a sample comes from the echoed
         // timestamp only.
         req.synack_at = None;
-        match req.on_segment(ack, now) {
+        req.snt_tsval = None;
+        match req.on_segment(ack, 0, now) {
             RequestOutcome::Established(conn) => Some(conn),
             _ => None,
         }

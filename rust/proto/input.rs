@@ -504,6 +504,8 @@ impl Conn {
                 if seg.flags.contains(Flags::FIN) && end == seg.seq.add(payload_len) {
                     self.fin_out_of_order(end, now, out);
                 }
+            } else {
+                out.mib = out.mib.with(super::mib::Mib::OFO_DROP);
             }
             out.reply = Some(self.ack(now));
             return;

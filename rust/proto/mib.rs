@@ -30,10 +30,16 @@ impl Mib {
     /// `LINUX_MIB_TCPACKSKIPPEDSEQ`: the duplicate ACK of a segment out
     /// of the window, rate-limited.
     pub const ACK_SKIPPED_SEQ: Mib = Mib(1 << 8);
+    /// `LINUX_MIB_TCPRCVQDROP`: a segment dropped, the receive buffer
+    /// having no memory for it (`tcp_try_rmem_schedule` failed).
+    pub const RCVQ_DROP: Mib = Mib(1 << 9);
+    /// `LINUX_MIB_TCPOFODROP`: an out-of-order segment dropped, the
+    /// out-of-order queue having no room for it.
+    pub const OFO_DROP: Mib = Mib(1 << 10);
 
     /// Each counter's bit and name, as `/proc/net/snmp` or
     /// `/proc/net/netstat` names it.
-    pub const NAMES: [(Mib, &'static str); 9] = [
+    pub const NAMES: [(Mib, &'static str); 11] = [
         (Mib::IN_ERRS, "InErrs"),
         (Mib::IN_CSUM_ERRORS, "InCsumErrors"),
         (Mib::SYN_CHALLENGE, "TCPSYNChallenge"),
@@ -43,6 +49,8 @@ impl Mib {
         (Mib::ACK_SKIPPED_PAWS, "TCPACKSkippedPAWS"),
         (Mib::BEYOND_WINDOW, "BeyondWindow"),
         (Mib::ACK_SKIPPED_SEQ, "TCPACKSkippedSeq"),
+        (Mib::RCVQ_DROP, "TCPRcvQDrop"),
+        (Mib::OFO_DROP, "TCPOFODrop"),
     ];
 
     /// No counter.

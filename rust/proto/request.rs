@@ -114,6 +114,11 @@ pub struct Request {
     /// The Fast Open cookie the SYN-ACK carries (a request for one, or a
     /// wrong one, was answered).
     pub fastopen: Option<super::options::FastOpen>,
+    /// The timestamps our first and latest SYN-ACKs carried
+    /// (`snt_tsval_first`, `snt_tsval_last`): an echo outside them is no
+    /// answer to one (`tcp_check_req`'s `tsecr_reject`). None without
+    /// timestamps, and for a request rebuilt from a cookie.
+    pub snt_tsval: Option<(u32, u32)>,
 }
 
 impl Request {
@@ -147,8 +152,10 @@ impl Request {
             defer_accept: 0,
             acked: false,
             fastopen: None,
+            snt_tsval: None,
         };
-        let synack = req.synack(now);
+        let mut req = req;
+        let synack = req.synack_again(now);
         (req, synack)
     }
 
@@ -183,43 +190,26 @@ impl Request {
         }
     }
 
-    /// A segment of the request's four-tuple arrived (`tcp_check_req`).
-    pub fn on_segment(&mut self, seg: &Segment, now: u64) -> RequestOutcome {
-        let f = seg.flags;
+    /// The SYN-ACK, sent (again) now: its timestamp is noted.
+    fn synack_again(&mut self, now: u64) -> Segment {
+        let s = self.synack(now);
+        if let Some((val, _)) = s.options.timestamp {
+            self.snt_tsval = Some((self.snt_tsval.map_or(val, |(first, _)| first), val));
+        }
+        s
+    }
+
+    /// A segment of the request's four-tuple arrived, with `payload_len`
+    /// bytes (`tcp_check_req`, in its order).
+    pub fn on_segment(&mut self, seg: &Segment, payload_len: u32, now: u64) -> RequestOutcome {
+        let mut f = seg.flags;
         // A retransmission of the peer's SYN: our SYN-ACK was lost.
         if f == Flags::SYN && seg.seq == self.irs {
-            return RequestOutcome::Reply(self.synack(now));
+            return RequestOutcome::Reply(self.synack_again(now));
         }
-        // RFC 5961 3.2 for RST: exactly RCV.NXT resets; elsewhere in the
-        // window it earns a challenge ACK; outside it is dropped.
-        let rcv_nxt = self.rcv_nxt();
-        let wnd = self.cfg.rcv_wnd;
-        let in_window = |seq: SeqNum| !seq.before(rcv_nxt) && seq.before(rcv_nxt.add(wnd.max(1)));
-        if f.contains(Flags::RST) {
-            return if seg.seq == rcv_nxt {
-                RequestOutcome::Drop(None)
-            } else if in_window(seg.seq) {
-                RequestOutcome::Reply(self.challenge_ack(now))
-            } else {
-                RequestOutcome::Nothing
-            };
-        }
-        // Sequence check (RFC 9293 3.10.7.4): outside the window, an ACK
-        // and nothing else.
-        if !in_window(seg.seq) {
-            return RequestOutcome::Reply(self.challenge_ack(now));
-        }
-        // RFC 5961 4.2: a SYN in the window (not the retransmission above)
-        // gets a challenge ACK.
-        if f.contains(Flags::SYN) {
-            return RequestOutcome::Reply(self.challenge_ack(now));
-        }
-        if !f.contains(Flags::ACK) {
-            return RequestOutcome::Nothing;
-        }
-        // Only the ACK of our SYN completes the handshake; any other ACK is
-        // answered with a reset (RFC 9293 3.10.7.4, fifth check).
-        if seg.ack != self.iss.add(1) {
+        // An ACK of anything but our SYN: the listener resets it (RFC 9293
+        // 3.10.7.4), whatever its sequence number; the request stays.
+        if f.contains(Flags::ACK) && !f.contains(Flags::RST) && seg.ack != self.iss.add(1) {
             return RequestOutcome::Reply(Segment {
                 src_port: self.local.port,
                 dst_port: self.remote.port,
@@ -227,6 +217,48 @@ impl Request {
                 flags: Flags::RST,
                 ..Segment::default()
             });
+        }
+        // The sequence number (`tcp_in_window`): outside the window, an
+        // ACK of what we have (none for a reset).
+        let rcv_nxt = self.rcv_nxt();
+        let right = rcv_nxt.add(self.cfg.rcv_wnd);
+        let end = seg.seq.add(seg.seq_len(payload_len));
+        let in_window = seg.seq == rcv_nxt
+            || (end.after(rcv_nxt) && seg.seq.before(right))
+            || (seg.seq == right && seg.seq == end);
+        // An echo of no SYN-ACK of ours is treated as outside the window.
+        let tsecr_reject = match (self.snt_tsval, seg.options.timestamp) {
+            (Some((first, last)), Some((_, ecr))) if self.neg.timestamps && ecr != 0 => {
+                !SeqNum(ecr).between(SeqNum(first), SeqNum(last))
+            }
+            _ => false,
+        };
+        if !in_window || tsecr_reject {
+            return if f.contains(Flags::RST) {
+                RequestOutcome::Nothing
+            } else {
+                RequestOutcome::Reply(self.challenge_ack(now))
+            };
+        }
+        // The SYN's own sequence number is behind the window.
+        if seg.seq == self.irs {
+            f = f.without(Flags::SYN);
+        }
+        // RFC 5961 3.2 for RST: exactly RCV.NXT resets; elsewhere in the
+        // window it earns a challenge ACK.
+        if f.contains(Flags::RST) && seg.seq != rcv_nxt {
+            return RequestOutcome::Reply(self.challenge_ack(now));
+        }
+        // A reset, or another SYN in the window: the handshake fails, and
+        // the SYN is answered with a reset (`embryonic_reset`).
+        if f.contains(Flags::RST) {
+            return RequestOutcome::Drop(None);
+        }
+        if f.contains(Flags::SYN) {
+            return RequestOutcome::Drop(super::conn::reset_for(seg, payload_len));
+        }
+        if !f.contains(Flags::ACK) {
+            return RequestOutcome::Nothing;
         }
         let mut conn = self.conn(State::Established, seg.ack, u32::from(seg.window) << self.neg.snd_wscale);
         // A round-trip sample (`tcp_synack_rtt_meas`): the time since our
@@ -334,7 +366,7 @@ impl Request {
         self.retransmits = self.retransmits.saturating_add(1);
         self.rto_ms = self.rto_ms.saturating_mul(2).min(RTO_MAX_MS);
         self.deadline = now.saturating_add(u64::from(self.rto_ms));
-        if resend { RequestTimer::Synack(self.synack(now)) } else { RequestTimer::Wait }
+        if resend { RequestTimer::Synack(self.synack_again(now)) } else { RequestTimer::Wait }
     }
 }
 
@@ -455,7 +487,7 @@ mod tests {
     fn the_ack_of_our_syn_establishes() {
         let (mut req, _) = request();
         let ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
-        let RequestOutcome::Established(c) = req.on_segment(&ack, NOW) else { panic!("not established") };
+        let RequestOutcome::Established(c) = req.on_segment(&ack, 0, NOW) else { panic!("not established") };
         assert_eq!(c.state, State::Established);
         assert_eq!((c.snd_una, c.snd_nxt, c.rcv_nxt), (ISS.add(1), ISS.add(1), IRS.add(1)));
         assert_eq!(c.snd_wnd, 502 << 7);
@@ -469,13 +501,13 @@ mod tests {
         // retransmission, only from an echoed timestamp (Karn's rule).
         let (mut req, _) = request();
         let ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
-        let RequestOutcome::Established(c) = req.on_segment(&ack, NOW + 30) else { panic!("not established") };
+        let RequestOutcome::Established(c) = req.on_segment(&ack, 0, NOW + 30) else { panic!("not established") };
         assert_eq!(c.rtt.srtt_us(), Some(30_000));
         let (mut req, _) = request();
         assert!(matches!(req.on_timer(NOW + 1000), RequestTimer::Synack(_)));
         let mut ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
         ack.options.timestamp = None;
-        let RequestOutcome::Established(c) = req.on_segment(&ack, NOW + 1030) else { panic!("not established") };
+        let RequestOutcome::Established(c) = req.on_segment(&ack, 0, NOW + 1030) else { panic!("not established") };
         assert_eq!(c.rtt.srtt_us(), None);
     }
 
@@ -484,7 +516,7 @@ mod tests {
         for ack in [ISS, ISS.add(2), SeqNum(0)] {
             let (mut req, _) = request();
             let seg = from_client(IRS.add(1), ack, Flags::ACK);
-            let RequestOutcome::Reply(rst) = req.on_segment(&seg, NOW) else { panic!("no reply") };
+            let RequestOutcome::Reply(rst) = req.on_segment(&seg, 0, NOW) else { panic!("no reply") };
             assert_eq!((rst.flags, rst.seq), (Flags::RST, ack));
         }
     }
@@ -493,45 +525,71 @@ mod tests {
     fn rst_at_rcv_nxt_kills_the_request() {
         let (mut req, _) = request();
         let rst = from_client(IRS.add(1), SeqNum(0), Flags::RST);
-        assert_eq!(req.on_segment(&rst, NOW), RequestOutcome::Drop(None));
+        assert_eq!(req.on_segment(&rst, 0, NOW), RequestOutcome::Drop(None));
     }
 
     #[test]
     fn rst_in_window_gets_a_challenge_ack() {
         let (mut req, _) = request();
         let rst = from_client(IRS.add(100), SeqNum(0), Flags::RST);
-        let RequestOutcome::Reply(ack) = req.on_segment(&rst, NOW) else { panic!("no challenge") };
+        let RequestOutcome::Reply(ack) = req.on_segment(&rst, 0, NOW) else { panic!("no challenge") };
         assert_eq!((ack.flags, ack.seq, ack.ack), (Flags::ACK, ISS.add(1), IRS.add(1)));
     }
 
     #[test]
     fn rst_outside_the_window_is_ignored() {
         let (mut req, _) = request();
-        for seq in [IRS, IRS.add(1 + 64240), IRS.sub(1000)] {
+        // (At the right edge exactly, tcp_in_window takes a reset in.)
+        for seq in [IRS, IRS.add(2 + 64240), IRS.sub(1000)] {
             let rst = from_client(seq, SeqNum(0), Flags::RST);
-            assert_eq!(req.on_segment(&rst, NOW), RequestOutcome::Nothing, "seq {seq:?}");
+            assert_eq!(req.on_segment(&rst, 0, NOW), RequestOutcome::Nothing, "seq {seq:?}");
         }
     }
 
     #[test]
     fn a_retransmitted_syn_gets_the_synack_again() {
         let (mut req, sa) = request();
-        assert_eq!(req.on_segment(&syn(), NOW), RequestOutcome::Reply(sa));
+        assert_eq!(req.on_segment(&syn(), 0, NOW), RequestOutcome::Reply(sa));
     }
 
     #[test]
-    fn another_syn_in_the_window_gets_a_challenge_ack() {
+    fn another_syn_in_the_window_ends_the_handshake_with_a_reset() {
         let (mut req, _) = request();
         let s = from_client(IRS.add(10), SeqNum(0), Flags::SYN);
-        let RequestOutcome::Reply(ack) = req.on_segment(&s, NOW) else { panic!("no challenge") };
-        assert_eq!(ack.flags, Flags::ACK);
+        let RequestOutcome::Drop(Some(rst)) = req.on_segment(&s, 0, NOW) else { panic!("no reset") };
+        assert_eq!((rst.flags, rst.seq, rst.ack), (Flags::RST | Flags::ACK, SeqNum(0), IRS.add(11)));
+    }
+
+    #[test]
+    fn an_echo_of_no_synack_of_ours_is_outside_the_window() {
+        let (mut req, _) = request();
+        let mut ack = from_client(IRS.add(1), ISS.add(1), Flags::ACK);
+        ack.options.timestamp = Some((556, 1));
+        let RequestOutcome::Reply(r) = req.on_segment(&ack, 0, NOW) else { panic!("no answer") };
+        assert_eq!(r.flags, Flags::ACK);
+        let mut rst = from_client(IRS.add(1), SeqNum(0), Flags::RST);
+        rst.options.timestamp = Some((556, 1));
+        assert_eq!(req.on_segment(&rst, 0, NOW), RequestOutcome::Nothing);
+        // The echo of the retransmitted SYN-ACK is one.
+        let RequestTimer::Synack(again) = req.on_timer(NOW + 1000) else { panic!("no SYN-ACK") };
+        ack.options.timestamp = Some((557, again.options.timestamp.unwrap().0));
+        assert!(matches!(req.on_segment(&ack, 0, NOW + 1010), RequestOutcome::Established(_)));
+    }
+
+    #[test]
+    fn an_ack_of_something_else_is_reset_before_its_sequence_is_looked_at() {
+        let (mut req, _) = request();
+        // Outside the window too: a reset of its ACK, not an ACK.
+        let seg = from_client(IRS.add(1_000_000), ISS.add(7), Flags::ACK);
+        let RequestOutcome::Reply(rst) = req.on_segment(&seg, 0, NOW) else { panic!("no reset") };
+        assert_eq!((rst.flags, rst.seq), (Flags::RST, ISS.add(7)));
     }
 
     #[test]
     fn a_segment_outside_the_window_is_acked_not_taken() {
         let (mut req, _) = request();
         let seg = from_client(IRS.sub(50), ISS.add(1), Flags::ACK);
-        let RequestOutcome::Reply(ack) = req.on_segment(&seg, NOW) else { panic!("no ack") };
+        let RequestOutcome::Reply(ack) = req.on_segment(&seg, 0, NOW) else { panic!("no ack") };
         assert_eq!((ack.flags, ack.ack), (Flags::ACK, IRS.add(1)));
     }
 
@@ -567,7 +625,7 @@ mod tests {
         assert!(req.defers(&ack, 0));
         assert!(matches!(req.on_timer(NOW + 3000), RequestTimer::Synack(_)));
         assert!(!req.defers(&ack, 0));
-        assert!(matches!(req.on_segment(&ack, NOW + 3010), RequestOutcome::Established(_)));
+        assert!(matches!(req.on_segment(&ack, 0, NOW + 3010), RequestOutcome::Established(_)));
         // Without a deferral nothing is dropped.
         let (mut plain, _) = request();
         assert!(!plain.defers(&ack, 0));
@@ -594,7 +652,7 @@ mod tests {
         fn any_segment(seq: u32, ack: u32, flags: u8, window: u16) {
             let (mut req, _) = request();
             let seg = Segment { window, ..from_client(SeqNum(seq), SeqNum(ack), Flags(flags)) };
-            if let RequestOutcome::Established(c) = req.on_segment(&seg, NOW) {
+            if let RequestOutcome::Established(c) = req.on_segment(&seg, 0, NOW) {
                 prop_assert_eq!(SeqNum(ack), ISS.add(1));
                 prop_assert!(Flags(flags).contains(Flags::ACK));
                 prop_assert!(!Flags(flags).contains(Flags::RST) && !Flags(flags).contains(Flags::SYN));

@@ -66,6 +66,12 @@ impl Flags {
     pub const fn with(self, f: Flags) -> Flags {
         Flags(self.0 | f.0)
     }
+
+    /// `self` without the bits of `f`.
+    #[must_use]
+    pub const fn without(self, f: Flags) -> Flags {
+        Flags(self.0 & !f.0)
+    }
 }
 
 impl core::ops::BitOr for Flags {

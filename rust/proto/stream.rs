@@ -127,7 +127,7 @@ impl<S: Bytes> Stream<S> {
         if let Some(p) = self.conn.landing(seg, payload_len) {
             let kept = p.at as usize == self.rx.len() && payload.may_keep();
             if !kept && !self.rx.fill_at(p.at as usize, p.len as usize, |_, _| true) {
-                return Outcome::default();
+                return Outcome { mib: crate::mib::Mib::RCVQ_DROP, ..Outcome::default() };
             }
         }
         let out = self.conn.on_segment(seg, payload_len, now);
@@ -334,7 +334,7 @@ mod tests {
         let (mut a, syn) = Conn::connect(cfg, A, B, SeqNum(0xffff_0000), 3, 0);
         let (mut req, synack) = Request::new(cfg, B, A, &syn, SeqNum(77), 5, 0);
         let ack = a.on_segment(&synack, 0, 0).reply.unwrap();
-        let RequestOutcome::Established(b) = req.on_segment(&ack, 0) else { panic!("no connection") };
+        let RequestOutcome::Established(b) = req.on_segment(&ack, 0, 0) else { panic!("no connection") };
         let rx = rx_capacity(&cfg);
         (Stream::new(a, vec![0; tx], vec![0; rx]), Stream::new(b, vec![0; tx], vec![0; rx]))
     }

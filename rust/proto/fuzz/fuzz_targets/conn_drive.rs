@@ -147,7 +147,7 @@ fuzz_target!(|data: &[u8]| {
     assert_eq!(listen_segment(&syn), ListenAction::Syn);
     let (mut req, synack) = Request::new(peer_cfg, B, A, &syn, SeqNum(sc.u32()), sc.u32(), now);
     let Some(ack) = a.on_segment(&synack, 0, now).reply else { return };
-    let RequestOutcome::Established(b) = req.on_segment(&ack, now) else { return };
+    let RequestOutcome::Established(b) = req.on_segment(&ack, 0, now) else { return };
     let mut ends =
         [End { s: Stream::new(a, vec![0; tx], vec![0; rx]), right: None }, End { s: Stream::new(b, vec![0; tx], vec![0; rx]), right: None }];
     // Segments on the wire: towards A, towards B.
@@ -227,7 +227,7 @@ fuzz_target!(|data: &[u8]| {
                 let cookies = Cookies { hash: &hash, minute: (now / 60_000) as u32, ts_offset: 7 };
                 if let Some(r) = &mut listener {
                     let _ = r.defers(&seg, payload.len() as u32);
-                    if let RequestOutcome::Established(c) = r.on_segment(&seg, now) {
+                    if let RequestOutcome::Established(c) = r.on_segment(&seg, 0, now) {
                         listener = None;
                         assert!(!c.snd_nxt.before(c.snd_una));
                     }
