@@ -9,7 +9,8 @@
 #   make fuzz       run the core's fuzzers (FUZZ_TARGET, default all) for FUZZ_SECONDS each
 #   make wire       the differential wire harness alone (AF_RTCP's segments
 #                   against AF_INET's), in one VM boot
-#   make bench      CRR benchmark, AF_RTCP against AF_INET, on a kernel
+#   make bench      the benchmarks, AF_RTCP against AF_INET (and nginx+wrk,
+#                   iperf3 under rtcpize against plain), on a kernel
 #                   without debug checks (BENCH_SECONDS per family)
 #   make kernel     only fetch, patch, configure and build the kernel
 #   make clean      remove build outputs (the kernel cache stays)
@@ -107,7 +108,7 @@ wire: module rtcpize selftests
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)
 
-bench: deps
+bench: deps rtcpize
 	@kdir=$$(scripts/kernel.sh bench) && $(call KMAKE,bench-module) modules
 	@$(MAKE) -C bench
 	@scripts/vm.sh bench

@@ -5,8 +5,9 @@
 # namespaces, AF_INET then AF_RTCP in the same boot, each benchmark for
 # SECONDS: bulk throughput of one stream and of eight, request/response
 # latency (one byte each way on one connection), and the CRR loop
-# (connect, one byte each way, close). One line per run, then the ratios
-# AF_RTCP/AF_INET.
+# (connect, one byte each way, close); then nginx with wrk and iperf3,
+# plain and under rtcpize. One line per run, then the ratios
+# AF_RTCP/AF_INET and rtcpize/plain.
 #
 #   run.sh SECONDS
 set -u
@@ -41,13 +42,58 @@ for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
 done
 kill "$srv_inet" "$srv_rtcp"
 wait "$srv_inet" "$srv_rtcp" 2>/dev/null
+
+# The tools people quote, each plain (Linux's TCP) then under rtcpize
+# (AF_RTCP), for PROG_SECS: nginx serving a 16 KiB file to wrk (2
+# threads, 8 connections) with keep-alive and with a connection per
+# request, and iperf3's one stream (selftests/rtcp_progs.sh runs them).
+. "$here/../selftests/rtcp_progs.sh"
+prog_secs=$((secs < 8 ? secs : 8))
+echo "# the tools, $prog_secs s each, plain then under rtcpize"
+echo "# wrk plain|rtcpize keepalive|close requests/s errors | iperf3 plain|rtcpize Mbit/s retransmissions"
+mkdir -p "$out/www"
+head -c 16384 /dev/urandom >"$out/www/small"
+port=8080
+for conn in keepalive close; do
+	for family in plain rtcpize; do
+		wrap=()
+		[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
+		nginx_conf "$out/nginx-$port" "$out/www" 10.0.2.2 "$port" "" nolog
+		if nginx_start bench-b "$out/nginx-$port" 1 "$port" "${wrap[@]}"; then
+			wrk_run bench-a "http://10.0.2.2:$port/small" "$prog_secs" "$conn" "$out/wrk" "${wrap[@]}"
+			if wrk_summary "$out/wrk"; then
+				echo "wrk $family $conn ${wrk[rps]} $((wrk[connect] + wrk[read] + wrk[write] + wrk[status] + wrk[timeout]))" |
+					tee "$out/wrk-$conn-$family"
+			else
+				echo "wrk $family $conn: no summary"; cat "$out/wrk"
+			fi
+		else
+			echo "nginx $family: no listener"; cat "$out/nginx-$port/error.log"
+		fi
+		nginx_stop
+		port=$((port + 1))
+	done
+done
+for family in plain rtcpize; do
+	wrap=()
+	[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
+	iperf3_run bench-b bench-a 10.0.2.2 "$port" "$out/iperf3.json" "-t $prog_secs" "${wrap[@]}"
+	if fig=$(iperf3_figures "$out/iperf3.json"); then
+		read -r _ _ mbps _ _ retrans <<<"$fig"
+		echo "iperf3 $family $mbps $retrans" | tee "$out/iperf3-x-$family"
+	else
+		echo "iperf3 $family: $fig"
+	fi
+	port=$((port + 1))
+done
 ratio() {
-	# $1: file stem, $2: field, $3: label
-	local i r
-	i=$(awk -v f="$2" '{ print $f }' "$out/$1-inet" 2>/dev/null)
-	r=$(awk -v f="$2" '{ print $f }' "$out/$1-rtcp" 2>/dev/null)
-	awk -v i="${i:-0}" -v r="${r:-0}" -v l="$3" \
-		'BEGIN { if (i > 0) printf "ratio AF_RTCP/AF_INET %s: %.2f\n", l, r / i; else print "ratio " l ": no AF_INET figure" }'
+	# $1: file stem, $2: field, $3: label; $4, $5: the files' suffixes
+	# and the ratio's name (default AF_RTCP's against AF_INET's)
+	local i r a=${4:-inet} b=${5:-rtcp}
+	i=$(awk -v f="$2" '{ print $f }' "$out/$1-$a" 2>/dev/null)
+	r=$(awk -v f="$2" '{ print $f }' "$out/$1-$b" 2>/dev/null)
+	awk -v i="${i:-0}" -v r="${r:-0}" -v l="$3" -v n="${6:-AF_RTCP/AF_INET}" \
+		'BEGIN { if (i > 0) printf "ratio %s %s: %.2f\n", n, l, r / i; else print "ratio " l ": no " n " figure" }'
 }
 ratio "bulk-1" 4 "bulk throughput, one stream"
 ratio "bulk-8" 4 "bulk throughput, eight streams"
@@ -56,6 +102,9 @@ ratio "rr-x" 5 "request/response p99 latency"
 ratio "crr-x" 4 "CRR conn/s"
 ratio "crr-x" 5 "CRR median"
 ratio "crr-x" 6 "CRR p99"
+ratio "wrk-keepalive" 4 "nginx+wrk requests/s, keep-alive" plain rtcpize rtcpize/plain
+ratio "wrk-close" 4 "nginx+wrk requests/s, a connection per request" plain rtcpize rtcpize/plain
+ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain
 rm -rf "$out"
 ip netns del bench-a
 ip netns del bench-b

@@ -13,7 +13,23 @@ if [ "${#missing[@]}" -gt 0 ]; then
 	log "installing Debian packages: ${missing[*]}"
 	SUDO=; [ "$(id -u)" = 0 ] || SUDO=sudo
 	$SUDO apt-get update -q
+	# nginx's and iperf3's maintainer scripts would start their services
+	# on this host: the tests start their own in the VM's namespaces. A
+	# policy-rc.d that refuses every start (101) holds them off for the
+	# install, unless the machine has one of its own already.
+	policy=/usr/sbin/policy-rc.d made_policy=
+	if [ ! -e "$policy" ]; then
+		printf '#!/bin/sh\n# RTCP scripts/deps.sh: no service starts while it installs\nexit 101\n' |
+			$SUDO tee "$policy" >/dev/null
+		$SUDO chmod 755 "$policy"
+		made_policy=1
+		trap '$SUDO rm -f "$policy"' EXIT
+	fi
 	DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -q --no-install-recommends "${missing[@]}"
+	if [ -n "$made_policy" ]; then
+		$SUDO rm -f "$policy"
+		trap - EXIT
+	fi
 fi
 
 command -v rustup >/dev/null || die "rustup not found: RTCP builds with the machine's rustup toolchain"

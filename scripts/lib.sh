@@ -27,6 +27,7 @@ DEB_PACKAGES=(
 	qemu-system-x86 busybox-static
 	iproute2 tcpdump ethtool
 	libseccomp-dev libcap-ng-dev
+	nginx wrk iperf3
 )
 
 RTCP_TOP=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)

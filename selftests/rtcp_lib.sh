@@ -92,3 +92,19 @@ ns_stat() {
 		[ "$name" = "$2" ] && { echo "$val"; return; }
 	done <"$(ns_proc "$1" rtcp_stat)"
 }
+
+# Runs the cases named in "$@" as KTAP tests, all of the array `cases`
+# (in its order) when none is named: case C runs test_C, described by
+# what[C]. A name with no description ends the script before the plan.
+run_cases() {
+	local c
+	[ $# -gt 0 ] || set -- "${cases[@]}"
+	for c in "$@"; do
+		[ -n "${what[$c]:-}" ] || { echo "# no case '$c'"; exit "$KSFT_FAIL"; }
+	done
+	ktap_set_plan $#
+	for c in "$@"; do
+		ktap_test_result "${what[$c]}" "test_$c"
+	done
+	ktap_finished
+}

@@ -104,8 +104,7 @@ if ! setup; then
 	ktap_skip_all "cannot set up netns and veth"
 	exit "$KSFT_FAIL"
 fi
-cases=("$@")
-[ ${#cases[@]} -gt 0 ] || cases=(clean loss_1 loss_5 delay_50 delay_reorder duplicate mix)
+cases=(clean loss_1 loss_5 delay_50 delay_reorder duplicate mix)
 declare -A what=(
 	[clean]="2 MiB over veth, all three pairings"
 	[loss_1]="1 MiB under 1% loss, intact, with retransmissions"
@@ -115,9 +114,4 @@ declare -A what=(
 	[duplicate]="1 MiB under 5% duplication, intact"
 	[mix]="1 MiB under loss, duplication, delay and reordering, intact"
 )
-ktap_set_plan ${#cases[@]}
-for c in "${cases[@]}"; do
-	[ -n "${what[$c]:-}" ] || { echo "# no case '$c'"; exit "$KSFT_FAIL"; }
-	ktap_test_result "${what[$c]}" "test_$c"
-done
-ktap_finished
+run_cases "$@"
