@@ -127,7 +127,7 @@ impl<S: Bytes> Stream<S> {
         if let Some(p) = self.conn.landing(seg, payload_len) {
             let kept = p.at as usize == self.rx.len() && payload.may_keep();
             if !kept && !self.rx.fill_at(p.at as usize, p.len as usize, |_, _| true) {
-                return Outcome { mib: crate::mib::Mib::RCVQ_DROP, ..Outcome::default() };
+                return Outcome { mib: super::mib::Mib::RCVQ_DROP, ..Outcome::default() };
             }
         }
         let out = self.conn.on_segment(seg, payload_len, now);
