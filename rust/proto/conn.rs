@@ -53,6 +53,10 @@ pub const DEFAULT_MSS: u16 = 536;
 pub const TIMEOUT_MIN_MS: u64 = 2;
 /// The initial retransmission timeout (RFC 6298, 2.1).
 pub const RTO_INITIAL_MS: u32 = 1000;
+/// How much older than TS.Recent a timestamp may be and still pass PAWS
+/// (`TCP_PAWS_WINDOW`): segments sent at once from two contexts may leave
+/// a tick apart in the other order.
+pub const TCP_PAWS_WINDOW: i32 = 1;
 /// The largest retransmission timeout (`TCP_RTO_MAX`).
 pub const RTO_MAX_MS: u32 = 120_000;
 /// Bytes the timestamp option takes in every segment once negotiated.
@@ -536,6 +540,10 @@ pub struct Data {
     pub syn_data: u32,
     /// Our first SYN carried a Fast Open option (`syn_fastopen`).
     pub syn_fastopen: bool,
+    /// The latest timestamp we sent: the next is never older, whatever
+    /// clock reading its sender took before the connection's lock (a peer
+    /// would drop it as an old duplicate, PAWS).
+    pub ts_sent: u32,
     /// Urgent data, sent and received.
     pub urg: super::urgent::Urgent,
 }
@@ -605,6 +613,13 @@ impl Conn {
         let conn = Conn { syn_tsval: conn.tsval(now), ..conn };
         let syn = conn.syn(now);
         (conn, syn)
+    }
+
+    /// PAWS (RFC 7323 5.3, `tcp_paws_check`): a timestamp more than
+    /// `TCP_PAWS_WINDOW` (1) older than TS.Recent is an old duplicate's;
+    /// none is while TS.Recent is 0 (a peer whose SYN carried 0).
+    pub(crate) fn paws_rejects(&self, val: u32) -> bool {
+        self.ts_recent != 0 && self.ts_recent.wrapping_sub(val) as i32 > TCP_PAWS_WINDOW
     }
 
     /// Our timestamp clock at `now`.
@@ -1441,6 +1456,32 @@ pub(crate) mod tests {
         assert_eq!(c.tso_segs(), 65_536 / c.send_mss());
         c.rtt = Rtt::default();
         assert_eq!(c.tso_segs(), 0, "no round trip yet: no bound");
+    }
+
+    #[test]
+    fn paws_passes_a_timestamp_one_tick_older_and_drops_one_two_older() {
+        let mut c = established();
+        assert!(c.neg.timestamps);
+        let mut seg = from_server(&c, c.rcv_nxt, Flags::ACK | Flags::PSH);
+        seg.options.timestamp = Some((c.ts_recent.wrapping_sub(1), c.tsval(NOW)));
+        let out = c.on_segment(&seg, 100, NOW);
+        assert_eq!(out.readable, 100, "one tick older: taken (TCP_PAWS_WINDOW)");
+        let mut seg = from_server(&c, c.rcv_nxt, Flags::ACK | Flags::PSH);
+        seg.options.timestamp = Some((c.ts_recent.wrapping_sub(2), c.tsval(NOW)));
+        let out = c.on_segment(&seg, 100, NOW);
+        assert_eq!(out.readable, 0, "two ticks older: an old duplicate");
+        assert!(out.mib.contains(crate::mib::Mib::PAWS_ESTAB));
+    }
+
+    #[test]
+    fn our_timestamps_never_go_back_whatever_clock_reading_a_sender_took() {
+        let mut c = established();
+        let later = c.ack(NOW + 50).options.timestamp.map(|t| t.0);
+        // A sender that read the clock before another took the lock.
+        let earlier = c.ack(NOW + 40).options.timestamp.map(|t| t.0);
+        assert_eq!(later, earlier);
+        let next = c.ack(NOW + 60).options.timestamp.map(|t| t.0);
+        assert_eq!(next, later.map(|v| v.wrapping_add(10)));
     }
 
     #[test]

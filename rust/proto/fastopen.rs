@@ -157,7 +157,7 @@ impl Conn {
         }
         // PAWS and the window (`tcp_check_req`): an ACK of what we have.
         let paws = match (self.neg.timestamps, seg.options.timestamp) {
-            (true, Some((val, _))) => SeqNum(val).before(SeqNum(self.ts_recent)),
+            (true, Some((val, _))) => self.paws_rejects(val),
             _ => false,
         };
         if paws || !self.seq_acceptable(seg.seq, seg.seq_len(payload_len)) {

@@ -71,7 +71,7 @@ impl Conn {
         // PAWS (RFC 7323 5.3): a timestamp older than TS.Recent is an old
         // duplicate.
         if let (true, Some((val, _))) = (self.neg.timestamps, seg.options.timestamp) {
-            if SeqNum(val).before(SeqNum(self.ts_recent)) {
+            if self.paws_rejects(val) {
                 if f.contains(Flags::SYN) {
                     return self.syn_challenge(seg, payload_len, now);
                 }

@@ -288,7 +288,11 @@ impl Conn {
             ..Segment::default()
         };
         if self.neg.timestamps {
-            s.options.timestamp = Some((self.tsval(now), self.ts_recent));
+            let val = self.tsval(now);
+            let last = self.data.ts_sent;
+            let val = if last != 0 && SeqNum(val).before(SeqNum(last)) { last } else { val };
+            self.data.ts_sent = val;
+            s.options.timestamp = Some((val, self.ts_recent));
         }
         if let Some(up) = self.data.urg.pointer(seq, self.snd_nxt) {
             s.flags = s.flags | Flags::URG;
