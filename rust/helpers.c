@@ -92,6 +92,8 @@ void rtcp_helper_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
 /* sk_socket stays while the callback lock is held (sock_orphan clears it under that lock). */
 void rtcp_helper_sk_send_sigurg(struct sock *sk) { read_lock_bh(&sk->sk_callback_lock); sk_send_sigurg(sk); read_unlock_bh(&sk->sk_callback_lock); }
 void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
+void rtcp_helper_local_bh_disable(void) { local_bh_disable(); }
+void rtcp_helper_local_bh_enable(void) { local_bh_enable(); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
 bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk) { return sock_flag(sk, SOCK_KEEPOPEN); }

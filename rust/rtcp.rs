@@ -6,9 +6,9 @@
 //! `tcp_disconnect` and `tcp_done`'s callers.
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
-use kernel::new_spinlock_irq;
 use kernel::prelude::*;
-use kernel::sync::SpinLockIrq;
+use kernel::sync::{SpinLock, SpinLockIrq};
+use kernel::{new_spinlock, new_spinlock_irq};
 
 use crate::net::buf::Claim;
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, usecs_to_ticks};
@@ -108,6 +108,12 @@ impl Tcb {
 pub(crate) struct RtcpShared {
     #[pin]
     pub(crate) tcb: SpinLockIrq<Tcb>,
+    /// Held, with softirqs off, from before the connection's lock until
+    /// the segments built under it are sent ([`drive`]): one context's
+    /// segments leave before the next one's are built, in sequence, as
+    /// Linux's TCP sends only while it owns the socket.
+    #[pin]
+    pub(crate) xmit: SpinLock<()>,
     /// The address family's operations (`icsk_af_ops`): IPv4's, the only
     /// family so far; set when the sock is made.
     pub(crate) af: &'static AfOps,
@@ -282,6 +288,7 @@ impl net::Proto for RtcpProto {
     fn shared() -> impl PinInit<RtcpShared, Error> {
         try_pin_init!(RtcpShared {
             tcb <- new_spinlock_irq!(Tcb::Idle, "rtcp_tcb"),
+            xmit <- new_spinlock!((), "rtcp_xmit"),
             keep_idle: AtomicU32::new(0),
             keep_intvl: AtomicU32::new(0),
             keep_cnt: AtomicU32::new(0),

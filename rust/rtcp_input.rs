@@ -12,6 +12,7 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
+use crate::net::bh::BhOff;
 use crate::net::buf::{Claim, Lease, SharedBytes};
 use crate::net::rxq::{Plan, RxQueue};
 use crate::net::skb::SkbPayload;
@@ -367,6 +368,11 @@ pub(crate) type Driven = (Outcome, bool);
 /// declined.
 pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
     let net = sk.net();
+    // Segments leave in the order they were built: no other context
+    // builds this connection's next ones before these are sent (softirqs
+    // off, so that one on this CPU cannot wait for us).
+    let bh = BhOff::new();
+    let xmit = sk.shared().xmit.lock();
     let (out, state, deadline, writable, ob) = {
         let mut tcb = sk.shared().tcb.lock();
         let st = tcb.stream()?;
@@ -396,6 +402,8 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
     // its odd reply routes on its own.
     let ended = out.time_wait || out.closed || out.error.is_some() || matches!(state, State::TimeWait | State::Closed);
     ob.send(net, sk, !ended);
+    drop(xmit);
+    drop(bh);
     if ended {
         Route::forget(sk);
     }

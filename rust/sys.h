@@ -139,6 +139,8 @@ const unsigned int RTCP_SIOCINQ = SIOCINQ;
 const unsigned int RTCP_SIOCOUTQ = SIOCOUTQ;
 const unsigned int RTCP_SIOCOUTQNSD = SIOCOUTQNSD;
 void rtcp_helper_sk_write_space(struct sock *sk);
+void rtcp_helper_local_bh_disable(void);
+void rtcp_helper_local_bh_enable(void);
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i);
 const int RTCP_MSG_DONTWAIT = MSG_DONTWAIT;
 const int RTCP_MSG_PEEK = MSG_PEEK;

@@ -196,7 +196,9 @@ def normalise(segs, origin=0, peer_isn=PEER_ISN, peer_tsval=PEER_TSVAL):
         out.append({
             "t": round(t - t0, 3),
             "flags": flags,
-            "seq": (tcp.seq - base) % 2**32,
+            # (A reset answering a segment without ACK has sequence number
+            # 0 itself, not relative to any ISN.)
+            "seq": "0 (absolute)" if "R" in flags and tcp.seq == 0 else (tcp.seq - base) % 2**32,
             "ack": (tcp.ack - peer_isn) % 2**32 if "A" in flags else 0,
             "len": len(tcp.payload),
             "win": win,
@@ -1161,7 +1163,7 @@ FIELDS = ("flags", "seq", "ack", "len", "win", "opts", "df", "up")
 
 
 def brief(segs):
-    return " ".join(x["note"] if "note" in x else "%s:%d+%d" % (x["flags"], x["seq"], x["len"]) for x in segs)
+    return " ".join(x["note"] if "note" in x else "%s:%s+%d" % (x["flags"], x["seq"], x["len"]) for x in segs)
 
 
 def first_difference(a, b, timed, fields=FIELDS):

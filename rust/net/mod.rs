@@ -6,6 +6,7 @@
 //! [`crate::sys`]): the protocol code above sees references with lifetimes,
 //! traits to implement and RAII registrations, never a raw pointer.
 
+pub(crate) mod bh;
 pub(crate) mod buf;
 pub(crate) mod clock;
 pub(crate) mod family;
