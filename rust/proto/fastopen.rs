@@ -228,9 +228,7 @@ mod tests {
     use crate::conn::tests::{CLIENT, SERVER};
     use crate::conn::Config;
 
-    const ISS: SeqNum = SeqNum(0x1234_5678);
-    const IRS: SeqNum = SeqNum(4000);
-    const NOW: u64 = 10_000;
+    use crate::request::tests::{from_client, IRS, ISS, NOW};
     const GOOD: [u8; 8] = [0x30, 0x21, 0xb9, 0xd8, 0x89, 0x01, 0x7e, 0xeb];
     const OLD: [u8; 8] = [1, 2, 3, 4, 5, 6, 7, 8];
 
@@ -271,23 +269,11 @@ mod tests {
         assert_eq!(server(on, &with(Some(exp)), false, true, keys).cookie.map(|c| c.exp), Some(true));
     }
 
+    /// The request tests' SYN, with the right cookie.
     fn syn() -> Segment {
-        Segment {
-            src_port: CLIENT.port,
-            dst_port: SERVER.port,
-            seq: IRS,
-            flags: Flags::SYN,
-            window: 64240,
-            options: Options {
-                mss: Some(1460),
-                wscale: Some(7),
-                sack_permitted: true,
-                timestamp: Some((555, 0)),
-                fastopen: Some(FastOpen::new(&GOOD)),
-                ..Options::default()
-            },
-            ..Segment::default()
-        }
+        let mut s = crate::request::tests::syn();
+        s.options.fastopen = Some(FastOpen::new(&GOOD));
+        s
     }
 
     fn child(data: u32) -> (Conn, Segment) {
@@ -295,19 +281,6 @@ mod tests {
         let cfg = Config { syn_retries: 5, ..Config::default() };
         let (req, _) = Request::new(cfg, SERVER, CLIENT, &syn(), ISS, 3, NOW);
         req.fastopen_child(data, None, NOW)
-    }
-
-    fn from_client(seq: SeqNum, ack: SeqNum, flags: Flags) -> Segment {
-        Segment {
-            src_port: CLIENT.port,
-            dst_port: SERVER.port,
-            seq,
-            ack,
-            flags,
-            window: 502,
-            options: Options { timestamp: Some((556, NOW as u32 + 3)), ..Options::default() },
-            ..Segment::default()
-        }
     }
 
     #[test]

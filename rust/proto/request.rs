@@ -371,16 +371,16 @@ impl Request {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
     use crate::conn::tests::{CLIENT, SERVER};
     use proptest::prelude::*;
 
-    const ISS: SeqNum = SeqNum(0x1234_5678);
-    const IRS: SeqNum = SeqNum(4000);
-    const NOW: u64 = 10_000;
+    pub(crate) const ISS: SeqNum = SeqNum(0x1234_5678);
+    pub(crate) const IRS: SeqNum = SeqNum(4000);
+    pub(crate) const NOW: u64 = 10_000;
 
-    fn syn() -> Segment {
+    pub(crate) fn syn() -> Segment {
         Segment {
             src_port: CLIENT.port,
             dst_port: SERVER.port,
@@ -402,7 +402,7 @@ mod tests {
         Request::new(Config::default(), SERVER, CLIENT, &syn(), ISS, 3, NOW)
     }
 
-    fn from_client(seq: SeqNum, ack: SeqNum, flags: Flags) -> Segment {
+    pub(crate) fn from_client(seq: SeqNum, ack: SeqNum, flags: Flags) -> Segment {
         Segment {
             src_port: CLIENT.port,
             dst_port: SERVER.port,
