@@ -7,104 +7,141 @@
 # latency (one byte each way on one connection), and the CRR loop
 # (connect, one byte each way, close); then nginx with wrk and iperf3,
 # plain and under rtcpize. One line per run, then the ratios
-# AF_RTCP/AF_INET and rtcpize/plain.
+# AF_RTCP/AF_INET and rtcpize/plain: with RUNS rounds of it all, one
+# after the other (interleaved, so that no benchmark always runs at the
+# same point of the boot), each ratio's median and range over the rounds.
 #
-#   run.sh SECONDS
+#   run.sh SECONDS [RUNS]
 set -u
 here=$(dirname "$(readlink -f "$0")")
 secs=${1:-10}
-out=$(mktemp -d)
+runs=${2:-1}
+top=$(mktemp -d)
 ip netns add bench-a && ip netns add bench-b
 ip -n bench-a link add va type veth peer name vb netns bench-b
 ip -n bench-a link set lo up && ip -n bench-b link set lo up
 ip -n bench-a link set va up && ip -n bench-b link set vb up
 ip -n bench-a addr add 10.0.2.1/24 dev va && ip -n bench-b addr add 10.0.2.2/24 dev vb
 
-echo "# over veth, $secs s each"
-echo "# bulk FAMILY streams MB/s | rr FAMILY round-trips median_us p99_us |"
-echo "# crr FAMILY connections conn/s median_us p99_us failed [errno:count]"
-# Both servers run at once, and each benchmark runs for AF_INET then
-# AF_RTCP back to back, so that neither family is always measured later
-# in the boot than the other's whole set.
-ip netns exec bench-b "$here/rtcp_bench" serve inet 10.0.2.2 9001 >/dev/null &
-srv_inet=$!
-ip netns exec bench-b "$here/rtcp_bench" serve rtcp 10.0.2.2 9002 >/dev/null &
-srv_rtcp=$!
-sleep 0.5
-for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
-	set -- $run
-	for family in inet rtcp; do
-		port=9001
-		[ "$family" = rtcp ] && port=9002
-		ip netns exec bench-a "$here/rtcp_bench" "$1" "$family" 10.0.2.2 "$port" "${@:2}" |
-			tee "$out/$1-${3:-x}-$family"
+# One round of every benchmark, its figures in $out.
+round() {
+	echo "# over veth, $secs s each"
+	echo "# bulk FAMILY streams MB/s | rr FAMILY round-trips median_us p99_us |"
+	echo "# crr FAMILY connections conn/s median_us p99_us failed [errno:count]"
+	# Both servers run at once, and each benchmark runs for AF_INET then
+	# AF_RTCP back to back, so that neither family is always measured later
+	# in the boot than the other's whole set.
+	ip netns exec bench-b "$here/rtcp_bench" serve inet 10.0.2.2 9001 >/dev/null &
+	srv_inet=$!
+	ip netns exec bench-b "$here/rtcp_bench" serve rtcp 10.0.2.2 9002 >/dev/null &
+	srv_rtcp=$!
+	sleep 0.5
+	for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
+		set -- $run
+		for family in inet rtcp; do
+			port=9001
+			[ "$family" = rtcp ] && port=9002
+			ip netns exec bench-a "$here/rtcp_bench" "$1" "$family" 10.0.2.2 "$port" "${@:2}" |
+				tee "$out/$1-${3:-x}-$family"
+		done
 	done
-done
-kill "$srv_inet" "$srv_rtcp"
-wait "$srv_inet" "$srv_rtcp" 2>/dev/null
+	kill "$srv_inet" "$srv_rtcp"
+	wait "$srv_inet" "$srv_rtcp" 2>/dev/null
 
-# The tools people quote, each plain (Linux's TCP) then under rtcpize
-# (AF_RTCP), for PROG_SECS: nginx serving a 16 KiB file to wrk (2
-# threads, 8 connections) with keep-alive and with a connection per
-# request, and iperf3's one stream (selftests/rtcp_progs.sh runs them).
-. "$here/../selftests/rtcp_progs.sh"
-prog_secs=$((secs < 8 ? secs : 8))
-echo "# the tools, $prog_secs s each, plain then under rtcpize"
-echo "# wrk plain|rtcpize keepalive|close requests/s errors | iperf3 plain|rtcpize Mbit/s retransmissions"
-mkdir -p "$out/www"
-head -c 16384 /dev/urandom >"$out/www/small"
-port=8080
-for conn in keepalive close; do
+	# The tools people quote, each plain (Linux's TCP) then under rtcpize
+	# (AF_RTCP), for PROG_SECS: nginx serving a 16 KiB file to wrk (2
+	# threads, 8 connections) with keep-alive and with a connection per
+	# request, and iperf3's one stream (selftests/rtcp_progs.sh runs them).
+	. "$here/../selftests/rtcp_progs.sh"
+	prog_secs=$((secs < 8 ? secs : 8))
+	echo "# the tools, $prog_secs s each, plain then under rtcpize"
+	echo "# wrk plain|rtcpize keepalive|close requests/s errors | iperf3 plain|rtcpize Mbit/s retransmissions"
+	mkdir -p "$out/www"
+	head -c 16384 /dev/urandom >"$out/www/small"
+	port=8080
+	for conn in keepalive close; do
+		for family in plain rtcpize; do
+			wrap=()
+			[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
+			nginx_conf "$out/nginx-$port" "$out/www" 10.0.2.2 "$port" "" nolog
+			if nginx_start bench-b "$out/nginx-$port" 1 "$port" "${wrap[@]}"; then
+				wrk_run bench-a "http://10.0.2.2:$port/small" "$prog_secs" "$conn" "$out/wrk" "${wrap[@]}"
+				if wrk_summary "$out/wrk"; then
+					echo "wrk $family $conn ${wrk[rps]} $((wrk[connect] + wrk[read] + wrk[write] + wrk[status] + wrk[timeout]))" |
+						tee "$out/wrk-$conn-$family"
+				else
+					echo "wrk $family $conn: no summary"; cat "$out/wrk"
+				fi
+			else
+				echo "nginx $family: no listener"; cat "$out/nginx-$port/error.log"
+			fi
+			nginx_stop
+			port=$((port + 1))
+		done
+	done
 	for family in plain rtcpize; do
 		wrap=()
 		[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
-		nginx_conf "$out/nginx-$port" "$out/www" 10.0.2.2 "$port" "" nolog
-		if nginx_start bench-b "$out/nginx-$port" 1 "$port" "${wrap[@]}"; then
-			wrk_run bench-a "http://10.0.2.2:$port/small" "$prog_secs" "$conn" "$out/wrk" "${wrap[@]}"
-			if wrk_summary "$out/wrk"; then
-				echo "wrk $family $conn ${wrk[rps]} $((wrk[connect] + wrk[read] + wrk[write] + wrk[status] + wrk[timeout]))" |
-					tee "$out/wrk-$conn-$family"
-			else
-				echo "wrk $family $conn: no summary"; cat "$out/wrk"
-			fi
+		iperf3_run bench-b bench-a 10.0.2.2 "$port" "$out/iperf3.json" "-t $prog_secs" "${wrap[@]}"
+		if fig=$(iperf3_figures "$out/iperf3.json"); then
+			read -r _ _ mbps _ _ retrans <<<"$fig"
+			echo "iperf3 $family $mbps $retrans" | tee "$out/iperf3-x-$family"
 		else
-			echo "nginx $family: no listener"; cat "$out/nginx-$port/error.log"
+			echo "iperf3 $family: $fig"
 		fi
-		nginx_stop
 		port=$((port + 1))
 	done
-done
-for family in plain rtcpize; do
-	wrap=()
-	[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
-	iperf3_run bench-b bench-a 10.0.2.2 "$port" "$out/iperf3.json" "-t $prog_secs" "${wrap[@]}"
-	if fig=$(iperf3_figures "$out/iperf3.json"); then
-		read -r _ _ mbps _ _ retrans <<<"$fig"
-		echo "iperf3 $family $mbps $retrans" | tee "$out/iperf3-x-$family"
-	else
-		echo "iperf3 $family: $fig"
-	fi
-	port=$((port + 1))
-done
+}
+
 ratio() {
 	# $1: file stem, $2: field, $3: label; $4, $5: the files' suffixes
-	# and the ratio's name (default AF_RTCP's against AF_INET's)
+	# and the ratio's name (default AF_RTCP's against AF_INET's). One
+	# line, and the figure alone in $top/ratios/<label> for the summary.
 	local i r a=${4:-inet} b=${5:-rtcp}
 	i=$(awk -v f="$2" '{ print $f }' "$out/$1-$a" 2>/dev/null)
 	r=$(awk -v f="$2" '{ print $f }' "$out/$1-$b" 2>/dev/null)
 	awk -v i="${i:-0}" -v r="${r:-0}" -v l="$3" -v n="${6:-AF_RTCP/AF_INET}" \
 		'BEGIN { if (i > 0) printf "ratio %s %s: %.2f\n", n, l, r / i; else print "ratio " l ": no " n " figure" }'
+	local key v
+	key=$(echo "${6:-AF_RTCP/AF_INET} $3" | tr / %)
+	mkdir -p "$top/ratios"
+	[ -e "$top/ratios/$key" ] || echo "$key" >>"$top/order"
+	v=$(awk -v i="${i:-0}" -v r="${r:-0}" 'BEGIN { if (i > 0) printf "%.2f", r / i }')
+	[ -n "$v" ] && echo "$v" >>"$top/ratios/$key"
+	touch "$top/ratios/$key"
 }
-ratio "bulk-1" 4 "bulk throughput, one stream"
-ratio "bulk-8" 4 "bulk throughput, eight streams"
-ratio "rr-x" 4 "request/response median latency"
-ratio "rr-x" 5 "request/response p99 latency"
-ratio "crr-x" 4 "CRR conn/s"
-ratio "crr-x" 5 "CRR median"
-ratio "crr-x" 6 "CRR p99"
-ratio "wrk-keepalive" 4 "nginx+wrk requests/s, keep-alive" plain rtcpize rtcpize/plain
-ratio "wrk-close" 4 "nginx+wrk requests/s, a connection per request" plain rtcpize rtcpize/plain
-ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain
-rm -rf "$out"
+
+# Every ratio of the round in $out.
+ratios() {
+	ratio "bulk-1" 4 "bulk throughput, one stream"
+	ratio "bulk-8" 4 "bulk throughput, eight streams"
+	ratio "rr-x" 4 "request/response median latency"
+	ratio "rr-x" 5 "request/response p99 latency"
+	ratio "crr-x" 4 "CRR conn/s"
+	ratio "crr-x" 5 "CRR median"
+	ratio "crr-x" 6 "CRR p99"
+	ratio "wrk-keepalive" 4 "nginx+wrk requests/s, keep-alive" plain rtcpize rtcpize/plain
+	ratio "wrk-close" 4 "nginx+wrk requests/s, a connection per request" plain rtcpize rtcpize/plain
+	ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain
+}
+
+for n in $(seq "$runs"); do
+	out=$top/run-$n
+	mkdir -p "$out"
+	[ "$runs" -gt 1 ] && echo "# round $n of $runs"
+	round
+	ratios
+done
+# The median of each ratio over the rounds, and its range.
+if [ "$runs" -gt 1 ]; then
+	echo "# each ratio over $runs rounds: median [least, most]"
+	while read -r key; do
+		sort -n "$top/ratios/$key" | awk -v l="$(echo "$key" | tr % /)" '{ v[NR] = $1 }
+			END { if (NR == 0) { print "median ratio " l ": no figure"; exit }
+				m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2
+				printf "median ratio %s: %.2f [%.2f, %.2f] of %d\n", l, m, v[1], v[NR], NR }'
+	done <"$top/order"
+fi
+rm -rf "$top"
 ip netns del bench-a
 ip netns del bench-b

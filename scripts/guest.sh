@@ -3,9 +3,9 @@
 # selftests or the demo, unloads the module, collects the kernel log and a
 # kmemleak scan. Everything goes to files in the shared directory $1.
 #
-#   guest.sh <out dir> selftests|demo|bench <kernel tree> <rtcp.ko> [bench seconds]
+#   guest.sh <out dir> selftests|demo|bench <kernel tree> <rtcp.ko> [bench seconds] [bench rounds]
 set -u
-out=$1 mode=$2 kdir=$3 ko=$4 secs=${5:-10}
+out=$1 mode=$2 kdir=$3 ko=$4 secs=${5:-10} runs=${6:-1}
 top=$(cd "$(dirname "$0")/.." && pwd)
 exec >"$out/guest.log" 2>&1
 set -x
@@ -96,7 +96,7 @@ if [ "$mode" = selftests ]; then
 	done <"$out/tests"
 	cd /
 elif [ "$mode" = bench ]; then
-	"$top/bench/run.sh" "$secs" >"$out/bench.log" 2>&1
+	"$top/bench/run.sh" "$secs" "$runs" >"$out/bench.log" 2>&1
 	echo "rtcp_bench $?" >>"$out/results"
 else
 	"$top/demo/rtcp_demo" >"$out/demo.log" 2>&1
