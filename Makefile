@@ -12,7 +12,8 @@
 #   make bench      the benchmarks, AF_RTCP against AF_INET (and nginx+wrk,
 #                   iperf3 under rtcpize against plain), on a kernel
 #                   without debug checks (BENCH_SECONDS per family,
-#                   BENCH_RUNS rounds, 5: each ratio's median and range)
+#                   BENCH_RUNS rounds, 5: each ratio's median and range;
+#                   SCALE_CONNS connections held, 20000)
 #   make kernel     only fetch, patch, configure and build the kernel
 #   make clean      remove build outputs (the kernel cache stays)
 #

@@ -9,6 +9,14 @@
  *	                                                each way, in a loop
  *	rtcp_bench bulk rtcp|inet ADDR PORT SECS N      N connections sending as
  *	                                                fast as they can
+ *	rtcp_bench scale rtcp|inet ADDR PORT N          N connections opened
+ *	                                                (connect and accept, in
+ *	                                                one process), held idle,
+ *	                                                then closed
+ *	rtcp_bench ports rtcp|inet ADDR PORT            connects to two servers
+ *	                                                (PORT, PORT+1) with a
+ *	                                                1,000-port ephemeral
+ *	                                                range until one fails
  *
  * A client's first byte tells the server what the connection is: 'c' (CRR:
  * answer one byte, then wait for the end), 'e' (echo every byte), 's'
@@ -16,6 +24,10 @@
  *	crr FAMILY connections conn/s median_us p99_us failed [errno:count]...
  *	rr FAMILY round-trips median_us p99_us
  *	bulk FAMILY streams MB/s
+ *	scale FAMILY connections setup_s conn/s KB/conn close_s
+ *	ports FAMILY connections errno
+ * scale's memory is MemFree's fall in /proc/meminfo while the connections
+ * are open, per connection (both ends of it).
  */
 #define _GNU_SOURCE
 #include <arpa/inet.h>
@@ -25,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -213,6 +226,113 @@ static int bulk(const char *name, long long secs, int streams)
 	return 0;
 }
 
+/* MemFree of /proc/meminfo, in kB. */
+static long mem_free_kb(void)
+{
+	FILE *f = fopen("/proc/meminfo", "r");
+	char line[256];
+	long kb = -1;
+
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "MemFree: %ld kB", &kb) == 1)
+			break;
+	if (f)
+		fclose(f);
+	return kb;
+}
+
+static int listen_on(int port, int backlog)
+{
+	struct sockaddr_in a = addr;
+	int one = 1, fd = socket(family, SOCK_STREAM, 0);
+
+	a.sin_port = htons(port);
+	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
+	if (fd < 0 || bind(fd, (void *)&a, sizeof(a)) || listen(fd, backlog))
+		return -1;
+	return fd;
+}
+
+static int scale(const char *name, int n)
+{
+	struct rlimit rl = { 2 * n + 64, 2 * n + 64 };
+	int l = listen_on(ntohs(addr.sin_port), 1024), *fds = calloc(2 * n, sizeof(int)), open = 0;
+	long long t0, t1, t2;
+	long before, held;
+
+	if (l < 0 || !fds || setrlimit(RLIMIT_NOFILE, &rl))
+		return perror("scale"), 1;
+	before = mem_free_kb();
+	t0 = now_ns();
+	while (open < n) {
+		int c = socket(family, SOCK_STREAM, 0), a;
+
+		if (c < 0 || connect(c, (void *)&addr, sizeof(addr)) || (a = accept(l, NULL, NULL)) < 0)
+			return fprintf(stderr, "scale: %d connections, then %s\n", open, strerror(errno)), 1;
+		fds[2 * open] = c;
+		fds[2 * open + 1] = a;
+		open++;
+	}
+	t1 = now_ns();
+	held = mem_free_kb();
+	for (int i = 0; i < 2 * n; i++)
+		close(fds[i]);
+	t2 = now_ns();
+	close(l);
+	printf("scale %s %d %.2f %.1f %.2f %.2f\n", name, n, (t1 - t0) / 1e9, n * 1e9 / (t1 - t0),
+	       (double)(before - held) / n, (t2 - t1) / 1e9);
+	return 0;
+}
+
+/* Writes net.ipv4.ip_local_port_range: 0, or -1. */
+static int port_range(const char *range)
+{
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "w");
+
+	if (!f)
+		return -1;
+	fputs(range, f);
+	return fclose(f) ? -1 : 0;
+}
+
+static int ports(const char *name)
+{
+	int port = ntohs(addr.sin_port), l0 = listen_on(port, 1100), l1 = listen_on(port + 1, 1100);
+	struct linger abort_close = { 1, 0 };
+	struct rlimit rl = { 4096, 4096 };
+	static int fds[2100];
+	char old[64] = "";
+	int n = 0, err = 0;
+	FILE *f = fopen("/proc/sys/net/ipv4/ip_local_port_range", "r");
+
+	if (!f || !fgets(old, sizeof(old), f) || l0 < 0 || l1 < 0 || setrlimit(RLIMIT_NOFILE, &rl))
+		return perror("ports"), 1;
+	fclose(f);
+	if (port_range("20000 20999"))
+		return perror("ports"), 1;
+	while (n < 2100) {
+		struct sockaddr_in a = addr;
+		int fd = socket(family, SOCK_STREAM, 0);
+
+		a.sin_port = htons(port + n % 2);
+		if (fd < 0 || connect(fd, (void *)&a, sizeof(a))) {
+			err = errno;
+			close(fd);
+			break;
+		}
+		/* A reset at the end: no TIME-WAIT to hold the ports. */
+		setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
+		fds[n++] = fd;
+	}
+	port_range(old);
+	printf("ports %s %d %s\n", name, n, err ? strerrorname_np(err) : "none");
+	while (n)
+		close(fds[--n]);
+	close(l0);
+	close(l1);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	if (argc < 5)
@@ -227,6 +347,10 @@ int main(int argc, char **argv)
 		return crr(argv[2], atoll(argv[5]));
 	if (!strcmp(argv[1], "rr") && argc > 5)
 		return rr(argv[2], atoll(argv[5]));
+	if (!strcmp(argv[1], "scale") && argc > 5)
+		return scale(argv[2], atoi(argv[5]));
+	if (!strcmp(argv[1], "ports"))
+		return ports(argv[2]);
 	if (!strcmp(argv[1], "bulk") && argc > 6)
 		return bulk(argv[2], atoll(argv[5]), atoi(argv[6]));
 	return fprintf(stderr, "unknown command %s\n", argv[1]), 2;

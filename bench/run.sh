@@ -48,6 +48,20 @@ round() {
 	kill "$srv_inet" "$srv_rtcp"
 	wait "$srv_inet" "$srv_rtcp" 2>/dev/null
 
+	# Scale, over loopback in one namespace: SCALE_CONNS connections
+	# opened and held (time, and memory per connection), then closed; and
+	# how many connections two servers take from a 1,000-port ephemeral
+	# range (inet_hash_connect shares a port among four-tuples).
+	echo "# scale FAMILY connections setup_s conn/s KB/conn close_s | ports FAMILY connections errno"
+	for family in inet rtcp; do
+		port=9101
+		[ "$family" = rtcp ] && port=9201
+		ip netns exec bench-a "$here/rtcp_bench" scale "$family" 127.0.0.1 "$port" "${SCALE_CONNS:-20000}" |
+			tee "$out/scale-x-$family"
+		ip netns exec bench-a "$here/rtcp_bench" ports "$family" 127.0.0.1 $((port + 10)) |
+			tee "$out/ports-x-$family"
+	done
+
 	# The tools people quote, each plain (Linux's TCP) then under rtcpize
 	# (AF_RTCP), for PROG_SECS: nginx serving a 16 KiB file to wrk (2
 	# threads, 8 connections) with keep-alive and with a connection per
@@ -120,6 +134,10 @@ ratios() {
 	ratio "crr-x" 4 "CRR conn/s"
 	ratio "crr-x" 5 "CRR median"
 	ratio "crr-x" 6 "CRR p99"
+	ratio "scale-x" 5 "connections opened per second, ${SCALE_CONNS:-20000} held"
+	ratio "scale-x" 6 "memory per idle connection"
+	ratio "scale-x" 7 "time to close them"
+	ratio "ports-x" 3 "connections from a 1,000-port range"
 	ratio "wrk-keepalive" 4 "nginx+wrk requests/s, keep-alive" plain rtcpize rtcpize/plain
 	ratio "wrk-close" 4 "nginx+wrk requests/s, a connection per request" plain rtcpize rtcpize/plain
 	ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain

@@ -13,6 +13,9 @@ void *rtcp_helper_net_generic(const struct net *net, unsigned int id) { return n
 void rtcp_helper_sock_poll_wait(struct file *filp, struct socket *sock, poll_table *p) { sock_poll_wait(filp, sock, p); }
 bool rtcp_helper_ip_nonlocal_bind(struct net *net) { return READ_ONCE(net->ipv4.sysctl_ip_nonlocal_bind); }
 bool rtcp_helper_inet_port_requires_bind_service(struct net *net, unsigned short port) { return inet_port_requires_bind_service(net, port); }
+void rtcp_helper_local_port_range(const struct net *net, int *low, int *high) { inet_get_local_port_range(net, low, high); }
+bool rtcp_helper_local_reserved_port(struct net *net, unsigned short port) { return inet_is_local_reserved_port(net, port); }
+int rtcp_helper_local_port_step_width(const struct net *net) { return READ_ONCE(net->ipv4.sysctl_ip_local_port_step_width); }
 bool rtcp_helper_net_capable(struct net *net, int cap) { return ns_capable(net->user_ns, cap); }
 void rtcp_helper_timer_setup(struct timer_list *t, void (*fn)(struct timer_list *)) { timer_setup(t, fn, 0); }
 unsigned long rtcp_helper_jiffies(void) { return jiffies; }

@@ -27,9 +27,6 @@ use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{MAX_BUF, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
 use crate::rtcp_proc::Stats;
 
-/// Ephemeral ports connect() tries when their four-tuple is still in use.
-const MAX_PORT_TRIES: usize = 8;
-
 /// IPv4's operations (`ipv4_specific`).
 pub(crate) static IPV4: AfOps = AfOps {
     net_header_len: ipv4::HEADER_LEN as u32,
@@ -264,24 +261,17 @@ impl RtcpOps {
         let route = (af.route)(net, sk.flow_key(), from, to)?;
         let saddr = if owned.local.addr != 0 { owned.local.addr } else { route.saddr };
         if owned.port.is_none() {
-            // An ephemeral port from ip_local_port_range that no RTCP or
-            // TCP socket of the namespace holds, and whose four-tuple to
-            // `dst` no closing RTCP connection still uses (the check of
-            // `inet_hash_connect`; a port goes back at close(), before its
-            // connection is over). Ports found busy stay held until a free
-            // one comes, so that each try gets another.
+            // An ephemeral port, shared with connections to other peers,
+            // whose four-tuple to `dst` no RTCP connection uses but one in
+            // TIME-WAIT (which makes way, `tcp_twsk_unique`; a port goes
+            // back at close(), before its connection is over).
+            let rtcp = RtcpNet::of(net);
             let remote = Endpoint { addr: dst.addr, port: dst.port };
-            let mut busy = KVec::new();
-            let port = loop {
-                let port = PortReservation::take(net, SockAddrIn { addr: saddr, port: 0 }, sk.bind_options())?;
-                let local = Endpoint { addr: saddr, port: port.addr()?.port };
-                let in_use = RtcpNet::of(net).lookup(local, remote).is_some_and(|s| s.state() != TCP_TIME_WAIT);
-                if !in_use || busy.len() >= MAX_PORT_TRIES {
-                    break port;
-                }
-                busy.push(port, GFP_KERNEL)?;
+            let free = |port| {
+                let local = Endpoint { addr: saddr, port };
+                rtcp.lookup(local, remote).is_none_or(|s| s.state() == TCP_TIME_WAIT)
             };
-            drop(busy);
+            let port = PortReservation::connect(net, &rtcp.connect_ports, saddr, dst, sk.bind_options(), free)?;
             owned.local = port.addr()?;
             owned.port = Some(port);
         }

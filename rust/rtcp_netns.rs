@@ -8,12 +8,12 @@
 use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::new_spinlock_irq;
 use kernel::prelude::*;
-use kernel::sync::SpinLockIrq;
+use kernel::sync::{Arc, SpinLockIrq};
 use kernel::sync::aref::ARef;
 
 use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
-use crate::net::{self, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
+use crate::net::{self, ConnectPorts, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
 use crate::proto::conn::Endpoint;
 use crate::proto::{conn, reuseport};
 
@@ -92,6 +92,8 @@ pub(crate) struct RtcpNet {
     /// Listeners by local address (`INADDR_ANY` matches every address).
     #[pin]
     pub(crate) listeners: SpinLockIrq<KVec<(SockAddrIn, ARef<Sock<RtcpProto>>)>>,
+    /// The ports `connect()` picked, shared among four-tuples.
+    pub(crate) connect_ports: Arc<ConnectPorts>,
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
@@ -247,6 +249,7 @@ impl Pernet for RtcpPernet {
             socks: AtomicUsize::new(0),
             conns <- new_spinlock_irq!(crate::demux::ConnTable::new()?, "rtcp_conns"),
             listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
+            connect_ports: ConnectPorts::new()?,
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: {
                 let s = net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?;

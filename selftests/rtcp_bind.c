@@ -3,7 +3,8 @@
  * bind(), getsockname() and getpeername() on AF_RTCP, against AF_INET TCP
  * as the reference: the same errnos for the same addresses, one port space
  * shared both ways (EADDRINUSE), SO_REUSEADDR, ephemeral ports from
- * ip_local_port_range, privileged ports, and the port freed on close.
+ * ip_local_port_range, shared by connect()s to different peers, privileged
+ * ports, and the port freed on close.
  * Every test runs in a network namespace of its own with only lo up.
  */
 #define _GNU_SOURCE
@@ -13,6 +14,7 @@
 #include <sched.h>
 #include <stdio.h>
 #include <sys/ioctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <netinet/in.h>
@@ -237,6 +239,59 @@ TEST_F(netns, privileged_port_needs_the_capability)
 	ASSERT_EQ(pid, waitpid(pid, &status, 0));
 	ASSERT_TRUE(WIFEXITED(status));
 	EXPECT_EQ(0, WEXITSTATUS(status));
+}
+
+/*
+ * connect() shares an ephemeral port among four-tuples, as
+ * inet_hash_connect does: with a 100-port range, two servers take 100
+ * connections each, then connect() fails with EADDRNOTAVAIL (make bench
+ * counts it with 1,000 ports). Each family
+ * in turn, its clients closed with a reset (no TIME-WAIT left to hold the
+ * ports), gives the same count and errno.
+ */
+#define SHARED_RANGE 100
+TEST_F(netns, ephemeral_port_shared_between_peers_like_inet)
+{
+	static int fds[2 * SHARED_RANGE + 8];
+	struct rlimit rl = { 4 * SHARED_RANGE, 4 * SHARED_RANGE };
+	struct linger abort_close = { 1, 0 };
+	int count[2], err[2];
+
+	ASSERT_EQ(0, setrlimit(RLIMIT_NOFILE, &rl));
+	for (int fi = 0; fi < 2; fi++) {
+		struct sockaddr_in srv[2];
+		int l[2], n = 0;
+
+		/* The servers' ports come from the default range, before it
+		 * shrinks to one that does not hold them. */
+		ASSERT_EQ(0, write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", "32768 60999"));
+		for (int i = 0; i < 2; i++)
+			ASSERT_LE(0, l[i] = listener_on(families[fi], "127.0.0.1", SHARED_RANGE + 8, &srv[i]));
+		ASSERT_EQ(0, write_sysctl("/proc/sys/net/ipv4/ip_local_port_range", "20000 20099"));
+		err[fi] = 0;
+		while (n < (int)(sizeof(fds) / sizeof(fds[0]))) {
+			int fd = socket(families[fi], SOCK_STREAM, 0);
+
+			ASSERT_LE(0, fd);
+			if (connect(fd, (void *)&srv[n % 2], sizeof(srv[0]))) {
+				err[fi] = errno;
+				close(fd);
+				break;
+			}
+			setsockopt(fd, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close));
+			fds[n++] = fd;
+		}
+		count[fi] = n;
+		TH_LOG("%s: %d connections, then %s", FAMILY_NAME(families[fi]), n, strerror(err[fi]));
+		while (n)
+			close(fds[--n]);
+		close(l[0]);
+		close(l[1]);
+	}
+	EXPECT_EQ(2 * SHARED_RANGE, count[0]);
+	EXPECT_EQ(EADDRNOTAVAIL, err[0]);
+	EXPECT_EQ(count[0], count[1]);
+	EXPECT_EQ(err[0], err[1]);
 }
 
 TEST_HARNESS_MAIN

@@ -10,13 +10,14 @@
 use crate::sys;
 use core::{
     ptr::NonNull,
-    sync::atomic::{AtomicPtr, Ordering},
+    sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering},
 };
 use kernel::{
     error::to_result,
     ffi::c_int,
+    new_spinlock_irq,
     prelude::*,
-    sync::Arc,
+    sync::{Arc, SpinLockIrq},
     workqueue::{Queue, Work, WorkItem},
 };
 
@@ -140,7 +141,9 @@ pub(crate) fn port_needs_privilege(net: &Net, port: u16) -> bool {
 ///
 /// A reservation is shared by its clones, as a listener shares its port
 /// with the connections it accepts (`inet_csk_clone_lock` takes the bind
-/// bucket): the port goes back when the last one goes. Dropping the last
+/// bucket): the port goes back when the last one goes. A port `connect()`
+/// picked is also shared with later connects to other peers
+/// ([`PortReservation::connect`], [`ConnectPorts`]). Dropping the last
 /// one anywhere, softirq included, gives the port back from the
 /// [`PortReleases`] workqueue, as releasing a socket may sleep;
 /// [`PortReservation::release_now`] does it at once, in process context.
@@ -156,6 +159,13 @@ struct Bound {
     sock: NonNull<sys::socket>,
     #[pin]
     work: Work<Bound>,
+    /// The namespace's table of ports `connect()` picked, if this is one.
+    shared: Option<Arc<ConnectPorts>>,
+    /// The reservations of a port in `shared`; it leaves the table when
+    /// this comes to 0, under the table's lock.
+    users: AtomicUsize,
+    /// The port, once in `shared`.
+    port: AtomicU32,
 }
 
 kernel::impl_has_work! {
@@ -173,6 +183,61 @@ impl WorkItem for Bound {
 }
 
 impl Bound {
+    /// A kernel TCP socket of `net`, not bound yet, with the RTCP
+    /// socket's bind options `(reuse, reuseport, bound_dev_if)` and, if
+    /// `nonlocal` (the RTCP socket has `IP_FREEBIND` or `IP_TRANSPARENT`),
+    /// `IP_FREEBIND`, so that the kernel's bind allows what it would
+    /// allow the RTCP socket. Process context.
+    fn new(net: &Net, opts: (u8, u8, i32), nonlocal: bool, shared: Option<Arc<ConnectPorts>>) -> Result<Arc<Bound>> {
+        let mut sock = core::ptr::null_mut();
+        // SAFETY: `net` is alive; `sock` receives the new socket.
+        to_result(unsafe {
+            sys::sock_create_kern(
+                net.as_ptr(),
+                c_int::from(AF_INET),
+                sys::sock_type_SOCK_STREAM as c_int,
+                sys::IPPROTO_TCP as c_int,
+                &mut sock,
+            )
+        })?;
+        let sock = NonNull::new(sock).ok_or(ENOMEM)?;
+        // INVARIANT: `sock_create_kern` succeeded, so `sock` is a live
+        // socket that nobody else knows; `Bound` owns it from here, or it
+        // is released now.
+        let (users, port) = (AtomicUsize::new(1), AtomicU32::new(0));
+        let bound = Arc::pin_init(
+            pin_init!(Bound { sock, work <- kernel::new_work!("PortReservation::work"), shared, users, port }),
+            GFP_KERNEL,
+        )
+        .inspect_err(|_| {
+            // SAFETY: the socket is ours, and nobody else knows it.
+            unsafe { sys::sock_release(sock.as_ptr()) }
+        })?;
+        // A failure from here drops `bound`, the only reference: the
+        // socket is released at once.
+        bound.follow(opts);
+        if nonlocal {
+            // SAFETY: the new socket's sock, not yet bound; process
+            // context (it takes the sock's lock).
+            unsafe { sys::ip_sock_set_freebind(bound.sk()) };
+        }
+        if opts.2 != 0 {
+            // SAFETY: the new socket's sock, not yet bound.
+            to_result(unsafe { sys::sock_bindtoindex(bound.sk(), opts.2, true) })?;
+        }
+        Ok(bound)
+    }
+
+    /// `bind()`s the socket to `addr`: the kernel's bind rules decide.
+    /// A failed bind leaves it unbound. Process context.
+    fn bind(&self, addr: SockAddrIn) -> Result {
+        let raw = addr.to_bytes();
+        // SAFETY: the socket is alive; `raw` is a `sockaddr_in` of its size.
+        to_result(unsafe {
+            sys::kernel_bind(self.sock.as_ptr(), raw.as_ptr().cast_mut().cast(), SOCKADDR_IN_LEN as c_int)
+        })
+    }
+
     fn sk(&self) -> *mut sys::sock {
         // SAFETY: the socket is alive (type invariant) and has a sock.
         unsafe { (*self.sock.as_ptr()).sk }
@@ -223,44 +288,96 @@ impl PortReservation {
     /// (`ip_sock_set_freebind`), so the kernel's bind allows it as it
     /// would for the RTCP socket.
     pub(crate) fn take_with(net: &Net, addr: SockAddrIn, opts: (u8, u8, i32), nonlocal: bool) -> Result<Self> {
-        let mut sock = core::ptr::null_mut();
-        // SAFETY: `net` is alive; `sock` receives the new socket.
-        to_result(unsafe {
-            sys::sock_create_kern(
-                net.as_ptr(),
-                c_int::from(AF_INET),
-                sys::sock_type_SOCK_STREAM as c_int,
-                sys::IPPROTO_TCP as c_int,
-                &mut sock,
-            )
-        })?;
-        let sock = NonNull::new(sock).ok_or(ENOMEM)?;
-        // INVARIANT: `sock_create_kern` succeeded, so `sock` is a live
-        // socket that nobody else knows; `Bound` owns it from here, or it
-        // is released now.
-        let bound = Arc::pin_init(pin_init!(Bound { sock, work <- kernel::new_work!("PortReservation::work") }), GFP_KERNEL)
-            .inspect_err(|_| {
-                // SAFETY: the socket is ours, and nobody else knows it.
-                unsafe { sys::sock_release(sock.as_ptr()) }
-            })?;
-        // A failure from here drops `bound`, the only reference: the
-        // socket is released at once.
-        bound.follow(opts);
-        if nonlocal {
-            // SAFETY: the new socket's sock, not yet bound; process
-            // context (it takes the sock's lock).
-            unsafe { sys::ip_sock_set_freebind(bound.sk()) };
-        }
-        if opts.2 != 0 {
-            // SAFETY: the new socket's sock, not yet bound.
-            to_result(unsafe { sys::sock_bindtoindex(bound.sk(), opts.2, true) })?;
-        }
-        let raw = addr.to_bytes();
-        // SAFETY: the socket is alive; `raw` is a `sockaddr_in` of its size.
-        to_result(unsafe {
-            sys::kernel_bind(sock.as_ptr(), raw.as_ptr().cast_mut().cast(), SOCKADDR_IN_LEN as c_int)
-        })?;
+        let bound = Bound::new(net, opts, nonlocal, None)?;
+        // A failure drops `bound`, the only reference: the socket is
+        // released at once.
+        bound.bind(addr)?;
         Ok(PortReservation(Some(bound)))
+    }
+
+    /// `inet_hash_connect`: a port for a connection from `saddr` to `dst`,
+    /// with the connecting socket's bind options. The ports of
+    /// `ip_local_port_range` are tried in `__inet_hash_connect`'s order
+    /// (an offset from the keyed hash of the addresses and the peer's
+    /// port, `secure_ipv4_port_ephemeral`, and a perturbation that moves
+    /// on after each connect; the parity of the range's low end first; a
+    /// random step of at most `ip_local_port_step_width`), skipping
+    /// `ip_local_reserved_ports`. A port another connect picked is shared
+    /// if the four-tuple is `free` (Linux shares a bind bucket that only
+    /// connects made, `fastreuse` -1); a port nobody holds is taken if the
+    /// four-tuple is `free` (a closing connection may still use it); any
+    /// other is skipped. `EADDRNOTAVAIL` when none is left, as Linux's.
+    /// Process context.
+    pub(crate) fn connect(
+        net: &Net,
+        ports: &Arc<ConnectPorts>,
+        saddr: u32,
+        dst: SockAddrIn,
+        opts: (u8, u8, i32),
+        free: impl Fn(u16) -> bool,
+    ) -> Result<Self> {
+        let (mut low, mut high): (c_int, c_int) = (0, 0);
+        // SAFETY: `net` is alive; the helper writes both integers.
+        unsafe { sys::rtcp_helper_local_port_range(net.as_ptr(), &mut low, &mut high) };
+        let (low, high) = (u32::try_from(low).unwrap_or(1), u32::try_from(high).unwrap_or(1) + 1);
+        let mut remaining = high.saturating_sub(low).max(1);
+        if remaining > 1 {
+            remaining &= !1;
+        }
+        // SAFETY: plain values.
+        let port_offset = unsafe { sys::secure_ipv4_port_ephemeral(saddr.to_be(), dst.addr.to_be(), dst.port.to_be()) };
+        let perturb = &PERTURB[port_offset as usize % PERTURB.len()];
+        let mut offset = (perturb.load(Ordering::Relaxed).wrapping_add((port_offset >> 32) as u32) % remaining) & !1;
+        let step = 2;
+        let scan_step = step * scan_step(net, remaining / step);
+        let mut probe: Option<Arc<Bound>> = None;
+        loop {
+            let mut port = low + offset;
+            let mut i = 0;
+            while i < remaining {
+                if port >= high {
+                    port -= remaining;
+                }
+                let p = port as u16;
+                // SAFETY: `net` is alive; a read of its reserved ports.
+                let reserved = unsafe { sys::rtcp_helper_local_reserved_port(net.as_ptr(), p) };
+                let local = SockAddrIn { addr: saddr, port: p };
+                let taken = if reserved {
+                    None
+                } else if let Some(shared) = ports.share(local, opts.2) {
+                    free(p).then_some(shared)
+                } else if free(p) {
+                    let bound = match probe.take() {
+                        Some(bound) => bound,
+                        None => Bound::new(net, opts, false, Some(ports.clone()))?,
+                    };
+                    match bound.bind(local) {
+                        Ok(()) => Some(ports.insert(bound, local, opts.2)?),
+                        Err(_) => {
+                            // Held by a socket of either kind: the probe
+                            // is still unbound, for the next port.
+                            probe = Some(bound);
+                            None
+                        }
+                    }
+                } else {
+                    None
+                };
+                if let Some(taken) = taken {
+                    // Moves the next connect to this peer on, by a little
+                    // more than this one searched.
+                    let i = i.max(random_below(8) * step);
+                    perturb.fetch_add(i + step, Ordering::Relaxed);
+                    return Ok(taken);
+                }
+                i += step;
+                port += scan_step;
+            }
+            offset += 1;
+            if offset & 1 == 0 || remaining <= 1 {
+                return Err(EADDRNOTAVAIL);
+            }
+        }
     }
 
     /// The address and port held.
@@ -295,13 +412,21 @@ impl PortReservation {
 
 impl Clone for PortReservation {
     fn clone(&self) -> Self {
+        if let Some(bound) = self.0.as_ref() {
+            // This reservation is one of them: they cannot come to 0 now.
+            bound.users.fetch_add(1, Ordering::Relaxed);
+        }
         PortReservation(self.0.clone())
     }
 }
 
 impl Drop for PortReservation {
     fn drop(&mut self) {
-        let Some(last) = self.0.take().and_then(Arc::into_unique_or_drop) else { return };
+        let Some(bound) = self.0.take() else { return };
+        if let Some(ports) = bound.shared.as_ref() {
+            ports.leave(&bound);
+        }
+        let Some(last) = Arc::into_unique_or_drop(bound) else { return };
         match PortReleases::queue() {
             Some(q) => {
                 if let Err(bound) = q.enqueue(Arc::from(last)) {
@@ -316,6 +441,121 @@ impl Drop for PortReservation {
             None => drop(last),
         }
     }
+}
+
+/// The ports `connect()` picked in a namespace and that connections hold,
+/// by address, port and bound device: `inet_hash_connect`'s bind buckets
+/// of `fastreuse` -1, which later connects share when their four-tuple is
+/// free. A port leaves the table with its last reservation.
+#[pin_data]
+pub(crate) struct ConnectPorts {
+    #[pin]
+    buckets: SpinLockIrq<KVec<KVec<ConnectPort>>>,
+}
+
+/// One port of [`ConnectPorts`].
+struct ConnectPort {
+    local: SockAddrIn,
+    dev: i32,
+    bound: Arc<Bound>,
+}
+
+/// log2 of the number of [`ConnectPorts`]' buckets (by port).
+const CONNECT_PORT_BITS: u32 = 10;
+
+impl ConnectPorts {
+    /// An empty table.
+    pub(crate) fn new() -> Result<Arc<ConnectPorts>> {
+        let mut buckets = KVec::with_capacity(1 << CONNECT_PORT_BITS, GFP_KERNEL)?;
+        for _ in 0..1usize << CONNECT_PORT_BITS {
+            buckets.push(KVec::new(), GFP_KERNEL)?;
+        }
+        Arc::pin_init(pin_init!(ConnectPorts { buckets <- new_spinlock_irq!(buckets, "rtcp_connect_ports") }), GFP_KERNEL)
+    }
+
+    fn bucket(port: u16) -> usize {
+        usize::from(port) & ((1 << CONNECT_PORT_BITS) - 1)
+    }
+
+    /// A new reservation of `local` on device `dev`, if a connect holds it.
+    fn share(&self, local: SockAddrIn, dev: i32) -> Option<PortReservation> {
+        let buckets = self.buckets.lock();
+        let e = buckets.get(Self::bucket(local.port))?.iter().find(|e| e.local == local && e.dev == dev)?;
+        // Under the lock, so the port cannot leave the table meanwhile.
+        e.bound.users.fetch_add(1, Ordering::Relaxed);
+        Some(PortReservation(Some(e.bound.clone())))
+    }
+
+    /// Adds `bound`, bound to `local` on `dev`: its first reservation.
+    fn insert(&self, bound: Arc<Bound>, local: SockAddrIn, dev: i32) -> Result<PortReservation> {
+        bound.port.store(u32::from(local.port), Ordering::Relaxed);
+        let port = PortReservation(Some(bound.clone()));
+        let mut buckets = self.buckets.lock();
+        let b = buckets.get_mut(Self::bucket(local.port)).ok_or(EINVAL)?;
+        // On failure `port` goes, and with it the port: nothing holds it.
+        b.push(ConnectPort { local, dev, bound }, GFP_ATOMIC)?;
+        Ok(port)
+    }
+
+    /// One reservation of `bound` goes: if it was the last, the port
+    /// leaves the table (the caller's reference then is the last).
+    fn leave(&self, bound: &Arc<Bound>) {
+        let gone = {
+            let mut buckets = self.buckets.lock();
+            if bound.users.fetch_sub(1, Ordering::Relaxed) != 1 {
+                return;
+            }
+            let port = bound.port.load(Ordering::Relaxed) as u16;
+            buckets.get_mut(Self::bucket(port)).and_then(|b| {
+                let i = b.iter().position(|e| Arc::ptr_eq(&e.bound, bound))?;
+                b.remove(i).ok()
+            })
+        };
+        // Not the last reference (the caller holds one): no release here.
+        drop(gone);
+    }
+}
+
+/// `table_perturb` of `net/ipv4/inet_hashtables.c`: per hash of the
+/// addresses, how far connects to a peer have moved on.
+static PERTURB: [AtomicU32; 256] = [const { AtomicU32::new(0) }; 256];
+
+/// A random value below `n` (`n` > 0).
+fn random_below(n: u32) -> u32 {
+    let mut r = 0u32;
+    // SAFETY: `r` is four writable bytes.
+    unsafe { sys::get_random_bytes((&raw mut r).cast(), core::mem::size_of::<u32>()) };
+    r % n.max(1)
+}
+
+/// `__inet_hash_connect`'s scan step over a range of `range` ports of one
+/// parity: random, at most `ip_local_port_step_width`, coprime with the
+/// range so that the scan visits every port.
+fn scan_step(net: &Net, range: u32) -> u32 {
+    // SAFETY: `net` is alive; a plain sysctl read.
+    let width = u32::try_from(unsafe { sys::rtcp_helper_local_port_step_width(net.as_ptr()) }).unwrap_or(0);
+    if width == 0 || range <= 1 {
+        return 1;
+    }
+    let upper = range.min(width);
+    let mut step = random_below(upper) + 1;
+    while gcd(step, range) != 1 {
+        step += 1;
+        if step & 1 == 0 && range & 1 == 0 {
+            step += 1;
+        }
+        if step > upper {
+            return 1;
+        }
+    }
+    step
+}
+
+fn gcd(mut a: u32, mut b: u32) -> u32 {
+    while b != 0 {
+        (a, b) = (b, a % b);
+    }
+    a
 }
 
 /// The module's workqueue that gives ports back for reservations whose
@@ -334,6 +574,10 @@ impl PortReleases {
         // SAFETY: a constant NUL-terminated name; process context.
         let wq = NonNull::new(unsafe { sys::rtcp_helper_alloc_workqueue(c"rtcp_ports".as_char_ptr()) }).ok_or(ENOMEM)?;
         PORT_RELEASES.store(wq.as_ptr(), Ordering::Release);
+        // `get_random_sleepable_once(table_perturb, ...)`.
+        for p in &PERTURB {
+            p.store(random_below(u32::MAX), Ordering::Relaxed);
+        }
         Ok(PortReleases(wq))
     }
 

@@ -31,7 +31,7 @@ pub(crate) use ops::{OptIn, OptVal, PollTable, SocketOps};
 pub(crate) use pernet::{Pernet, PernetDef, PernetId, PernetRegistration};
 pub(crate) use proto::{ProtoDef, ProtoRegistration};
 pub(crate) use hook::{Hook, HookDef, HookRegistration, IcmpPacket, Malformed, Packet};
-pub(crate) use inet::{PortReleases, PortReservation, SockAddrIn};
+pub(crate) use inet::{ConnectPorts, PortReleases, PortReservation, SockAddrIn};
 pub(crate) use msg::Msg;
 pub(crate) use route::Route;
 pub(crate) use netns::Net;
