@@ -264,9 +264,10 @@ impl Path {
 
 /// `conn` with the buffers its configuration asks for: `sndbuf` bytes to
 /// send, and a receive buffer for its window (with the slack for its
-/// rounding, [`stream::rx_capacity`]).
+/// rounding, [`stream::rx_capacity`]). Both take their pages as they are
+/// written: an idle connection holds none, as Linux's holds no skb.
 pub(crate) fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
-    let tx = SharedBytes::pages(conn.cfg.sndbuf as usize, flags)?;
+    let tx = SharedBytes::sparse(conn.cfg.sndbuf as usize, flags)?;
     let rx = SharedBytes::sparse(stream::rx_capacity(&conn.cfg), flags)?;
     Ok(RtcpStream::new(Stream::new(conn, tx, rx)))
 }

@@ -53,8 +53,8 @@ const SYSCTLS: [IntDef; 9] = [
     // The send buffer of a connection whose user left SO_SNDBUF to the
     // protocol: the least, the start (one page, so that a short
     // connection costs little), the most it grows to as the data needs
-    // (doubling). Unlike Linux's `tcp_wmem`, its pages are taken when it
-    // starts or grows.
+    // (doubling). Its pages are taken as the writer first fills them (an
+    // idle connection holds none), and all of them when it grows.
     IntDef { name: c"wmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
     // SYN retransmissions that wait 1 s each before the backoff starts,
     // on top of `syn_retries` (Linux 7.3's default: 4).

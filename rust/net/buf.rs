@@ -331,8 +331,8 @@ impl SharedBytes {
     }
 
     /// Puts the `fresh` pages in place of the old ones that skbs still
-    /// held, copying over each old page's bytes outside `room` (data, or
-    /// room since; the room is the writer's to fill). Under the
+    /// held, or of holes, copying over each old page's bytes outside
+    /// `room` (data, or room since; the room is the writer's to fill). Under the
     /// connection's lock, on the bytes the pages were taken for.
     pub(crate) fn renew(&self, mut fresh: FreshPages, room: &Spans) {
         let Some(region) = self.0.as_deref() else { return };
@@ -351,7 +351,8 @@ impl SharedBytes {
                 continue;
             }
             let old = slot.load(Ordering::Acquire);
-            for keep in outside(page, room) {
+            // A hole's bytes were never written: nothing to keep.
+            for keep in outside(page, room).filter(|_| !old.is_null()) {
                 let off = keep.start % PAGE_SIZE;
                 // The old page's bytes outside the room are not written
                 // while the connection's lock is held; the new page is
@@ -495,19 +496,25 @@ impl Lease {
 
 
     /// New pages for the pages of the room `spans` that something besides
-    /// the buffer still holds (an skb of a segment sent from them), to put
-    /// in their place before the room is written ([`SharedBytes::renew`]).
+    /// the buffer still holds (an skb of a segment sent from them), or
+    /// that are holes, to put in their place before the room is written
+    /// ([`SharedBytes::renew`]).
     /// Process context: the pages are taken with `GFP_KERNEL`.
     pub(crate) fn fresh_pages(&self, (a, b): &Spans) -> Result<FreshPages> {
         let mut fresh = FreshPages(KVec::new());
         for r in [a, b] {
             for p in self.pieces(r.clone()) {
-                let Some((page, _)) = self.0.page(p.start) else { continue };
                 let i = p.start / PAGE_SIZE;
-                // A reference taken after this look covers data, never the
-                // room: an skb takes pages for the data it carries.
-                // SAFETY: a live page of the region, which the lease keeps.
-                let shared = unsafe { sys::rtcp_helper_page_ref_count(page.as_ptr()) } > 1;
+                // A hole (a sparse buffer's room never written) gets its
+                // page now, in process context.
+                let shared = match self.0.page(p.start) {
+                    // A reference taken after this look covers data, never
+                    // the room: an skb takes pages for the data it carries.
+                    // SAFETY: a live page of the region, which the lease
+                    // keeps.
+                    Some((page, _)) => (unsafe { sys::rtcp_helper_page_ref_count(page.as_ptr()) }) > 1,
+                    None => self.0.in_hole(p.start),
+                };
                 if shared && !fresh.0.iter().any(|&(j, _)| j == i) {
                     let new = zeroed_page(GFP_KERNEL)?;
                     fresh.0.push((i, new), GFP_KERNEL).inspect_err(|_| {
