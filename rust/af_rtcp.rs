@@ -288,13 +288,13 @@ impl net::SocketOps for RtcpOps {
         RtcpNet::of(net).listen_conflict(sk, local)?;
         sk.shared().fastopen.on_listen(net, backlog);
         *sk.shared().tcb.lock() =
-            Tcb::Listen(Listener::new(backlog, owned.port.clone())?);
+            Tcb::Listen(Listener::new(backlog, local.port, owned.port.clone())?);
         {
             let mut ls = RtcpNet::of(net).listeners.lock();
-            if let Err(e) = ls.push((local, sk.into()), GFP_ATOMIC) {
+            if let Err(e) = ls.push(local, sk.into()) {
                 drop(ls);
                 *sk.shared().tcb.lock() = Tcb::Idle;
-                return Err(e.into());
+                return Err(e);
             }
         }
         sk.set_state(TCP_LISTEN);

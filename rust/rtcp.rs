@@ -387,7 +387,7 @@ impl RtcpOps {
             Tcb::Conn(mut st) => (st.conn.abort(now), Some((st.conn.local, st.conn.remote))),
             Tcb::Listen(l) => {
                 sk.stop_timer();
-                RtcpNet::of(sk.net()).remove_listener(sk);
+                RtcpNet::of(sk.net()).remove_listener(sk, l.local_port);
                 for child in l.queue.iter() {
                     RtcpOps::abort(child);
                 }

@@ -260,12 +260,17 @@ impl RtcpOps {
         let (from, to) = (Endpoint { addr: owned.local.addr, port: owned.local.port }, Endpoint { addr: dst.addr, port: dst.port });
         let route = (af.route)(net, sk.flow_key(), from, to)?;
         let saddr = if owned.local.addr != 0 { owned.local.addr } else { route.saddr };
+        // A port picked here is checked free for the four-tuple and the
+        // connection is in the table before another connect picks: as
+        // `__inet_hash_connect` checks and hashes under one bucket lock.
+        let mut picking = None;
         if owned.port.is_none() {
             // An ephemeral port, shared with connections to other peers,
             // whose four-tuple to `dst` no RTCP connection uses but one in
             // TIME-WAIT (which makes way, `tcp_twsk_unique`; a port goes
             // back at close(), before its connection is over).
             let rtcp = RtcpNet::of(net);
+            picking = Some(rtcp.connect_pick.lock());
             let remote = Endpoint { addr: dst.addr, port: dst.port };
             let free = |port| {
                 let local = Endpoint { addr: saddr, port };
@@ -304,6 +309,7 @@ impl RtcpOps {
         let mut stream = new_stream(conn, GFP_KERNEL)?;
         sk.shared().sync_options(sk, &mut stream.conn);
         RtcpNet::of(net).insert(local, remote, sk.into())?;
+        drop(picking);
         let old = core::mem::replace(&mut *sk.shared().tcb.lock(), Tcb::Conn(stream));
         drop(old);
         sk.set_state(TCP_SYN_SENT);

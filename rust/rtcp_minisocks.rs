@@ -50,12 +50,14 @@ pub(crate) struct Listener {
     /// The listener's port, which each connection it accepts holds too,
     /// to its end (`inet_csk_clone_lock`).
     port: Option<PortReservation>,
+    /// The port it listens on (its key in the namespace's table).
+    pub(crate) local_port: u16,
 }
 
 impl Listener {
     /// A listener for `backlog`, its request table sized for it (`ENOMEM`
     /// without the memory).
-    pub(crate) fn new(backlog: usize, port: Option<PortReservation>) -> Result<Listener> {
+    pub(crate) fn new(backlog: usize, local_port: u16, port: Option<PortReservation>) -> Result<Listener> {
         Ok(Listener {
             backlog,
             requests: Requests::new(backlog, GFP_KERNEL)?,
@@ -64,6 +66,7 @@ impl Listener {
             last_overflow: None,
             flood_warned: false,
             port,
+            local_port,
         })
     }
 

@@ -6,9 +6,9 @@
 //! `net/ipv4/sysctl_net_ipv4.c` (under `net.rtcp`).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::new_spinlock_irq;
+use kernel::{new_mutex, new_spinlock_irq};
 use kernel::prelude::*;
-use kernel::sync::{Arc, SpinLockIrq};
+use kernel::sync::{Arc, Mutex, SpinLockIrq};
 use kernel::sync::aref::ARef;
 
 use crate::net::siphash::SipKey;
@@ -21,7 +21,7 @@ use crate::af_rtcp::RtcpOps;
 use crate::rtcp::{MAX_TCP_SYNCNT, RtcpProto, TCP_CLOSE, TCP_TIME_WAIT, Tcb};
 use crate::rtcp_af::CookieKeys;
 use crate::rtcp_ipv4::RtcpHook;
-use crate::rtcp_proc::{ProcRtcp, ProcRtcpStat, Stats};
+use crate::rtcp_proc::{ProcRtcp, ProcRtcpSockstat, ProcRtcpStat, Stats};
 
 /// The most an accepted connection's send buffer may have from its
 /// listener's `SO_SNDBUF` (its pages are taken in softirq context, so
@@ -87,13 +87,16 @@ pub(crate) struct RtcpNet {
     /// Socks alive in the namespace.
     pub(crate) socks: AtomicUsize,
     /// Connections by four-tuple.
-    #[pin]
-    pub(crate) conns: SpinLockIrq<crate::demux::ConnTable<ARef<Sock<RtcpProto>>>>,
+    pub(crate) conns: crate::demux::ConnTable<ARef<Sock<RtcpProto>>>,
     /// Listeners by local address (`INADDR_ANY` matches every address).
     #[pin]
-    pub(crate) listeners: SpinLockIrq<KVec<(SockAddrIn, ARef<Sock<RtcpProto>>)>>,
+    pub(crate) listeners: SpinLockIrq<crate::demux::ListenTable<ARef<Sock<RtcpProto>>>>,
     /// The ports `connect()` picked, shared among four-tuples.
     pub(crate) connect_ports: Arc<ConnectPorts>,
+    /// Held by a connect from picking its port until its connection is
+    /// in `conns`.
+    #[pin]
+    pub(crate) connect_pick: Mutex<()>,
     /// The receive hook of the namespace.
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
@@ -111,6 +114,8 @@ pub(crate) struct RtcpNet {
     proc: net::procfs::ProcFile<ProcRtcp>,
     /// `/proc/net/rtcp_stat`.
     proc_stat: net::procfs::ProcFile<ProcRtcpStat>,
+    /// `/proc/net/rtcp_sockstat`.
+    proc_sockstat: net::procfs::ProcFile<ProcRtcpSockstat>,
 }
 
 impl RtcpNet {
@@ -137,16 +142,7 @@ impl RtcpNet {
     /// reuse the tuple: the new ISN is past the old one); any other is
     /// `EADDRNOTAVAIL`.
     pub(crate) fn insert(&self, local: Endpoint, remote: Endpoint, sk: ARef<Sock<RtcpProto>>) -> Result {
-        let evicted = {
-            let mut conns = self.conns.lock();
-            let evicted = match conns.get(local, remote) {
-                Some(old) if old.state() == TCP_TIME_WAIT => conns.remove(local, remote, |_| true),
-                Some(_) => return Err(EADDRNOTAVAIL),
-                None => None,
-            };
-            conns.insert(local, remote, sk)?;
-            evicted
-        };
+        let evicted = self.conns.insert(local, remote, sk, |old| old.state() != TCP_TIME_WAIT)?;
         if let Some(tw) = evicted {
             // Dropped with the lock let go: kept skbs are not freed with
             // interrupts off.
@@ -162,11 +158,11 @@ impl RtcpNet {
     /// table (if it is still there: a new connection may have taken over
     /// its tuple from TIME-WAIT).
     pub(crate) fn remove(&self, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
-        self.conns.lock().remove(local, remote, |s| core::ptr::eq(&**s, sk))
+        self.conns.remove(local, remote, |s| core::ptr::eq(&**s, sk))
     }
 
     pub(crate) fn lookup(&self, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
-        self.conns.lock().get(local, remote).cloned()
+        self.conns.get(local, remote)
     }
 
     /// The listener for a segment from `remote` to `local`: those bound
@@ -176,7 +172,7 @@ impl RtcpNet {
     pub(crate) fn listener(&self, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
         let ls = self.listeners.lock();
         let on = |addr: u32| {
-            let group = || ls.iter().filter(move |(a, _)| a.port == local.port && a.addr == addr);
+            let group = || ls.on_port(local.port).filter(move |(a, _)| a.addr == addr);
             let i = reuseport::select(local, remote, group().count());
             group().nth(i).map(|(_, sk)| sk.clone())
         };
@@ -192,8 +188,8 @@ impl RtcpNet {
         let (_, reuseport, dev) = sk.bind_options();
         let uid = sk.uid();
         let ls = self.listeners.lock();
-        for (a, other) in ls.iter() {
-            if a.port != local.port || (a.addr != local.addr && a.addr != 0 && local.addr != 0) {
+        for (a, other) in ls.on_port(local.port) {
+            if a.addr != local.addr && a.addr != 0 && local.addr != 0 {
                 continue;
             }
             let (_, other_reuseport, other_dev) = other.bind_options();
@@ -207,10 +203,9 @@ impl RtcpNet {
         Ok(())
     }
 
-    pub(crate) fn remove_listener(&self, sk: &Sock<RtcpProto>) -> Option<ARef<Sock<RtcpProto>>> {
-        let mut ls = self.listeners.lock();
-        let i = ls.iter().position(|(_, l)| core::ptr::eq(&**l, sk))?;
-        Some(ls.remove(i).ok()?.1)
+    /// Takes `sk`, listening on `port`, out of the table.
+    pub(crate) fn remove_listener(&self, sk: &Sock<RtcpProto>, port: u16) -> Option<ARef<Sock<RtcpProto>>> {
+        self.listeners.lock().remove(port, |l| core::ptr::eq(&**l, sk))
     }
 }
 
@@ -247,9 +242,10 @@ impl Pernet for RtcpPernet {
         try_pin_init!(RtcpNet {
             stats: Stats::default(),
             socks: AtomicUsize::new(0),
-            conns <- new_spinlock_irq!(crate::demux::ConnTable::new()?, "rtcp_conns"),
-            listeners <- new_spinlock_irq!(KVec::new(), "rtcp_listeners"),
+            conns: crate::demux::ConnTable::new()?,
+            listeners <- new_spinlock_irq!(crate::demux::ListenTable::new()?, "rtcp_listeners"),
             connect_ports: ConnectPorts::new()?,
+            connect_pick <- new_mutex!((), "rtcp_connect_pick"),
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: {
                 let s = net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?;
@@ -261,6 +257,7 @@ impl Pernet for RtcpPernet {
             fastopen_cache <- new_spinlock_irq!(crate::rtcp_fastopen::Cache::new(), "rtcp_fastopen_cache"),
             proc: net::procfs::ProcFile::new(net)?,
             proc_stat: net::procfs::ProcFile::new(net)?,
+            proc_sockstat: net::procfs::ProcFile::new(net)?,
         })
     }
 
@@ -270,7 +267,7 @@ impl Pernet for RtcpPernet {
         // what is left in the table, and they end now, as Linux's TCP
         // purges its TIME-WAIT socks (`tcp_twsk_purge`).
         loop {
-            let Some(e) = state.conns.lock().take_any() else { break };
+            let Some(e) = state.conns.take_any() else { break };
             RtcpOps::purge(&e.val);
         }
         // Their destructors, and a timer's run that ended one just before,

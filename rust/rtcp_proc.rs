@@ -13,7 +13,7 @@ use crate::proto::mib::Mib;
 use crate::proto::segment::Segment;
 use crate::proto::state::State;
 
-use crate::rtcp::{TCP_LISTEN, Tcb};
+use crate::rtcp::{TCP_LISTEN, TCP_TIME_WAIT, Tcb};
 use crate::rtcp_af::AfOps;
 use crate::rtcp_netns::RtcpNet;
 
@@ -144,9 +144,9 @@ impl net::procfs::ProcShow for ProcRtcp {
         for (addr, sk) in rn.listeners.lock().iter() {
             let _ = socks.push((Some(*addr), sk.clone()), GFP_ATOMIC);
         }
-        for e in rn.conns.lock().iter() {
+        rn.conns.for_each(|e| {
             let _ = socks.push((None, e.val.clone()), GFP_ATOMIC);
-        }
+        });
         for (listen_addr, sk) in socks.iter() {
             let (uid, inode) = (sk.uid(), sk.inode());
             let tcb = sk.shared().tcb.lock();
@@ -230,5 +230,42 @@ impl net::procfs::ProcShow for ProcRtcpStat {
         for (name, c) in Iterator::chain(rows.into_iter(), core) {
             kernel::seq_print!(m, "{} {}\n", name, c.load(Ordering::Relaxed));
         }
+    }
+}
+
+/// `/proc/net/rtcp_sockstat`: the `TCP:` line of `/proc/net/sockstat`
+/// (`sockstat_seq_show`) for RTCP: the namespace's listeners and
+/// connections (`inuse`, TIME-WAIT not included), its orphans and
+/// TIME-WAIT connections, its socks (`alloc`), and the pages that every
+/// connection's buffers and kept skbs hold (`mem`, as
+/// `tcp_memory_allocated`).
+pub(crate) struct ProcRtcpSockstat;
+
+impl net::procfs::ProcShow for ProcRtcpSockstat {
+    const NAME: &'static CStr = c"rtcp_sockstat";
+
+    fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
+        let rn = RtcpNet::of(net);
+        let listeners = rn.listeners.lock().iter().count();
+        let (mut inuse, mut orphan, mut tw) = (listeners, 0, 0);
+        rn.conns.for_each(|e| {
+            match e.val.state() {
+                TCP_TIME_WAIT => tw += 1,
+                _ => inuse += 1,
+            }
+            if e.val.dead() && e.val.state() != TCP_TIME_WAIT {
+                orphan += 1;
+            }
+        });
+        let alloc = rn.socks.load(Ordering::Relaxed);
+        kernel::seq_print!(
+            m,
+            "RTCP: inuse {} orphan {} tw {} alloc {} mem {}\n",
+            inuse,
+            orphan,
+            tw,
+            alloc,
+            net::buf::buf_pages() + net::rxq::kept_bytes().div_ceil(kernel::page::PAGE_SIZE)
+        );
     }
 }

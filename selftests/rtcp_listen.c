@@ -423,4 +423,87 @@ TEST_F(lst, proc_net_rtcp)
 	EXPECT_EQ(0, rtcp_stat("InCsumErrors"));
 }
 
+/* The fields of the line of `file` that starts with `prefix` (sockstat's
+ * "inuse N orphan N tw N alloc N mem N"): 0, or -1. */
+static int sockstat(const char *file, const char *prefix, long v[5])
+{
+	char line[256], fmt[128];
+	FILE *f = fopen(file, "r");
+	int ret = -1;
+
+	snprintf(fmt, sizeof(fmt), "%s inuse %%ld orphan %%ld tw %%ld alloc %%ld mem %%ld", prefix);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &v[0], &v[1], &v[2], &v[3], &v[4]) == 5)
+			ret = 0;
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static int family_sockstat(int family, long v[5])
+{
+	return family == AF_RTCP ? sockstat("/proc/net/rtcp_sockstat", "RTCP:", v) :
+				   sockstat("/proc/net/sockstat", "TCP:", v);
+}
+
+/*
+ * /proc/net/rtcp_sockstat counts as the TCP line of /proc/net/sockstat:
+ * the namespace's listeners and connections (inuse) and TIME-WAIT ones
+ * (tw), the same for each family; and the pages that buffers hold (mem,
+ * for every namespace: for RTCP at least what this test's unread bytes
+ * need).
+ */
+TEST_F(lst, sockstat_like_inet)
+{
+	enum { N = 3 };
+
+	for (int fi = 0; fi < 2; fi++) {
+		int f = families[fi], l, c[N], a[N], flags;
+		struct sockaddr_in addr;
+		long v[5], queued = 0;
+		char buf[4096] = { 0 };
+		ssize_t n;
+
+		ASSERT_LE(0, l = listener_on(f, "127.0.0.1", N, &addr));
+		for (int i = 0; i < N; i++) {
+			ASSERT_LE(0, c[i] = socket(f, SOCK_STREAM, 0));
+			ASSERT_EQ(0, connect(c[i], (void *)&addr, sizeof(addr)));
+			ASSERT_LE(0, a[i] = accept(l, NULL, NULL));
+		}
+		ASSERT_EQ(0, family_sockstat(f, v));
+		EXPECT_EQ(1 + 2 * N, v[0]) TH_LOG("%s inuse", FAMILY_NAME(f));
+		EXPECT_EQ(0, v[2]) TH_LOG("%s tw", FAMILY_NAME(f));
+
+		/* Bytes nobody reads sit in buffers: RTCP counts at least their
+		 * pages (Linux's count lags behind by what each CPU keeps in
+		 * reserve, sk_memory_allocated's per-CPU cache: printed only). */
+		flags = fcntl(c[0], F_GETFL);
+		ASSERT_EQ(0, fcntl(c[0], F_SETFL, flags | O_NONBLOCK));
+		while ((n = send(c[0], buf, sizeof(buf), 0)) > 0)
+			queued += n;
+		ASSERT_EQ(0, family_sockstat(f, v));
+		TH_LOG("%s: %ld bytes queued, mem %ld pages", FAMILY_NAME(f), queued, v[4]);
+		if (f == AF_RTCP)
+			EXPECT_LE(queued / 4096, v[4]);
+
+		/* The first connection ends with a reset (no TIME-WAIT); of the
+		 * others the clients close first: TIME-WAIT once the accepted
+		 * ends close too. */
+		ASSERT_EQ(0, setsockopt(c[0], SOL_SOCKET, SO_LINGER, &(struct linger){ 1, 0 }, sizeof(struct linger)));
+		for (int i = 0; i < N; i++) {
+			close(c[i]);
+			close(a[i]);
+		}
+		close(l);
+		for (int tries = 0; tries < 100; tries++) {
+			ASSERT_EQ(0, family_sockstat(f, v));
+			if (v[0] == 0 && v[2] == N - 1)
+				break;
+			usleep(50000);
+		}
+		EXPECT_EQ(0, v[0]) TH_LOG("%s inuse after close", FAMILY_NAME(f));
+		EXPECT_EQ(N - 1, v[2]) TH_LOG("%s tw after close", FAMILY_NAME(f));
+	}
+}
+
 TEST_HARNESS_MAIN

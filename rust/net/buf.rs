@@ -42,6 +42,17 @@ use kernel::{
     sync::Arc,
 };
 
+/// The pages that connections' buffers hold, in every namespace (as
+/// `tcp_memory_allocated` counts the pages charged to Linux's TCP
+/// sockets): a page counts from when a buffer takes it until the buffer
+/// lets it go (skbs may hold it a little longer).
+static BUF_PAGES: AtomicUsize = AtomicUsize::new(0);
+
+/// How many pages connections' buffers hold ([`BUF_PAGES`]).
+pub(crate) fn buf_pages() -> usize {
+    BUF_PAGES.load(Ordering::Relaxed)
+}
+
 /// The bytes a [`Claim`] reaches without the connection's lock: two
 /// ranges of the region, and whether it writes them. Set only through
 /// `&mut SharedBytes` (so while no range of the buffer is borrowed) and
@@ -133,6 +144,7 @@ impl Region {
             // INVARIANT: the hole becomes a live, zeroed page whose one
             // reference is the region's.
             slot.store(page.as_ptr(), Ordering::Release);
+            BUF_PAGES.fetch_add(1, Ordering::Relaxed);
         }
         true
     }
@@ -167,6 +179,7 @@ impl Drop for Region {
             if let Some(page) = NonNull::new(p.load(Ordering::Relaxed)) {
                 // SAFETY: the region's own reference on a live page.
                 unsafe { sys::rtcp_helper_put_page(page.as_ptr()) };
+                BUF_PAGES.fetch_sub(1, Ordering::Relaxed);
             }
         }
     }
@@ -231,6 +244,7 @@ impl SharedBytes {
                 // SAFETY: the new page's only reference, ours.
                 unsafe { sys::rtcp_helper_put_page(page.as_ptr()) }
             })?;
+            BUF_PAGES.fetch_add(1, Ordering::Relaxed);
         }
         region.len = len;
         Ok(SharedBytes(Some(Arc::new(region, flags)?)))
@@ -366,10 +380,13 @@ impl SharedBytes {
                 }
             }
             let old = slot.swap(new.as_ptr(), Ordering::AcqRel);
-            if let Some(old) = NonNull::new(old) {
+            match NonNull::new(old) {
                 // SAFETY: the region's reference on the old page; the skbs
                 // that hold it keep theirs.
-                unsafe { sys::rtcp_helper_put_page(old.as_ptr()) };
+                Some(old) => unsafe { sys::rtcp_helper_put_page(old.as_ptr()) },
+                None => {
+                    BUF_PAGES.fetch_add(1, Ordering::Relaxed);
+                }
             }
         }
     }

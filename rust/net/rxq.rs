@@ -14,8 +14,18 @@
 use super::skb::SkbRef;
 use crate::proto::ring::Spans;
 use core::ops::Range;
+use core::sync::atomic::{AtomicUsize, Ordering};
 use kernel::alloc::flags::{GFP_ATOMIC, __GFP_NOWARN};
 use kernel::prelude::*;
+
+/// The truesize of the skbs that every connection keeps (as Linux charges
+/// the skbs of a receive queue to `tcp_memory_allocated`).
+static KEPT: AtomicUsize = AtomicUsize::new(0);
+
+/// The bytes of the skbs that connections keep for their readers.
+pub(crate) fn kept_bytes() -> usize {
+    KEPT.load(Ordering::Relaxed)
+}
 
 /// The parts one pass of a read copies at most.
 pub(crate) const PLAN_PARTS: usize = 8;
@@ -110,6 +120,7 @@ impl RxQueue {
         // There is room: this cannot fail.
         let _ = self.kept.push_within_capacity(Kept { pos, off, len, skb: Some(skb) });
         self.truesize = self.truesize.saturating_add(truesize);
+        KEPT.fetch_add(truesize, Ordering::Relaxed);
         Ok(())
     }
 
@@ -163,6 +174,7 @@ impl RxQueue {
             if end <= self.read {
                 if let Some(skb) = k.skb.take() {
                     self.truesize = self.truesize.saturating_sub(skb.truesize());
+                    KEPT.fetch_sub(skb.truesize(), Ordering::Relaxed);
                 }
                 self.head += 1;
                 continue;
@@ -174,5 +186,12 @@ impl RxQueue {
             k.len = k.len.saturating_sub(d);
             break;
         }
+    }
+}
+
+impl Drop for RxQueue {
+    fn drop(&mut self) {
+        // The skbs still kept go with the queue.
+        KEPT.fetch_sub(self.truesize, Ordering::Relaxed);
     }
 }
