@@ -21,7 +21,7 @@ use crate::net::netns::rmem_max;
 use crate::proto::conn::{initial_window, Config, Conn, ConnError, Endpoint, Outcome};
 use crate::proto::options::TCPOLEN_TSTAMP_ALIGNED;
 use crate::proto::cookie::Cookies;
-use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
+use crate::proto::request::{listen_segment, syn_backlog_reserved, ListenAction, Request, RequestOutcome};
 use crate::proto::ring::Ring;
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
@@ -596,13 +596,6 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
     if let Some((conn, synack)) = fastopen_child {
         accept_child(net, sk, conn, Some((payload, pkt.payload_len, synack)));
     }
-}
-
-/// Whether a SYN queue of `qlen` has reached the last quarter of
-/// `max_syn_backlog` (`tcp_conn_request`).
-fn syn_backlog_reserved(max_syn_backlog: i32, qlen: usize) -> bool {
-    let qlen = i64::try_from(qlen).unwrap_or(i64::MAX);
-    i64::from(max_syn_backlog).saturating_sub(qlen) < i64::from(max_syn_backlog >> 2)
 }
 
 /// What a listener answers a SYN with, or checks a cookie against.

@@ -399,6 +399,14 @@ pub fn pruned_retries(retries: u8, qlen: usize, young: usize, backlog: usize) ->
     max
 }
 
+/// Whether a SYN queue of `qlen` requests has reached the last quarter of
+/// `max_syn_backlog`, which `tcp_conn_request` keeps, without SYN cookies,
+/// for peers proven alive.
+pub fn syn_backlog_reserved(max_syn_backlog: i32, qlen: usize) -> bool {
+    let qlen = i64::try_from(qlen).unwrap_or(i64::MAX);
+    i64::from(max_syn_backlog).saturating_sub(qlen) < i64::from(max_syn_backlog >> 2)
+}
+
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
@@ -664,6 +672,22 @@ pub(crate) mod tests {
         // Huge counts neither overflow nor panic.
         assert_eq!(pruned_retries(255, usize::MAX, usize::MAX / 2 + 7, usize::MAX), 255);
         assert_eq!(pruned_retries(255, usize::MAX, 1, 0), 2);
+    }
+
+    #[test]
+    fn the_last_quarter_of_max_syn_backlog_is_reserved() {
+        // 128: 96 requests leave exactly a quarter, 97 less.
+        assert!(!syn_backlog_reserved(128, 0));
+        assert!(!syn_backlog_reserved(128, 96));
+        assert!(syn_backlog_reserved(128, 97));
+        assert!(syn_backlog_reserved(128, usize::MAX));
+        // Odd sizes round the quarter down, as `>> 2` does.
+        assert!(!syn_backlog_reserved(130, 98));
+        assert!(syn_backlog_reserved(130, 99));
+        // A sysctl of 0 (or less) reserves everything but nothing.
+        assert!(!syn_backlog_reserved(0, 0));
+        assert!(syn_backlog_reserved(0, 1));
+        assert!(syn_backlog_reserved(-4, 0));
     }
 
     #[test]
