@@ -21,7 +21,7 @@ use crate::net::netns::rmem_max;
 use crate::proto::conn::{initial_window, Config, Conn, ConnError, Endpoint, Outcome};
 use crate::proto::options::TCPOLEN_TSTAMP_ALIGNED;
 use crate::proto::cookie::Cookies;
-use crate::proto::request::{listen_segment, ListenAction, Request, RequestOutcome};
+use crate::proto::request::{listen_segment, syn_backlog_reserved, ListenAction, Request, RequestOutcome};
 use crate::proto::ring::Ring;
 use crate::proto::segment::Segment;
 use crate::proto::seq::SeqNum;
@@ -537,29 +537,46 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                             Stats::inc(&stats.listen_overflows);
                         }
                         Stats::inc(&stats.listen_drops);
-                    } else if want_cookie {
-                        l.last_overflow = Some(now);
-                        if let Some(o) = &offer {
-                            reply = Some(o.cookies(now).synack(o.cfg, local, remote, &pkt.seg, now));
-                            Stats::inc(&stats.syncookies_sent);
-                        }
                     } else {
-                        if let Some(o) = &offer {
-                            let (mut req, _) =
-                                Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
-                            req.defer_accept = sk.shared().defer_accept();
-                            // Fast Open: the connection now, or a cookie
-                            // in the SYN-ACK (`tcp_try_fastopen`).
-                            let fo = fastopen::on_syn(net, sk, l, local, remote, &pkt.seg, pkt.payload_len);
-                            req.fastopen = fo.cookie;
-                            if fo.child {
-                                fastopen_child = Some(req.fastopen_child(pkt.payload_len, fo.cookie, now));
-                            } else {
-                                let synack = req.synack(now);
-                                let deadline = req.deadline;
-                                if l.requests.push(req).is_ok() {
-                                    reply = Some(synack);
-                                    rearm = l.timer_for(deadline);
+                        if want_cookie {
+                            // cookie_init_sequence: tcp_synq_overflow, before the route.
+                            l.last_overflow = Some(now);
+                        }
+                        match &offer {
+                            // No route back to the peer (`route_req` fails):
+                            // dropped, no request, no cookie.
+                            None => Stats::inc(&stats.listen_drops),
+                            Some(o) if want_cookie => {
+                                reply = Some(o.cookies(now).synack(o.cfg, local, remote, &pkt.seg, now));
+                                Stats::inc(&stats.syncookies_sent);
+                            }
+                            // "Kill the following clause, if you dislike
+                            // this way": without cookies the last quarter of
+                            // tcp_max_syn_backlog is kept for peers proven
+                            // alive (`tcp_peer_is_proven`, from the metrics
+                            // RTCP does not keep: none is).
+                            Some(_) if cookies == 0 && syn_backlog_reserved(net.tcp_max_syn_backlog(), l.requests.len()) => {
+                                Stats::inc(&stats.listen_drops);
+                            }
+                            Some(o) => {
+                                let (mut req, _) =
+                                    Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
+                                req.defer_accept = sk.shared().defer_accept();
+                                // Fast Open: the connection now, or a cookie
+                                // in the SYN-ACK (`tcp_try_fastopen`).
+                                let fo = fastopen::on_syn(net, sk, l, local, remote, &pkt.seg, pkt.payload_len);
+                                req.fastopen = fo.cookie;
+                                if fo.child {
+                                    fastopen_child = Some(req.fastopen_child(pkt.payload_len, fo.cookie, now));
+                                } else {
+                                    let synack = req.synack(now);
+                                    let deadline = req.deadline;
+                                    if l.requests.push(req).is_ok() {
+                                        reply = Some(synack);
+                                        rearm = l.timer_for(deadline);
+                                    } else {
+                                        Stats::inc(&stats.listen_drops);
+                                    }
                                 }
                             }
                         }

@@ -8,7 +8,7 @@ use kernel::prelude::*;
 
 use crate::net::Sock;
 use crate::net::clock::now_ms;
-use crate::proto::request::RequestTimer;
+use crate::proto::request::{RequestTimer, pruned_retries};
 use crate::proto::state::State;
 
 use crate::rtcp::{RtcpProto, Tcb};
@@ -33,12 +33,17 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
         match &mut *tcb {
             Tcb::Conn(_) => return,
             Tcb::Listen(l) => {
-                // SYN-ACKs due again; requests out of retries go.
+                // SYN-ACKs due again; requests out of retries go, old ones
+                // sooner while they fill the queue (`reqsk_timer_handler`).
+                let qlen = l.requests.len();
+                let young = l.requests.iter().filter(|r| r.retransmits == 0).count();
+                let backlog = l.backlog;
                 l.requests.retain(|req| {
                     if req.deadline > now {
                         return true;
                     }
-                    match req.on_timer(now) {
+                    let retries = pruned_retries(req.cfg.syn_retries, qlen, young, backlog);
+                    match req.on_timer_within(now, retries) {
                         RequestTimer::Synack(seg) => {
                             let _ = synacks.push((req.local, req.remote, seg), GFP_ATOMIC);
                             true

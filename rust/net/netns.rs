@@ -39,6 +39,14 @@ impl Net {
         core::array::from_fn(|i| unsafe { core::ptr::read_volatile((&raw const (*p).ipv4.sysctl_tcp_rmem).cast::<i32>().add(i)) })
     }
 
+    /// `net.ipv4.tcp_max_syn_backlog`: without SYN cookies, the last
+    /// quarter of it is kept for peers proven alive.
+    pub(crate) fn tcp_max_syn_backlog(&self) -> i32 {
+        let p = self.as_ptr();
+        // SAFETY: as in `tcp_rmem`.
+        unsafe { core::ptr::read_volatile(&raw const (*p).ipv4.sysctl_max_syn_backlog) }
+    }
+
     /// `net.ipv4.tcp_wmem`: the least, the start and the most of a
     /// socket's send buffer.
     pub(crate) fn tcp_wmem(&self) -> [i32; 3] {

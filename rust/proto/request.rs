@@ -357,9 +357,15 @@ impl Request {
     /// SYN-ACK until the last retransmission of the deferral (whose ACK
     /// then makes the connection), and no end before it.
     pub fn on_timer(&mut self, now: u64) -> RequestTimer {
+        self.on_timer_within(now, self.cfg.syn_retries)
+    }
+
+    /// [`Request::on_timer`] with at most `retries` retransmissions (what
+    /// [`pruned_retries`] leaves under a flood).
+    pub fn on_timer_within(&mut self, now: u64, retries: u8) -> RequestTimer {
         let defer = self.defer_accept;
         let waiting = defer != 0 && self.acked;
-        if self.retransmits >= self.cfg.syn_retries && !(waiting && self.retransmits < defer) {
+        if self.retransmits >= retries && !(waiting && self.retransmits < defer) {
             return RequestTimer::Expire;
         }
         let resend = !waiting || self.retransmits >= defer.saturating_sub(1);
@@ -368,6 +374,37 @@ impl Request {
         self.deadline = now.saturating_add(u64::from(self.rto_ms));
         if resend { RequestTimer::Synack(self.synack_again(now)) } else { RequestTimer::Wait }
     }
+}
+
+/// The SYN-ACK retransmissions a request may have, `retries` at most,
+/// when its listener (of `backlog`) holds `qlen` requests, `young` of them
+/// never retransmitted (`reqsk_timer_handler`): while the queue is more
+/// than half full, old requests are pruned, one retransmission fewer (down
+/// to two) for each doubling of the young ones that falls short of the
+/// queue ("we reserve half of room for young embrions; and abort old ones
+/// without pity, if old ones are about to clog our table"). Under a flood
+/// whose SYN-ACKs nobody answers, requests go after 7 s instead of 63.
+pub fn pruned_retries(retries: u8, qlen: usize, young: usize, backlog: usize) -> u8 {
+    let mut max = retries;
+    if qlen.saturating_mul(2) > backlog.max(8) {
+        let mut young = young.saturating_mul(2);
+        while max > 2 {
+            if qlen < young {
+                break;
+            }
+            max = max.saturating_sub(1);
+            young = young.saturating_mul(2);
+        }
+    }
+    max
+}
+
+/// Whether a SYN queue of `qlen` requests has reached the last quarter of
+/// `max_syn_backlog`, which `tcp_conn_request` keeps, without SYN cookies,
+/// for peers proven alive.
+pub fn syn_backlog_reserved(max_syn_backlog: i32, qlen: usize) -> bool {
+    let qlen = i64::try_from(qlen).unwrap_or(i64::MAX);
+    i64::from(max_syn_backlog).saturating_sub(qlen) < i64::from(max_syn_backlog >> 2)
 }
 
 #[cfg(test)]
@@ -607,6 +644,62 @@ pub(crate) mod tests {
             assert_eq!(req.deadline, now + rto);
         }
         assert_eq!(req.on_timer(now + rto), RequestTimer::Expire);
+    }
+
+    #[test]
+    fn a_queue_at_most_half_full_keeps_every_retry() {
+        // reqsk_timer_handler prunes only past half the queue (of at
+        // least 8): 32 of 64 is not past it, nor 4 of a backlog of 1.
+        assert_eq!(pruned_retries(5, 32, 0, 64), 5);
+        assert_eq!(pruned_retries(5, 4, 0, 1), 5);
+        assert_eq!(pruned_retries(5, 0, 0, 0), 5);
+    }
+
+    #[test]
+    fn a_flooded_queue_of_old_requests_is_cut_to_two_retries() {
+        // A full queue (backlog + 1) of requests that were all sent again:
+        // none young, so every step cuts one, down to two.
+        assert_eq!(pruned_retries(5, 65, 0, 64), 2);
+        assert_eq!(pruned_retries(2, 65, 0, 64), 2);
+        assert_eq!(pruned_retries(1, 65, 0, 64), 1);
+        // Young requests keep retries: with young*2 doubling past qlen.
+        // 65 requests, 40 young: 80 > 65 at once, nothing cut.
+        assert_eq!(pruned_retries(5, 65, 40, 64), 5);
+        // 20 young: 40, then 80 > 65: one cut.
+        assert_eq!(pruned_retries(5, 65, 20, 64), 4);
+        // 10 young: 20, 40, then 80: two cuts.
+        assert_eq!(pruned_retries(5, 65, 10, 64), 3);
+        // Huge counts neither overflow nor panic.
+        assert_eq!(pruned_retries(255, usize::MAX, usize::MAX / 2 + 7, usize::MAX), 255);
+        assert_eq!(pruned_retries(255, usize::MAX, 1, 0), 2);
+    }
+
+    #[test]
+    fn the_last_quarter_of_max_syn_backlog_is_reserved() {
+        // 128: 96 requests leave exactly a quarter, 97 less.
+        assert!(!syn_backlog_reserved(128, 0));
+        assert!(!syn_backlog_reserved(128, 96));
+        assert!(syn_backlog_reserved(128, 97));
+        assert!(syn_backlog_reserved(128, usize::MAX));
+        // Odd sizes round the quarter down, as `>> 2` does.
+        assert!(!syn_backlog_reserved(130, 98));
+        assert!(syn_backlog_reserved(130, 99));
+        // A sysctl of 0 (or less) reserves everything but nothing.
+        assert!(!syn_backlog_reserved(0, 0));
+        assert!(syn_backlog_reserved(0, 1));
+        assert!(syn_backlog_reserved(-4, 0));
+    }
+
+    #[test]
+    fn a_pruned_request_goes_after_its_second_synack_again() {
+        // Under a flood (two retries left): SYN-ACKs again at 1 s and 3 s,
+        // the end at 7 s, where synack_retries 5 would keep it 63 s.
+        let cfg = Config { syn_retries: 5, ..Config::default() };
+        let (mut req, _) = Request::new(cfg, SERVER, CLIENT, &syn(), ISS, 3, NOW);
+        assert!(matches!(req.on_timer_within(NOW + 1000, 2), RequestTimer::Synack(_)));
+        assert!(matches!(req.on_timer_within(NOW + 3000, 2), RequestTimer::Synack(_)));
+        assert_eq!(req.deadline, NOW + 7000);
+        assert_eq!(req.on_timer_within(NOW + 7000, 2), RequestTimer::Expire);
     }
 
     #[test]
