@@ -25,6 +25,7 @@
 #include <net/dst.h>
 #include <linux/sysctl.h>
 #include <linux/sockptr.h>
+#include <linux/filter.h>
 #include <linux/uio.h>
 #include <linux/tcp.h>
 #include <linux/proc_fs.h>

@@ -10,6 +10,8 @@
  *   IPsec policies, TCP_REPAIR and the options of repair mode,
  *   TCP_CONGESTION); bind() below ip_unprivileged_port_start is
  *   rtcp_bind's;
+ * - a socket filter sees every segment for its socket, listener and
+ *   connection (tcp_filter), and drops or cuts it;
  * - a socket never sees another namespace's segments: two namespaces
  *   with the same addresses, ports and four-tuples, each connection and
  *   listener getting only its own namespace's bytes, and /proc/net/rtcp
@@ -289,6 +291,90 @@ TEST_F(netns, privileged_options_like_inet)
 #undef NONE
 #undef OPT_CASE
 #undef DIFFERS_AS_ROOT
+}
+
+/* ---- Socket filters ---- */
+
+/* A classic BPF program of one filter (`prog`) attached to `fd`, or
+ * detached (NULL; the value is an int nobody reads): 0, or -errno. */
+static int filter(int fd, const struct sock_fprog *prog)
+{
+	int unused = 0;
+
+	if (!prog)
+		return set_res(fd, SOL_SOCKET, SO_DETACH_FILTER, &unused, sizeof(unused));
+	return set_res(fd, SOL_SOCKET, SO_ATTACH_FILTER, prog, sizeof(*prog));
+}
+
+/* Is `fd` ready for `events` within `ms`? */
+static bool ready(int fd, short events, int ms)
+{
+	struct pollfd p = { .fd = fd, .events = events };
+
+	return poll(&p, 1, ms) == 1 && (p.revents & events);
+}
+
+/*
+ * A socket's filter sees every segment for it before TCP does
+ * (tcp_filter): with one that keeps nothing, a listener takes no SYN and
+ * a connection no data, until it is detached and the peer sends again;
+ * one that cuts each segment to its TCP header and two bytes of payload
+ * lets the data through two bytes at a time, whole in the end.
+ */
+TEST_F(netns, socket_filter_sees_every_segment)
+{
+	static const struct sock_filter none[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
+	static const struct sock_filter two[] = {
+		BPF_STMT(BPF_LD | BPF_B | BPF_ABS, 12),		/* the data offset */
+		BPF_STMT(BPF_ALU | BPF_RSH | BPF_K, 4),
+		BPF_STMT(BPF_ALU | BPF_LSH | BPF_K, 2),		/* the TCP header's length */
+		BPF_STMT(BPF_ALU | BPF_ADD | BPF_K, 2),
+		BPF_STMT(BPF_RET | BPF_A, 0),
+	};
+	static const struct sock_fprog drop = { .len = 1, .filter = (struct sock_filter *)none };
+	static const struct sock_fprog cut = { .len = 5, .filter = (struct sock_filter *)two };
+	struct timeval bound = { .tv_sec = 60 };
+
+	for (int f = 0; f < 2; f++) {
+		struct sockaddr_in addr;
+		int l = listener_on(families[f], "127.0.0.1", 4, &addr), c = stream(families[f]), a, c2, a2;
+		char buf[8] = { 0 };
+
+		ASSERT_LE(0, l);
+		ASSERT_EQ(0, filter(l, &drop));
+		ASSERT_EQ(0, fcntl(c, F_SETFL, O_NONBLOCK));
+		ASSERT_EQ(-EINPROGRESS, connect_res(c, &addr));
+		/* The SYN and its first retransmission (1 s) dropped. */
+		EXPECT_FALSE(ready(c, POLLOUT, 1500)) TH_LOG("%s: connected through the filter", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, filter(l, NULL));
+		/* The next retransmission gets through. */
+		EXPECT_TRUE(ready(c, POLLOUT, 60000)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, so_error(c));
+		a = accept(l, NULL, NULL);
+		ASSERT_LE(0, a);
+		ASSERT_EQ(0, setsockopt(a, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound)));
+
+		ASSERT_EQ(0, filter(a, &drop));
+		ASSERT_EQ(5, send(c, "hello", 5, 0));
+		EXPECT_FALSE(ready(a, POLLIN, 1000)) TH_LOG("%s: data through the filter", FAMILY_NAME(families[f]));
+		EXPECT_EQ(0, filter(a, NULL));
+		EXPECT_EQ(5, recv(a, buf, 5, MSG_WAITALL)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_STREQ("hello", buf);
+
+		/* A new connection, whose every segment is cut. */
+		ASSERT_EQ(0, loopback_pair(families[f], families[f], &c2, &a2));
+		ASSERT_EQ(0, setsockopt(a2, SOL_SOCKET, SO_RCVTIMEO, &bound, sizeof(bound)));
+		ASSERT_EQ(0, filter(a2, &cut));
+		memset(buf, 0, sizeof(buf));
+		ASSERT_EQ(7, send(c2, "abcdefg", 7, 0));
+		EXPECT_EQ(7, recv(a2, buf, 7, MSG_WAITALL)) TH_LOG("%s", FAMILY_NAME(families[f]));
+		EXPECT_STREQ("abcdefg", buf) TH_LOG("%s", FAMILY_NAME(families[f]));
+		close(c2);
+		close(a2);
+		close(c);
+		close(a);
+		close(l);
+	}
 }
 
 /* ---- Namespaces ---- */
