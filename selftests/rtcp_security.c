@@ -319,9 +319,10 @@ static bool ready(int fd, short events, int ms)
  * (tcp_filter): with one that keeps nothing, a listener takes no SYN and
  * a connection no data, until it is detached and the peer sends again;
  * one that cuts each segment to its TCP header and two bytes of payload
- * lets the data through two bytes at a time, whole in the end.
+ * lets the data through two bytes at a time, whole in the end. Long by
+ * nature (it waits for the SYN's and the data's retransmissions): 300 s.
  */
-TEST_F(netns, socket_filter_sees_every_segment)
+TEST_F_TIMEOUT(netns, socket_filter_sees_every_segment, 300)
 {
 	static const struct sock_filter none[] = { BPF_STMT(BPF_RET | BPF_K, 0) };
 	static const struct sock_filter two[] = {
@@ -405,9 +406,10 @@ static int carries(int fd, int peer, const char *msg)
  * B's own client (10.0.0.1:Q too) reaches B's. Every connection carries
  * only its own namespace's bytes both ways, each listener accepts only
  * its own namespace's connection, and /proc/net/rtcp of each namespace
- * lists only its own sockets.
+ * lists only its own sockets. Long by nature (three namespaces, a veth
+ * and a dummy made by `ip`, each a program started under TCG): 300 s.
  */
-TEST_F(netns, namespaces_see_only_their_own_segments)
+TEST_F_TIMEOUT(netns, namespaces_see_only_their_own_segments, 300)
 {
 	char a_name[32], b_name[32], path[64], cmds[256];
 	int ns_c, ns_a, ns_b;
@@ -608,9 +610,10 @@ static void steps(const int64_t *v, int n, int *most, int *distinct)
  * counter alone would put them all there), and spread over the whole
  * space (at least 8 of the 16 values of the top four bits). For keyed
  * hashes as RFC 6528 has them, the chance of failing any of these is
- * below 10^-15; AF_INET, which has them, must pass first.
+ * below 10^-15; AF_INET, which has them, must pass first. Long by
+ * nature (128 handshakes, each SYN read back): 300 s.
  */
-TEST_F(netns, isns_are_unpredictable)
+TEST_F_TIMEOUT(netns, isns_are_unpredictable, 300)
 {
 	for (int f = 0; f < 2; f++) {
 		struct seen s = { 0 };
@@ -654,9 +657,10 @@ TEST_F(netns, isns_are_unpredictable)
  * once each, the first ports far apart (at least half of the steps
  * between them over 64: each destination has an offset of its own from
  * a keyed hash, RTCP's bind of port 0 a random one). The same bounds for
- * both families; AF_INET passes them by a wide margin.
+ * both families; AF_INET passes them by a wide margin. Long by nature
+ * (144 handshakes): 300 s.
  */
-TEST_F(netns, ephemeral_ports_are_unpredictable)
+TEST_F_TIMEOUT(netns, ephemeral_ports_are_unpredictable, 300)
 {
 	for (int f = 0; f < 2; f++) {
 		struct seen s = { 0 };
