@@ -189,6 +189,10 @@ impl net::SocketOps for RtcpOps {
         crate::rtcp_sockopt::custom_sol_socket(name)
     }
 
+    fn sol_socket_check(sock: &Socket<RtcpProto>, name: i32, opt: &OptIn) -> Result {
+        crate::rtcp_sockopt::sol_socket_check(sock, name, opt)
+    }
+
     fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &OptIn) -> Result {
         crate::rtcp_sockopt::setsockopt(sock, level, name, opt)
     }

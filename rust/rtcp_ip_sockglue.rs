@@ -91,6 +91,12 @@ pub(crate) fn setsockopt(sk: &Sock<RtcpProto>, name: i32, opt: &OptIn) -> Result
         | sys::RTCP_IP_FREEBIND
         | sys::RTCP_IP_TRANSPARENT
         | sys::RTCP_IP_BIND_ADDRESS_NO_PORT => name,
+        // IPsec policies: EPERM without CAP_NET_ADMIN, as do_ip_setsockopt
+        // asks before `xfrm_user_policy`, which RTCP does not have (nor
+        // this kernel, without CONFIG_XFRM: its stub answers ENOPROTOOPT).
+        sys::RTCP_IP_IPSEC_POLICY | sys::RTCP_IP_XFRM_POLICY => {
+            return Err(if inet::net_capable(sk.net(), sys::RTCP_CAP_NET_ADMIN) { ENOPROTOOPT } else { EPERM })
+        }
         _ => return Err(ENOPROTOOPT),
     };
     // An int, or a byte, or (no value) 0.

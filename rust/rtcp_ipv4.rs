@@ -82,6 +82,23 @@ pub(crate) enum Target {
 
 impl Hook for RtcpHook {
     type Target = Target;
+    type Proto = RtcpProto;
+
+    /// The connection's sock, or the listener's for a SYN and the
+    /// segments of its handshakes (`tcp_v4_rcv` filters with the
+    /// listener for a request); none in TIME-WAIT.
+    fn filter_sock(target: &Target) -> Option<&Sock<RtcpProto>> {
+        match target {
+            Target::Conn(sk) if sk.state() == TCP_TIME_WAIT => None,
+            Target::Conn(sk) | Target::Listener(sk) => Some(sk),
+        }
+    }
+
+    /// `tcp_v4_rcv`'s `discard_and_relse` after `tcp_filter`: counted in,
+    /// and no more.
+    fn filtered(net: &Net) {
+        Stats::inc(&RtcpNet::of(net).stats.in_segs);
+    }
 
     fn claim(net: &Net, pkt: &Packet) -> Option<Target> {
         let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };

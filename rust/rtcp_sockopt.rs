@@ -9,14 +9,14 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, tcp_rto_min_ticks, usecs_to_ticks};
-use crate::net::{OptIn, OptVal, Sock, Socket};
+use crate::net::{inet, OptIn, OptVal, Sock, Socket};
 use crate::proto::cc::Algorithm;
 use crate::proto::conn::{Outcome, RTO_MAX_MS};
 use crate::proto::state::State;
 use crate::sys;
 
 use crate::af_rtcp::RtcpOps;
-use crate::rtcp::{RtcpProto, MAX_TCP_SYNCNT, TCP_CLOSE};
+use crate::rtcp::{RtcpProto, MAX_TCP_SYNCNT, TCP_CLOSE, TCP_LISTEN};
 use crate::rtcp_input::drive;
 use crate::rtcp_netns::{RtcpNet, SYN_RETRIES};
 
@@ -132,6 +132,22 @@ fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
 /// RDS, and `SO_REUSEPORT` (on) to every family but inet's since 6.13.
 pub(crate) fn custom_sol_socket(name: i32) -> bool {
     name == sys::RTCP_SO_ZEROCOPY || name == sys::RTCP_SO_REUSEPORT
+}
+
+/// What `sk_setsockopt` refuses a TCP socket, which RTCP's are not to
+/// the core (`sk_is_tcp` tests the family): a classic BPF filter
+/// without CAP_NET_ADMIN in the socket's namespace, once the value has
+/// been read as an `int` (`EINVAL` if shorter, as before any option).
+pub(crate) fn sol_socket_check(sock: &Socket<RtcpProto>, name: i32, opt: &OptIn) -> Result {
+    if name != sys::RTCP_SO_ATTACH_FILTER {
+        return Ok(());
+    }
+    opt.int()?;
+    let sk = sock.sk().ok_or(EINVAL)?;
+    if !inet::net_capable(sk.net(), sys::RTCP_CAP_NET_ADMIN) {
+        return Err(EPERM);
+    }
+    Ok(())
 }
 
 /// `setsockopt(SOL_SOCKET)` for [`custom_sol_socket`]'s options, as
@@ -316,8 +332,28 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
             RtcpOps::push(sk);
             Ok(())
         }
+        // RTCP has no repair mode. Who may enter one is Linux's answer
+        // (`tcp_can_repair_sock`: EPERM without CAP_NET_ADMIN or on a
+        // listener), and a caller it lets in finds the option missing;
+        // the options that need a socket in repair mode refuse as
+        // do_tcp_setsockopt refuses one that is not.
+        sys::TCP_REPAIR | sys::TCP_AO_REPAIR if !can_repair(sk) => Err(EPERM),
+        // TCP_REPAIR_ON, TCP_REPAIR_OFF, TCP_REPAIR_OFF_NO_WP; else EINVAL.
+        sys::TCP_REPAIR if !(-1..=1).contains(&val) => Err(EINVAL),
+        sys::TCP_REPAIR | sys::TCP_AO_REPAIR => Err(ENOPROTOOPT),
+        sys::TCP_REPAIR_QUEUE | sys::TCP_REPAIR_WINDOW | sys::TCP_TIMESTAMP => Err(EPERM),
+        sys::TCP_REPAIR_OPTIONS => Err(EINVAL),
+        // No queue chosen (`TCP_NO_QUEUE`): EINVAL, on a closed socket.
+        sys::TCP_QUEUE_SEQ if sk.state() == TCP_CLOSE => Err(EINVAL),
+        sys::TCP_QUEUE_SEQ => Err(EPERM),
         _ => Err(ENOPROTOOPT),
     }
+}
+
+/// `tcp_can_repair_sock`: CAP_NET_ADMIN in the socket's namespace, and
+/// not a listener.
+fn can_repair(sk: &Sock<RtcpProto>) -> bool {
+    inet::net_capable(sk.net(), sys::RTCP_CAP_NET_ADMIN) && sk.state() != TCP_LISTEN
 }
 
 pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Result<OptVal> {
@@ -383,6 +419,10 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
         sys::TCP_CC_INFO => return Ok(OptVal::Empty),
         sys::TCP_INFO => return Ok(OptVal::TcpInfo(tcp_info(sk))),
         sys::TCP_CONGESTION => return Ok(OptVal::name(sh.congestion().name())),
+        // Never in repair mode (do_tcp_getsockopt): off, and no queue
+        // chosen.
+        sys::TCP_REPAIR => 0,
+        sys::TCP_REPAIR_QUEUE | sys::TCP_QUEUE_SEQ => return Err(EINVAL),
         _ => return Err(ENOPROTOOPT),
     };
     Ok(OptVal::Int(int))

@@ -25,6 +25,7 @@
 #include <net/dst.h>
 #include <linux/sysctl.h>
 #include <linux/sockptr.h>
+#include <linux/filter.h>
 #include <linux/uio.h>
 #include <linux/tcp.h>
 #include <linux/proc_fs.h>
@@ -187,6 +188,9 @@ const int RTCP_INET_ECN_MASK = 3;
 const int RTCP_CAP_NET_RAW = CAP_NET_RAW;
 const int RTCP_CAP_NET_ADMIN = CAP_NET_ADMIN;
 const int RTCP_SO_REUSEPORT = SO_REUSEPORT;
+const int RTCP_SO_ATTACH_FILTER = SO_ATTACH_FILTER;
+const int RTCP_IP_IPSEC_POLICY = IP_IPSEC_POLICY;
+const int RTCP_IP_XFRM_POLICY = IP_XFRM_POLICY;
 int rtcp_helper_ip_default_ttl(const struct net *net);
 void rtcp_helper_sk_set_reuseport(struct sock *sk, bool on);
 void rtcp_helper_set_tos_priority(struct sock *sk, u8 tos);

@@ -45,12 +45,6 @@ static int stream(int family)
 	return socket(family, SOCK_STREAM, 0);
 }
 
-/* setsockopt() as a result: 0 or -errno. */
-static int set_res(int fd, int level, int name, const void *val, socklen_t len)
-{
-	return setsockopt(fd, level, name, val, len) ? -errno : 0;
-}
-
 /* An int option read back with `room` bytes of room: the value (the
  * bytes given, as an int), or -errno - 1000. */
 static int get_int(int fd, int level, int name, socklen_t room)
@@ -143,36 +137,6 @@ TEST_F(netns, other_ip_options_are_enoprotoopt)
 		EXPECT_EQ(-ENOPROTOOPT - 1000, get_int(fd, SOL_IP, names[i], 4)) TH_LOG("option %d", names[i]);
 	}
 	close(fd);
-}
-
-/* IP_TRANSPARENT on needs CAP_NET_RAW or CAP_NET_ADMIN; off does not. */
-TEST_F(netns, transparent_needs_the_capability)
-{
-	int status;
-	pid_t pid = fork();
-
-	ASSERT_LE(0, pid);
-	if (pid == 0) {
-		int res[2][2], one = 1, zero = 0;
-
-		if (setresuid(65534, 65534, 65534))
-			_exit(10);
-		for (int f = 0; f < 2; f++) {
-			int fd = stream(families[f]);
-
-			res[f][0] = set_res(fd, SOL_IP, IP_TRANSPARENT, &one, sizeof(one));
-			res[f][1] = set_res(fd, SOL_IP, IP_TRANSPARENT, &zero, sizeof(zero));
-			close(fd);
-		}
-		if (res[0][0] != -EPERM || res[1][0] != -EPERM)
-			_exit(1);
-		if (res[0][1] != 0 || res[1][1] != 0)
-			_exit(2);
-		_exit(0);
-	}
-	ASSERT_EQ(pid, waitpid(pid, &status, 0));
-	ASSERT_TRUE(WIFEXITED(status));
-	EXPECT_EQ(0, WEXITSTATUS(status));
 }
 
 /* IP_FREEBIND and IP_TRANSPARENT let bind() take an address that is not

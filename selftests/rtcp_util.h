@@ -119,6 +119,12 @@ static inline int connect_res(int fd, const struct sockaddr_in *sin)
 	return connect(fd, (const void *)sin, sizeof(*sin)) ? -errno : 0;
 }
 
+/* setsockopt() as a result: 0 or -errno. */
+static inline int set_res(int fd, int level, int name, const void *val, socklen_t len)
+{
+	return setsockopt(fd, level, name, val, len) ? -errno : 0;
+}
+
 /* setsockopt then getsockopt of an int: the errno of the set (0 if it
  * worked) in the high half, the value read back in the low. */
 static inline long long set_get(int fd, int level, int name, int val)
@@ -248,7 +254,16 @@ static inline int private_netns(void)
  * buffer) in one `ip -batch`: one program started for all of them. The
  * commands are in the pipe before ip starts, so an ip that fails early
  * cannot leave the writer to SIGPIPE. 0, or -1. */
+static inline int ip_batch_ns(const char *netns, const char *cmds);
+
 static inline int ip_batch(const char *cmds)
+{
+	return ip_batch_ns(NULL, cmds);
+}
+
+/* ip_batch() in the named namespace `netns` (`ip -n`), or in the
+ * caller's (NULL). */
+static inline int ip_batch_ns(const char *netns, const char *cmds)
 {
 	size_t len = strlen(cmds);
 	int fds[2], status;
@@ -267,13 +282,41 @@ static inline int ip_batch(const char *cmds)
 	if (pid == 0) {
 		dup2(fds[0], 0);
 		close(fds[0]);
-		execlp("ip", "ip", "-batch", "-", (char *)NULL);
+		if (netns)
+			execlp("ip", "ip", "-n", netns, "-batch", "-", (char *)NULL);
+		else
+			execlp("ip", "ip", "-batch", "-", (char *)NULL);
 		_exit(127);
 	}
 	close(fds[0]);
 	if (pid < 0 || waitpid(pid, &status, 0) != pid)
 		return -1;
 	return WIFEXITED(status) && WEXITSTATUS(status) == 0 ? 0 : -1;
+}
+
+/*
+ * Runs fn(arg) in a child that has left uid 0 for nobody, which drops
+ * every capability (setresuid without SECBIT_KEEP_CAPS), in the
+ * caller's namespaces; it hands results back in memory the caller
+ * mapped shared (MAP_SHARED). 0 if the child got that far and fn
+ * returned 0; else what went wrong (1: fork, 2: setresuid, 3: fn, 4:
+ * the child died).
+ */
+static inline int as_nobody(int (*fn)(void *), void *arg)
+{
+	int status;
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return 1;
+	if (pid == 0) {
+		if (setresgid(65534, 65534, 65534) || setresuid(65534, 65534, 65534))
+			_exit(2);
+		_exit(fn(arg) ? 3 : 0);
+	}
+	if (waitpid(pid, &status, 0) != pid || !WIFEXITED(status))
+		return 4;
+	return WEXITSTATUS(status);
 }
 
 /* Writes `val` to the sysctl file `path`: 0 or -errno. */

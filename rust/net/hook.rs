@@ -20,6 +20,7 @@ use core::marker::PhantomData;
 use kernel::{error::to_result, ffi::c_void, prelude::*, types::Opaque};
 
 use super::netns::Net;
+use super::sock::{Proto, Sock};
 
 /// A received TCP segment, as the hook parsed it (checksum not yet looked
 /// at).
@@ -47,8 +48,19 @@ pub(crate) trait Hook: 'static {
     /// What `claim` found the segment to be for.
     type Target;
 
+    /// The protocol of the socks segments are for.
+    type Proto: Proto;
+
     /// Is this segment RTCP's? `None` leaves it to Linux's TCP.
     fn claim(net: &Net, pkt: &Packet) -> Option<Self::Target>;
+
+    /// The sock whose filters a claimed segment with a good checksum
+    /// passes before it is delivered (`tcp_filter`), or none
+    /// (`tcp_v4_rcv` filters no segment of a TIME-WAIT).
+    fn filter_sock(target: &Self::Target) -> Option<&Sock<Self::Proto>>;
+
+    /// A claimed segment that the sock's filters dropped.
+    fn filtered(net: &Net);
 
     /// A claimed segment with a good checksum, and its payload.
     fn deliver(net: &Net, target: Self::Target, pkt: &Packet, payload: &super::skb::SkbPayload<'_>);
@@ -120,7 +132,7 @@ impl<H: Hook> HookDef<H> {
         // SAFETY: netfilter passes a live state whose `net` is alive.
         let net = unsafe { Net::from_raw((*state).net) };
         // SAFETY: as the caller guarantees.
-        let pkt = match unsafe { parse(skb) } {
+        let mut pkt = match unsafe { parse(skb) } {
             Some(Parsed::Tcp(pkt)) => pkt,
             Some(Parsed::Icmp(err, quoted)) => {
                 H::icmp(net, &err, &IcmpPacket { skb, quoted, _skb: PhantomData });
@@ -143,7 +155,11 @@ impl<H: Hook> HookDef<H> {
             !sys::skb_pull(skb, pkt.ip.header_len as u32).is_null() && sys::rtcp_helper_tcp_checksum_ok(skb)
         };
         let mut taken = false;
-        if good {
+        // SAFETY: the skb is ours; after the pull its data is the TCP
+        // header.
+        if good && !unsafe { filter::<H>(skb, &target, &mut pkt) } {
+            H::filtered(net);
+        } else if good {
             // SAFETY: the skb is ours until it is consumed below; after the
             // pull its data is the TCP header, followed by the payload
             // (`parse` checked the lengths against the skb's).
@@ -159,6 +175,30 @@ impl<H: Hook> HookDef<H> {
         }
         sys::NF_STOLEN
     }
+}
+
+/// As `tcp_filter`: the target's socket filter (`SO_ATTACH_FILTER`) and
+/// the security module's `socket_sock_rcv_skb` (`sk_filter_trim_cap`;
+/// its cgroup programs look at inet's families only) pass the segment
+/// (true) or drop it; a filter may cut its payload (never its TCP
+/// header), and `pkt` then says how much is left.
+///
+/// # Safety
+///
+/// `skb` is ours, its data at the TCP header of `pkt`.
+unsafe fn filter<H: Hook>(skb: *mut sys::sk_buff, target: &H::Target, pkt: &mut Packet) -> bool {
+    let Some(sk) = H::filter_sock(target) else { return true };
+    let header_len = u32::from(pkt.seg.header_len);
+    // SAFETY: `sk` is alive (the target holds it) and `skb` is ours, as
+    // the caller guarantees; `sk_filter_trim_cap` keeps at least
+    // `header_len` bytes.
+    if unsafe { sys::sk_filter_trim_cap(sk.as_ptr(), skb, header_len) } != 0 {
+        return false;
+    }
+    // SAFETY: the skb is ours and live.
+    let left = unsafe { (*skb).len }.saturating_sub(header_len);
+    pkt.payload_len = pkt.payload_len.min(left);
+    true
 }
 
 /// What the hook found in a packet.

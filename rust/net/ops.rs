@@ -70,6 +70,11 @@ pub(crate) trait SocketOps: 'static {
     /// `getsockopt()` at `SOL_SOCKET` always goes to the core.
     fn custom_sol_socket(name: i32) -> bool;
 
+    /// What the family refuses of a `SOL_SOCKET` option before the core's
+    /// `sock_setsockopt` takes it (where the core tests for inet's TCP,
+    /// which a family of its own never is); `val` is the caller's value.
+    fn sol_socket_check(sock: &Socket<Self::Proto>, name: i32, val: &OptIn) -> Result;
+
     /// `setsockopt()` at a level other than `SOL_SOCKET`, or at
     /// `SOL_SOCKET` for the options of [`SocketOps::custom_sol_socket`],
     /// with the caller's value.
@@ -312,16 +317,18 @@ impl<O: SocketOps> Adapter<O> {
         optlen: kernel::ffi::c_uint,
     ) -> c_int {
         from_result(|| {
-            if level == sys::RTCP_SOL_SOCKET && !O::custom_sol_socket(name) {
-                // SAFETY: as the socket layer called us: `sock_setsockopt`
-                // is what it calls without `SOCK_CUSTOM_SOCKOPT`.
-                return Ok(unsafe { sys::sock_setsockopt(sock, level, name, optval, optlen) });
-            }
             // INVARIANT: `optval` holds `optlen` bytes for the call, which
             // `val` does not outlive.
             let val = OptIn { ptr: optval, len: optlen as usize };
             // SAFETY: the socket layer keeps `sock` alive for the call.
-            O::setsockopt(unsafe { Self::socket(sock) }, level, name, &val)?;
+            let socket = unsafe { Self::socket(sock) };
+            if level == sys::RTCP_SOL_SOCKET && !O::custom_sol_socket(name) {
+                O::sol_socket_check(socket, name, &val)?;
+                // SAFETY: as the socket layer called us: `sock_setsockopt`
+                // is what it calls without `SOCK_CUSTOM_SOCKOPT`.
+                return Ok(unsafe { sys::sock_setsockopt(sock, level, name, optval, optlen) });
+            }
+            O::setsockopt(socket, level, name, &val)?;
             Ok(0)
         })
     }
