@@ -37,14 +37,13 @@
  *
  * The legitimate client connects for RTCP_SYNFLOOD_SECONDS (default 5)
  * and at least RTCP_SYNFLOOD_CONNECTS (20) times, without and with the
- * flood, and with it until the listener has sent 100 cookies (the flood
- * runs at nice 10, so that the jobs beside it in the VM go first: beside
- * them it gets less CPU and takes longer).
+ * flood, and with it until the listener has sent 100 cookies. The waits
+ * for the queue to fill are bounds on a hang (300 s): the flood's rate is
+ * what CPU the VM's other jobs leave it.
  */
 #define _GNU_SOURCE
 #include <poll.h>
 #include <pthread.h>
-#include <sys/resource.h>
 #include <stdint.h>
 #include <linux/if_ether.h>
 #include <linux/if_packet.h>
@@ -169,9 +168,10 @@ static void *flood_thread(void *arg)
 {
 	struct flood *f = arg;
 
-	/* Niced: the jobs beside this one in the VM (and the legitimate
-	 * client) go first; the flood takes what CPU is left. */
-	setpriority(PRIO_PROCESS, gettid(), 10);
+	/* Not niced: a SYN's processing (and its SYN-ACK's) is charged to
+	 * the sending CPU, and a flood starved by the jobs beside it in the
+	 * VM (4 SYNs a second at nice 10) never fills a queue whose requests
+	 * are pruned to 7 s. */
 	while (!f->stop)
 		if (send_batch(f, BATCH) < 0)
 			sched_yield();	/* ENOBUFS: the device's queue is full */
@@ -450,7 +450,7 @@ static int flood_until(struct flood *f, int family, int c, long n, const char *w
 	snapshot(family, d);
 	if (flood_start(f))
 		return -1;
-	wait_stat(family, names[c], d[c] + n, 120);
+	wait_stat(family, names[c], d[c] + n, 300);
 	q = syn_recv(family);
 	retrans = max_retrans(family);
 	flood_stop(f);
@@ -528,7 +528,9 @@ TEST_F_TIMEOUT(synflood, cookies_on, 600)
 		double *ms = calloc(MAX_CONNECTS, sizeof(*ms)), t0;
 		struct flood f;
 		long d[NCOUNT];
-		int l = flood_listener(family, 64, &addr);
+		/* A short queue, full at any flood rate above a SYN or two a
+		 * second (its requests pruned to 7 s once half full). */
+		int l = flood_listener(family, 8, &addr);
 
 		ASSERT_LE(0, l);
 		ASSERT_NE(NULL, ms);
@@ -541,7 +543,7 @@ TEST_F_TIMEOUT(synflood, cookies_on, 600)
 		ASSERT_EQ(0, flood_start(&f));
 		t0 = mono_s();
 		/* The SYN queue full: cookies from here on. */
-		EXPECT_LT(d[QFULL_COOKIES], wait_stat(family, "TCPReqQFullDoCookies", d[QFULL_COOKIES] + 1, 60));
+		EXPECT_LT(d[QFULL_COOKIES], wait_stat(family, "TCPReqQFullDoCookies", d[QFULL_COOKIES] + 1, 300));
 		/* At least 100 cookies while the client connects. */
 		made[i][1] = legit_loop(&self->sc, l, &addr, ms, family, ext_stat(family, "SyncookiesSent"), 100);
 		flood_stop(&f);
@@ -554,7 +556,7 @@ TEST_F_TIMEOUT(synflood, cookies_on, 600)
 		EXPECT_LE(100, d[QFULL_COOKIES]);
 		EXPECT_LE(d[QFULL_COOKIES], d[COOKIES_SENT]);
 		EXPECT_EQ(0, d[QFULL_DROP]);
-		EXPECT_LE(syn_recv(family), 65);
+		EXPECT_LE(syn_recv(family), 9);
 		close(f.fd);
 		close(l);
 		free(ms);
@@ -620,7 +622,7 @@ TEST_F_TIMEOUT(synflood, cookies_off, 600)
  * so the queue holds 97 (its requests live their 63 s: the queue is far
  * from half the backlog, nothing is pruned).
  */
-TEST_F_TIMEOUT(synflood, max_syn_backlog, 300)
+TEST_F_TIMEOUT(synflood, max_syn_backlog, 600)
 {
 	const int max_syn_backlog = 128, want = max_syn_backlog - max_syn_backlog / 4 + 1;
 
