@@ -95,9 +95,7 @@ ns_stat() {
 
 # Runs the cases named in "$@" as KTAP tests, all of the array `cases`
 # (in its order) when none is named: case C runs test_C, described by
-# what[C], which passes with 0, is a known failure (XFAIL, saying why)
-# with $KSFT_XFAIL, and fails otherwise. A name with no description ends
-# the script before the plan.
+# what[C]. A name with no description ends the script before the plan.
 run_cases() {
 	local c
 	[ $# -gt 0 ] || set -- "${cases[@]}"
@@ -106,13 +104,7 @@ run_cases() {
 	done
 	ktap_set_plan $#
 	for c in "$@"; do
-		local rc=0
-		"test_$c" || rc=$?
-		case $rc in
-		0) ktap_test_pass "${what[$c]}" ;;
-		"$KSFT_XFAIL") ktap_test_xfail "${what[$c]}" ;;
-		*) ktap_test_fail "${what[$c]}" ;;
-		esac
+		ktap_test_result "${what[$c]}" "test_$c"
 	done
 	ktap_finished
 }
