@@ -11,6 +11,7 @@ use crate::net::buf::SharedBytes;
 use crate::net::route::FlowKey;
 use crate::net::{skb, Net, Route, Sock};
 use crate::proto::conn::{Conn, Endpoint};
+use crate::proto::icmp::IcmpErrno;
 use crate::proto::output::Transmit;
 use crate::proto::ring::{Ring, Spans};
 use crate::proto::segment::Segment;
@@ -44,6 +45,8 @@ pub(crate) struct Outbox {
     local: Endpoint,
     remote: Endpoint,
     skbs: KVec<skb::TcpSkb>,
+    /// Whether a retransmission is among them.
+    rtx: bool,
 }
 
 impl Outbox {
@@ -51,13 +54,14 @@ impl Outbox {
     const MAX: usize = 64;
 
     pub(crate) fn new(af: &'static AfOps, c: &Conn) -> Outbox {
-        Outbox { af, local: c.local, remote: c.remote, skbs: KVec::new() }
+        Outbox { af, local: c.local, remote: c.remote, skbs: KVec::new(), rtx: false }
     }
 
     /// Builds `seg` (no payload), counting it. A segment that cannot be
     /// built is lost like one dropped on the way.
     pub(crate) fn push(&mut self, net: &Net, seg: &Segment, retransmission: bool) {
         RtcpNet::of(net).stats.sent(seg, retransmission);
+        self.rtx |= retransmission;
         self.build(seg, None, u16::MAX);
     }
 
@@ -84,6 +88,7 @@ impl Outbox {
         for _ in 0..Self::MAX {
             let Some(t) = s.conn.transmit(now) else { break };
             RtcpNet::of(net).stats.sent(&t.seg, t.retransmission);
+            self.rtx |= t.retransmission;
             if let Some((b, size)) = batch.as_mut() {
                 if Self::joins(&s.tx, b, *size, &t, gso_segs) {
                     b.len = b.len.saturating_add(t.len);
@@ -139,21 +144,45 @@ impl Outbox {
 
     /// Sends the segments of `sk` on the route it keeps (`__sk_dst_check`
     /// in `ip_queue_xmit`), or one looked up now, and kept if `keep`.
+    /// When there is none and a retransmission is among them, the
+    /// lookup's error becomes the connection's soft error, which its
+    /// timeout reports in place of `ETIMEDOUT` (`inet_sk_rebuild_header`,
+    /// which `__tcp_retransmit_skb` calls, keeps it in `sk_err_soft`).
     pub(crate) fn send(self, net: &Net, sk: &Sock<RtcpProto>, keep: bool) {
         let (local, remote) = (self.local, self.remote);
         let key = sk.flow_key();
         for t in self.skbs {
-            let rt = Route::cached(sk, local.addr).or_else(|| {
-                let rt = (self.af.route)(net, key, local, remote).ok()?;
-                if keep {
-                    rt.keep_in(sk);
-                    sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
+            let rt = match Route::cached(sk, local.addr) {
+                Some(rt) => Ok(rt),
+                None => (self.af.route)(net, key, local, remote).inspect(|rt| {
+                    if keep {
+                        rt.keep_in(sk);
+                        sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
+                    }
+                }),
+            };
+            match rt {
+                Ok(rt) => {
+                    let _ = (self.af.transmit)(net, rt, key, t);
                 }
-                Some(rt)
-            });
-            if let Some(rt) = rt {
-                let _ = (self.af.transmit)(net, rt, key, t);
+                Err(e) if self.rtx => no_route(sk, e),
+                Err(_) => {}
             }
         }
+    }
+}
+
+/// A retransmission of `sk` found no route (`e`): the soft error.
+fn no_route(sk: &Sock<RtcpProto>, e: Error) {
+    let errno = if e == ENETUNREACH {
+        IcmpErrno::NetUnreach
+    } else if e == EHOSTUNREACH {
+        IcmpErrno::HostUnreach
+    } else {
+        return;
+    };
+    sk.set_soft_error(e.to_errno().wrapping_neg());
+    if let Some(c) = sk.shared().tcb.lock().conn() {
+        c.soft_error = Some(errno);
     }
 }

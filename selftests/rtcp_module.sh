@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 #
 # rtcp.ko's lifetime: every socket holds a module reference, so rmmod is
-# refused while one is open and succeeds once all are closed; and the first
+# refused while one is open (or an orphan it left lives on) and succeeds
+# once all are closed and the orphans ended; and the first
 # socket(AF_RTCP, ...) loads the module through its "net-pf-46" alias.
 #
 # Needs: RTCP_KO, the path of the built rtcp.ko; KSFT_DIR, the kernel's
@@ -102,6 +103,50 @@ test_time_wait_goes_with_netns() {
 	return $ret
 }
 
+# An orphan (a connection closed with its data unacknowledged, its
+# peer gone silent) holds the module until it ends: rmmod is refused
+# meanwhile, and the references are all gone once it has, within the
+# time Linux's tcp_orphan_retries gives its own (with TCP_RTO_MAX_MS 5 s
+# set: none once the backed-off timeout reached the bound, about 11 s
+# after the first timeout; 60 s bounds a hang).
+test_orphan_holds_until_it_ends() {
+	local ns=rtcp-orph port=8081 srv cli t0 ret=0 dir states
+	dir=$(mktemp -d)
+	ip netns add $ns || return 1
+	ip -n $ns link set lo up
+	ip netns exec $ns "$here/rtcp_tool" bulk rtcp 127.0.0.1 $port listen "$dir/s.st" 5000 >"$dir/s.out" 2>&1 &
+	srv=$!
+	for _ in $(seq 100); do grep -q ready "$dir/s.out" && break; sleep 0.1; done
+	ip netns exec $ns "$here/rtcp_tool" bulk rtcp 127.0.0.1 $port connect "$dir/c.st" 5000 >"$dir/c.out" 2>&1 &
+	cli=$!
+	for _ in $(seq 300); do grep -q established "$dir/c.out" && [ -s "$dir/c.st" ] && break; sleep 0.1; done
+	# The path goes silent, then the client closes: an orphan with
+	# data in flight; the server's end goes with it (its reset lost).
+	tc -n $ns qdisc add dev lo root netem loss 100% || ret=1
+	kill -USR1 $cli
+	wait $cli
+	kill -KILL $srv
+	wait $srv 2>/dev/null
+	t0=$SECONDS
+	if rmmod rtcp 2>/dev/null; then
+		echo "# rmmod succeeded with an orphan alive"
+		ip netns del $ns
+		return 1
+	fi
+	states=$(ip netns exec $ns awk 'NR > 1 { print $4 }' /proc/net/rtcp)
+	echo "# after close(): rmmod refused, states '$states', refcnt $(refcnt)"
+	case "$states" in
+	*04*) ;;
+	*) echo "# no orphan in FIN-WAIT-1"; ret=1 ;;
+	esac
+	while [ "$(refcnt)" != 0 ] && [ $((SECONDS - t0)) -lt 60 ]; do sleep 0.1; done
+	echo "# the orphan's references gone after $((SECONDS - t0)) s"
+	[ "$(refcnt)" = 0 ] || { echo "# refcnt $(refcnt) 60 s after the close"; ret=1; }
+	ip netns del $ns
+	rm -rf "$dir"
+	return $ret
+}
+
 test_unload_after_close() {
 	[ "$(refcnt)" = 0 ] || { echo "# refcnt $(refcnt) with no socket open"; return 1; }
 	rmmod rtcp || return 1
@@ -124,10 +169,11 @@ test_autoload() {
 }
 
 ktap_print_header
-ktap_set_plan 5
+ktap_set_plan 6
 ktap_test_result "rmmod refused while sockets are open" test_refused_while_open
 ktap_test_result "rmmod refused while a socket is open in a netns" test_refused_while_open_in_netns
 ktap_test_result "TIME-WAIT goes with its namespace" test_time_wait_goes_with_netns
+ktap_test_result "an orphan holds the module until it ends, as tcp_orphan_retries" test_orphan_holds_until_it_ends
 ktap_test_result "rmmod succeeds once all sockets are closed" test_unload_after_close
 ktap_test_result "socket(AF_RTCP) autoloads the module (net-pf-46)" test_autoload
 ktap_finished

@@ -485,8 +485,12 @@ pub struct Data {
     pub last_oow_ack: Option<u64>,
     /// `SO_KEEPALIVE` with `TCP_KEEPIDLE`, `TCP_KEEPINTVL`, `TCP_KEEPCNT`.
     pub keepalive: Option<Keepalive>,
-    /// Keepalive probes sent without an answer (`icsk_probes_out`).
+    /// Keepalive or zero window probes sent without an answer
+    /// (`icsk_probes_out`).
     pub keep_probes: u8,
+    /// When the window probes of a window that stays shut began
+    /// (`icsk_probes_tstamp`), for `TCP_USER_TIMEOUT`.
+    pub probe_since: Option<u64>,
     /// When the last of them went out.
     pub keep_probe_at: u64,
     /// When `SO_KEEPALIVE` was last switched on: the first probe waits
@@ -1570,6 +1574,9 @@ pub(crate) mod tests {
         let e = icmp_about(&c, ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, c.snd_una.add(1));
         assert_eq!(c.on_icmp(&e), IcmpAction::OutOfWindow);
         assert_eq!(c.soft_error, Some(IcmpErrno::HostUnreach));
+        // An ACK of the peer's: something worked, the soft error goes.
+        c.on_segment(&from_server(&c, c.rcv_nxt, Flags::ACK), 0, NOW);
+        assert_eq!(c.soft_error, None);
     }
 
     #[test]
@@ -1727,6 +1734,43 @@ pub(crate) mod tests {
         assert_eq!(n, ORPHAN_RETRIES);
         assert_eq!(end.error, Some(ConnError::TimedOut));
         assert_eq!(c.state, State::Closed);
+    }
+
+    /// Retransmits `c`'s head on its timer until it gives up (or 100
+    /// times): the retransmissions, the end.
+    fn retransmit_until_the_end(c: &mut Conn) -> (u32, Outcome) {
+        let mut n = 0;
+        while n < 100 {
+            let at = c.deadline.unwrap();
+            let out = c.on_timer(at);
+            if out.error.is_some() {
+                return (n, out);
+            }
+            if c.transmit(at).is_some_and(|t| t.retransmission) {
+                n += 1;
+            }
+        }
+        (n, Outcome::default())
+    }
+
+    #[test]
+    fn an_orphan_gives_up_once_its_timeout_reaches_the_bound() {
+        // `tcp_orphan_retries`: no longer alive once the backed-off
+        // timeout reached TCP_RTO_MAX_MS (1 s), it gets no more retries,
+        // where a connection someone holds goes on to tcp_retries2.
+        for (orphan, retries) in [(true, None), (false, Some(u32::from(RETRIES2)))] {
+            let mut c = established();
+            c.neg.sack = false;
+            c.rtt.bounds.max_us = 1_000_000;
+            close(&mut c, orphan);
+            let (n, end) = retransmit_until_the_end(&mut c);
+            assert_eq!(end.error, Some(ConnError::TimedOut));
+            assert_eq!(c.rtt.rto_us(), 1_000_000);
+            match retries {
+                Some(r) => assert_eq!(n, r),
+                None => assert!(n < u32::from(ORPHAN_RETRIES), "{n} retransmissions"),
+            }
+        }
     }
 
     #[test]

@@ -295,6 +295,10 @@ impl Conn {
     /// round-trip time, congestion control, our FIN. True when the
     /// connection ended here (the ACK of our FIN in LAST-ACK).
     fn ack_in(&mut self, seg: &Segment, payload_len: u32, now: u64, out: &mut Outcome) -> bool {
+        if !seg.ack.before(self.snd_una) {
+            // Something worked: the soft error goes (`tcp_ack`).
+            self.soft_error = None;
+        }
         let d = &mut self.data;
         let wnd = u32::from(seg.window) << self.neg.snd_wscale.min(TCP_MAX_WSCALE);
         let flight = d.snd_max.diff(self.snd_una).max(0) as u32;
@@ -381,6 +385,7 @@ impl Conn {
             if wnd != 0 && d.probing {
                 // The window opened: the probe timer stops.
                 d.probing = false;
+                d.probe_since = None;
                 self.retransmits = 0;
                 if self.snd_una == self.data.snd_max {
                     self.deadline = None;

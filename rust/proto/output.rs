@@ -640,6 +640,7 @@ impl Conn {
         }
         if len > 0 || fin {
             self.data.probing = false;
+            self.data.probe_since = None;
             self.data.wakeup = false;
             if self.deadline.is_none() || retransmission {
                 self.arm_rto(now);
@@ -650,6 +651,39 @@ impl Conn {
             }
         }
         Transmit { seg, off: seq.diff(self.snd_una).max(0) as u32, len, retransmission }
+    }
+
+    /// How many timeouts in a row the connection takes before it gives
+    /// up (`tcp_write_timeout`): `tcp_retries2`; for an orphan
+    /// `tcp_orphan_retries()`, with the sysctl at its default of 0: 8
+    /// while its backed-off timeout is below the bound (`alive`), none
+    /// once it has reached it (whether or not an ICMP error came).
+    fn retries(&self) -> u8 {
+        match self.orphan {
+            false => RETRIES2,
+            true if self.rtt.rto_us() < self.rtt.bounds.max_us => ORPHAN_RETRIES,
+            true => 0,
+        }
+    }
+
+    /// Whether the zero window probes of a window that stays shut are
+    /// over (`tcp_probe_timer`): `TCP_USER_TIMEOUT` after the first, an
+    /// orphan whose backed-off timeout reached the bound, or the
+    /// connection's retries sent without an answer (a peer that answers
+    /// keeps it open, RFC 1122 4.2.2.17).
+    fn probes_exhausted(&mut self, now: u64) -> bool {
+        let since = *self.data.probe_since.get_or_insert(now);
+        let user = u64::from(self.data.user_timeout_ms);
+        (user != 0 && now.saturating_sub(since) >= user) || self.data.keep_probes >= self.retries()
+    }
+
+    /// The end of a connection whose peer stopped answering
+    /// (`tcp_write_err`): the ICMP error it last heard, else `ETIMEDOUT`.
+    fn timed_out(&mut self) -> Outcome {
+        self.state = State::Closed;
+        self.deadline = None;
+        let err = self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp);
+        Outcome { error: Some(err), ..Outcome::default() }
     }
 
     /// The timer of a synchronized connection: the delayed ACK, then the
@@ -697,8 +731,12 @@ impl Conn {
                 return Outcome::default();
             }
             if self.data.probing {
+                if self.probes_exhausted(now) {
+                    return self.timed_out();
+                }
                 // A window probe: an old sequence number, which the peer
                 // answers with its window (`tcp_xmit_probe_skb`).
+                self.data.keep_probes = self.data.keep_probes.saturating_add(1);
                 self.rtt.back_off();
                 self.arm_rto(now);
                 let mut probe = self.ack(now);
@@ -708,18 +746,15 @@ impl Conn {
             self.deadline = None;
             return Outcome::default();
         }
-        let limit = if self.orphan { ORPHAN_RETRIES } else { RETRIES2 };
+        let limit = self.retries();
         // TCP_USER_TIMEOUT, when set, replaces the count (RFC 5482).
         let user = u64::from(self.data.user_timeout_ms);
         let out_of_time = match self.data.rtx_since {
             Some(t) if user != 0 => now.saturating_sub(t) >= user,
-            _ => user == 0 && self.retransmits >= limit,
+            _ => user == 0 && self.retransmits >= limit.max(1),
         };
         if out_of_time {
-            self.state = State::Closed;
-            self.deadline = None;
-            let err = self.soft_error.map_or(ConnError::TimedOut, ConnError::Icmp);
-            return Outcome { error: Some(err), ..Outcome::default() };
+            return self.timed_out();
         }
         // Go back to SND.UNA with one segment of window (RFC 6298 5.4-5.6,
         // RFC 5681 3.1).

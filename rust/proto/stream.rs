@@ -1232,6 +1232,73 @@ mod tests {
         assert!(!drain(&mut a, at, None).is_empty());
     }
 
+    /// `a` with data waiting behind a window `b` shut (its reader takes
+    /// nothing), probing it on the timer; and the time.
+    fn shut_window(max_rto_us: u32) -> (Stream<Vec<u8>>, Stream<Vec<u8>>, u64) {
+        let (mut a, mut b) = pair(Config { mss: 500, timestamps: false, ..Config::default() }, 8192, 1000);
+        a.conn.rtt.bounds.max_us = max_rto_us;
+        a.conn.data.nodelay = true;
+        a.write(&[9u8; 3000]);
+        let mut now = 1;
+        for _ in 0..4 {
+            for w in &drain(&mut a, now, None) {
+                let out = deliver(&mut b, w, now);
+                for r in out.reply.into_iter().chain(drain(&mut b, now, None).into_iter().map(|w| w.0)) {
+                    a.on_segment(&r, &[][..], 0, now);
+                }
+            }
+            now += 1;
+        }
+        assert!(drain(&mut a, now, None).is_empty());
+        assert!(a.conn.data.probing);
+        (a, b, now)
+    }
+
+    /// Runs `a`'s probe timer until the connection ends (or 100 probes),
+    /// `b` answering each probe if `answer`: the probes sent, the end.
+    fn probe_until_the_end(a: &mut Stream<Vec<u8>>, b: &mut Stream<Vec<u8>>, answer: bool) -> (u32, Outcome) {
+        let mut n = 0;
+        while n < 100 {
+            let at = a.conn.deadline().unwrap();
+            let out = a.conn.on_timer(at);
+            let Some(probe) = out.reply else { return (n, out) };
+            n += 1;
+            // (The peer's answers to old segments are rate-limited.)
+            if let Some(back) = deliver(b, &(probe, vec![]), at).reply.filter(|_| answer) {
+                assert_eq!(back.window, 0);
+                a.on_segment(&back, &[][..], 0, at);
+            }
+        }
+        (n, Outcome::default())
+    }
+
+    #[test]
+    fn window_probes_no_one_answers_end_the_connection_after_retries2() {
+        let (mut a, mut b, _) = shut_window(120_000_000);
+        let (n, end) = probe_until_the_end(&mut a, &mut b, false);
+        assert_eq!((n, end.error), (u32::from(crate::conn::RETRIES2), Some(crate::conn::ConnError::TimedOut)));
+        assert_eq!(a.conn.state, State::Closed);
+    }
+
+    #[test]
+    fn window_probes_the_peer_answers_keep_the_connection_open() {
+        let (mut a, mut b, _) = shut_window(120_000_000);
+        let (n, end) = probe_until_the_end(&mut a, &mut b, true);
+        assert_eq!((n, end.error), (100, None));
+    }
+
+    #[test]
+    fn an_orphans_window_probes_end_once_its_timeout_reaches_the_bound() {
+        // As `tcp_probe_timer`: answered or not, an orphan probes while
+        // its backed-off timeout is below TCP_RTO_MAX_MS (1 s here).
+        let (mut a, mut b, now) = shut_window(1_000_000);
+        a.conn.close(true, now);
+        let (n, end) = probe_until_the_end(&mut a, &mut b, true);
+        assert_eq!(end.error, Some(crate::conn::ConnError::TimedOut));
+        assert_eq!(a.conn.rtt.rto_us(), 1_000_000);
+        assert!(n < u32::from(crate::conn::ORPHAN_RETRIES), "{n} probes");
+    }
+
     #[test]
     fn a_train_of_two_full_segments_is_acknowledged_at_once() {
         let (mut a, mut b) = pair(Config { mss: 500, timestamps: false, ..Config::default() }, 4096, 4096);
