@@ -325,4 +325,32 @@ TEST_F(netns, ephemeral_port_shared_between_peers_like_inet)
 	EXPECT_EQ(err[0], err[1]);
 }
 
+/*
+ * A port connect() picked goes back when its socket closes: after an
+ * abortive close (no TIME-WAIT to hold it), a TCP socket binds it, for
+ * each family.
+ */
+TEST_F(netns, connect_port_free_after_close_like_inet)
+{
+	for (int fi = 0; fi < 2; fi++) {
+		struct sockaddr_in srv, lo = sin_of("127.0.0.1", 0);
+		struct linger abort_close = { 1, 0 };
+		int l = listener_on(families[fi], "127.0.0.1", 4, &srv), c, a, tcp, port;
+
+		ASSERT_LE(0, l);
+		ASSERT_LE(0, c = stream(families[fi]));
+		ASSERT_EQ(0, connect(c, (void *)&srv, sizeof(srv)));
+		ASSERT_LE(0, a = accept(l, NULL, NULL));
+		port = local_port(c);
+		ASSERT_EQ(0, setsockopt(c, SOL_SOCKET, SO_LINGER, &abort_close, sizeof(abort_close)));
+		close(c);
+		close(a);
+		lo.sin_port = htons(port);
+		tcp = stream(AF_INET);
+		EXPECT_EQ(0, bind_res(tcp, &lo, sizeof(lo))) TH_LOG("%s: port %d", FAMILY_NAME(families[fi]), port);
+		close(tcp);
+		close(l);
+	}
+}
+
 TEST_HARNESS_MAIN

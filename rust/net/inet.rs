@@ -406,7 +406,19 @@ impl PortReservation {
     /// is free when this returns (`close()` then `bind()` finds it free).
     /// Process context only.
     pub(crate) fn release_now(mut self) {
-        drop(self.0.take());
+        if let Some(bound) = self.0.take() {
+            Self::leave(&bound);
+            // The last reference releases the socket here.
+            drop(bound);
+        }
+    }
+
+    /// One reservation of `bound` goes: a port `connect()` picked leaves
+    /// its table with the last.
+    fn leave(bound: &Arc<Bound>) {
+        if let Some(ports) = bound.shared.as_ref() {
+            ports.leave(bound);
+        }
     }
 }
 
@@ -423,9 +435,7 @@ impl Clone for PortReservation {
 impl Drop for PortReservation {
     fn drop(&mut self) {
         let Some(bound) = self.0.take() else { return };
-        if let Some(ports) = bound.shared.as_ref() {
-            ports.leave(&bound);
-        }
+        Self::leave(&bound);
         let Some(last) = Arc::into_unique_or_drop(bound) else { return };
         match PortReleases::queue() {
             Some(q) => {
