@@ -4,6 +4,7 @@
  * Rust; no logic lives here (see rust/helpers/ in the kernel for the style).
  */
 #include "sys.h"
+#include <net/tcp.h>
 
 void rtcp_helper_sock_hold(struct sock *sk) { sock_hold(sk); }
 void rtcp_helper_sock_put(struct sock *sk) { sock_put(sk); }
@@ -140,6 +141,8 @@ int rtcp_helper_page_ref_count(struct page *page) { return page_count(page); }
 void rtcp_helper_get_page(struct page *page) { get_page(page); }
 void rtcp_helper_put_page(struct page *page) { put_page(page); }
 u32 rtcp_helper_rmem_max(void) { return READ_ONCE(sysctl_rmem_max); }
+/* net.ipv4.tcp_mem[i] (sysctl_tcp_mem is not exported; tcp_prot points to it). */
+long rtcp_helper_tcp_mem(int i) { return i >= 0 && i < 3 ? READ_ONCE(tcp_prot.sysctl_mem[i]) : 0; }
 void rtcp_helper_sock_set_custom_sockopt(struct socket *sock) { set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags); }
 bool rtcp_helper_sock_flag(const struct sock *sk, int f) { return sock_flag(sk, f); }
 void rtcp_helper_sock_valbool_flag(struct sock *sk, int f, bool on) { sock_valbool_flag(sk, f, on); }

@@ -26,7 +26,7 @@ use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
 use crate::rtcp_ip_sockglue::IpOpts;
 use crate::rtcp_ipv4::{IPV4, icmp_errno};
 use crate::rtcp_minisocks::Listener;
-use crate::rtcp_netns::{RTO_MAX_MS, RTO_MIN_US, RtcpNet};
+use crate::rtcp_netns::{RTO_MAX_MS, RTO_MIN_US, RtcpNet, WMEM};
 use crate::rtcp_output::send;
 
 // `EPOLL*` are `__poll_t` (`u32`) bit masks.
@@ -529,6 +529,14 @@ pub(crate) fn sendmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize) -
     res
 }
 
+/// The bytes a writer may add to a send buffer that holds `queued` now,
+/// as far as the namespace's memory goes (`sk_wmem_schedule`): what
+/// `net.rtcp.mem`'s most leaves, or up to `least` queued in any case (as
+/// `tcp_wmem[0]` is every socket's).
+fn mem_budget(rn: &RtcpNet, least: usize, queued: usize) -> usize {
+    rn.mem.send_room().max(least.saturating_sub(queued))
+}
+
 /// [`sendmsg`]'s bytes into the send buffer.
 pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
     // One timeout for every wait of the call, as `sk_wait_event`
@@ -546,6 +554,8 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
     // (as sk_wait_event does), so that other calls get through.
     let mut owned = Some(sk.lock());
     let mut sent = 0usize;
+    let rn = RtcpNet::of(sk.net());
+    let least = rn.buf_sizes(WMEM).min;
     while sent < len {
         let err = sk.take_error();
         if err != 0 {
@@ -559,12 +569,14 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
                 // TCP_NOTSENT_LOWAT: no room while that much waits unsent
                 // (`sk_stream_memory_free`).
                 let free = st.conn.memory_free(false);
-                let room = if free { st.write_room() } else { 0 };
-                Some((room, free, st.tx.room_spans(room.min(more)).zip(st.tx.storage().lease())))
+                let budget = mem_budget(rn, least, st.tx.len());
+                let room = if free { st.write_room().min(budget) } else { 0 };
+                let starved = free && budget == 0;
+                Some((room, free && !starved, starved, st.tx.room_spans(room.min(more)).zip(st.tx.storage().lease())))
             }
             _ => None,
         };
-        let Some((room, free, lease)) = room else {
+        let Some((room, free, starved, lease)) = room else {
             return if sent > 0 { Ok(sent) } else { Err(sk.stream_error(flags, EPIPE)) };
         };
         if room < more && free && grow_tx(sk, more) {
@@ -575,13 +587,37 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
                 return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
             }
             drop(owned.take());
-            let ready = sk.wait_until(&mut timeo, || {
+            let ready = |sk: &Sock<RtcpProto>| {
                 sk.has_error()
                     || match sk.shared().tcb.lock().stream() {
-                        Some(st) => !st.conn.may_send() || (st.conn.send_space() > 0 && st.conn.writable()),
+                        Some(st) => {
+                            !st.conn.may_send()
+                                || (st.conn.send_space() > 0
+                                    && st.conn.writable()
+                                    && mem_budget(rn, least, st.tx.len()) > 0)
+                        }
                         None => true,
                     }
-            });
+            };
+            let ready = if starved {
+                // Waiting for the namespace's memory, which other
+                // connections free without waking this one: a look
+                // again after a while, as `sk_stream_wait_memory`'s
+                // `vm_wait`.
+                let slice = isize::try_from(msecs_to_ticks(200)).unwrap_or(isize::MAX);
+                let mut t = timeo.min(slice);
+                let started = t;
+                let r = sk.wait_until(&mut t, || ready(sk));
+                if timeo != sys::RTCP_MAX_SCHEDULE_TIMEOUT {
+                    timeo = timeo.saturating_sub(started.saturating_sub(t));
+                }
+                match r {
+                    Ok(false) if timeo > 0 => Ok(true),
+                    r => r,
+                }
+            } else {
+                sk.wait_until(&mut timeo, || ready(sk))
+            };
             owned = Some(sk.lock());
             match ready {
                 Ok(true) => continue,

@@ -95,8 +95,9 @@ impl stream::Payload for KeepOffer<'_, '_> {
 }
 
 impl RtcpStream {
-    pub(crate) fn new(st: Stream<SharedBytes>) -> Self {
-        RtcpStream { st, rxq: RxQueue::new(), zc: KVec::new() }
+    /// `st`, whose kept skbs are charged to `rn`'s memory.
+    pub(crate) fn new(st: Stream<SharedBytes>, rn: &RtcpNet) -> Self {
+        RtcpStream { st, rxq: RxQueue::new(rn.mem.clone(), rn.buf_sizes(RMEM).min), zc: KVec::new() }
     }
 
     /// The completion of the last `MSG_ZEROCOPY` send, if its bytes end the
@@ -153,7 +154,12 @@ impl RtcpStream {
         // The kept skbs' truesize stays within the buffer the window is
         // half of, as Linux charges skbs to `sk_rcvbuf`.
         let limit = self.st.rx.capacity().saturating_mul(2);
-        let may = payload.len() >= KEEP_MIN && self.rxq.make_room(payload.truesize(), limit);
+        // Past the namespace's memory, a connection with less than its
+        // least unread still takes the segment (`tcp_try_rmem_schedule`
+        // lets `sk_rmem_alloc` reach `sk_get_rmem0`).
+        let reserve = self.st.rx.len() < self.rxq.least();
+        self.st.rx.storage().set_reserve(reserve);
+        let may = payload.len() >= KEEP_MIN && self.rxq.make_room(payload.truesize(), limit, reserve);
         let offer = KeepOffer { payload, may, kept: Cell::new(None) };
         let out = self.st.on_segment(seg, &offer, payload_len, now);
         if let (Some((skip, len)), Some(place)) = (offer.kept.get(), out.data) {
@@ -265,11 +271,12 @@ impl Path {
 /// `conn` with the buffers its configuration asks for: `sndbuf` bytes to
 /// send, and a receive buffer for its window (with the slack for its
 /// rounding, [`stream::rx_capacity`]). Both take their pages as they are
-/// written: an idle connection holds none, as Linux's holds no skb.
-pub(crate) fn new_stream(conn: Conn, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
-    let tx = SharedBytes::sparse(conn.cfg.sndbuf as usize, flags)?;
-    let rx = SharedBytes::sparse(stream::rx_capacity(&conn.cfg), flags)?;
-    Ok(RtcpStream::new(Stream::new(conn, tx, rx)))
+/// written: an idle connection holds none, as Linux's holds no skb. Their
+/// pages are charged to the namespace `rn`'s memory (`net.rtcp.mem`).
+pub(crate) fn new_stream(conn: Conn, rn: &RtcpNet, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
+    let tx = SharedBytes::sparse(conn.cfg.sndbuf as usize, &rn.mem, flags)?;
+    let rx = SharedBytes::sparse(stream::rx_capacity(&conn.cfg), &rn.mem, flags)?;
+    Ok(RtcpStream::new(Stream::new(conn, tx, rx), rn))
 }
 
 /// A connection that will not send any more (TIME-WAIT, closed) gives its
@@ -415,9 +422,14 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
 /// A buffer of `size` bytes to grow into: paged to send from (`sparse`
 /// false), or with its pages taken as segments land in it, to receive;
 /// allocated in process context, and a failure only means no growth.
-fn bigger(size: usize, sparse: bool) -> Option<SharedBytes> {
+/// None under memory pressure (`tcp_should_expand_sndbuf`,
+/// `tcp_rcv_space_adjust`), nor past the namespace's memory.
+fn bigger(rn: &RtcpNet, size: usize, sparse: bool) -> Option<SharedBytes> {
+    if rn.mem.under_pressure() {
+        return None;
+    }
     let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
-    if sparse { SharedBytes::sparse(size, flags) } else { SharedBytes::pages(size, flags) }.ok()
+    if sparse { SharedBytes::sparse(size, &rn.mem, flags) } else { SharedBytes::pages(size, &rn.mem, flags) }.ok()
 }
 
 /// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
@@ -427,7 +439,8 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
     if sk.user_buf_sizes().1.is_some() {
         return false;
     }
-    let most = RtcpNet::of(sk.net()).buf_sizes(WMEM).max;
+    let rn = RtcpNet::of(sk.net());
+    let most = rn.buf_sizes(WMEM).max;
     let size = match sk.shared().tcb.lock().stream() {
         Some(st) if st.conn.may_send() && st.tx.free() < more && (1..most).contains(&st.tx.capacity()) => {
             let need = st.tx.len().saturating_add(more);
@@ -439,7 +452,7 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
         }
         _ => return false,
     };
-    let Some(new) = bigger(size, false) else { return false };
+    let Some(new) = bigger(rn, size, false) else { return false };
     // The buffer left behind is freed after the lock.
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_tx(new));
     old.is_some()
@@ -454,14 +467,15 @@ pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
     if sk.user_buf_sizes().0.is_some() {
         return false;
     }
-    let most = RtcpNet::of(sk.net()).buf_sizes(RMEM).max / 2;
+    let rn = RtcpNet::of(sk.net());
+    let most = rn.buf_sizes(RMEM).max / 2;
     let size = match sk.shared().tcb.lock().stream() {
         Some(st) if (1..most).contains(&st.rx.capacity()) => {
             st.rx.capacity().saturating_mul(2).min(most)
         }
         _ => return false,
     };
-    let Some(new) = bigger(size, true) else { return false };
+    let Some(new) = bigger(rn, size, true) else { return false };
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
     old.is_some()
 }

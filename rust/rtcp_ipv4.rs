@@ -323,7 +323,7 @@ impl RtcpOps {
             false => Some(syn),
         };
         let deadline = conn.deadline();
-        let mut stream = new_stream(conn, GFP_KERNEL)?;
+        let mut stream = new_stream(conn, RtcpNet::of(net), GFP_KERNEL)?;
         sk.shared().sync_options(sk, &mut stream.conn);
         RtcpNet::of(net).insert(local, remote, sk.into())?;
         drop(picking);

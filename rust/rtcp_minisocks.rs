@@ -200,7 +200,7 @@ pub(crate) fn accept_child(
     // Without memory for its buffers the connection is not made: the
     // peer's next segment finds no request and is reset (a Fast Open
     // SYN goes unanswered, and comes again).
-    let Ok(mut stream) = new_stream(conn, GFP_ATOMIC) else { return };
+    let Ok(mut stream) = new_stream(conn, RtcpNet::of(net), GFP_ATOMIC) else { return };
     if let Some((payload, len, _)) = &fastopen {
         if !stream.syn_data(payload, *len) {
             return;

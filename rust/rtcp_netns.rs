@@ -11,6 +11,7 @@ use kernel::prelude::*;
 use kernel::sync::{Arc, Mutex, SpinLockIrq};
 use kernel::sync::aref::ARef;
 
+use crate::net::mem::Pool;
 use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
 use crate::net::{self, ConnectPorts, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
@@ -37,7 +38,7 @@ pub(crate) const MAX_BUF: usize = 32 << 20;
 
 /// The per-namespace sysctls under `net.rtcp`, as Linux's TCP has them
 /// under `net.ipv4` (same names, less `tcp_`, same bounds).
-const SYSCTLS: [IntDef; 9] = [
+const SYSCTLS: [IntDef; 10] = [
     IntDef { name: c"syn_retries", default: &[6], min: 1, max: MAX_TCP_SYNCNT as i32 },
     IntDef { name: c"synack_retries", default: &[5], min: 0, max: 255 },
     // 0: never, 1: when the SYN queue is full, 2: always.
@@ -67,6 +68,11 @@ const SYSCTLS: [IntDef; 9] = [
     // listeners with TCP_FASTOPEN, 0x4 the client without a cookie,
     // 0x200 listeners without one, 0x400 every listener.
     IntDef { name: c"fastopen", default: &[1], min: 0, max: i32::MAX },
+    // The namespace's buffer memory in pages, as `tcp_mem`: the least
+    // (pressure ends), the pressure mark, the most (net::mem). A
+    // namespace starts with Linux's `tcp_mem` (from the machine's memory,
+    // `tcp_init_mem`).
+    IntDef { name: c"mem", default: &[0, 0, 0], min: 0, max: i32::MAX },
 ];
 
 pub(crate) const SYN_RETRIES: usize = 0;
@@ -78,6 +84,7 @@ pub(crate) const SYN_LINEAR_TIMEOUTS: usize = 5;
 pub(crate) const RTO_MIN_US: usize = 6;
 pub(crate) const RTO_MAX_MS: usize = 7;
 pub(crate) const FASTOPEN: usize = 8;
+pub(crate) const MEM: usize = 9;
 
 /// What RTCP keeps in each network namespace.
 #[pin_data]
@@ -101,6 +108,8 @@ pub(crate) struct RtcpNet {
     hook: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
     pub(crate) sysctl: net::sysctl::Sysctls<{ SYSCTLS.len() }>,
+    /// The memory of the namespace's buffers, bounded by `net.rtcp.mem`.
+    pub(crate) mem: Arc<Pool>,
     /// The secrets of the namespace's SYN cookies.
     pub(crate) cookie_keys: CookieKeys,
     /// The key of the namespace's Fast Open cookies
@@ -213,7 +222,7 @@ impl RtcpNet {
 /// the size a buffer left to the protocol starts with, and the most it
 /// grows to.
 pub(crate) struct BufSizes {
-    min: usize,
+    pub(crate) min: usize,
     pub(crate) start: usize,
     pub(crate) max: usize,
 }
@@ -239,6 +248,8 @@ impl Pernet for RtcpPernet {
     const ID: &'static PernetId = &NET_ID;
 
     fn init(net: &Net) -> impl PinInit<RtcpNet, Error> + '_ {
+        // `net.rtcp.mem`'s integers, which the namespace's buffers read.
+        let mem_limits = net::sysctl::Ints::new(&net::mem::tcp_mem());
         try_pin_init!(RtcpNet {
             stats: Stats::default(),
             socks: AtomicUsize::new(0),
@@ -248,10 +259,12 @@ impl Pernet for RtcpPernet {
             connect_pick <- new_mutex!((), "rtcp_connect_pick"),
             hook: HookRegistration::new(net, &HOOK)?,
             sysctl: {
-                let s = net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS)?;
+                let s = net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS, &[(MEM, mem_limits.as_ref().map_err(|e| *e)?)])?;
                 s.set(RMEM, &net.tcp_rmem());
+                s.set(MEM, &net::mem::tcp_mem());
                 s
             },
+            mem: Pool::new(mem_limits.clone()?)?,
             cookie_keys: CookieKeys([SipKey::random(), SipKey::random()]),
             fastopen_key: SipKey::random(),
             fastopen_cache <- new_spinlock_irq!(crate::rtcp_fastopen::Cache::new(), "rtcp_fastopen_cache"),

@@ -202,8 +202,9 @@ impl net::procfs::ProcShow for ProcRtcpStat {
     const NAME: &'static CStr = c"rtcp_stat";
 
     fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
-        let s = &RtcpNet::of(net).stats;
-        let rows: [(&str, &AtomicUsize); 21] = [
+        let rn = RtcpNet::of(net);
+        let s = &rn.stats;
+        let rows: [(&str, &AtomicUsize); 22] = [
             ("ActiveOpens", &s.active_opens),
             ("PassiveOpens", &s.passive_opens),
             ("AttemptFails", &s.attempt_fails),
@@ -225,6 +226,7 @@ impl net::procfs::ProcShow for ProcRtcpStat {
             ("TCPFastOpenPassiveFail", &s.fastopen_passive_fail),
             ("TCPFastOpenListenOverflow", &s.fastopen_listen_overflow),
             ("TCPFastOpenCookieReqd", &s.fastopen_cookie_reqd),
+            ("TCPMemoryPressures", &rn.mem.pressures),
         ];
         let core = Mib::NAMES.iter().zip(s.mib.iter()).map(|((_, name), c)| (*name, c));
         for (name, c) in Iterator::chain(rows.into_iter(), core) {
@@ -236,9 +238,10 @@ impl net::procfs::ProcShow for ProcRtcpStat {
 /// `/proc/net/rtcp_sockstat`: the `TCP:` line of `/proc/net/sockstat`
 /// (`sockstat_seq_show`) for RTCP: the namespace's listeners and
 /// connections (`inuse`, TIME-WAIT not included), its orphans and
-/// TIME-WAIT connections, its socks (`alloc`), and the pages that every
-/// connection's buffers and kept skbs hold (`mem`, as
-/// `tcp_memory_allocated`).
+/// TIME-WAIT connections, its socks (`alloc`), and the pages that its
+/// connections' buffers and kept skbs hold (`mem`, as
+/// `tcp_memory_allocated`, which is global where this is the
+/// namespace's: `net.rtcp.mem` bounds it).
 pub(crate) struct ProcRtcpSockstat;
 
 impl net::procfs::ProcShow for ProcRtcpSockstat {
@@ -265,7 +268,7 @@ impl net::procfs::ProcShow for ProcRtcpSockstat {
             orphan,
             tw,
             alloc,
-            net::buf::buf_pages() + net::rxq::kept_bytes().div_ceil(kernel::page::PAGE_SIZE)
+            rn.mem.allocated()
         );
     }
 }

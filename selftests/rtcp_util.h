@@ -319,6 +319,29 @@ static inline int as_nobody(int (*fn)(void *), void *arg)
 	return WEXITSTATUS(status);
 }
 
+/* The fields of the line of `file` that starts with `prefix` (sockstat's
+ * "inuse N orphan N tw N alloc N mem N"): 0, or -1. */
+static inline int sockstat(const char *file, const char *prefix, long v[5])
+{
+	char line[256], fmt[128];
+	FILE *f = fopen(file, "r");
+	int ret = -1;
+
+	snprintf(fmt, sizeof(fmt), "%s inuse %%ld orphan %%ld tw %%ld alloc %%ld mem %%ld", prefix);
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, fmt, &v[0], &v[1], &v[2], &v[3], &v[4]) == 5)
+			ret = 0;
+	if (f)
+		fclose(f);
+	return ret;
+}
+
+static inline int family_sockstat(int family, long v[5])
+{
+	return family == AF_RTCP ? sockstat("/proc/net/rtcp_sockstat", "RTCP:", v) :
+				   sockstat("/proc/net/sockstat", "TCP:", v);
+}
+
 /* Writes `val` to the sysctl file `path`: 0 or -errno. */
 static inline int write_sysctl(const char *path, const char *val)
 {

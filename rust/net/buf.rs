@@ -25,6 +25,7 @@
 //! page in its place ([`Lease::fresh_pages`], [`SharedBytes::renew`]), and
 //! the skbs keep the old one.
 
+use super::mem::Pool;
 use crate::proto::ring::{Bytes, Spans};
 use crate::sys;
 use core::{
@@ -41,17 +42,6 @@ use kernel::{
     prelude::*,
     sync::Arc,
 };
-
-/// The pages that connections' buffers hold, in every namespace (as
-/// `tcp_memory_allocated` counts the pages charged to Linux's TCP
-/// sockets): a page counts from when a buffer takes it until the buffer
-/// lets it go (skbs may hold it a little longer).
-static BUF_PAGES: AtomicUsize = AtomicUsize::new(0);
-
-/// How many pages connections' buffers hold ([`BUF_PAGES`]).
-pub(crate) fn buf_pages() -> usize {
-    BUF_PAGES.load(Ordering::Relaxed)
-}
 
 /// The bytes a [`Claim`] reaches without the connection's lock: two
 /// ranges of the region, and whether it writes them. Set only through
@@ -96,7 +86,8 @@ impl ClaimCell {
 /// each a live, initialised page on which the region holds one reference,
 /// or (in a sparse region) null: a hole, which no byte has been written to
 /// yet. An entry changes only under the connection's lock
-/// ([`SharedBytes::renew`], or a first write into a hole).
+/// ([`SharedBytes::renew`], or a first write into a hole). `held` counts
+/// the live entries, each charged to `pool`.
 /// While `claim` is active, only its [`Claim`] writes its ranges (a write
 /// claim) or nobody writes them (a read claim), and nobody else reads or
 /// sends a written claim's bytes: every other accessor checks it.
@@ -104,6 +95,14 @@ struct Region {
     len: usize,
     pages: KVec<AtomicPtr<sys::page>>,
     claim: ClaimCell,
+    /// The namespace's buffer memory, which the pages are charged to.
+    pool: Arc<Pool>,
+    /// The pages the region holds.
+    held: AtomicUsize,
+    /// Whether the region may take pages past the namespace's most: its
+    /// connection holds less than its guaranteed least in it
+    /// ([`SharedBytes::set_reserve`]).
+    reserve: AtomicBool,
 }
 
 // SAFETY: `Region` owns its bytes; who may touch which of them is the
@@ -138,15 +137,37 @@ impl Region {
                 continue;
             }
             // Under the connection's lock, in softirq or with IRQs off; a
-            // failure only drops the segment that wanted the page (the
-            // peer sends it again).
-            let Ok(page) = zeroed_page(GFP_ATOMIC | __GFP_NOWARN) else { return false };
+            // failure (no memory, or none left to the namespace) only
+            // drops the segment that wanted the page (the peer sends it
+            // again).
+            if !self.charge_one() {
+                return false;
+            }
+            let Ok(page) = zeroed_page(GFP_ATOMIC | __GFP_NOWARN) else {
+                self.uncharge(1);
+                return false;
+            };
             // INVARIANT: the hole becomes a live, zeroed page whose one
-            // reference is the region's.
+            // reference is the region's, charged just above.
             slot.store(page.as_ptr(), Ordering::Release);
-            BUF_PAGES.fetch_add(1, Ordering::Relaxed);
         }
         true
+    }
+
+    /// Charges one more page to the namespace, if it has room for it or
+    /// the region may go past it ([`Region::reserve`]).
+    fn charge_one(&self) -> bool {
+        if !self.pool.charge_pages(1, self.reserve.load(Ordering::Relaxed)) {
+            return false;
+        }
+        self.held.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// `n` pages left the region.
+    fn uncharge(&self, n: usize) {
+        self.held.fetch_sub(n, Ordering::Relaxed);
+        self.pool.uncharge_pages(n);
     }
 
     /// `r` as a pointer and length, if it is inside and within one page,
@@ -179,9 +200,9 @@ impl Drop for Region {
             if let Some(page) = NonNull::new(p.load(Ordering::Relaxed)) {
                 // SAFETY: the region's own reference on a live page.
                 unsafe { sys::rtcp_helper_put_page(page.as_ptr()) };
-                BUF_PAGES.fetch_sub(1, Ordering::Relaxed);
             }
         }
+        self.pool.uncharge_pages(*self.held.get_mut());
     }
 }
 
@@ -229,22 +250,34 @@ impl SharedBytes {
     }
 
     /// `len` zeroed bytes in order-0 pages (a send buffer: segments take
-    /// its pages, [`SharedBytes::frags`]).
-    pub(crate) fn pages(len: usize, flags: Flags) -> Result<SharedBytes> {
+    /// its pages, [`SharedBytes::frags`]), charged to `pool`: `ENOBUFS`
+    /// if the namespace has no room for them.
+    pub(crate) fn pages(len: usize, pool: &Arc<Pool>, flags: Flags) -> Result<SharedBytes> {
         if len == 0 {
             return Ok(SharedBytes::empty());
         }
         let n = len.div_ceil(PAGE_SIZE);
-        // INVARIANT: `len` is set once every page is in; a failure before
-        // drops the region, and the pages taken so far with it.
-        let mut region = Region { len: 0, pages: KVec::with_capacity(n, flags)?, claim: ClaimCell::new() };
+        if !pool.charge_pages(n, false) {
+            return Err(ENOBUFS);
+        }
+        // INVARIANT: the `n` pages are charged; `len` is set once every
+        // page is in, and `held` counts them; a failure before drops the
+        // region, and the pages taken so far with it, and the charge.
+        let mut region = Region {
+            len: 0,
+            pages: KVec::new(),
+            claim: ClaimCell::new(),
+            pool: pool.clone(),
+            held: AtomicUsize::new(n),
+            reserve: AtomicBool::new(true),
+        };
+        region.pages.reserve(n, flags)?;
         for _ in 0..n {
             let page = zeroed_page(flags)?;
             region.pages.push(AtomicPtr::new(page.as_ptr()), flags).inspect_err(|_| {
                 // SAFETY: the new page's only reference, ours.
                 unsafe { sys::rtcp_helper_put_page(page.as_ptr()) }
             })?;
-            BUF_PAGES.fetch_add(1, Ordering::Relaxed);
         }
         region.len = len;
         Ok(SharedBytes(Some(Arc::new(region, flags)?)))
@@ -255,7 +288,8 @@ impl SharedBytes {
     /// segments land in it, as Linux's TCP charges a receive queue only
     /// for the skbs it holds). A hole reads as nothing: the reader only
     /// reads what was written.
-    pub(crate) fn sparse(len: usize, flags: Flags) -> Result<SharedBytes> {
+    /// Its pages are charged to `pool` as they are taken.
+    pub(crate) fn sparse(len: usize, pool: &Arc<Pool>, flags: Flags) -> Result<SharedBytes> {
         if len == 0 {
             return Ok(SharedBytes::empty());
         }
@@ -264,9 +298,26 @@ impl SharedBytes {
         for _ in 0..n {
             pages.push(AtomicPtr::new(core::ptr::null_mut()), flags)?;
         }
-        // INVARIANT: `n` entries, every one a hole.
-        let region = Region { len, pages, claim: ClaimCell::new() };
+        // INVARIANT: `n` entries, every one a hole; none charged.
+        let region = Region {
+            len,
+            pages,
+            claim: ClaimCell::new(),
+            pool: pool.clone(),
+            held: AtomicUsize::new(0),
+            reserve: AtomicBool::new(true),
+        };
         Ok(SharedBytes(Some(Arc::new(region, flags)?)))
+    }
+
+    /// Whether the buffer may take pages past the namespace's most: its
+    /// connection holds less in it than its guaranteed least (as
+    /// `sk_get_rmem0` is every Linux socket's). Set under the
+    /// connection's lock, before what may write a hole.
+    pub(crate) fn set_reserve(&self, on: bool) {
+        if let Some(r) = self.0.as_deref() {
+            r.reserve.store(on, Ordering::Relaxed);
+        }
     }
 
     /// A lease on the same bytes (`None` if there are none).
@@ -384,8 +435,12 @@ impl SharedBytes {
                 // SAFETY: the region's reference on the old page; the skbs
                 // that hold it keep theirs.
                 Some(old) => unsafe { sys::rtcp_helper_put_page(old.as_ptr()) },
+                // A hole filled: the writer was let write only within
+                // what the namespace has room for (or its least), so the
+                // page is charged whatever the total says now.
                 None => {
-                    BUF_PAGES.fetch_add(1, Ordering::Relaxed);
+                    region.held.fetch_add(1, Ordering::Relaxed);
+                    region.pool.charge_pages(1, true);
                 }
             }
         }

@@ -12,6 +12,7 @@ pub(crate) mod clock;
 pub(crate) mod family;
 pub(crate) mod hook;
 pub(crate) mod inet;
+pub(crate) mod mem;
 pub(crate) mod msg;
 pub(crate) mod netns;
 pub(crate) mod ops;

@@ -14,18 +14,10 @@
 use super::skb::SkbRef;
 use crate::proto::ring::Spans;
 use core::ops::Range;
-use core::sync::atomic::{AtomicUsize, Ordering};
+use super::mem::Pool;
 use kernel::alloc::flags::{GFP_ATOMIC, __GFP_NOWARN};
 use kernel::prelude::*;
-
-/// The truesize of the skbs that every connection keeps (as Linux charges
-/// the skbs of a receive queue to `tcp_memory_allocated`).
-static KEPT: AtomicUsize = AtomicUsize::new(0);
-
-/// The bytes of the skbs that connections keep for their readers.
-pub(crate) fn kept_bytes() -> usize {
-    KEPT.load(Ordering::Relaxed)
-}
+use kernel::sync::Arc;
 
 /// The parts one pass of a read copies at most.
 pub(crate) const PLAN_PARTS: usize = 8;
@@ -70,27 +62,44 @@ impl Plan {
 /// The entries from `head` on are the kept payloads not read to their
 /// end, in stream order, none starting before `read` nor overlapping the
 /// next; those before `head` are read (`skb` is `None`). `truesize` is
-/// the sum of the kept skbs' truesize.
+/// the sum of the kept skbs' truesize, charged to `pool`.
 pub(crate) struct RxQueue {
     kept: KVec<Kept>,
     head: usize,
     /// The stream position of the receive buffer's head: bytes read.
     read: u64,
     truesize: usize,
+    /// The namespace's buffer memory.
+    pool: Arc<Pool>,
+    /// The unread bytes below which the connection takes segments
+    /// whatever the namespace's memory (`net.rtcp.rmem`'s least,
+    /// `sk_get_rmem0`).
+    least: usize,
 }
 
 impl RxQueue {
-    pub(crate) const fn new() -> Self {
+    pub(crate) fn new(pool: Arc<Pool>, least: usize) -> Self {
         // INVARIANT: empty.
-        RxQueue { kept: KVec::new(), head: 0, read: 0, truesize: 0 }
+        RxQueue { kept: KVec::new(), head: 0, read: 0, truesize: 0, pool, least }
+    }
+
+    /// `net.rtcp.rmem`'s least when the queue was made.
+    pub(crate) fn least(&self) -> usize {
+        self.least
     }
 
     /// Makes room for one more payload in an skb of `truesize` bytes, if
     /// the kept skbs stay within `limit` bytes in all (as Linux charges
-    /// skbs' truesize to `sk_rcvbuf`); false if not, and the payload is
-    /// copied instead.
-    pub(crate) fn make_room(&mut self, truesize: usize, limit: usize) -> bool {
+    /// skbs' truesize to `sk_rcvbuf`) and the namespace has memory for it
+    /// (`tcp_try_rmem_schedule`); false if not, and the payload is copied
+    /// instead (if the namespace has a page for it).
+    /// `reserve`: the connection holds less than its least unread, and
+    /// may go past the namespace's most.
+    pub(crate) fn make_room(&mut self, truesize: usize, limit: usize, reserve: bool) -> bool {
         if self.truesize.saturating_add(truesize) > limit {
+            return false;
+        }
+        if !self.pool.admits_kept(truesize, reserve) {
             return false;
         }
         if self.head == self.kept.len() {
@@ -120,7 +129,7 @@ impl RxQueue {
         // There is room: this cannot fail.
         let _ = self.kept.push_within_capacity(Kept { pos, off, len, skb: Some(skb) });
         self.truesize = self.truesize.saturating_add(truesize);
-        KEPT.fetch_add(truesize, Ordering::Relaxed);
+        self.pool.charge_kept(truesize);
         Ok(())
     }
 
@@ -174,7 +183,7 @@ impl RxQueue {
             if end <= self.read {
                 if let Some(skb) = k.skb.take() {
                     self.truesize = self.truesize.saturating_sub(skb.truesize());
-                    KEPT.fetch_sub(skb.truesize(), Ordering::Relaxed);
+                    self.pool.uncharge_kept(skb.truesize());
                 }
                 self.head += 1;
                 continue;
@@ -192,6 +201,6 @@ impl RxQueue {
 impl Drop for RxQueue {
     fn drop(&mut self) {
         // The skbs still kept go with the queue.
-        KEPT.fetch_sub(self.truesize, Ordering::Relaxed);
+        self.pool.uncharge_kept(self.truesize);
     }
 }
