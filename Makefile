@@ -105,7 +105,7 @@ run: module demo
 # The differential wire harness, in a boot of its own (make test leaves it
 # out: see selftests/rtcp_jobs).
 wire: module rtcpize selftests
-	@RTCP_TESTS=rtcp_wire scripts/vm.sh selftests
+	@RTCP_TESTS=rtcp_wire.sh scripts/vm.sh selftests
 
 fuzz: deps
 	@scripts/fuzz.sh $(FUZZ_TARGET) $(FUZZ_SECONDS)

@@ -157,11 +157,16 @@ test_syn_loss_backoff() {
 	local k
 	k=$(($(ns_stat "$A" RetransSegs) - ${retrans0:-0}))
 	echo "# $k SYN retransmission(s)"
-	[ "$k" -ge 2 ] && [ "$k" -le 8 ] || return 1
+	# At least the two lost; at most what syn_retries and the linear
+	# timeouts allow (a busy machine lifts the loss late, and more SYNs
+	# are lost: the timing below holds for any of them).
+	local lin retries
+	lin=$(ip netns exec "$A" cat /proc/sys/net/rtcp/syn_linear_timeouts)
+	retries=$(ip netns exec "$A" cat /proc/sys/net/rtcp/syn_retries)
+	[ "$k" -ge 2 ] && [ "$k" -le $((retries + lin)) ] || return 1
 	# The first syn_linear_timeouts + 1 retransmissions come 1 s apart,
 	# then each waits twice the last (Linux 7's tcp_retransmit_timer).
-	local lin at next
-	lin=$(ip netns exec "$A" cat /proc/sys/net/rtcp/syn_linear_timeouts)
+	local at next
 	at=$(syn_time "$k" "$lin") next=$(syn_time $((k + 1)) "$lin")
 	[ "$ms" -ge $((at - 200)) ] && [ "$ms" -lt $((next - 200)) ]
 }

@@ -1138,12 +1138,22 @@ SCENARIOS = {
 }
 
 
+def chosen(name, only):
+    """Whether scenario `name` runs, of those the prefixes `only` name:
+    all if it names none; a prefix with ^ in front leaves its own out."""
+    take = [o for o in only if not o.startswith("^")]
+    leave = [o[1:] for o in only if o.startswith("^")]
+    if any(name.startswith(o) for o in leave):
+        return False
+    return not take or any(name.startswith(o) for o in take)
+
+
 def record(path, only=()):
     global CURRENT
     load_scapy()
     out = {}
     for i, (name, (run, _, _)) in enumerate(SCENARIOS.items()):
-        if only and not any(name.startswith(o) for o in only):
+        if not chosen(name, only):
             continue
         peer = CURRENT = Peer(40000 + i, 8000 + i)
         peer.their_mac = get_if_hwaddr("w0")

@@ -6,7 +6,8 @@
 # peer played by scapy on the far end of a veth pair; then one KTAP test
 # per scenario, and "rtcp-wire: N of M scenarios as Linux". Arguments,
 # if any, are prefixes: only the scenarios whose names start with one run
-# (`./rtcp_wire.sh fastopen`).
+# (`./rtcp_wire.sh fastopen`), and none whose name starts with one that
+# has ^ in front (`./rtcp_wire.sh ^fastopen`).
 #
 # Needs: KSFT_DIR (RTCP's kernel tree, whose cache holds the venv with
 # scapy); rtcp.ko loaded; rtcpize built.
@@ -16,7 +17,11 @@ kdir=${KSFT_DIR%/tools/testing/selftests}
 py=$(dirname "$kdir")/venv/bin/python3
 rtcpize=$here/../rtcpize/rtcpize
 tmp=$(mktemp -d)
-trap 'ip netns del rtcp-wire-inet 2>/dev/null; ip netns del rtcp-wire-rtcp 2>/dev/null; rm -rf "$tmp"' EXIT
+# Namespaces of this run's own: the VM runs the scenarios in parts, as
+# jobs side by side (selftests/rtcp_jobs).
+ns_inet=rtcp-wire-inet-$$
+ns_rtcp=rtcp-wire-rtcp-$$
+trap 'ip netns del $ns_inet 2>/dev/null; ip netns del $ns_rtcp 2>/dev/null; rm -rf "$tmp"' EXIT
 
 "$py" -c 'import scapy' 2>/dev/null || { echo "Bail out! no scapy in $py (scripts/deps.sh installs it)"; exit 1; }
 
@@ -37,19 +42,22 @@ wire_ns() {
 	mac=$(ip -n "$ns" -o link show w1 | sed -n 's/.*link\/ether \([0-9a-f:]*\).*/\1/p')
 	ip -n "$ns" neigh add 10.0.99.2 lladdr "$mac" dev w0 nud permanent
 }
-wire_ns rtcp-wire-inet && wire_ns rtcp-wire-rtcp || exit 1
+wire_ns "$ns_inet" && wire_ns "$ns_rtcp" || exit 1
 # RTCP keeps no per-destination metrics (tcp_metrics): Linux's TCP starts
 # each connection afresh too, not from the round trip it cached from an
 # earlier scenario's connection to the same peer.
-ip netns exec rtcp-wire-inet sysctl -qw net.ipv4.tcp_no_metrics_save=1 || exit 1
+ip netns exec "$ns_inet" sysctl -qw net.ipv4.tcp_no_metrics_save=1 || exit 1
 
 # The recordings play a peer that must answer as a network would, before
 # the stack's timers (a SYN is sent again after 1 s): on a guest busy
 # with other tests they run before them (nice -20; they mostly wait).
-ip netns exec rtcp-wire-inet nice -n -20 "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" "$@" &
+ip netns exec "$ns_inet" nice -n -20 "$py" "$here/rtcp_wire.py" record "$tmp/inet.json" "$@" &
 inet=$!
-ip netns exec rtcp-wire-rtcp nice -n -20 "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" "$@" || exit 1
+ip netns exec "$ns_rtcp" nice -n -20 "$rtcpize" run "$py" "$here/rtcp_wire.py" record "$tmp/rtcp.json" "$@" || exit 1
 wait $inet || exit 1
 # The recordings, to read after a VM run (scripts/guest.sh says where).
-[ -n "${RTCP_RESULTS:-}" ] && cp "$tmp/inet.json" "$RTCP_RESULTS/wire-inet.json" && cp "$tmp/rtcp.json" "$RTCP_RESULTS/wire-rtcp.json"
+# (A part's are named after its prefixes.)
+part=$(IFS=-; echo "${*//^/no}")
+[ -n "${RTCP_RESULTS:-}" ] && cp "$tmp/inet.json" "$RTCP_RESULTS/wire-inet${part:+-$part}.json" &&
+	cp "$tmp/rtcp.json" "$RTCP_RESULTS/wire-rtcp${part:+-$part}.json"
 "$py" "$here/rtcp_wire.py" compare "$tmp/inet.json" "$tmp/rtcp.json"
