@@ -488,6 +488,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
     let key = sk.flow_key();
     let mut reply = None;
     let mut established = None;
+    let mut from_request = false;
     let mut fastopen_child = None;
     let mut rearm = None;
     // What a SYN or a cookie needs (the route back, the keyed hash) is
@@ -515,9 +516,11 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                 RequestOutcome::Established(_) if l.accept_queue_full() => {
                     Stats::inc(&RtcpNet::of(net).stats.listen_overflows);
                 }
+                // The request goes once its child is made
+                // (`accept_child`, after the lock).
                 RequestOutcome::Established(conn) => {
-                    l.requests.remove(local, remote);
                     established = Some(conn);
+                    from_request = true;
                 }
             }
         } else if let Some(cookie) = offer.as_ref().and_then(|o| cookie_ack(net, o, l, pkt, now)) {
@@ -606,7 +609,11 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         sk.reset_timer(d.saturating_sub(now));
     }
     if let Some(conn) = established {
-        accept_child(net, sk, conn, None);
+        if accept_child(net, sk, conn, None) && from_request {
+            if let Tcb::Listen(l) = &mut *sk.shared().tcb.lock() {
+                l.requests.remove(local, remote);
+            }
+        }
     }
     if let Some((conn, synack)) = fastopen_child {
         accept_child(net, sk, conn, Some((payload, pkt.payload_len, synack)));

@@ -55,14 +55,16 @@ pub(crate) struct Listener {
 }
 
 impl Listener {
-    /// A listener for `backlog`, its request table sized for it (`ENOMEM`
-    /// without the memory).
+    /// A listener for `backlog`, its request table sized for it, and its
+    /// accept queue's room made for it (up to [`QUEUE_ROOM`] entries), so
+    /// that a connection made in softirq takes no memory to be queued
+    /// (Linux's accept queue is a list); `ENOMEM` without the memory.
     pub(crate) fn new(backlog: usize, local_port: u16, port: Option<PortReservation>) -> Result<Listener> {
         Ok(Listener {
             backlog,
             requests: Requests::new(backlog, GFP_KERNEL)?,
             timer_at: None,
-            queue: KVec::new(),
+            queue: KVec::with_capacity(backlog.saturating_add(1).min(QUEUE_ROOM), GFP_KERNEL)?,
             last_overflow: None,
             flood_warned: false,
             port,
@@ -104,6 +106,11 @@ impl Listener {
         self.timer_at
     }
 }
+
+/// The most entries a listener's accept queue has room for from the
+/// start (a page of them); a longer queue grows in softirq, where a
+/// connection that finds no memory to be queued is reset.
+const QUEUE_ROOM: usize = 512;
 
 /// Bucket count bounds of a request table: at least a few, and a table of
 /// at most a page of bucket heads per 170 buckets (order 3 at the most).
@@ -188,25 +195,31 @@ impl Requests {
 /// A handshake completed on listener `sk`, or a Fast Open SYN made a
 /// connection (`fastopen`: the SYN's payload of so many bytes, and the
 /// SYN-ACK to send): a child sock for the connection, in the demux table
-/// and on the accept queue; `accept()` is woken.
+/// and on the accept queue; `accept()` is woken. False if there was no
+/// memory for it (`syn_recv_sock` failing: `ListenDrops`): the segment is
+/// dropped and the request stays, for the peer's next one to try again,
+/// as Linux's `tcp_check_req` keeps it (a Fast Open SYN goes unanswered,
+/// and comes again).
 pub(crate) fn accept_child(
     net: &Net,
     sk: &ARef<Sock<RtcpProto>>,
     conn: Conn,
     fastopen: Option<(&SkbPayload<'_>, u32, Segment)>,
-) {
+) -> bool {
     let (local, remote) = (conn.local, conn.remote);
     let deadline = conn.deadline();
-    // Without memory for its buffers the connection is not made: the
-    // peer's next segment finds no request and is reset (a Fast Open
-    // SYN goes unanswered, and comes again).
-    let Ok(mut stream) = new_stream(conn, RtcpNet::of(net), GFP_ATOMIC) else { return };
-    if let Some((payload, len, _)) = &fastopen {
-        if !stream.syn_data(payload, *len) {
-            return;
+    let child = new_stream(conn, RtcpNet::of(net), GFP_ATOMIC).ok().and_then(|mut stream| {
+        if let Some((payload, len, _)) = &fastopen {
+            if !stream.syn_data(payload, *len) {
+                return None;
+            }
         }
-    }
-    let Ok(child) = Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO) else { return };
+        Some((stream, Sock::alloc_child::<RtcpOps>(net, AF_RTCP, &PROTO).ok()?))
+    });
+    let Some((mut stream, child)) = child else {
+        Stats::inc(&RtcpNet::of(net).stats.listen_drops);
+        return false;
+    };
     child.set_protocol(sys::IPPROTO_TCP as u16);
     child.inherit(sk);
     child.shared().inherit(sk.shared());
@@ -217,7 +230,8 @@ pub(crate) fn accept_child(
     *child.shared().tcb.lock() = Tcb::Conn(stream);
     child.set_state(state);
     if RtcpNet::of(net).insert(local, remote, child.clone()).is_err() {
-        return;
+        // Another connection of the same four-tuple is in the table.
+        return true;
     }
     if let Some((_, _, synack)) = &fastopen {
         // The SYN-ACK before anyone may accept and write (`tcp_conn_request`
@@ -240,10 +254,11 @@ pub(crate) fn accept_child(
     if rejected {
         // The listener closed meanwhile: the connection goes with a reset.
         RtcpOps::abort(&child);
-        return;
+        return true;
     }
     Stats::inc(&RtcpNet::of(net).stats.passive_opens);
     sk.state_change();
+    true
 }
 
 impl RtcpOps {

@@ -199,7 +199,11 @@ impl Bound {
                 sys::IPPROTO_TCP as c_int,
                 &mut sock,
             )
-        })?;
+        })
+        // A socket's inode that could not be had is `ENFILE` to
+        // `socket()`; to the bind or connect that wanted the port, which
+        // has its socket, it is memory it could not have.
+        .map_err(|e| if e == ENFILE { ENOMEM } else { e })?;
         let sock = NonNull::new(sock).ok_or(ENOMEM)?;
         // INVARIANT: `sock_create_kern` succeeded, so `sock` is a live
         // socket that nobody else knows; `Bound` owns it from here, or it
