@@ -3,10 +3,11 @@
  * librtcpize.so: preloaded by `rtcpize run CMD`, it makes the program's TCP
  * sockets RTCP's. A socket() call for AF_INET, SOCK_STREAM (with any of
  * SOCK_NONBLOCK and SOCK_CLOEXEC) and protocol 0 or IPPROTO_TCP creates an
- * AF_RTCP socket instead; every other call goes through as it was made.
+ * AF_RTCP socket instead, and one for AF_INET6 an IPv6 AF_RTCP socket
+ * (protocol RTCPPROTO_TCP6); every other call goes through as it was made.
  * The same idea as MPTCP's mptcpize and SMC's smc_run. RTCP takes the same
- * sockaddr_in and socket options, so the program sees no difference but
- * SO_DOMAIN. If AF_RTCP cannot be had (no module), socket() fails with
+ * sockaddr_in and sockaddr_in6 and socket options, so the program sees no
+ * difference but SO_DOMAIN. If AF_RTCP cannot be had (no module), socket() fails with
  * its errno, as it would for the program itself.
  */
 #define _GNU_SOURCE
@@ -34,7 +35,11 @@ int socket(int domain, int type, int protocol)
 		errno = ENOSYS;
 		return -1;
 	}
-	if (domain == AF_INET && kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP))
-		domain = AF_RTCP;
+	if (kind == SOCK_STREAM && (protocol == 0 || protocol == IPPROTO_TCP)) {
+		if (domain == AF_INET)
+			return real_socket(AF_RTCP, type, RTCPPROTO_TCP);
+		if (domain == AF_INET6)
+			return real_socket(AF_RTCP, type, RTCPPROTO_TCP6);
+	}
 	return real_socket(domain, type, protocol);
 }

@@ -16,10 +16,10 @@ use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
-use crate::net::{self, Msg, Net, OptIn, OptVal, PollTable, PortReservation, Sock, SockAddrIn, Socket};
+use crate::net::{self, Msg, Net, OptIn, OptVal, PollTable, PortReservation, Sock, SockAddr, Socket};
 use crate::sys;
 
-use crate::rtcp::{PROTO, RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_CLOSING, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT, Tcb};
+use crate::rtcp::{RtcpOwned, PROTO, RCV_SHUTDOWN, RtcpProto, SEND_SHUTDOWN, TCP_CLOSE, TCP_CLOSING, TCP_FIN_WAIT1, TCP_LAST_ACK, TCP_LISTEN, TCP_SYN_SENT, Tcb};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{RMEM, RtcpNet};
 
@@ -47,11 +47,17 @@ impl net::Family for RtcpFamily {
         if i32::from(sock.type_()) != sys::sock_type_SOCK_STREAM as i32 {
             return Err(ESOCKTNOSUPPORT);
         }
-        if protocol != 0 && protocol != sys::IPPROTO_TCP as i32 {
+        let v6 = protocol == RTCPPROTO_TCP6;
+        if protocol != 0 && protocol != sys::IPPROTO_TCP as i32 && !v6 {
             return Err(EPROTONOSUPPORT);
         }
         let sk = Sock::alloc::<RtcpOps>(net, sock, AF_RTCP, &PROTO, kern)?;
         sk.set_protocol(sys::IPPROTO_TCP as u16);
+        if v6 {
+            // As inet6_create: IPV6_V6ONLY from `net.ipv6.bindv6only`.
+            sk.shared().v6.store(true, Ordering::Relaxed);
+            sk.set_v6only(net.bindv6only());
+        }
         let rn = RtcpNet::of(net);
         // SO_SNDBUF reads Linux's start, `tcp_wmem[1]`: RTCP's own send
         // buffer starts smaller (`net.rtcp.wmem`) and grows as the data
@@ -62,6 +68,9 @@ impl net::Family for RtcpFamily {
         Ok(())
     }
 }
+
+/// `socket()`'s protocol for an IPv6 socket (`include/uapi/linux/rtcp.h`).
+pub(crate) const RTCPPROTO_TCP6: i32 = 1;
 
 /// The socket calls of an `AF_RTCP` socket.
 pub(crate) struct RtcpOps;
@@ -108,9 +117,13 @@ impl net::SocketOps for RtcpOps {
     /// ports (`EACCES`), not bound yet (`EINVAL`), then the port itself,
     /// whose conflicts with TCP and RTCP sockets the kernel's bind rules
     /// decide (`EADDRINUSE`).
+    /// An IPv6 socket's are `inet6_bind`'s ([`crate::rtcp_ipv6::bind`]).
     fn bind(sock: &Socket<RtcpProto>, raw: &[u8]) -> Result {
         let sk = sock.sk().ok_or(EINVAL)?;
-        let addr = SockAddrIn::from_bind(raw)?;
+        if sk.shared().v6.load(Ordering::Relaxed) {
+            return crate::rtcp_ipv6::bind(sk, raw);
+        }
+        let addr = SockAddr::from_bind(raw, false)?;
         let net = sk.net();
         // IP_FREEBIND and IP_TRANSPARENT let any address through
         // (`inet_addr_valid_or_nonlocal`).
@@ -124,19 +137,7 @@ impl net::SocketOps for RtcpOps {
         if sk.state() != TCP_CLOSE || owned.port.is_some() {
             return Err(EINVAL);
         }
-        if addr.port == 0 && sk.shared().ip.bind_address_no_port() {
-            // IP_BIND_ADDRESS_NO_PORT: the address now, a port at
-            // connect() (or listen()); the socket may still bind again,
-            // as it holds no port (`__inet_bind` checks `inet_num`).
-            owned.local = addr;
-            return Ok(());
-        }
-        let nonlocal = sk.shared().ip.nonlocal_bind();
-        let port = PortReservation::take_with(net, addr, sk.bind_options(), nonlocal)?;
-        owned.local = port.addr()?;
-        owned.port = Some(port);
-        owned.bound = addr.port != 0;
-        Ok(())
+        bind_port(sk, &mut owned, addr)
     }
 
     /// `inet_stream_connect` with `tcp_v4_connect`: `EISCONN`, `EALREADY`,
@@ -205,21 +206,25 @@ impl net::SocketOps for RtcpOps {
         crate::rtcp::ioctl(sock, cmd)
     }
 
-    fn getname(sock: &Socket<RtcpProto>, peer: bool) -> Result<SockAddrIn> {
+    /// `inet_getname`, or `inet6_getname` for an IPv6 socket: a
+    /// `sockaddr_in6` (an IPv4 peer's address v4-mapped), with the scope
+    /// of a link-local address (`ipv6_iface_scope_id`).
+    fn getname(sock: &Socket<RtcpProto>, peer: bool) -> Result<SockAddr> {
         let sk = sock.sk().ok_or(EINVAL)?;
+        let v6 = sk.shared().v6.load(Ordering::Relaxed);
         let owned = sk.lock();
         let mut tcb = sk.shared().tcb.lock();
         let state = sk.state();
-        match (peer, tcb.conn()) {
+        let mut name = match (peer, tcb.conn()) {
             // An accepted connection has no bind of its own.
-            (false, Some(c)) => Ok(SockAddrIn { addr: c.local.addr, port: c.local.port }),
-            (false, None) => Ok(owned.local),
+            (false, Some(c)) => SockAddr::of(c.local, v6),
+            (false, None) => SockAddr { v6, ..owned.local },
             // As inet_getname: no peer before the connection is up.
-            (true, Some(c)) if state != TCP_SYN_SENT && state != TCP_CLOSE => {
-                Ok(SockAddrIn { addr: c.remote.addr, port: c.remote.port })
-            }
-            (true, _) => Err(ENOTCONN),
-        }
+            (true, Some(c)) if state != TCP_SYN_SENT && state != TCP_CLOSE => SockAddr::of(c.remote, v6),
+            (true, _) => return Err(ENOTCONN),
+        };
+        name.scope_id = if v6 && name.addr.is_link_local() { sk.bind_options().dev as u32 } else { 0 };
+        Ok(name)
     }
 
     /// `inet_shutdown`: `EINVAL` for a bad `how`; on a closed socket the
@@ -280,7 +285,8 @@ impl net::SocketOps for RtcpOps {
         }
         let net = sk.net();
         if owned.port.is_none() {
-            let from = SockAddrIn { addr: owned.local.addr, port: 0 };
+            let v6 = sk.shared().v6.load(Ordering::Relaxed);
+            let from = SockAddr { port: 0, v6, ..owned.local };
             let port = PortReservation::take(net, from, sk.bind_options())?;
             owned.local = port.addr()?;
             owned.port = Some(port);
@@ -377,4 +383,24 @@ impl RtcpOps {
         sock.set_state(SS_CONNECTED);
         Ok(())
     }
+}
+
+/// Takes `addr`'s port for a socket that may bind there: the kernel's
+/// bind rules decide conflicts (`EADDRINUSE`; `inet_csk_get_port`).
+/// Under the socket's lock.
+pub(crate) fn bind_port(sk: &Sock<RtcpProto>, owned: &mut RtcpOwned, addr: SockAddr) -> Result {
+    let net = sk.net();
+    if addr.port == 0 && sk.shared().ip.bind_address_no_port() {
+        // IP_BIND_ADDRESS_NO_PORT: the address now, a port at
+        // connect() (or listen()); the socket may still bind again,
+        // as it holds no port (`__inet_bind` checks `inet_num`).
+        owned.local = addr;
+        return Ok(());
+    }
+    let nonlocal = sk.shared().ip.nonlocal_bind();
+    let port = PortReservation::take_with(net, addr, sk.bind_options(), nonlocal)?;
+    owned.local = port.addr()?;
+    owned.port = Some(port);
+    owned.bound = addr.port != 0;
+    Ok(())
 }

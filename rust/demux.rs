@@ -12,7 +12,7 @@ use kernel::prelude::*;
 use kernel::sync::SpinLockIrq;
 
 use crate::net::siphash::SipKey;
-use crate::net::SockAddrIn;
+use crate::net::SockAddr;
 use crate::proto::conn::Endpoint;
 
 /// log2 of the number of buckets.
@@ -49,9 +49,7 @@ impl<T: Clone> ConnTable<T> {
     }
 
     fn bucket(&self, local: Endpoint, remote: Endpoint) -> Option<&Bucket<T>> {
-        let addrs = u64::from(local.addr) << 32 | u64::from(remote.addr);
-        let ports = u64::from(local.port) << 16 | u64::from(remote.port);
-        self.buckets.get((self.key.hash2(addrs, ports) >> (64 - BITS)) as usize)
+        self.buckets.get((self.key.hash_tuple(local, remote) >> (64 - BITS)) as usize)
     }
 
     /// The connection of a tuple.
@@ -106,7 +104,7 @@ const LISTEN_BITS: u32 = 8;
 /// Listening addresses to `T`s, by port; within a port, in the order
 /// they began to listen (an `SO_REUSEPORT` group's order).
 pub(crate) struct ListenTable<T> {
-    buckets: KVec<KVec<(SockAddrIn, T)>>,
+    buckets: KVec<KVec<(SockAddr, T)>>,
 }
 
 impl<T> ListenTable<T> {
@@ -124,12 +122,12 @@ impl<T> ListenTable<T> {
     }
 
     /// The listeners of `port`, with their addresses.
-    pub(crate) fn on_port(&self, port: u16) -> impl Iterator<Item = &(SockAddrIn, T)> + Clone {
+    pub(crate) fn on_port(&self, port: u16) -> impl Iterator<Item = &(SockAddr, T)> + Clone {
         self.buckets.get(Self::bucket(port)).into_iter().flat_map(|b| b.iter()).filter(move |(a, _)| a.port == port)
     }
 
     /// Adds a listener, after those of its port.
-    pub(crate) fn push(&mut self, addr: SockAddrIn, val: T) -> Result {
+    pub(crate) fn push(&mut self, addr: SockAddr, val: T) -> Result {
         let b = self.buckets.get_mut(Self::bucket(addr.port)).ok_or(EINVAL)?;
         b.push((addr, val), GFP_ATOMIC)?;
         Ok(())
@@ -143,7 +141,7 @@ impl<T> ListenTable<T> {
     }
 
     /// Every listener, in no particular order.
-    pub(crate) fn iter(&self) -> impl Iterator<Item = &(SockAddrIn, T)> {
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &(SockAddr, T)> {
         self.buckets.iter().flat_map(|b| b.iter())
     }
 }

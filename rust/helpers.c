@@ -49,10 +49,18 @@ void rtcp_helper_icmp_update_pmtu(struct sk_buff *skb, struct net *net, unsigned
 	ipv4_update_pmtu(skb, net, mtu, 0, IPPROTO_TCP);
 	__skb_push(skb, quoted);
 }
+/* The same for ICMPv6's packet too big (icmpv6_notify, ip6_update_pmtu). */
+void rtcp_helper_icmp6_update_pmtu(struct sk_buff *skb, struct net *net, unsigned int quoted, unsigned int mtu)
+{
+	__skb_pull(skb, quoted);
+	ip6_update_pmtu(skb, net, htonl(mtu), 0, 0, sock_net_uid(net, NULL));
+	__skb_push(skb, quoted);
+}
 int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst) { return ip4_dst_hoplimit(dst); }
-void rtcp_helper_ip_rt_put(struct rtable *rt) { ip_rt_put(rt); }
-struct rtable *rtcp_helper_sk_rt_check(struct sock *sk) { struct dst_entry *d = sk_dst_check(sk, 0); return d ? container_of(d, struct rtable, dst) : NULL; }
-void rtcp_helper_sk_rt_set(struct sock *sk, struct rtable *rt) { sk_dst_set(sk, dst_clone(&rt->dst)); }
+void rtcp_helper_dst_release(struct dst_entry *dst) { dst_release(dst); }
+struct dst_entry *rtcp_helper_sk_dst_check(struct sock *sk, u32 cookie) { return sk_dst_check(sk, cookie); }
+void rtcp_helper_sk_dst_set(struct sock *sk, struct dst_entry *dst) { sk_dst_set(sk, dst_clone(dst)); }
+u32 rtcp_helper_rt6_get_cookie(struct dst_entry *dst) { return rt6_get_cookie(dst_rt6_info(dst)); }
 void rtcp_helper_sk_dst_reset(struct sock *sk) { sk_dst_reset(sk); }
 unsigned int rtcp_helper_dst_gso_max_segs(struct dst_entry *d) { return READ_ONCE(d->dev->gso_max_segs); }
 struct sk_buff *rtcp_helper_alloc_skb(unsigned int size) { return alloc_skb(size, GFP_ATOMIC); }
@@ -60,7 +68,7 @@ void rtcp_helper_kfree_skb(struct sk_buff *skb) { kfree_skb(skb); }
 struct page *rtcp_helper_alloc_page(void) { return alloc_page(GFP_ATOMIC); }
 void *rtcp_helper_page_address(struct page *page) { return page_address(page); }
 void rtcp_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off, int size, unsigned int truesize) { skb_add_rx_frag(skb, i, page, off, size, truesize); }
-void rtcp_helper_skb_set_gso_tcpv4(struct sk_buff *skb, u16 size, u16 segs) { skb_shinfo(skb)->gso_size = size; skb_shinfo(skb)->gso_segs = segs; skb_shinfo(skb)->gso_type = SKB_GSO_TCPV4; }
+void rtcp_helper_skb_set_gso_tcp(struct sk_buff *skb, u16 size, u16 segs, bool v6) { skb_shinfo(skb)->gso_size = size; skb_shinfo(skb)->gso_segs = segs; skb_shinfo(skb)->gso_type = v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4; }
 void rtcp_helper_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
 void rtcp_helper_skb_reset_network_header(struct sk_buff *skb) { skb_reset_network_header(skb); }
 void rtcp_helper_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst) { skb_dst_set(skb, dst); }
@@ -68,6 +76,7 @@ void rtcp_helper_skb_set_protocol_ip(struct sk_buff *skb) { skb->protocol = hton
 bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len) { return pskb_may_pull(skb, len); }
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb) { return skb_network_header(skb); }
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb) { return !skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) && !skb_checksum_complete(skb); }
+bool rtcp_helper_tcp6_checksum_ok(struct sk_buff *skb) { return !skb_checksum_init(skb, IPPROTO_TCP, ip6_compute_pseudo) && !skb_checksum_complete(skb); }
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }
 int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size) { return copy_from_sockptr(dst, src, size); }
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i) { return copy_to_iter(src, len, i); }
@@ -195,3 +204,24 @@ int rtcp_helper_recv_error(struct sock *sk, struct msghdr *msg, int len)
 int rtcp_helper_ip_default_ttl(const struct net *net) { return READ_ONCE(net->ipv4.sysctl_ip_default_ttl); }
 void rtcp_helper_sk_set_reuseport(struct sock *sk, bool on) { sk->sk_reuseport = on; }
 void rtcp_helper_set_tos_priority(struct sock *sk, u8 tos) { WRITE_ONCE(sk->sk_priority, rt_tos2priority(tos)); }
+/* ipv6_chk_addr on the device of ifindex (0: any): 1 if local, 0 if not,
+ * -ENODEV without such a device (__inet6_bind's checks). */
+int rtcp_helper_ipv6_chk_addr(struct net *net, const struct in6_addr *addr, int ifindex)
+{
+	struct net_device *dev = NULL;
+	int ret;
+
+	rcu_read_lock();
+	if (ifindex) {
+		dev = dev_get_by_index_rcu(net, ifindex);
+		if (!dev) {
+			rcu_read_unlock();
+			return -ENODEV;
+		}
+	}
+	ret = ipv6_chk_addr(net, addr, dev, 0);
+	rcu_read_unlock();
+	return ret;
+}
+bool rtcp_helper_ipv6_nonlocal_bind(struct net *net) { return READ_ONCE(net->ipv6.sysctl.ip_nonlocal_bind); }
+int rtcp_helper_ipv6_default_hops(struct net *net) { return READ_ONCE(net->ipv6.devconf_all->hop_limit); }

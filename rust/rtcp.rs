@@ -13,7 +13,7 @@ use kernel::{new_spinlock, new_spinlock_irq};
 use crate::net::buf::Claim;
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, usecs_to_ticks};
 use crate::net::rxq::{Part, Plan};
-use crate::net::{self, Msg, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddrIn, Socket, ZcRef};
+use crate::net::{self, Msg, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddr, Socket, ZcRef};
 use crate::proto::cc::Algorithm;
 use crate::proto::conn::{Conn, ConnError, Keepalive, Outcome};
 use crate::proto::rtt::RtoBounds;
@@ -21,10 +21,9 @@ use crate::proto::state::State;
 use crate::sys;
 
 use crate::af_rtcp::RtcpOps;
-use crate::rtcp_af::AfOps;
 use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
 use crate::rtcp_ip_sockglue::IpOpts;
-use crate::rtcp_ipv4::{IPV4, icmp_errno};
+use crate::rtcp_ipv4::icmp_errno;
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{RTO_MAX_MS, RTO_MIN_US, RtcpNet, WMEM};
 use crate::rtcp_output::send;
@@ -60,7 +59,7 @@ pub(crate) struct RtcpProto;
 #[derive(Default)]
 pub(crate) struct RtcpOwned {
     /// The local address and port, once bound (or connected).
-    pub(crate) local: SockAddrIn,
+    pub(crate) local: SockAddr,
     /// The port, held in the namespace's TCP port space while bound.
     pub(crate) port: Option<PortReservation>,
     /// `bind()` chose the port (`SOCK_BINDPORT_LOCK`): the connection
@@ -114,9 +113,11 @@ pub(crate) struct RtcpShared {
     /// Linux's TCP sends only while it owns the socket.
     #[pin]
     pub(crate) xmit: SpinLock<()>,
-    /// The address family's operations (`icsk_af_ops`): IPv4's, the only
-    /// family so far; set when the sock is made.
-    pub(crate) af: &'static AfOps,
+    /// An IPv6 socket (`RTCPPROTO_TCP6`): addresses given and shown as
+    /// `sockaddr_in6`, a listener on `::` takes IPv4 clients too. Set
+    /// when the sock is made (a child takes its listener's). Which
+    /// family a connection runs over is its addresses' ([`crate::rtcp_af::of`]).
+    pub(crate) v6: AtomicBool,
     /// `TCP_KEEPIDLE`, `TCP_KEEPINTVL` (s) and `TCP_KEEPCNT` (0: Linux's
     /// default), read by `SO_KEEPALIVE`'s callback, which runs under the
     /// socket lock.
@@ -153,6 +154,8 @@ pub(crate) struct RtcpShared {
     /// The most segments one GSO skb carries on the connection's route
     /// (0: no route yet, no bound but the skb's).
     pub(crate) gso_segs: AtomicU32,
+    /// The kept IPv6 route's validity cookie (`np->dst_cookie`).
+    pub(crate) dst_cookie: AtomicU32,
     /// The port a connection holds to its end once nobody's socket does:
     /// its listener's, or its own after close() if `bind()` chose it. Let
     /// go when the connection is over ([`done`]) or the sock goes.
@@ -277,6 +280,7 @@ impl RtcpShared {
         // (Not TCP_DEFER_ACCEPT: the child's accept queue starts empty,
         // `inet_csk_clone_lock`.)
         self.linger2_ms.store(parent.linger2_ms.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.v6.store(parent.v6.load(Ordering::Relaxed), Ordering::Relaxed);
     }
 }
 
@@ -305,7 +309,8 @@ impl net::Proto for RtcpProto {
             cork: AtomicBool::new(false),
             reno: AtomicBool::new(false),
             gso_segs: AtomicU32::new(0),
-            af: &IPV4,
+            dst_cookie: AtomicU32::new(0),
+            v6: AtomicBool::new(false),
             held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
             ip: IpOpts::new(),
             fastopen <- crate::rtcp_fastopen::FastOpenSock::new(),
@@ -313,7 +318,7 @@ impl net::Proto for RtcpProto {
     }
 
     fn ip_header(sk: &Sock<RtcpProto>) -> (u8, u8) {
-        sk.shared().ip.header()
+        sk.shared().ip.header(sk.shared().v6.load(Ordering::Relaxed))
     }
 
     /// `SO_KEEPALIVE`: the connection starts (or stops) probing an idle
@@ -401,7 +406,7 @@ impl RtcpOps {
             RtcpNet::of(sk.net()).remove(sk, local, remote);
         }
         if let (Some(seg), Some((local, remote))) = (rst, ends) {
-            send(sk.shared().af, sk.net(), sk.flow_key(), local, remote, &seg);
+            send(crate::rtcp_af::of(remote.addr), sk.net(), sk.flow_key(), local, remote, &seg);
         }
         sk.set_state(TCP_CLOSE);
     }

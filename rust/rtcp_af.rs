@@ -5,11 +5,8 @@
 //! `ipv4_specific` in `net/ipv4/tcp_ipv4.c`): the route, the segment built
 //! with its pseudo-header checksum and sent, the ISN and timestamp offset,
 //! the SYN cookies' hash, and how an address is shown. The glue reaches
-//! them through the table of its sock ([`crate::rtcp::RtcpShared::af`]);
-//! IPv4's is [`crate::rtcp_ipv4::IPV4`], and IPv6 is a second table.
-//!
-//! The endpoints are `proto`'s, IPv4 only until the core carries IPv6
-//! addresses too.
+//! them through the table of a connection's addresses ([`of`]): IPv4's
+//! is [`crate::rtcp_ipv4::IPV4`], IPv6's [`crate::rtcp_ipv6::IPV6`].
 
 use core::fmt;
 use kernel::prelude::*;
@@ -19,10 +16,19 @@ use crate::net::route::FlowKey;
 use crate::net::siphash::SipKey;
 use crate::net::skb::TcpSkb;
 use crate::net::{Net, Route};
+use crate::proto::addr::Addr;
 use crate::proto::conn::Endpoint;
 use crate::proto::cookie::CookieHash;
 use crate::proto::ring::Spans;
 use crate::proto::segment::Segment;
+
+/// The operations of the family a connection to or from `addr` runs
+/// over: IPv4's for a v4-mapped address (an IPv6 socket's connection to
+/// or from an IPv4 peer included, as `ipv6_mapped` serves it), else
+/// IPv6's.
+pub(crate) fn of(addr: Addr) -> &'static AfOps {
+    if addr.is_v4() { &crate::rtcp_ipv4::IPV4 } else { &crate::rtcp_ipv6::IPV6 }
+}
 
 /// The TCP header without options.
 const TCP_HEADER_LEN: u32 = 20;

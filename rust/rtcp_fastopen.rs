@@ -15,6 +15,7 @@ use crate::net::siphash::SipKey;
 use crate::net::clock::now_ms;
 use crate::net::{Msg, Net, OptIn, OptVal, Sock, Socket};
 use crate::proto::conn::Outcome;
+use crate::proto::addr::Addr;
 use crate::proto::conn::Endpoint;
 use crate::proto::fastopen::{self, Decision};
 use crate::proto::options::FastOpen;
@@ -102,7 +103,7 @@ const CACHE_LEN: usize = 64;
 /// A server's cookie and MSS, as `tcp_fastopen_cache_set` keeps them.
 #[derive(Clone, Copy)]
 struct Cached {
-    addr: u32,
+    addr: Addr,
     cookie: FastOpen,
     mss: u16,
 }
@@ -119,11 +120,11 @@ impl Cache {
         Cache { entries: KVec::new(), next: 0 }
     }
 
-    fn get(&self, addr: u32) -> Option<(FastOpen, u16)> {
+    fn get(&self, addr: Addr) -> Option<(FastOpen, u16)> {
         self.entries.iter().find(|e| e.addr == addr).map(|e| (e.cookie, e.mss))
     }
 
-    fn set(&mut self, addr: u32, cookie: FastOpen, mss: u16) {
+    fn set(&mut self, addr: Addr, cookie: FastOpen, mss: u16) {
         let new = Cached { addr, cookie, mss };
         if let Some(e) = self.entries.iter_mut().find(|e| e.addr == addr) {
             *e = new;
@@ -239,8 +240,8 @@ pub(crate) fn bits(net: &Net) -> u32 {
 
 /// The cookie of a SYN from `remote` to `local` under `key`
 /// (`__tcp_fastopen_cookie_gen_cipher`).
-fn cookie(sk: &Sock<RtcpProto>, key: &SipKey, local: Endpoint, remote: Endpoint) -> FastOpen {
-    FastOpen::new(&(sk.shared().af.fastopen_cookie)(key, local, remote).to_le_bytes())
+fn cookie(key: &SipKey, local: Endpoint, remote: Endpoint) -> FastOpen {
+    FastOpen::new(&(crate::rtcp_af::of(remote.addr).fastopen_cookie)(key, local, remote).to_le_bytes())
 }
 
 /// What listener `sk` does with the Fast Open of SYN `seg` (of
@@ -263,8 +264,8 @@ pub(crate) fn on_syn(net: &Net, sk: &Sock<RtcpProto>, l: &Listener, local: Endpo
     let own = *sk.shared().fastopen.keys.lock();
     let net_key = &RtcpNet::of(net).fastopen_key;
     let valid = |i: usize| match &own {
-        Some(k) => k.get(i).map(|key| cookie(sk, key, local, remote)),
-        None => (i == 0).then(|| cookie(sk, net_key, local, remote)),
+        Some(k) => k.get(i).map(|key| cookie(key, local, remote)),
+        None => (i == 0).then(|| cookie(net_key, local, remote)),
     };
     let d = fastopen::server(bits(net), &seg.options, payload_len > 0, room, valid);
     if d.child {

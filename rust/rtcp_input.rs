@@ -260,7 +260,7 @@ impl Path {
     pub(crate) fn of(sk: &Sock<RtcpProto>, route: &Route) -> Path {
         let sh = sk.shared();
         Path {
-            mss: sh.clamp_mss(sh.af.mss(route.mtu())),
+            mss: sh.clamp_mss(crate::rtcp_af::of(route.saddr).mss(route.mtu())),
             adv_mss: sh.clamp_mss(route.advmss()),
             init_cwnd: route.initcwnd(),
             rto_min_us: route.locked_rto_min_us(),
@@ -392,7 +392,7 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
         if syn_sent {
             fastopen::on_synack(net, &st.conn, &out);
         }
-        let mut ob = Outbox::new(sk.shared().af, &st.conn);
+        let mut ob = Outbox::new(&st.conn);
         if let Some(r) = &out.reply {
             ob.push(net, r, retransmission);
         }
@@ -483,8 +483,8 @@ pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
 /// A segment for a listener (`tcp_v4_conn_request` for a SYN,
 /// `tcp_check_req` for a segment of a handshake in progress).
 pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, payload: &SkbPayload<'_>, now: u64) {
-    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
-    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+    let local = pkt.local();
+    let remote = pkt.remote();
     let key = sk.flow_key();
     let mut reply = None;
     let mut established = None;
@@ -543,7 +543,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                             l.flood_warned = true;
                             pr_info!(
                                 "Possible SYN flooding on port {}:{}. {}.\n",
-                                sk.shared().af.addr(local),
+                                crate::rtcp_af::of(local.addr).addr(local),
                                 local.port,
                                 if want_cookie { "Sending cookies" } else { "Dropping request" }
                             );
@@ -603,7 +603,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         }
     }
     if let Some(seg) = reply {
-        send(sk.shared().af, net, key, local, remote, &seg);
+        send(crate::rtcp_af::of(remote.addr), net, key, local, remote, &seg);
     }
     if let Some(d) = rearm {
         sk.reset_timer(d.saturating_sub(now));
@@ -642,7 +642,7 @@ impl<'a> Offer<'a> {
         if seg.flags.contains(Flags::RST) || !seg.flags.intersects(Flags::SYN | Flags::ACK) {
             return None;
         }
-        let af = sk.shared().af;
+        let af = crate::rtcp_af::of(remote.addr);
         let route = (af.route)(net, sk.flow_key(), local, remote).ok()?;
         let path = Path::of(sk, &route);
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);

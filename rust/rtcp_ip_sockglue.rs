@@ -24,6 +24,10 @@ pub(crate) struct IpOpts {
     /// `IP_TTL` (`inet->uc_ttl`; -1: the route's).
     ttl: AtomicI32,
     recverr: AtomicBool,
+    /// `IPV6_TCLASS` (`np->tclass`).
+    pub(crate) tclass: AtomicU8,
+    /// `IPV6_UNICAST_HOPS` (`np->hop_limit`; -1: the route's).
+    pub(crate) hops: AtomicI32,
     freebind: AtomicBool,
     transparent: AtomicBool,
     bind_address_no_port: AtomicBool,
@@ -35,6 +39,8 @@ impl IpOpts {
             tos: AtomicU8::new(0),
             ttl: AtomicI32::new(-1),
             recverr: AtomicBool::new(false),
+            tclass: AtomicU8::new(0),
+            hops: AtomicI32::new(-1),
             freebind: AtomicBool::new(false),
             transparent: AtomicBool::new(false),
             bind_address_no_port: AtomicBool::new(false),
@@ -46,6 +52,8 @@ impl IpOpts {
     pub(crate) fn inherit(&self, parent: &IpOpts) {
         self.tos.store(parent.tos.load(Ordering::Relaxed), Ordering::Relaxed);
         self.ttl.store(parent.ttl.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.tclass.store(parent.tclass.load(Ordering::Relaxed), Ordering::Relaxed);
+        self.hops.store(parent.hops.load(Ordering::Relaxed), Ordering::Relaxed);
         for (to, from) in [
             (&self.recverr, &parent.recverr),
             (&self.freebind, &parent.freebind),
@@ -56,8 +64,14 @@ impl IpOpts {
         }
     }
 
-    /// The IP header's TOS and TTL (0: the route's hop limit).
-    pub(crate) fn header(&self) -> (u8, u8) {
+    /// The IP header's TOS and TTL (0: the route's hop limit); an IPv6
+    /// socket's traffic class and hop limit (`IPV6_TCLASS`,
+    /// `IPV6_UNICAST_HOPS`), its connections to IPv4 peers included.
+    pub(crate) fn header(&self, v6: bool) -> (u8, u8) {
+        if v6 {
+            let hops = u8::try_from(self.hops.load(Ordering::Relaxed)).unwrap_or(0);
+            return (self.tclass.load(Ordering::Relaxed), hops);
+        }
         let ttl = u8::try_from(self.ttl.load(Ordering::Relaxed)).unwrap_or(0);
         (self.tos.load(Ordering::Relaxed), ttl)
     }
@@ -72,6 +86,11 @@ impl IpOpts {
     /// reported at once (`tcp_v4_err`).
     pub(crate) fn recverr(&self) -> bool {
         self.recverr.load(Ordering::Relaxed)
+    }
+
+    /// Sets `IP_RECVERR` (`IPV6_RECVERR` shares it).
+    pub(crate) fn set_recverr(&self, on: bool) {
+        self.recverr.store(on, Ordering::Relaxed);
     }
 
     /// `IP_BIND_ADDRESS_NO_PORT`: `bind()` to port 0 leaves the port to

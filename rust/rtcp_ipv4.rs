@@ -12,7 +12,7 @@ use kernel::sync::aref::ARef;
 
 use crate::net::clock::now_ms;
 use crate::net::skb::SkbPayload;
-use crate::net::{self, skb, Hook, IcmpPacket, Malformed, Net, Packet, PortReservation, Route, Sock, SockAddrIn, Socket};
+use crate::net::{self, skb, Hook, IcmpPacket, Malformed, Net, Packet, PortReservation, Route, Sock, SockAddr, Socket};
 use crate::proto::conn::{Conn, Endpoint, IcmpAction, Outcome};
 use crate::proto::icmp::{IcmpErrno, IcmpError};
 use crate::proto::ipv4;
@@ -30,23 +30,23 @@ use crate::rtcp_proc::Stats;
 /// IPv4's operations (`ipv4_specific`).
 pub(crate) static IPV4: AfOps = AfOps {
     net_header_len: ipv4::HEADER_LEN as u32,
-    route: |net, key, local, remote| Route::output(net, key, local.addr, remote.addr, local.port, remote.port),
+    route: |net, key, local, remote| Route::output(net, key, local.addr.ipv4(), remote.addr.ipv4(), local.port, remote.port),
     build: |local, remote, seg, payload, mss| skb::build(local.addr, remote.addr, seg, payload, mss),
     transmit: skb::transmit,
-    seq_and_ts_off: |net, local, remote| net::inet::seq_and_ts_off(net, local.addr, remote.addr, local.port, remote.port),
+    seq_and_ts_off: |net, local, remote| net::inet::seq_and_ts_off(net, local.addr.ipv4(), remote.addr.ipv4(), local.port, remote.port),
     // `cookie_hash`'s inputs, through SipHash.
     cookie_hash: |key, local, remote, count| {
-        let addrs = u64::from(remote.addr) << 32 | u64::from(local.addr);
+        let addrs = u64::from(remote.addr.ipv4()) << 32 | u64::from(local.addr.ipv4());
         let rest = u64::from(remote.port) << 48 | u64::from(local.port) << 32 | u64::from(count);
         key.hash2(addrs, rest) as u32
     },
     // saddr then daddr, in network order, read as one little-endian word.
     fastopen_cookie: |key, local, remote| {
-        key.hash1(u64::from(remote.addr.swap_bytes()) | u64::from(local.addr.swap_bytes()) << 32)
+        key.hash1(u64::from(remote.addr.ipv4().swap_bytes()) | u64::from(local.addr.ipv4().swap_bytes()) << 32)
     },
-    fmt_proc: |ep, f| write!(f, "{:08X}", ep.addr.to_be()),
+    fmt_proc: |ep, f| write!(f, "{:08X}", ep.addr.ipv4().to_be()),
     fmt_addr: |ep, f| {
-        let [a, b, c, d] = ep.addr.to_be_bytes();
+        let [a, b, c, d] = ep.addr.ipv4().to_be_bytes();
         write!(f, "{}.{}.{}.{}", a, b, c, d)
     },
 };
@@ -65,6 +65,7 @@ pub(crate) fn icmp_errno(e: IcmpErrno) -> Error {
         IcmpErrno::HostDown => EHOSTDOWN,
         IcmpErrno::NoNet => ENONET,
         IcmpErrno::Proto => EPROTO,
+        IcmpErrno::Access => EACCES,
     }
 }
 
@@ -101,8 +102,8 @@ impl Hook for RtcpHook {
     }
 
     fn claim(net: &Net, pkt: &Packet) -> Option<Target> {
-        let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
-        let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+        let local = pkt.local();
+        let remote = pkt.remote();
         let rn = RtcpNet::of(net);
         rn.lookup(local, remote).map(Target::Conn).or_else(|| rn.listener(local, remote).map(Target::Listener))
     }
@@ -122,8 +123,8 @@ impl Hook for RtcpHook {
                 // (`tcp_v4_rcv`'s TCP_TW_SYN).
                 let f = pkt.seg.flags;
                 if out.closed && f.contains(Flags::SYN) && !f.contains(Flags::ACK) {
-                    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
-                    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+                    let local = pkt.local();
+                    let remote = pkt.remote();
                     if let Some(l) = RtcpNet::of(net).listener(local, remote) {
                         listener_input(net, &l, pkt, payload, now);
                     }
@@ -137,8 +138,8 @@ impl Hook for RtcpHook {
                 // Fast Open child took its SYN's data as it was made.)
                 let syn = pkt.seg.flags.contains(Flags::SYN);
                 if (pkt.payload_len > 0 || pkt.seg.flags.contains(Flags::FIN)) && !syn {
-                    let local = Endpoint { addr: pkt.ip.dst, port: pkt.seg.dst_port };
-                    let remote = Endpoint { addr: pkt.ip.src, port: pkt.seg.src_port };
+                    let local = pkt.local();
+                    let remote = pkt.remote();
                     if let Some(child) = RtcpNet::of(net).lookup(local, remote) {
                         drive(&child, now, |st| Some((st.receive(&pkt.seg, payload, pkt.payload_len, now), false)));
                     }
@@ -159,8 +160,8 @@ impl Hook for RtcpHook {
     /// error) and `discard_it` (past the packet, no counter but `InSegs`),
     /// for a segment of RTCP's four-tuple or listener.
     fn malformed(net: &Net, m: &Malformed) -> bool {
-        let local = Endpoint { addr: m.ip.dst, port: m.dst_port };
-        let remote = Endpoint { addr: m.ip.src, port: m.src_port };
+        let local = m.local();
+        let remote = m.remote();
         let rn = RtcpNet::of(net);
         if rn.lookup(local, remote).is_none() && rn.listener(local, remote).is_none() {
             return false;
@@ -205,7 +206,7 @@ impl Hook for RtcpHook {
                     pkt.update_pmtu(net, u32::from(mtu));
                     // The route's MTU as it is now (the route clamps what the
                     // message said: `ip_rt_min_pmtu`, a locked MTU).
-                    let af = sk.shared().af;
+                    let af = &IPV4;
                     let Ok(route) = (af.route)(net, sk.flow_key(), e.local, e.remote) else { return };
                     let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
                     drive(&sk, now_ms(), |st| {
@@ -261,9 +262,11 @@ pub(crate) fn cookie_ack(net: &Net, o: &Offer<'_>, l: &Listener, pkt: &Packet, n
 }
 
 impl RtcpOps {
-    /// Starts the active open to `dst` (`tcp_v4_connect`): route, source
-    /// address, local port, ISN, SYN. With `fastopen`, the SYN carries
-    /// the option: true when it waits for the data it is to carry.
+    /// Starts the active open to `raw` (`tcp_v4_connect`; an IPv6
+    /// socket's checks first, `tcp_v6_connect`, which goes on over IPv4
+    /// to a v4-mapped address): route, source address, local port, ISN,
+    /// SYN. With `fastopen`, the SYN carries the option: true when it
+    /// waits for the data it is to carry.
     pub(crate) fn start_connect(
         sock: &Socket<RtcpProto>,
         sk: &Sock<RtcpProto>,
@@ -271,12 +274,15 @@ impl RtcpOps {
         raw: &[u8],
         fastopen: bool,
     ) -> Result<bool> {
-        let dst = SockAddrIn::from_connect(raw)?;
+        let v6 = sk.shared().v6.load(Ordering::Relaxed);
+        let mut dst = SockAddr::from_connect(raw, v6)?;
+        if v6 {
+            crate::rtcp_ipv6::connect_checks(sk, owned, &mut dst)?;
+        }
         let net = sk.net();
-        let af = sk.shared().af;
-        let (from, to) = (Endpoint { addr: owned.local.addr, port: owned.local.port }, Endpoint { addr: dst.addr, port: dst.port });
-        let route = (af.route)(net, sk.flow_key(), from, to)?;
-        let saddr = if owned.local.addr != 0 { owned.local.addr } else { route.saddr };
+        let af = crate::rtcp_af::of(dst.addr);
+        let route = (af.route)(net, sk.flow_key(), owned.local.endpoint(), dst.endpoint())?;
+        let saddr = if owned.local.addr.is_any() { route.saddr } else { owned.local.addr };
         // A port picked here is checked free for the four-tuple and the
         // connection is in the table before another connect picks: as
         // `__inet_hash_connect` checks and hashes under one bucket lock.
@@ -288,7 +294,7 @@ impl RtcpOps {
             // back at close(), before its connection is over).
             let rtcp = RtcpNet::of(net);
             picking = Some(rtcp.connect_pick.lock());
-            let remote = Endpoint { addr: dst.addr, port: dst.port };
+            let remote = dst.endpoint();
             let free = |port| {
                 let local = Endpoint { addr: saddr, port };
                 rtcp.lookup(local, remote).is_none_or(|s| s.state() == TCP_TIME_WAIT)
@@ -299,7 +305,7 @@ impl RtcpOps {
         }
         owned.local.addr = saddr;
         let local = Endpoint { addr: saddr, port: owned.local.port };
-        let remote = Endpoint { addr: dst.addr, port: dst.port };
+        let remote = dst.endpoint();
         let path = Path::of(sk, &route);
         sk.shared().gso_segs.store(route.gso_max_segs(), Ordering::Relaxed);
         let syn_retries = match owned.syn_count {

@@ -31,6 +31,7 @@ mod rtcp_fastopen;
 mod rtcp_input;
 mod rtcp_ip_sockglue;
 mod rtcp_ipv4;
+mod rtcp_ipv6;
 mod rtcp_minisocks;
 mod rtcp_netns;
 mod rtcp_output;

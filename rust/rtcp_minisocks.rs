@@ -138,9 +138,7 @@ impl Requests {
     }
 
     fn bucket(&self, local: Endpoint, remote: Endpoint) -> usize {
-        let addrs = u64::from(remote.addr) << 32 | u64::from(local.addr);
-        let ports = u64::from(remote.port) << 16 | u64::from(local.port);
-        (self.key.hash2(addrs, ports) as usize) & self.buckets.len().saturating_sub(1)
+        (self.key.hash_tuple(local, remote) as usize) & self.buckets.len().saturating_sub(1)
     }
 
     /// How many handshakes are in progress.
@@ -236,7 +234,7 @@ pub(crate) fn accept_child(
     if let Some((_, _, synack)) = &fastopen {
         // The SYN-ACK before anyone may accept and write (`tcp_conn_request`
         // sends it before it queues the child), then its timer.
-        send(sk.shared().af, net, sk.flow_key(), local, remote, synack);
+        send(crate::rtcp_af::of(remote.addr), net, sk.flow_key(), local, remote, synack);
         if let Some(d) = deadline {
             child.reset_timer(d.saturating_sub(now_ms()));
         }

@@ -14,7 +14,7 @@ use kernel::sync::aref::ARef;
 use crate::net::mem::Pool;
 use crate::net::siphash::SipKey;
 use crate::net::sysctl::IntDef;
-use crate::net::{self, ConnectPorts, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddrIn};
+use crate::net::{self, BindOptions, ConnectPorts, HookDef, HookRegistration, Net, Pernet, PernetDef, PernetId, PortReleases, Sock, SockAddr};
 use crate::proto::conn::Endpoint;
 use crate::proto::{conn, reuseport};
 
@@ -104,8 +104,9 @@ pub(crate) struct RtcpNet {
     /// in `conns`.
     #[pin]
     pub(crate) connect_pick: Mutex<()>,
-    /// The receive hook of the namespace.
+    /// The receive hooks of the namespace, IPv4's and IPv6's.
     hook: HookRegistration<RtcpHook>,
+    hook6: HookRegistration<RtcpHook>,
     /// `net.rtcp.*`.
     pub(crate) sysctl: net::sysctl::Sysctls<{ SYSCTLS.len() }>,
     /// The memory of the namespace's buffers, bounded by `net.rtcp.mem`.
@@ -119,8 +120,9 @@ pub(crate) struct RtcpNet {
     /// in its TCP metrics, `tcp_fastopen_cache_set`).
     #[pin]
     pub(crate) fastopen_cache: SpinLockIrq<crate::rtcp_fastopen::Cache>,
-    /// `/proc/net/rtcp`.
-    proc: net::procfs::ProcFile<ProcRtcp>,
+    /// `/proc/net/rtcp`, `/proc/net/rtcp6`.
+    proc: net::procfs::ProcFile<ProcRtcp<false>>,
+    proc6: net::procfs::ProcFile<ProcRtcp<true>>,
     /// `/proc/net/rtcp_stat`.
     proc_stat: net::procfs::ProcFile<ProcRtcpStat>,
     /// `/proc/net/rtcp_sockstat`.
@@ -175,17 +177,20 @@ impl RtcpNet {
     }
 
     /// The listener for a segment from `remote` to `local`: those bound
-    /// to that address before those bound to `INADDR_ANY`; of several
-    /// (an `SO_REUSEPORT` group), the one the flow's hash picks
-    /// (`reuseport_select_sock`).
+    /// to that address before those bound to a wildcard that takes it
+    /// (`INADDR_ANY` an IPv4 segment, `::` an IPv6 one and, unless
+    /// `IPV6_V6ONLY`, an IPv4 one, as `inet_lookup_listener` finds a
+    /// dual-stack listener for both); of several (an `SO_REUSEPORT`
+    /// group), the one the flow's hash picks (`reuseport_select_sock`).
     pub(crate) fn listener(&self, local: Endpoint, remote: Endpoint) -> Option<ARef<Sock<RtcpProto>>> {
         let ls = self.listeners.lock();
-        let on = |addr: u32| {
-            let group = || ls.on_port(local.port).filter(move |(a, _)| a.addr == addr);
+        let on = |takes: &dyn Fn(&SockAddr, &Sock<RtcpProto>) -> bool| {
+            let group = || ls.on_port(local.port).filter(|(a, sk)| takes(a, sk));
             let i = reuseport::select(local, remote, group().count());
             group().nth(i).map(|(_, sk)| sk.clone())
         };
-        on(local.addr).or_else(|| on(0))
+        on(&|a, _| a.addr == local.addr)
+            .or_else(|| on(&|a, sk| a.addr.is_any() && a.addr.takes(sk.bind_options().v6only, local.addr)))
     }
 
     /// May `sk` listen on `local`? `EADDRINUSE` if another listener holds
@@ -193,15 +198,15 @@ impl RtcpNet {
     /// `INADDR_ANY`) and a device that overlaps, unless both have
     /// `SO_REUSEPORT` and the same owner (`inet_bind_conflict` for a
     /// listening socket).
-    pub(crate) fn listen_conflict(&self, sk: &Sock<RtcpProto>, local: SockAddrIn) -> Result {
-        let (_, reuseport, dev) = sk.bind_options();
+    pub(crate) fn listen_conflict(&self, sk: &Sock<RtcpProto>, local: SockAddr) -> Result {
+        let BindOptions { reuseport, dev, v6only, .. } = sk.bind_options();
         let uid = sk.uid();
         let ls = self.listeners.lock();
         for (a, other) in ls.on_port(local.port) {
-            if a.addr != local.addr && a.addr != 0 && local.addr != 0 {
+            let BindOptions { reuseport: other_reuseport, dev: other_dev, v6only: other_v6only, .. } = other.bind_options();
+            if !a.addr.overlaps(other_v6only, local.addr, v6only) {
                 continue;
             }
-            let (_, other_reuseport, other_dev) = other.bind_options();
             if dev != 0 && other_dev != 0 && dev != other_dev {
                 continue;
             }
@@ -241,7 +246,8 @@ static NET_ID: PernetId = PernetId::new();
 
 pub(crate) static PERNET: PernetDef = PernetDef::new::<RtcpPernet>();
 
-static HOOK: HookDef<RtcpHook> = HookDef::new();
+static HOOK: HookDef<RtcpHook> = HookDef::new(false);
+static HOOK6: HookDef<RtcpHook> = HookDef::new(true);
 
 impl Pernet for RtcpPernet {
     type State = RtcpNet;
@@ -258,6 +264,7 @@ impl Pernet for RtcpPernet {
             connect_ports: ConnectPorts::new()?,
             connect_pick <- new_mutex!((), "rtcp_connect_pick"),
             hook: HookRegistration::new(net, &HOOK)?,
+            hook6: HookRegistration::new(net, &HOOK6)?,
             sysctl: {
                 let s = net::sysctl::Sysctls::new(net, c"net/rtcp", &SYSCTLS, &[(MEM, mem_limits.as_ref().map_err(|e| *e)?)])?;
                 s.set(RMEM, &net.tcp_rmem());
@@ -269,6 +276,7 @@ impl Pernet for RtcpPernet {
             fastopen_key: SipKey::random(),
             fastopen_cache <- new_spinlock_irq!(crate::rtcp_fastopen::Cache::new(), "rtcp_fastopen_cache"),
             proc: net::procfs::ProcFile::new(net)?,
+            proc6: net::procfs::ProcFile::new(net)?,
             proc_stat: net::procfs::ProcFile::new(net)?,
             proc_sockstat: net::procfs::ProcFile::new(net)?,
         })

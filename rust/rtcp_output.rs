@@ -41,6 +41,7 @@ pub(crate) fn send_counted(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint,
 /// The segments of one connection, built under its lock and sent after it
 /// (a route lookup and `ip_local_out` must not run with IRQs off).
 pub(crate) struct Outbox {
+    /// The operations of the connection's family.
     af: &'static AfOps,
     local: Endpoint,
     remote: Endpoint,
@@ -53,8 +54,8 @@ impl Outbox {
     /// The most segments one event sends; more wait for the next ACK.
     const MAX: usize = 64;
 
-    pub(crate) fn new(af: &'static AfOps, c: &Conn) -> Outbox {
-        Outbox { af, local: c.local, remote: c.remote, skbs: KVec::new(), rtx: false }
+    pub(crate) fn new(c: &Conn) -> Outbox {
+        Outbox { af: crate::rtcp_af::of(c.remote.addr), local: c.local, remote: c.remote, skbs: KVec::new(), rtx: false }
     }
 
     /// Builds `seg` (no payload), counting it. A segment that cannot be
@@ -152,11 +153,12 @@ impl Outbox {
         let (local, remote) = (self.local, self.remote);
         let key = sk.flow_key();
         for t in self.skbs {
-            let rt = match Route::cached(sk, local.addr) {
+            let rt = match Route::cached(sk, local.addr, sk.shared().dst_cookie.load(Ordering::Relaxed)) {
                 Some(rt) => Ok(rt),
                 None => (self.af.route)(net, key, local, remote).inspect(|rt| {
                     if keep {
                         rt.keep_in(sk);
+                        sk.shared().dst_cookie.store(rt.cookie, Ordering::Relaxed);
                         sk.shared().gso_segs.store(rt.gso_max_segs(), Ordering::Relaxed);
                     }
                 }),

@@ -72,12 +72,14 @@ impl Stats {
     }
 }
 
-/// `/proc/net/rtcp`: RTCP's sockets of the namespace in the format of
-/// `/proc/net/tcp` (listeners, their handshakes in progress, connections),
-/// so the same tools read both.
-pub(crate) struct ProcRtcp;
+/// `/proc/net/rtcp`: RTCP's IPv4 sockets of the namespace in the format
+/// of `/proc/net/tcp` (listeners, their handshakes in progress,
+/// connections), so the same tools read both; with `V6`,
+/// `/proc/net/rtcp6`: its IPv6 sockets (their IPv4 peers v4-mapped) in
+/// the format of `/proc/net/tcp6`.
+pub(crate) struct ProcRtcp<const V6: bool>;
 
-impl ProcRtcp {
+impl<const V6: bool> ProcRtcp<V6> {
     /// Every line is padded with spaces to this width, as `/proc/net/tcp`
     /// pads its lines (`seq_setwidth(seq, TMPSZ - 1)`).
     const WIDTH: usize = 149;
@@ -93,7 +95,8 @@ impl ProcRtcp {
         }
         let mut c = Count(0);
         let _ = core::fmt::write(&mut c, args);
-        let pad = Self::WIDTH.saturating_sub(c.0);
+        // `/proc/net/tcp6` pads nothing.
+        let pad = if V6 { 0 } else { Self::WIDTH.saturating_sub(c.0) };
         kernel::seq_print!(m, "{}{:pad$}\n", args, "");
     }
 
@@ -129,14 +132,24 @@ struct Row {
     inode: u64,
 }
 
-impl net::procfs::ProcShow for ProcRtcp {
-    const NAME: &'static CStr = c"rtcp";
+impl<const V6: bool> net::procfs::ProcShow for ProcRtcp<V6> {
+    const NAME: &'static CStr = if V6 { c"rtcp6" } else { c"rtcp" };
 
     fn show(net: &Net, m: &kernel::seq_file::SeqFile) {
-        Self::padded(
-            m,
-            format_args!("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
-        );
+        let af: &AfOps = if V6 { &crate::rtcp_ipv6::IPV6 } else { &crate::rtcp_ipv4::IPV4 };
+        if V6 {
+            Self::padded(
+                m,
+                format_args!(
+                    "  sl  local_address                         remote_address                        st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"
+                ),
+            );
+        } else {
+            Self::padded(
+                m,
+                format_args!("  sl  local_address rem_address   st tx_queue rx_queue tr tm->when retrnsmt   uid  timeout inode"),
+            );
+        }
         let rn = RtcpNet::of(net);
         let mut n = 0;
         // Copies of the references, so that no lock is held while printing.
@@ -147,12 +160,12 @@ impl net::procfs::ProcShow for ProcRtcp {
         rn.conns.for_each(|e| {
             let _ = socks.push((None, e.val.clone()), GFP_ATOMIC);
         });
-        for (listen_addr, sk) in socks.iter() {
+        for (listen_addr, sk) in socks.iter().filter(|(_, sk)| sk.shared().v6.load(Ordering::Relaxed) == V6) {
             let (uid, inode) = (sk.uid(), sk.inode());
             let tcb = sk.shared().tcb.lock();
             match (&*tcb, listen_addr) {
                 (Tcb::Listen(l), Some(addr)) => {
-                    let local = Endpoint { addr: addr.addr, port: addr.port };
+                    let local = addr.endpoint();
                     let row = Row {
                         state: TCP_LISTEN,
                         tx_queue: l.backlog as u32,
@@ -161,7 +174,7 @@ impl net::procfs::ProcShow for ProcRtcp {
                         uid,
                         inode,
                     };
-                    Self::line(m, n, sk.shared().af, local, Endpoint::default(), row);
+                    Self::line(m, n, af, local, Endpoint::default(), row);
                     n += 1;
                     for r in l.requests.iter() {
                         let row = Row {
@@ -172,7 +185,7 @@ impl net::procfs::ProcShow for ProcRtcp {
                             uid,
                             inode: 0,
                         };
-                        Self::line(m, n, sk.shared().af, r.local, r.remote, row);
+                        Self::line(m, n, af, r.local, r.remote, row);
                         n += 1;
                     }
                 }
@@ -186,7 +199,7 @@ impl net::procfs::ProcShow for ProcRtcp {
                         uid,
                         inode,
                     };
-                    Self::line(m, n, sk.shared().af, c.local, c.remote, row);
+                    Self::line(m, n, af, c.local, c.remote, row);
                     n += 1;
                 }
                 _ => {}

@@ -120,7 +120,7 @@ fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
         t => t / mss,
     };
     i.tcpi_rcv_space = c.cfg.rcv_wnd;
-    i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(sk.shared().af.headers());
+    i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(crate::rtcp_af::of(c.remote.addr).headers());
     i.tcpi_total_retrans = c.data.total_retrans;
     i.tcpi_snd_wnd = c.snd_wnd;
     i.tcpi_rcv_wnd = c.rcv_wnd;
@@ -184,6 +184,9 @@ pub(crate) fn setsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32, opt: &
     }
     if level == sys::RTCP_SOL_IP {
         return crate::rtcp_ip_sockglue::setsockopt(sk, name, opt);
+    }
+    if level == sys::SOL_IPV6 as i32 && sk.shared().v6.load(Ordering::Relaxed) {
+        return crate::rtcp_ipv6::setsockopt(sk, name, opt);
     }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);
@@ -360,6 +363,9 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
     let sk = sock.sk().ok_or(EINVAL)?;
     if level == sys::RTCP_SOL_IP {
         return crate::rtcp_ip_sockglue::getsockopt(sk, name).map(OptVal::Int);
+    }
+    if level == sys::SOL_IPV6 as i32 && sk.shared().v6.load(Ordering::Relaxed) {
+        return crate::rtcp_ipv6::getsockopt(sk, name).map(OptVal::Int);
     }
     if level != sys::SOL_TCP as i32 {
         return Err(ENOPROTOOPT);

@@ -58,7 +58,7 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
         }
     };
     for (local, remote, seg) in synacks.iter() {
-        send_counted(sk.shared().af, net, sk.flow_key(), *local, *remote, seg, true);
+        send_counted(crate::rtcp_af::of(remote.addr), net, sk.flow_key(), *local, *remote, seg, true);
     }
     if let Some(ms) = rearm {
         sk.reset_timer(ms);

@@ -14,6 +14,10 @@
 #include <net/netns/generic.h>
 #include <net/ip.h>
 #include <net/route.h>
+#include <net/ipv6.h>
+#include <net/ip6_route.h>
+#include <net/addrconf.h>
+#include <net/ip6_checksum.h>
 #include <linux/capability.h>
 #include <linux/netfilter.h>
 #include <linux/netfilter_ipv4.h>
@@ -67,10 +71,12 @@ unsigned int rtcp_helper_dst_initcwnd(const struct dst_entry *dst);
 unsigned int rtcp_helper_dst_locked_rto_min_us(const struct dst_entry *dst);
 bool rtcp_helper_ip_mtu_locked(const struct dst_entry *dst);
 void rtcp_helper_icmp_update_pmtu(struct sk_buff *skb, struct net *net, unsigned int quoted, unsigned int mtu);
+void rtcp_helper_icmp6_update_pmtu(struct sk_buff *skb, struct net *net, unsigned int quoted, unsigned int mtu);
 int rtcp_helper_ip4_dst_hoplimit(const struct dst_entry *dst);
-void rtcp_helper_ip_rt_put(struct rtable *rt);
-struct rtable *rtcp_helper_sk_rt_check(struct sock *sk);
-void rtcp_helper_sk_rt_set(struct sock *sk, struct rtable *rt);
+void rtcp_helper_dst_release(struct dst_entry *dst);
+struct dst_entry *rtcp_helper_sk_dst_check(struct sock *sk, u32 cookie);
+void rtcp_helper_sk_dst_set(struct sock *sk, struct dst_entry *dst);
+u32 rtcp_helper_rt6_get_cookie(struct dst_entry *dst);
 void rtcp_helper_sk_dst_reset(struct sock *sk);
 unsigned int rtcp_helper_dst_gso_max_segs(struct dst_entry *d);
 struct sk_buff *rtcp_helper_alloc_skb(unsigned int size);
@@ -82,6 +88,7 @@ void rtcp_helper_skb_set_protocol_ip(struct sk_buff *skb);
 bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb);
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
+bool rtcp_helper_tcp6_checksum_ok(struct sk_buff *skb);
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent);
 int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i);
@@ -117,7 +124,7 @@ struct page *rtcp_helper_alloc_page(void);
 void *rtcp_helper_page_address(struct page *page);
 void rtcp_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off, int size, unsigned int truesize);
 const unsigned int RTCP_MAX_SKB_FRAGS = MAX_SKB_FRAGS;
-void rtcp_helper_skb_set_gso_tcpv4(struct sk_buff *skb, u16 size, u16 segs);
+void rtcp_helper_skb_set_gso_tcp(struct sk_buff *skb, u16 size, u16 segs, bool v6);
 void rtcp_helper_sk_data_ready(struct sock *sk);
 bool rtcp_helper_sock_flag_linger(const struct sock *sk);
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk);
@@ -195,3 +202,6 @@ const int RTCP_IP_XFRM_POLICY = IP_XFRM_POLICY;
 int rtcp_helper_ip_default_ttl(const struct net *net);
 void rtcp_helper_sk_set_reuseport(struct sock *sk, bool on);
 void rtcp_helper_set_tos_priority(struct sock *sk, u8 tos);
+int rtcp_helper_ipv6_chk_addr(struct net *net, const struct in6_addr *addr, int ifindex);
+bool rtcp_helper_ipv6_nonlocal_bind(struct net *net);
+int rtcp_helper_ipv6_default_hops(struct net *net);

@@ -23,6 +23,7 @@ need=(
 	"CONFIG_MODULES:loadable modules"
 	"CONFIG_NET:networking"
 	"CONFIG_INET:TCP/IP (RTCP shares its routes, ports and ISN hash)"
+	"CONFIG_IPV6:IPv6 built in (RTCP's IPv6 sockets call it directly)"
 	"CONFIG_NETFILTER:netfilter (RTCP receives its segments through a hook)"
 	"CONFIG_PROC_FS:/proc (/proc/net/rtcp)"
 	"CONFIG_SYSCTL:sysctl (net.rtcp.*)"

@@ -26,22 +26,24 @@ def dom(*a):
     except OSError as e:
         return "E%d" % e.errno
 print(dom(), dom(s.AF_INET, s.SOCK_STREAM | s.SOCK_NONBLOCK | s.SOCK_CLOEXEC, s.IPPROTO_TCP),
-      dom(s.AF_INET, s.SOCK_DGRAM), dom(s.AF_UNIX, s.SOCK_STREAM), dom(s.AF_INET, s.SOCK_RAW, s.IPPROTO_TCP))'
+      dom(s.AF_INET, s.SOCK_DGRAM), dom(s.AF_UNIX, s.SOCK_STREAM), dom(s.AF_INET, s.SOCK_RAW, s.IPPROTO_TCP),
+      dom(s.AF_INET6, s.SOCK_STREAM), dom(s.AF_INET6, s.SOCK_DGRAM))'
 }
 
 test_tcp_becomes_rtcp() {
 	local got
 	got=$(domains "$rtcpize" run)
 	echo "# under rtcpize: $got"
-	# TCP twice as AF_RTCP (46); UDP (2), AF_UNIX (1) and raw (2) as asked.
-	[ "$got" = "46 46 2 1 2" ]
+	# TCP twice as AF_RTCP (46); UDP (2), AF_UNIX (1) and raw (2) as asked;
+	# IPv6 TCP as AF_RTCP too, IPv6 UDP (10) as asked.
+	[ "$got" = "46 46 2 1 2 46 10" ]
 }
 
 test_without_rtcpize() {
 	local got
 	got=$(domains env)
 	echo "# without: $got"
-	[ "$got" = "2 2 2 1 2" ]
+	[ "$got" = "2 2 2 1 2 10 10" ]
 }
 
 test_usage() {

@@ -158,13 +158,15 @@ TEST(wrong_types)
  */
 TEST(protocols_like_inet)
 {
+	/* Every protocol but RTCPPROTO_TCP6 (1, IPPROTO_ICMP to AF_INET),
+	 * which asks AF_RTCP for an IPv6 socket, as AF_SMC's SMCPROTO_SMC6. */
 	static const int protocols[] = {
-		-1000, -1, 0, IPPROTO_ICMP, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP,
+		-1000, -1, 0, IPPROTO_TCP, IPPROTO_UDP, IPPROTO_SCTP,
 		255, IPPROTO_MPTCP, RTCP_IPPROTO_MAX, 1000,
 	};
 	static const struct { int protocol; int err; } expect[] = {
-		{ -1, EINVAL }, { 0, 0 }, { IPPROTO_TCP, 0 }, { IPPROTO_UDP, EPROTONOSUPPORT },
-		{ 255, EPROTONOSUPPORT }, { RTCP_IPPROTO_MAX, EINVAL },
+		{ -1, EINVAL }, { 0, 0 }, { IPPROTO_TCP, 0 }, { RTCPPROTO_TCP6, 0 },
+		{ IPPROTO_UDP, EPROTONOSUPPORT }, { 255, EPROTONOSUPPORT }, { RTCP_IPPROTO_MAX, EINVAL },
 	};
 
 	for (size_t i = 0; i < sizeof(protocols) / sizeof(protocols[0]); i++) {

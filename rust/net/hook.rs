@@ -1,6 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Receive: a netfilter hook at `NF_INET_LOCAL_IN` in each namespace.
+//! Receive: netfilter hooks at `NF_INET_LOCAL_IN` in each namespace, one
+//! for IPv4 and one for IPv6.
 //!
 //! Linux's TCP owns IP protocol 6, so RTCP takes its segments before TCP
 //! sees them: the hook parses the headers, asks [`Hook::claim`] whether the
@@ -9,12 +10,13 @@
 //! handed to [`Hook::deliver`]; the hook then frees the skb (unless the
 //! delivery kept it for the reader) and tells netfilter it was stolen.
 //!
-//! ICMP errors quoting a TCP segment go to [`Hook::icmp`] (Linux's TCP
-//! would take them in `tcp_v4_err`) and then on to Linux's ICMP, untouched.
+//! ICMP and ICMPv6 errors quoting a TCP segment go to [`Hook::icmp`]
+//! (Linux's TCP would take them in `tcp_v4_err`, `tcp_v6_err`) and then on
+//! to Linux's ICMP, untouched.
 //!
 //! C header: [`include/linux/netfilter.h`].
 
-use crate::proto::{icmp::IcmpError, ipv4::Ipv4, segment::Segment};
+use crate::proto::{addr::Addr, conn::Endpoint, icmp::IcmpError, ipv4::Ipv4, ipv6, segment::Segment};
 use crate::sys;
 use core::marker::PhantomData;
 use kernel::{error::to_result, ffi::c_void, prelude::*, types::Opaque};
@@ -22,25 +24,61 @@ use kernel::{error::to_result, ffi::c_void, prelude::*, types::Opaque};
 use super::netns::Net;
 use super::sock::{Proto, Sock};
 
+/// What the hook read of a packet's network header.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct NetHeader {
+    /// The source address (IPv4 v4-mapped).
+    pub(crate) src: Addr,
+    /// The destination address.
+    pub(crate) dst: Addr,
+    /// Bytes before the TCP header: the IPv4 header with its options, or
+    /// IPv6's fixed header with its extension headers.
+    pub(crate) header_len: usize,
+}
+
 /// A received TCP segment, as the hook parsed it (checksum not yet looked
 /// at).
 pub(crate) struct Packet {
-    /// The IPv4 header.
-    pub(crate) ip: Ipv4,
+    /// The network header.
+    pub(crate) ip: NetHeader,
     /// The TCP header.
     pub(crate) seg: Segment,
     /// Bytes of payload after the TCP header.
     pub(crate) payload_len: u32,
 }
 
+impl Packet {
+    /// Our end: the destination.
+    pub(crate) fn local(&self) -> Endpoint {
+        Endpoint { addr: self.ip.dst, port: self.seg.dst_port }
+    }
+
+    /// The peer's end: the source.
+    pub(crate) fn remote(&self) -> Endpoint {
+        Endpoint { addr: self.ip.src, port: self.seg.src_port }
+    }
+}
+
 /// A TCP header whose ports can be read, and no more.
 pub(crate) struct Malformed {
-    /// The IPv4 header.
-    pub(crate) ip: Ipv4,
+    /// The network header.
+    pub(crate) ip: NetHeader,
     pub(crate) src_port: u16,
     pub(crate) dst_port: u16,
     /// Its data offset is below 5 words (else it points past the packet).
     pub(crate) bad_offset: bool,
+}
+
+impl Malformed {
+    /// Our end: the destination.
+    pub(crate) fn local(&self) -> Endpoint {
+        Endpoint { addr: self.ip.dst, port: self.dst_port }
+    }
+
+    /// The peer's end: the source.
+    pub(crate) fn remote(&self) -> Endpoint {
+        Endpoint { addr: self.ip.src, port: self.src_port }
+    }
 }
 
 /// What a protocol does with the segments of a namespace.
@@ -84,17 +122,27 @@ pub(crate) struct IcmpPacket<'a> {
     skb: *mut sys::sk_buff,
     /// Where the quoted IP header starts.
     quoted: u32,
+    /// An ICMPv6 message.
+    v6: bool,
     _skb: PhantomData<&'a sys::sk_buff>,
 }
 
 impl IcmpPacket<'_> {
-    /// Fragmentation needed: the route towards the quoted packet's
-    /// destination learns the path MTU `mtu` (`ipv4_update_pmtu`, as
-    /// `tcp_v4_mtu_reduced` has `inet_csk_update_pmtu` update it).
+    /// Fragmentation needed, or packet too big: the route towards the
+    /// quoted packet's destination learns the path MTU `mtu`
+    /// (`ipv4_update_pmtu`, `ip6_update_pmtu`, as `tcp_v4_mtu_reduced` and
+    /// `tcp_v6_mtu_reduced` have `inet_csk_update_pmtu` and
+    /// `inet6_csk_update_pmtu` update it).
     pub(crate) fn update_pmtu(&self, net: &Net, mtu: u32) {
         // SAFETY: the skb is live for the hook's call, which this value
         // does not outlive; `parse` made the message linear.
-        unsafe { sys::rtcp_helper_icmp_update_pmtu(self.skb, net.as_ptr(), self.quoted, mtu) }
+        unsafe {
+            if self.v6 {
+                sys::rtcp_helper_icmp6_update_pmtu(self.skb, net.as_ptr(), self.quoted, mtu)
+            } else {
+                sys::rtcp_helper_icmp_update_pmtu(self.skb, net.as_ptr(), self.quoted, mtu)
+            }
+        }
     }
 }
 
@@ -105,11 +153,12 @@ pub(crate) struct HookDef<H>(Opaque<sys::nf_hook_ops>, PhantomData<H>);
 unsafe impl<H> Sync for HookDef<H> {}
 
 impl<H: Hook> HookDef<H> {
-    pub(crate) const fn new() -> Self {
+    /// The hook of IPv4 packets, or (`v6`) of IPv6 ones.
+    pub(crate) const fn new(v6: bool) -> Self {
         Self(
             Opaque::new(sys::nf_hook_ops {
-                hook: Some(Self::hook),
-                pf: sys::NFPROTO_IPV4 as u8,
+                hook: Some(if v6 { Self::hook6 } else { Self::hook4 }),
+                pf: if v6 { sys::NFPROTO_IPV6 as u8 } else { sys::NFPROTO_IPV4 as u8 },
                 hooknum: sys::RTCP_NF_INET_LOCAL_IN,
                 // After the filter table: firewall rules see RTCP's segments
                 // as they see TCP's.
@@ -124,18 +173,31 @@ impl<H: Hook> HookDef<H> {
     ///
     /// Called by netfilter with an IPv4 skb at `NF_INET_LOCAL_IN` (its data
     /// at the network header) and the hook state, in softirq context.
-    unsafe extern "C" fn hook(
-        _priv: *mut c_void,
-        skb: *mut sys::sk_buff,
-        state: *const sys::nf_hook_state,
-    ) -> u32 {
+    unsafe extern "C" fn hook4(_priv: *mut c_void, skb: *mut sys::sk_buff, state: *const sys::nf_hook_state) -> u32 {
+        // SAFETY: as the caller guarantees.
+        unsafe { Self::hook(skb, state, false) }
+    }
+
+    /// # Safety
+    ///
+    /// Called by netfilter with an IPv6 skb at `NF_INET_LOCAL_IN` (its data
+    /// at the network header) and the hook state, in softirq context.
+    unsafe extern "C" fn hook6(_priv: *mut c_void, skb: *mut sys::sk_buff, state: *const sys::nf_hook_state) -> u32 {
+        // SAFETY: as the caller guarantees.
+        unsafe { Self::hook(skb, state, true) }
+    }
+
+    /// # Safety
+    ///
+    /// As [`HookDef::hook4`] or [`HookDef::hook6`], as `v6` says.
+    unsafe fn hook(skb: *mut sys::sk_buff, state: *const sys::nf_hook_state, v6: bool) -> u32 {
         // SAFETY: netfilter passes a live state whose `net` is alive.
         let net = unsafe { Net::from_raw((*state).net) };
         // SAFETY: as the caller guarantees.
-        let mut pkt = match unsafe { parse(skb) } {
+        let mut pkt = match unsafe { if v6 { parse6(skb) } else { parse(skb) } } {
             Some(Parsed::Tcp(pkt)) => pkt,
             Some(Parsed::Icmp(err, quoted)) => {
-                H::icmp(net, &err, &IcmpPacket { skb, quoted, _skb: PhantomData });
+                H::icmp(net, &err, &IcmpPacket { skb, quoted, v6, _skb: PhantomData });
                 return sys::NF_ACCEPT;
             }
             Some(Parsed::Malformed(m)) => {
@@ -152,7 +214,8 @@ impl<H: Hook> HookDef<H> {
         // SAFETY: the skb is ours from here on; its data is at the IP
         // header, `header_len` bytes of which `parse` made linear.
         let good = unsafe {
-            !sys::skb_pull(skb, pkt.ip.header_len as u32).is_null() && sys::rtcp_helper_tcp_checksum_ok(skb)
+            !sys::skb_pull(skb, pkt.ip.header_len as u32).is_null()
+                && if v6 { sys::rtcp_helper_tcp6_checksum_ok(skb) } else { sys::rtcp_helper_tcp_checksum_ok(skb) }
         };
         let mut taken = false;
         // SAFETY: the skb is ours; after the pull its data is the TCP
@@ -201,6 +264,23 @@ unsafe fn filter<H: Hook>(skb: *mut sys::sk_buff, target: &H::Target, pkt: &mut 
     true
 }
 
+/// The first `len` bytes at the skb's data, made linear (`pskb_may_pull`);
+/// `None` if it has fewer.
+///
+/// # Safety
+///
+/// `skb` is live, and is not changed while the bytes are used.
+unsafe fn pull<'a>(skb: *mut sys::sk_buff, len: usize) -> Option<&'a [u8]> {
+    // SAFETY: `pskb_may_pull` makes `len` bytes at the data linear (or
+    // fails); they stay valid while the skb is not changed.
+    unsafe {
+        if !sys::rtcp_helper_pskb_may_pull(skb, u32::try_from(len).ok()?) {
+            return None;
+        }
+        Some(core::slice::from_raw_parts((*skb).data, len))
+    }
+}
+
 /// What the hook found in a packet.
 enum Parsed {
     Tcp(Packet),
@@ -217,19 +297,13 @@ enum Parsed {
 ///
 /// `skb` is live with its data at the IPv4 header.
 unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Parsed> {
-    let linear = |len: usize| -> Option<&[u8]> {
-        // SAFETY: `pskb_may_pull` makes `len` bytes at the data linear (or
-        // fails); they stay valid while the skb is not changed.
-        unsafe {
-            if !sys::rtcp_helper_pskb_may_pull(skb, u32::try_from(len).ok()?) {
-                return None;
-            }
-            Some(core::slice::from_raw_parts((*skb).data, len))
-        }
-    };
+    // SAFETY: the skb is live (the caller's guarantee) and not changed
+    // while the bytes are looked at.
+    let linear = |len: usize| unsafe { pull(skb, len) };
     let ip = Ipv4::parse(linear(crate::proto::ipv4::HEADER_LEN)?)?;
     // SAFETY: the skb is live.
     let skb_len = unsafe { (*skb).len } as usize;
+    let hdr = NetHeader { src: Addr::v4(ip.src), dst: Addr::v4(ip.dst), header_len: ip.header_len };
     // Trailing padding (a short frame) is not part of the packet.
     let total = ip.total_len.min(skb_len);
     if ip.protocol == sys::IPPROTO_ICMP as u8 {
@@ -246,6 +320,67 @@ unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Parsed> {
     if ip.protocol != sys::IPPROTO_TCP as u8 {
         return None;
     }
+    // SAFETY: as the caller guarantees.
+    unsafe { parse_tcp(skb, hdr, total) }
+}
+
+/// Reads the IPv6 and TCP headers of a received skb (walking its
+/// extension headers, `ipv6_skip_exthdr`), or the ICMPv6 error it is;
+/// `None` if it is neither a well-formed TCP segment nor such an error.
+///
+/// # Safety
+///
+/// `skb` is live with its data at the IPv6 header.
+unsafe fn parse6(skb: *mut sys::sk_buff) -> Option<Parsed> {
+    // SAFETY: the skb is live (the caller's guarantee) and not changed
+    // while the bytes are looked at.
+    let linear = |len: usize| unsafe { pull(skb, len) };
+    let ip = ipv6::Ipv6::parse_fixed(linear(ipv6::HEADER_LEN)?)?;
+    // SAFETY: the skb is live.
+    let skb_len = unsafe { (*skb).len } as usize;
+    let total = ip.total_len.min(skb_len);
+    let (mut protocol, mut header_len) = (ip.protocol, ip.header_len);
+    // A bound on the walk, as `ipv6::Ipv6::parse` has.
+    for _ in 0..64 {
+        let head = match linear(header_len.checked_add(2)?.min(total)).and_then(|b| b.get(header_len..)) {
+            Some(&[b0, b1]) => [b0, b1],
+            _ => [0, 0],
+        };
+        match ipv6::ext_step(protocol, head)? {
+            None => break,
+            Some((next, len)) => {
+                header_len = header_len.checked_add(len).filter(|&n| n <= total)?;
+                protocol = next;
+            }
+        }
+    }
+    let hdr = NetHeader { src: ip.src, dst: ip.dst, header_len };
+    if protocol == ipv6::NEXTHDR_ICMP {
+        let icmp_type = *linear(header_len.checked_add(1)?)?.get(header_len)?;
+        if !IcmpError::is_error_type6(icmp_type) {
+            return None;
+        }
+        let msg = linear(total)?.get(header_len..)?;
+        let quoted = u32::try_from(header_len.checked_add(8)?).ok()?;
+        return IcmpError::parse6(msg, &ip.src, &ip.dst).map(|e| Parsed::Icmp(e, quoted));
+    }
+    if protocol != sys::IPPROTO_TCP as u8 {
+        return None;
+    }
+    // SAFETY: as the caller guarantees.
+    unsafe { parse_tcp(skb, hdr, total) }
+}
+
+/// Reads the TCP header after the network header `ip` of a packet of
+/// `total` bytes.
+///
+/// # Safety
+///
+/// `skb` is live with its data at the network header.
+unsafe fn parse_tcp(skb: *mut sys::sk_buff, ip: NetHeader, total: usize) -> Option<Parsed> {
+    // SAFETY: the skb is live (the caller's guarantee) and not changed
+    // while the bytes are looked at.
+    let linear = |len: usize| unsafe { pull(skb, len) };
     // As `tcp_v4_rcv`: less than a header is no one's; a data offset
     // below 5 words, or past the packet, is an error of the claimed
     // socket's (the ports are there to find it).

@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! IPv4 socket addresses, local-address checks, and port reservations in
+//! Socket addresses of both families, local-address checks, and port reservations in
 //! the namespace's shared TCP port space.
 //!
 //! C headers: [`include/uapi/linux/in.h`], [`include/net/route.h`],
@@ -22,9 +22,13 @@ use kernel::{
 };
 
 use super::netns::Net;
+use super::sock::BindOptions;
+use crate::proto::addr::Addr;
+use crate::proto::conn::Endpoint;
 
-/// `AF_INET`, `AF_UNSPEC`, `SOCK_STREAM`, `IPPROTO_TCP`.
+/// `AF_INET`, `AF_INET6`, `AF_UNSPEC`.
 pub(crate) const AF_INET: u16 = sys::AF_INET as u16;
+pub(crate) const AF_INET6: u16 = sys::AF_INET6 as u16;
 const AF_UNSPEC: u16 = sys::AF_UNSPEC as u16;
 
 /// The initial sequence number and timestamp offset of a four-tuple (in
@@ -40,73 +44,154 @@ pub(crate) fn seq_and_ts_off(net: &Net, saddr: u32, daddr: u32, sport: u16, dpor
     unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) }
 }
 
-/// An IPv4 socket address (`struct sockaddr_in`), in host order.
+/// The ISN and timestamp offset of an IPv6 four-tuple (in host order),
+/// from the kernel's keyed hash (`secure_tcpv6_seq_and_ts_off`).
+pub(crate) fn seq_and_ts_off6(net: &Net, saddr: Addr, daddr: Addr, sport: u16, dport: u16) -> (u32, u32) {
+    // SAFETY: `net` is alive; the hash reads the two 16-byte addresses.
+    let hash = unsafe {
+        sys::secure_tcpv6_seq_and_ts_off(net.as_ptr(), saddr.0.as_ptr().cast(), daddr.0.as_ptr().cast(), sport.to_be(), dport.to_be())
+    };
+    // SAFETY: both members of the union are plain integers.
+    unsafe { (hash.__bindgen_anon_1.seq, hash.__bindgen_anon_1.ts_off) }
+}
+
+/// Is `addr` one of `net`'s IPv6 addresses, on the interface `ifindex`
+/// if it is link-local (`ipv6_chk_addr`)? `ENODEV` when there is no
+/// such interface.
+pub(crate) fn ipv6_local(net: &Net, addr: Addr, ifindex: i32) -> Result<bool> {
+    // SAFETY: `net` is alive; the helper reads the address and looks the
+    // device up under RCU.
+    let r = unsafe { sys::rtcp_helper_ipv6_chk_addr(net.as_ptr(), addr.0.as_ptr().cast(), ifindex) };
+    kernel::error::to_result(r.min(0))?;
+    Ok(r > 0)
+}
+
+/// A socket address, `struct sockaddr_in` or `struct sockaddr_in6`, in
+/// host order; an IPv4 one's address v4-mapped, as the core keeps it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub(crate) struct SockAddrIn {
-    pub(crate) addr: u32,
+pub(crate) struct SockAddr {
+    pub(crate) addr: Addr,
     pub(crate) port: u16,
+    /// `sin6_scope_id`: the interface of a link-local address (0: none).
+    pub(crate) scope_id: u32,
+    /// Given or shown as a `sockaddr_in6`: the socket is an IPv6 one.
+    pub(crate) v6: bool,
 }
 
 /// The size of `struct sockaddr_in`.
 pub(crate) const SOCKADDR_IN_LEN: usize = 16;
+/// The size of `struct sockaddr_in6`.
+pub(crate) const SOCKADDR_IN6_LEN: usize = 28;
+/// The size of RFC 2133's `sockaddr_in6`, without `sin6_scope_id`, which
+/// IPv6 calls still take (`SIN6_LEN_RFC2133`).
+pub(crate) const SIN6_LEN_RFC2133: usize = 24;
 
-impl SockAddrIn {
-    /// Reads the address `bind()` or `connect()` was given, with
-    /// `__inet_bind`'s checks: `EINVAL` if shorter than a `sockaddr_in`,
-    /// `EAFNOSUPPORT` for a family other than `AF_INET` (but `AF_UNSPEC`
-    /// with `INADDR_ANY`, accepted for compatibility).
-    pub(crate) fn from_bind(raw: &[u8]) -> Result<SockAddrIn> {
-        let Some(&[f0, f1, p0, p1, a0, a1, a2, a3]) = raw.get(..8) else {
-            return Err(EINVAL);
-        };
-        if raw.len() < SOCKADDR_IN_LEN {
-            return Err(EINVAL);
+impl SockAddr {
+    /// An IPv4 address and port.
+    pub(crate) fn v4(addr: u32, port: u16) -> SockAddr {
+        SockAddr { addr: Addr::v4(addr), port, scope_id: 0, v6: false }
+    }
+
+    /// The address and port of `ep`, shown as a socket of the kind `v6`
+    /// says shows them.
+    pub(crate) fn of(ep: Endpoint, v6: bool) -> SockAddr {
+        SockAddr { addr: ep.addr, port: ep.port, scope_id: 0, v6 }
+    }
+
+    /// The address and port, as the core keeps them.
+    pub(crate) fn endpoint(self) -> Endpoint {
+        Endpoint { addr: self.addr, port: self.port }
+    }
+
+    /// Reads the address `bind()` or `connect()` was given to a socket of
+    /// the kind `v6` says, with `__inet_bind`'s checks (IPv4: `EINVAL` if
+    /// shorter than a `sockaddr_in`, `EAFNOSUPPORT` for a family other
+    /// than `AF_INET` but `AF_UNSPEC` with `INADDR_ANY`, accepted for
+    /// compatibility) or `inet6_bind`'s (IPv6: `EINVAL` if shorter than
+    /// RFC 2133's `sockaddr_in6`, `EAFNOSUPPORT` for a family other than
+    /// `AF_INET6`).
+    pub(crate) fn from_bind(raw: &[u8], v6: bool) -> Result<SockAddr> {
+        if v6 {
+            return Self::from_in6(raw);
         }
-        let family = u16::from_ne_bytes([f0, f1]);
-        let a = SockAddrIn {
-            addr: u32::from_be_bytes([a0, a1, a2, a3]),
-            port: u16::from_be_bytes([p0, p1]),
-        };
-        if family != AF_INET && (family != AF_UNSPEC || a.addr != 0) {
+        let a = Self::from_in(raw)?;
+        let family = family(raw)?;
+        if family != AF_INET && (family != AF_UNSPEC || !a.addr.is_any()) {
             return Err(EAFNOSUPPORT);
         }
         Ok(a)
     }
 
-    /// Reads the address `connect()` was given (`tcp_v4_connect`):
-    /// `EINVAL` if shorter than a `sockaddr_in`, `EAFNOSUPPORT` for a
-    /// family other than `AF_INET`.
-    pub(crate) fn from_connect(raw: &[u8]) -> Result<SockAddrIn> {
-        let Some(&[f0, f1, p0, p1, a0, a1, a2, a3]) = raw.get(..8) else {
+    /// Reads the address `connect()` was given (`tcp_v4_connect`,
+    /// `tcp_v6_connect`): `EINVAL` if shorter than the family's address,
+    /// `EAFNOSUPPORT` for another family.
+    pub(crate) fn from_connect(raw: &[u8], v6: bool) -> Result<SockAddr> {
+        if v6 {
+            return Self::from_in6(raw);
+        }
+        let a = Self::from_in(raw)?;
+        if family(raw)? != AF_INET {
+            return Err(EAFNOSUPPORT);
+        }
+        Ok(a)
+    }
+
+    fn from_in(raw: &[u8]) -> Result<SockAddr> {
+        let Some(&[_, _, p0, p1, a0, a1, a2, a3]) = raw.get(..8) else {
             return Err(EINVAL);
         };
         if raw.len() < SOCKADDR_IN_LEN {
             return Err(EINVAL);
         }
-        if u16::from_ne_bytes([f0, f1]) != AF_INET {
-            return Err(EAFNOSUPPORT);
-        }
-        Ok(SockAddrIn { addr: u32::from_be_bytes([a0, a1, a2, a3]), port: u16::from_be_bytes([p0, p1]) })
+        Ok(SockAddr::v4(u32::from_be_bytes([a0, a1, a2, a3]), u16::from_be_bytes([p0, p1])))
     }
 
-    /// The `struct sockaddr_in` bytes.
-    pub(crate) fn to_bytes(self) -> [u8; SOCKADDR_IN_LEN] {
-        let mut b = [0u8; SOCKADDR_IN_LEN];
-        let [f0, f1] = AF_INET.to_ne_bytes();
-        let [p0, p1] = self.port.to_be_bytes();
-        let [a0, a1, a2, a3] = self.addr.to_be_bytes();
-        b[..8].copy_from_slice(&[f0, f1, p0, p1, a0, a1, a2, a3]);
-        b
+    fn from_in6(raw: &[u8]) -> Result<SockAddr> {
+        let head = raw.get(..SIN6_LEN_RFC2133).ok_or(EINVAL)?;
+        let (&[_, _, p0, p1, _, _, _, _], addr) = head.split_first_chunk::<8>().ok_or(EINVAL)?;
+        if family(raw)? != AF_INET6 {
+            return Err(EAFNOSUPPORT);
+        }
+        let scope_id = match raw.get(SIN6_LEN_RFC2133..SOCKADDR_IN6_LEN) {
+            Some(&[s0, s1, s2, s3]) => u32::from_ne_bytes([s0, s1, s2, s3]),
+            _ => 0,
+        };
+        Ok(SockAddr { addr: Addr(addr.try_into().map_err(|_| EINVAL)?), port: u16::from_be_bytes([p0, p1]), scope_id, v6: true })
     }
+
+    /// The `struct sockaddr_in` or `struct sockaddr_in6` bytes, and how
+    /// many there are.
+    pub(crate) fn to_bytes(self) -> ([u8; SOCKADDR_IN6_LEN], usize) {
+        let mut b = [0u8; SOCKADDR_IN6_LEN];
+        let [p0, p1] = self.port.to_be_bytes();
+        if self.v6 {
+            let [f0, f1] = AF_INET6.to_ne_bytes();
+            b[..4].copy_from_slice(&[f0, f1, p0, p1]);
+            b[8..24].copy_from_slice(&self.addr.0);
+            b[24..].copy_from_slice(&self.scope_id.to_ne_bytes());
+            return (b, SOCKADDR_IN6_LEN);
+        }
+        let [f0, f1] = AF_INET.to_ne_bytes();
+        let [a0, a1, a2, a3] = self.addr.ipv4().to_be_bytes();
+        b[..8].copy_from_slice(&[f0, f1, p0, p1, a0, a1, a2, a3]);
+        (b, SOCKADDR_IN_LEN)
+    }
+}
+
+/// The `sa_family` of a socket address.
+fn family(raw: &[u8]) -> Result<u16> {
+    let &[f0, f1, ..] = raw else { return Err(EINVAL) };
+    Ok(u16::from_ne_bytes([f0, f1]))
 }
 
 /// May a socket in `net` bind to `addr`? `INADDR_ANY`, a local, broadcast
 /// or multicast address, or anything when `ip_nonlocal_bind` is set
 /// (`inet_addr_valid_or_nonlocal` for a socket without `IP_FREEBIND`).
-pub(crate) fn bindable_addr(net: &Net, addr: u32) -> bool {
-    if addr == 0 {
+pub(crate) fn bindable_addr(net: &Net, addr: Addr) -> bool {
+    if addr.is_any() {
         return true;
     }
+    let addr = addr.ipv4();
     // SAFETY: `net` is alive; the address is a plain value.
     let kind = unsafe { sys::inet_addr_type_table(net.as_ptr(), addr.to_be(), sys::RTCP_RT_TABLE_LOCAL) };
     // SAFETY: `net` is alive.
@@ -188,13 +273,13 @@ impl Bound {
     /// `nonlocal` (the RTCP socket has `IP_FREEBIND` or `IP_TRANSPARENT`),
     /// `IP_FREEBIND`, so that the kernel's bind allows what it would
     /// allow the RTCP socket. Process context.
-    fn new(net: &Net, opts: (u8, u8, i32), nonlocal: bool, shared: Option<Arc<ConnectPorts>>) -> Result<Arc<Bound>> {
+    fn new(net: &Net, v6: bool, opts: BindOptions, nonlocal: bool, shared: Option<Arc<ConnectPorts>>) -> Result<Arc<Bound>> {
         let mut sock = core::ptr::null_mut();
         // SAFETY: `net` is alive; `sock` receives the new socket.
         to_result(unsafe {
             sys::sock_create_kern(
                 net.as_ptr(),
-                c_int::from(AF_INET),
+                c_int::from(if v6 { AF_INET6 } else { AF_INET }),
                 sys::sock_type_SOCK_STREAM as c_int,
                 sys::IPPROTO_TCP as c_int,
                 &mut sock,
@@ -225,21 +310,26 @@ impl Bound {
             // context (it takes the sock's lock).
             unsafe { sys::ip_sock_set_freebind(bound.sk()) };
         }
-        if opts.2 != 0 {
+        if opts.dev != 0 {
             // SAFETY: the new socket's sock, not yet bound.
-            to_result(unsafe { sys::sock_bindtoindex(bound.sk(), opts.2, true) })?;
+            to_result(unsafe { sys::sock_bindtoindex(bound.sk(), opts.dev, true) })?;
+        }
+        if v6 && opts.v6only {
+            // SAFETY: the new socket's sock, an IPv6 one not yet bound and
+            // known to nobody else: no concurrent writer of its bitfield
+            // (`IPV6_V6ONLY` sets just this).
+            unsafe { (*bound.sk()).__sk_common.set_skc_ipv6only(1) };
         }
         Ok(bound)
     }
 
     /// `bind()`s the socket to `addr`: the kernel's bind rules decide.
     /// A failed bind leaves it unbound. Process context.
-    fn bind(&self, addr: SockAddrIn) -> Result {
-        let raw = addr.to_bytes();
-        // SAFETY: the socket is alive; `raw` is a `sockaddr_in` of its size.
-        to_result(unsafe {
-            sys::kernel_bind(self.sock.as_ptr(), raw.as_ptr().cast_mut().cast(), SOCKADDR_IN_LEN as c_int)
-        })
+    fn bind(&self, addr: SockAddr) -> Result {
+        let (raw, len) = addr.to_bytes();
+        // SAFETY: the socket is alive; `raw` is a socket address of `len`
+        // bytes, of the socket's family.
+        to_result(unsafe { sys::kernel_bind(self.sock.as_ptr(), raw.as_ptr().cast_mut().cast(), len as c_int) })
     }
 
     fn sk(&self) -> *mut sys::sock {
@@ -248,14 +338,14 @@ impl Bound {
     }
 
     /// Sets the options `(reuse, reuseport, _)` that are set.
-    fn follow(&self, opts: (u8, u8, i32)) {
+    fn follow(&self, opts: BindOptions) {
         // SAFETY: a live sock; these take its lock (process context, as
         // the callers are).
         unsafe {
-            if opts.0 != 0 {
+            if opts.reuse != 0 {
                 sys::sock_set_reuseaddr(self.sk());
             }
-            if opts.1 != 0 {
+            if opts.reuseport != 0 {
                 sys::sock_set_reuseport(self.sk());
             }
         }
@@ -282,7 +372,7 @@ impl PortReservation {
     /// Takes `addr` (port 0: an ephemeral port) in `net`, with the bind
     /// options of the RTCP socket: `(reuse, reuseport, bound_dev_if)`.
     /// Errors are those of `bind()` on a TCP socket. Process context.
-    pub(crate) fn take(net: &Net, addr: SockAddrIn, opts: (u8, u8, i32)) -> Result<Self> {
+    pub(crate) fn take(net: &Net, addr: SockAddr, opts: BindOptions) -> Result<Self> {
         Self::take_with(net, addr, opts, false)
     }
 
@@ -291,8 +381,8 @@ impl PortReservation {
     /// may be taken: the reservation has `IP_FREEBIND`
     /// (`ip_sock_set_freebind`), so the kernel's bind allows it as it
     /// would for the RTCP socket.
-    pub(crate) fn take_with(net: &Net, addr: SockAddrIn, opts: (u8, u8, i32), nonlocal: bool) -> Result<Self> {
-        let bound = Bound::new(net, opts, nonlocal, None)?;
+    pub(crate) fn take_with(net: &Net, addr: SockAddr, opts: BindOptions, nonlocal: bool) -> Result<Self> {
+        let bound = Bound::new(net, addr.v6, opts, nonlocal, None)?;
         // A failure drops `bound`, the only reference: the socket is
         // released at once.
         bound.bind(addr)?;
@@ -315,9 +405,9 @@ impl PortReservation {
     pub(crate) fn connect(
         net: &Net,
         ports: &Arc<ConnectPorts>,
-        saddr: u32,
-        dst: SockAddrIn,
-        opts: (u8, u8, i32),
+        saddr: Addr,
+        dst: SockAddr,
+        opts: BindOptions,
         free: impl Fn(u16) -> bool,
     ) -> Result<Self> {
         let (mut low, mut high): (c_int, c_int) = (0, 0);
@@ -329,7 +419,14 @@ impl PortReservation {
             remaining &= !1;
         }
         // SAFETY: plain values.
-        let port_offset = unsafe { sys::secure_ipv4_port_ephemeral(saddr.to_be(), dst.addr.to_be(), dst.port.to_be()) };
+        let port_offset = unsafe {
+            if !dst.addr.is_v4() {
+                let (s, d) = (saddr.0, dst.addr.0);
+                sys::secure_ipv6_port_ephemeral(s.as_ptr().cast(), d.as_ptr().cast(), dst.port.to_be())
+            } else {
+                sys::secure_ipv4_port_ephemeral(saddr.ipv4().to_be(), dst.addr.ipv4().to_be(), dst.port.to_be())
+            }
+        };
         let perturb = &PERTURB[port_offset as usize % PERTURB.len()];
         let mut offset = (perturb.load(Ordering::Relaxed).wrapping_add((port_offset >> 32) as u32) % remaining) & !1;
         let step = 2;
@@ -345,18 +442,18 @@ impl PortReservation {
                 let p = port as u16;
                 // SAFETY: `net` is alive; a read of its reserved ports.
                 let reserved = unsafe { sys::rtcp_helper_local_reserved_port(net.as_ptr(), p) };
-                let local = SockAddrIn { addr: saddr, port: p };
+                let local = SockAddr { addr: saddr, port: p, scope_id: 0, v6: dst.v6 };
                 let taken = if reserved {
                     None
-                } else if let Some(shared) = ports.share(local, opts.2) {
+                } else if let Some(shared) = ports.share(local, opts.dev) {
                     free(p).then_some(shared)
                 } else if free(p) {
                     let bound = match probe.take() {
                         Some(bound) => bound,
-                        None => Bound::new(net, opts, false, Some(ports.clone()))?,
+                        None => Bound::new(net, dst.v6, opts, false, Some(ports.clone()))?,
                     };
                     match bound.bind(local) {
-                        Ok(()) => Some(ports.insert(bound, local, opts.2)?),
+                        Ok(()) => Some(ports.insert(bound, local, opts.dev)?),
                         Err(_) => {
                             // Held by a socket of either kind: the probe
                             // is still unbound, for the next port.
@@ -385,14 +482,14 @@ impl PortReservation {
     }
 
     /// The address and port held.
-    pub(crate) fn addr(&self) -> Result<SockAddrIn> {
+    pub(crate) fn addr(&self) -> Result<SockAddr> {
         let bound = self.0.as_ref().ok_or(EINVAL)?;
         let mut raw = [0u8; 128];
         // SAFETY: the socket is alive; `raw` has room for any address.
         let len = unsafe { sys::kernel_getsockname(bound.sock.as_ptr(), raw.as_mut_ptr().cast()) };
         to_result(len.min(0))?;
-        let addr = SockAddrIn::from_bind(raw.get(..SOCKADDR_IN_LEN).ok_or(EINVAL)?)?;
-        Ok(addr)
+        let len = usize::try_from(len).map_err(|_| EINVAL)?;
+        SockAddr::from_bind(raw.get(..len).ok_or(EINVAL)?, family(&raw)? == AF_INET6)
     }
 
     /// Sets `SO_REUSEADDR` and `SO_REUSEPORT` on the port if the RTCP
@@ -400,7 +497,7 @@ impl PortReservation {
     /// `bind()`, they apply to the connections that go on holding the
     /// port after the socket closes (Linux's children take `sk_reuse`
     /// from their listener). Process context.
-    pub(crate) fn follow(&self, opts: (u8, u8, i32)) {
+    pub(crate) fn follow(&self, opts: BindOptions) {
         if let Some(bound) = self.0.as_ref() {
             bound.follow(opts);
         }
@@ -469,7 +566,7 @@ pub(crate) struct ConnectPorts {
 
 /// One port of [`ConnectPorts`].
 struct ConnectPort {
-    local: SockAddrIn,
+    local: SockAddr,
     dev: i32,
     bound: Arc<Bound>,
 }
@@ -492,7 +589,7 @@ impl ConnectPorts {
     }
 
     /// A new reservation of `local` on device `dev`, if a connect holds it.
-    fn share(&self, local: SockAddrIn, dev: i32) -> Option<PortReservation> {
+    fn share(&self, local: SockAddr, dev: i32) -> Option<PortReservation> {
         let buckets = self.buckets.lock();
         let e = buckets.get(Self::bucket(local.port))?.iter().find(|e| e.local == local && e.dev == dev)?;
         // Under the lock, so the port cannot leave the table meanwhile.
@@ -501,7 +598,7 @@ impl ConnectPorts {
     }
 
     /// Adds `bound`, bound to `local` on `dev`: its first reservation.
-    fn insert(&self, bound: Arc<Bound>, local: SockAddrIn, dev: i32) -> Result<PortReservation> {
+    fn insert(&self, bound: Arc<Bound>, local: SockAddr, dev: i32) -> Result<PortReservation> {
         bound.port.store(u32::from(local.port), Ordering::Relaxed);
         let port = PortReservation(Some(bound.clone()));
         let mut buckets = self.buckets.lock();

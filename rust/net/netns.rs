@@ -54,6 +54,13 @@ impl Net {
         // SAFETY: as in `tcp_rmem`.
         core::array::from_fn(|i| unsafe { core::ptr::read_volatile((&raw const (*p).ipv4.sysctl_tcp_wmem).cast::<i32>().add(i)) })
     }
+
+    /// `net.ipv6.bindv6only`: new IPv6 sockets start `IPV6_V6ONLY`.
+    pub(crate) fn bindv6only(&self) -> bool {
+        // SAFETY: the namespace is alive; a plain byte its sysctl writes,
+        // read once (`READ_ONCE`).
+        unsafe { core::ptr::read_volatile(&raw const (*self.as_ptr()).ipv6.sysctl.bindv6only) != 0 }
+    }
 }
 
 /// `net.core.rmem_max`, the most `SO_RCVBUF` may set (global).

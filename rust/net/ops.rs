@@ -9,7 +9,7 @@ use pin_init::PinInit as _;
 use core::{cell::UnsafeCell, marker::PhantomData, ptr::NonNull};
 use kernel::{error::from_result, ffi::c_int, prelude::*, sync::aref::ARef};
 
-use super::inet::SockAddrIn;
+use super::inet::SockAddr;
 use super::netns::Net;
 use super::proto::ProtoDef;
 use super::sock::{Proto, Sock, SockWith, Socket};
@@ -89,7 +89,7 @@ pub(crate) trait SocketOps: 'static {
     fn ioctl(sock: &Socket<Self::Proto>, cmd: u32) -> Result<i32>;
 
     /// `getsockname()` (`peer == false`) and `getpeername()`.
-    fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddrIn>;
+    fn getname(sock: &Socket<Self::Proto>, peer: bool) -> Result<SockAddr>;
 
     /// `sendmsg()` and its kin: the bytes taken from `msg` (at most `len`).
     fn sendmsg(sock: &Socket<Self::Proto>, msg: &mut super::Msg<'_>, len: usize) -> Result<usize>;
@@ -490,11 +490,11 @@ impl<O: SocketOps> Adapter<O> {
         from_result(|| {
             // SAFETY: the socket layer keeps `sock` alive for the call.
             let name = O::getname(unsafe { Self::socket(sock) }, peer != 0)?;
-            let bytes = name.to_bytes();
+            let (bytes, len) = name.to_bytes();
             // SAFETY: `addr` has room for a `sockaddr_storage` (128 bytes),
-            // more than a `sockaddr_in`.
-            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), bytes.len()) };
-            Ok(bytes.len() as c_int)
+            // more than a `sockaddr_in6`.
+            unsafe { core::ptr::copy_nonoverlapping(bytes.as_ptr(), addr.cast::<u8>(), len) };
+            Ok(len as c_int)
         })
     }
 

@@ -1,15 +1,16 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Output routes from the kernel FIB (`ip_route_output_flow` over a
-//! `flowi4`).
+//! Output routes from the kernel FIB: `ip_route_output_flow` over a
+//! `flowi4`, `ip6_dst_lookup_flow` over a `flowi6`.
 //!
-//! C header: [`include/net/route.h`].
+//! C headers: [`include/net/route.h`], [`include/net/ip6_route.h`].
 
 use crate::sys;
 use core::ptr::NonNull;
 use kernel::{error::from_err_ptr, prelude::*};
 
 use super::netns::Net;
+use crate::proto::addr::Addr;
 use super::sock::{Proto, Sock};
 
 /// What a route lookup keys on besides the addresses.
@@ -27,15 +28,20 @@ pub(crate) struct FlowKey {
     pub(crate) ttl: u8,
 }
 
-/// A route: a reference on a `struct rtable`, dropped with `ip_rt_put`.
+/// A route: a reference on a `struct dst_entry` (an IPv4 `rtable`'s or
+/// an IPv6 `rt6_info`'s), dropped with `dst_release`.
 ///
 /// # Invariants
 ///
-/// `rt` is a live route this value holds one reference on.
+/// `dst` is a live route this value holds one reference on, of IPv4 if
+/// `saddr` is v4-mapped, else of IPv6.
 pub(crate) struct Route {
-    rt: NonNull<sys::rtable>,
+    dst: NonNull<sys::dst_entry>,
     /// The source address the lookup chose (or the one asked for).
-    pub(crate) saddr: u32,
+    pub(crate) saddr: Addr,
+    /// The IPv6 route's validity cookie (`rt6_get_cookie`), which
+    /// `sk_dst_check` wants back; 0 for IPv4.
+    pub(crate) cookie: u32,
 }
 
 impl Route {
@@ -62,8 +68,10 @@ impl Route {
             from_err_ptr(sys::ip_route_output_flow(net.as_ptr(), &mut fl4, core::ptr::null()))?
         };
         let rt = NonNull::new(rt).ok_or(ENETUNREACH)?;
-        // INVARIANT: the lookup gave us one reference.
-        let route = Route { rt, saddr: u32::from_be(fl4.saddr) };
+        // SAFETY: the route is alive; its dst is its first member.
+        let dst = unsafe { NonNull::new_unchecked(sys::rtcp_helper_rt_dst(rt.as_ptr())) };
+        // INVARIANT: the lookup gave us one reference, on an IPv4 route.
+        let route = Route { dst, saddr: Addr::v4(u32::from_be(fl4.saddr)), cookie: 0 };
         // SAFETY: the route is alive.
         if unsafe { sys::rtcp_helper_rt_flags(rt.as_ptr()) } & sys::RTCP_RTCF_MULTICAST_BROADCAST != 0 {
             return Err(ENETUNREACH);
@@ -71,15 +79,44 @@ impl Route {
         Ok(route)
     }
 
+    /// Looks up the IPv6 route from `saddr` (`::`: let the route choose)
+    /// to `daddr` for TCP between the two ports (`ip6_dst_lookup_flow`,
+    /// as `tcp_v6_connect` fills its `flowi6`); `oif` is the key's, or
+    /// the scope of a link-local address. The lookup's errno when there
+    /// is none (`ENETUNREACH`, `EHOSTUNREACH`, `EADDRNOTAVAIL`).
+    pub(crate) fn output6(net: &Net, key: FlowKey, saddr: Addr, daddr: Addr, sport: u16, dport: u16) -> Result<Route> {
+        let mut fl6: sys::flowi6 = pin_init::zeroed();
+        fl6.__fl_common.flowic_oif = key.oif;
+        fl6.__fl_common.flowic_mark = key.mark;
+        fl6.__fl_common.flowic_proto = sys::IPPROTO_TCP as u8;
+        fl6.__fl_common.flowic_uid = sys::kuid_t { val: key.uid };
+        fl6.daddr.in6_u.u6_addr8 = daddr.0;
+        fl6.saddr.in6_u.u6_addr8 = saddr.0;
+        fl6.uli.ports.dport = dport.to_be();
+        fl6.uli.ports.sport = sport.to_be();
+        // SAFETY: `fl6` is a local flow key; `net` is alive; no socket and
+        // no final destination, as a lookup without options. The lookup
+        // returns a route with a reference for us, or an error pointer.
+        let dst = unsafe { from_err_ptr(sys::ip6_dst_lookup_flow(net.as_ptr(), core::ptr::null(), &mut fl6, core::ptr::null()))? };
+        let dst = NonNull::new(dst).ok_or(ENETUNREACH)?;
+        // SAFETY: the lookup filled in the source address (a union of
+        // plain bytes); the route is a live `rt6_info`.
+        let (saddr, cookie) = unsafe { (Addr(fl6.saddr.in6_u.u6_addr8), sys::rtcp_helper_rt6_get_cookie(dst.as_ptr())) };
+        // INVARIANT: the lookup gave us one reference, on an IPv6 route.
+        Ok(Route { dst, saddr, cookie })
+    }
+
     /// The route `sk` keeps for its segments (`sk_dst_check`), with a
     /// reference of its own, if it is still valid; `saddr` is the source
     /// address it was looked up for.
-    pub(crate) fn cached<P: Proto>(sk: &Sock<P>, saddr: u32) -> Option<Route> {
+    /// `cookie` is the IPv6 route's, kept when it was looked up.
+    pub(crate) fn cached<P: Proto>(sk: &Sock<P>, saddr: Addr, cookie: u32) -> Option<Route> {
         // SAFETY: the sock is alive; `sk_dst_check` returns the cached
         // route with a new reference, or NULL (dropping a stale one).
-        let rt = NonNull::new(unsafe { sys::rtcp_helper_sk_rt_check(sk.as_ptr()) })?;
-        // INVARIANT: we hold the reference `sk_dst_check` took.
-        Some(Route { rt, saddr })
+        let dst = NonNull::new(unsafe { sys::rtcp_helper_sk_dst_check(sk.as_ptr(), cookie) })?;
+        // INVARIANT: we hold the reference `sk_dst_check` took; the route
+        // was kept for a connection of `saddr`'s family.
+        Some(Route { dst, saddr, cookie })
     }
 
     /// Keeps a reference to the route in `sk` for its next segments
@@ -87,7 +124,7 @@ impl Route {
     pub(crate) fn keep_in<P: Proto>(&self, sk: &Sock<P>) {
         // SAFETY: the sock and the route are alive; `sk_dst_set` takes the
         // reference `dst_clone` adds.
-        unsafe { sys::rtcp_helper_sk_rt_set(sk.as_ptr(), self.rt.as_ptr()) }
+        unsafe { sys::rtcp_helper_sk_dst_set(sk.as_ptr(), self.dst.as_ptr()) }
     }
 
     /// Drops the route `sk` keeps, if any (`sk_dst_reset`).
@@ -97,8 +134,12 @@ impl Route {
     }
 
     fn dst(&self) -> *mut sys::dst_entry {
-        // SAFETY: the route is alive (type invariant).
-        unsafe { sys::rtcp_helper_rt_dst(self.rt.as_ptr()) }
+        self.dst.as_ptr()
+    }
+
+    /// An IPv6 route.
+    pub(crate) fn is_v6(&self) -> bool {
+        !self.saddr.is_v4()
     }
 
     /// The path MTU towards the destination.
@@ -142,10 +183,12 @@ impl Route {
         unsafe { sys::rtcp_helper_dst_gso_max_segs(self.dst()) }
     }
 
-    /// The TTL for packets on this route.
+    /// The TTL (hop limit) for packets on this route.
     pub(crate) fn hoplimit(&self) -> u8 {
-        // SAFETY: the route is alive.
-        let ttl = unsafe { sys::rtcp_helper_ip4_dst_hoplimit(self.dst()) };
+        // SAFETY: the route is alive, of the family `saddr` says.
+        let ttl = unsafe {
+            if self.is_v6() { sys::ip6_dst_hoplimit(self.dst()) } else { sys::rtcp_helper_ip4_dst_hoplimit(self.dst()) }
+        };
         u8::try_from(ttl).unwrap_or(64)
     }
 
@@ -160,7 +203,7 @@ impl Route {
 impl Drop for Route {
     fn drop(&mut self) {
         // SAFETY: we hold one reference (type invariant).
-        unsafe { sys::rtcp_helper_ip_rt_put(self.rt.as_ptr()) }
+        unsafe { sys::rtcp_helper_dst_release(self.dst.as_ptr()) }
     }
 }
 

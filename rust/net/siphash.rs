@@ -3,6 +3,7 @@
 //! SipHash with a random key (`linux/siphash.h`), for hashes an attacker
 //! must not predict.
 
+use crate::proto::conn::Endpoint;
 use crate::sys;
 
 /// A secret SipHash key, drawn from the kernel's random pool.
@@ -40,5 +41,24 @@ impl SipKey {
     pub(crate) fn hash2(&self, a: u64, b: u64) -> u64 {
         // SAFETY: the key is a valid `siphash_key_t` for the call.
         unsafe { sys::siphash_2u64(a, b, &self.0) }
+    }
+
+    /// SipHash-2-4 of words (`siphash()` of their bytes, little-endian).
+    pub(crate) fn hash_words(&self, words: &[u64]) -> u64 {
+        // SAFETY: `words` is readable for its length in bytes; the key is
+        // valid.
+        unsafe { sys::__siphash_unaligned(words.as_ptr().cast(), core::mem::size_of_val(words), &self.0) }
+    }
+
+    /// A keyed hash of a four-tuple, for a table's bucket: two words when
+    /// both addresses are IPv4, the whole addresses otherwise.
+    pub(crate) fn hash_tuple(&self, local: Endpoint, remote: Endpoint) -> u64 {
+        let ports = u64::from(local.port) << 16 | u64::from(remote.port);
+        if local.addr.is_v4() && remote.addr.is_v4() {
+            return self.hash2(u64::from(local.addr.ipv4()) << 32 | u64::from(remote.addr.ipv4()), ports);
+        }
+        let [l0, l1, l2, l3] = local.addr.words().map(u64::from);
+        let [r0, r1, r2, r3] = remote.addr.words().map(u64::from);
+        self.hash_words(&[l0 << 32 | l1, l2 << 32 | l3, r0 << 32 | r1, r2 << 32 | r3, ports])
     }
 }

@@ -1,11 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! Socket buffers: building and sending an IPv4 TCP segment, and the
-//! received segments the netfilter hook looks at.
+//! Socket buffers: building and sending a TCP segment over IPv4 or IPv6,
+//! and the received segments the netfilter hook looks at.
 //!
-//! C headers: [`include/linux/skbuff.h`], [`include/net/ip.h`].
+//! C headers: [`include/linux/skbuff.h`], [`include/net/ip.h`],
+//! [`include/net/ipv6.h`].
 
-use crate::proto::{ipv4, segment::Segment};
+use crate::proto::{addr::Addr, ipv4, ipv6, segment::Segment};
 use crate::sys;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -66,8 +67,8 @@ impl Drop for SkBuff {
 /// and the link layer: what [`transmit`] sends.
 pub(crate) struct TcpSkb {
     skb: SkBuff,
-    src: u32,
-    dst: u32,
+    src: Addr,
+    dst: Addr,
     tcp_len: usize,
 }
 
@@ -89,19 +90,22 @@ pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
 /// The checksum is left for the device to complete (`CHECKSUM_PARTIAL`,
 /// as Linux's TCP sends; the stack completes it in software for a device
 /// that cannot). A payload longer than `mss` makes a GSO skb of segments
-/// of `mss` bytes, which the device or the stack cuts (`SKB_GSO_TCPV4`:
-/// each piece gets its sequence number and checksum, PSH and FIN only the
-/// last).
-pub(crate) fn build(src: u32, dst: u32, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) -> Result<TcpSkb> {
+/// of `mss` bytes, which the device or the stack cuts (`SKB_GSO_TCPV4`,
+/// `SKB_GSO_TCPV6`: each piece gets its sequence number and checksum, PSH
+/// and FIN only the last). Two v4-mapped addresses make an IPv4 segment,
+/// others an IPv6 one.
+pub(crate) fn build(src: Addr, dst: Addr, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) -> Result<TcpSkb> {
+    let v6 = !(src.is_v4() && dst.is_v4());
+    let ip_len = if v6 { ipv6::HEADER_LEN } else { ipv4::HEADER_LEN };
     let len = payload.as_ref().map_or(0, |(_, (a, b))| a.len().saturating_add(b.len()));
     let hlen = seg.emit_header_len();
     let tcp_len = hlen.checked_add(len).filter(|&n| n <= MAX_TCP_LEN).ok_or(EMSGSIZE)?;
     let linear = if len <= LINEAR_MAX { len } else { 0 };
-    let mut skb = SkBuff::alloc(ipv4::HEADER_LEN + hlen + linear)?;
+    let mut skb = SkBuff::alloc(ip_len + hlen + linear)?;
     let p = skb.skb.as_ptr();
-    // SAFETY: the skb is ours and has `HEADER_LEN + hlen + linear` bytes
-    // of tailroom after the reserved headroom: keep the IP header's room.
-    unsafe { sys::rtcp_helper_skb_reserve(p, ipv4::HEADER_LEN as i32) };
+    // SAFETY: the skb is ours and has `ip_len + hlen + linear` bytes of
+    // tailroom after the reserved headroom: keep the IP header's room.
+    unsafe { sys::rtcp_helper_skb_reserve(p, ip_len as i32) };
     let buf = skb.put(hlen + linear);
     let (hdr, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
     seg.emit_partial(hdr, len, src, dst).ok_or(EMSGSIZE)?;
@@ -147,7 +151,7 @@ pub(crate) fn build(src: u32, dst: u32, seg: &Segment, payload: Option<(&SharedB
         let mss = usize::from(mss.max(1));
         if len > mss {
             let segs = u16::try_from(len.div_ceil(mss)).map_err(|_| EMSGSIZE)?;
-            sys::rtcp_helper_skb_set_gso_tcpv4(p, mss as u16, segs);
+            sys::rtcp_helper_skb_set_gso_tcp(p, mss as u16, segs, v6);
         }
     }
     Ok(TcpSkb { skb, src, dst, tcp_len })
@@ -180,7 +184,7 @@ pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Resu
     // TCP header; they become the IP header.
     let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv4::HEADER_LEN as u32).cast::<u8>(), ipv4::HEADER_LEN) };
     let ip: &mut [u8; ipv4::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
-    ipv4::emit_tcp(ip, src, dst, tcp_len, key.tos, ttl, df).ok_or(EMSGSIZE)?;
+    ipv4::emit_tcp(ip, src.ipv4(), dst.ipv4(), tcp_len, key.tos, ttl, df).ok_or(EMSGSIZE)?;
     // SAFETY: `p` is our skb with the IP header at its data; `skb_dst_set`
     // takes over the route's reference.
     unsafe {
@@ -192,6 +196,33 @@ pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Resu
     // returns. Its errors (a full queue, a netfilter drop) are a lost
     // segment, which retransmission covers, as for Linux's TCP.
     unsafe { sys::ip_local_out(net.as_ptr(), core::ptr::null_mut(), skb.into_raw()) };
+    Ok(())
+}
+
+/// Sends a segment built for IPv6 through `route` (`ip6_local_out`: the
+/// LOCAL_OUT and POST_ROUTING hooks, then the route's device), under an
+/// IPv6 header with the traffic class and hop limit of `key` (the route's
+/// hop limit without one), as `ip6_xmit` writes it. Must not be called
+/// with IRQs off.
+pub(crate) fn transmit6(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Result {
+    let hops = if key.ttl != 0 { key.ttl } else { route.hoplimit() };
+    let TcpSkb { skb, src, dst, tcp_len } = t;
+    let p = skb.skb.as_ptr();
+    // SAFETY: `build` kept `ipv6::HEADER_LEN` bytes of headroom in front
+    // of the TCP header of an IPv6 segment; they become the IPv6 header.
+    let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv6::HEADER_LEN as u32).cast::<u8>(), ipv6::HEADER_LEN) };
+    let ip: &mut [u8; ipv6::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
+    ipv6::emit_tcp(ip, &src, &dst, tcp_len, key.tos, hops).ok_or(EMSGSIZE)?;
+    // SAFETY: `p` is our skb with the IPv6 header at its data;
+    // `skb_dst_set` takes over the route's reference.
+    unsafe {
+        sys::rtcp_helper_skb_reset_network_header(p);
+        sys::rtcp_helper_skb_dst_set(p, route.into_dst());
+    }
+    // SAFETY: `net` is alive; `ip6_local_out` consumes the skb whatever
+    // it returns (it sets the protocol and the payload length). Its
+    // errors are a lost segment, which retransmission covers.
+    unsafe { sys::ip6_local_out(net.as_ptr(), core::ptr::null_mut(), skb.into_raw()) };
     Ok(())
 }
 

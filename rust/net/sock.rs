@@ -158,6 +158,19 @@ impl<P: Proto> Socket<P> {
 #[repr(transparent)]
 pub(crate) struct Sock<P: Proto>(Opaque<SockWith<P>>);
 
+/// What decides whether a socket may share a port (`inet_bind_conflict`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub(crate) struct BindOptions {
+    /// `SO_REUSEADDR` (`sk_reuse`).
+    pub(crate) reuse: u8,
+    /// `SO_REUSEPORT` (`sk_reuseport`).
+    pub(crate) reuseport: u8,
+    /// `SO_BINDTODEVICE` (`sk_bound_dev_if`; 0: none).
+    pub(crate) dev: i32,
+    /// `IPV6_V6ONLY` (`sk_ipv6only`).
+    pub(crate) v6only: bool,
+}
+
 impl<P: Proto> Sock<P> {
     /// # Safety
     ///
@@ -366,8 +379,9 @@ impl<P: Proto> Sock<P> {
             for f in [sys::RTCP_SOCK_KEEPOPEN, sys::RTCP_SOCK_LINGER, sys::RTCP_SOCK_ZEROCOPY] {
                 sys::rtcp_helper_sock_copy_flag(sk, from, f);
             }
-            // SO_REUSEPORT (a bit field).
+            // SO_REUSEPORT and IPV6_V6ONLY (bit fields).
             sys::rtcp_helper_sk_set_reuseport(sk, (*from).__sk_common.skc_reuseport() != 0);
+            (*sk).__sk_common.set_skc_ipv6only((*from).__sk_common.skc_ipv6only());
         }
     }
 
@@ -560,13 +574,29 @@ impl<P: Proto> Sock<P> {
         }
     }
 
-    /// `SO_REUSEADDR`, `SO_REUSEPORT` and `SO_BINDTODEVICE` as set on the
-    /// socket: `(sk_reuse, sk_reuseport, sk_bound_dev_if)`.
-    pub(crate) fn bind_options(&self) -> (u8, u8, i32) {
+    /// `SO_REUSEADDR`, `SO_REUSEPORT`, `SO_BINDTODEVICE` and
+    /// `IPV6_V6ONLY` as set on the socket.
+    pub(crate) fn bind_options(&self) -> BindOptions {
         // SAFETY: the sock is alive; the fields are plain values that
         // setsockopt writes under the sock lock, which the caller holds.
         let c = unsafe { &(*self.as_ptr()).__sk_common };
-        (c.skc_reuse(), c.skc_reuseport(), c.skc_bound_dev_if)
+        BindOptions { reuse: c.skc_reuse(), reuseport: c.skc_reuseport(), dev: c.skc_bound_dev_if, v6only: c.skc_ipv6only() != 0 }
+    }
+
+    /// Binds the sock to the interface `ifindex` (`sk_bound_dev_if`), as
+    /// an IPv6 connect to a link-local address with a scope does. Under
+    /// the sock's lock.
+    pub(crate) fn bind_to_index(&self, ifindex: i32) -> Result {
+        // SAFETY: the sock is alive and its lock held (so `lock_sk` is
+        // false).
+        kernel::error::to_result(unsafe { sys::sock_bindtoindex(self.as_ptr(), ifindex, false) })
+    }
+
+    /// Sets `IPV6_V6ONLY` (`sk_ipv6only`). Under the sock's lock.
+    pub(crate) fn set_v6only(&self, on: bool) {
+        // SAFETY: the sock is alive; the caller holds its lock, which
+        // serialises the bitfield's writers.
+        unsafe { (*self.as_ptr()).__sk_common.set_skc_ipv6only(u8::from(on)) }
     }
 
     /// Marks the sock dead and detaches it from its socket and wait queue

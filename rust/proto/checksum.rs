@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 
-//! The Internet checksum (RFC 1071) and the TCP/IPv4 pseudo-header
-//! (RFC 9293, 3.1).
+//! The Internet checksum (RFC 1071) and the TCP pseudo-headers of IPv4
+//! (RFC 9293, 3.1) and IPv6 (RFC 8200, 8.1).
 //!
 //! Sums are accumulated in a `u32` of 16-bit big-endian words and folded at
 //! the end, like `csum_partial()` and `csum_fold()` in Linux.
+
+use super::addr::Addr;
 
 /// The IP protocol number of TCP, as it appears in the pseudo-header.
 pub const IPPROTO_TCP: u8 = 6;
@@ -82,6 +84,27 @@ pub fn pseudo_header_ipv4(src: u32, dst: u32, tcp_len: u16) -> Sum {
         .add_u16(tcp_len)
 }
 
+/// The sum of the TCP/IPv6 pseudo-header (`csum_ipv6_magic`): source and
+/// destination address, the upper-layer length (header and data) as 32
+/// bits, three zero bytes and the next header, TCP.
+pub fn pseudo_header_ipv6(src: &Addr, dst: &Addr, tcp_len: u32) -> Sum {
+    Sum::default()
+        .add_bytes(&src.0)
+        .add_bytes(&dst.0)
+        .add_u32(tcp_len)
+        .add_u16(u16::from(IPPROTO_TCP))
+}
+
+/// The pseudo-header of a segment between `src` and `dst`: IPv4's when
+/// both are v4-mapped (a connection over IPv4), else IPv6's.
+pub fn pseudo_header(src: Addr, dst: Addr, tcp_len: u16) -> Sum {
+    if src.is_v4() && dst.is_v4() {
+        pseudo_header_ipv4(src.ipv4(), dst.ipv4(), tcp_len)
+    } else {
+        pseudo_header_ipv6(&src, &dst, u32::from(tcp_len))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -116,6 +139,32 @@ mod tests {
         let mut with = seg;
         with[16..18].copy_from_slice(&csum.to_be_bytes());
         assert_eq!(pseudo_header_ipv4(src, dst, 20).add_bytes(&with).finish(), 0);
+    }
+
+    #[test]
+    fn known_tcp_syn_over_ipv6() {
+        // The same SYN from 2001:db8::1 to 2001:db8::2: the sum of its
+        // pseudo-header, worked by hand from RFC 8200 8.1 (the address
+        // words 0x2001 + 0x0db8 + 0x0001 twice, the addresses' last words
+        // 1 and 2, length 20, next header 6).
+        let (src, dst) = (v6(1), v6(2));
+        let want = 2u32 * (0x2001 + 0x0db8) + 1 + 2 + 20 + 6;
+        assert_eq!(u32::from(pseudo_header_ipv6(&src, &dst, 20).fold()), want);
+        let seg: [u8; 20] = [
+            0x9c, 0x40, 0x00, 0x50, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x00, 0x50, 0x02,
+            0x72, 0x10, 0x00, 0x00, 0x00, 0x00,
+        ];
+        let csum = pseudo_header_ipv6(&src, &dst, 20).add_bytes(&seg).finish();
+        let mut with = seg;
+        with[16..18].copy_from_slice(&csum.to_be_bytes());
+        assert_eq!(pseudo_header_ipv6(&src, &dst, 20).add_bytes(&with).finish(), 0);
+        // A v4-mapped pair is not the IPv4 pseudo-header: the family picks it.
+        let (a, b) = (Addr::v4(0x0a00_0001), Addr::v4(0x0a00_0002));
+        assert_ne!(pseudo_header_ipv6(&a, &b, 20), pseudo_header_ipv4(a.ipv4(), b.ipv4(), 20));
+    }
+
+    fn v6(last: u8) -> Addr {
+        Addr([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last])
     }
 
     proptest! {

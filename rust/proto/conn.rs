@@ -39,7 +39,8 @@
 //! wants to run; times are milliseconds of a monotonic clock the caller
 //! reads. The passive side's embryonic state lives in `request`.
 
-use super::icmp::{ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED, IcmpErrno, IcmpError};
+use super::addr::Addr;
+use super::icmp::{IcmpErrno, IcmpError};
 use super::options::{Options, TCP_MAX_WSCALE};
 use super::output::Transmit;
 use super::rtt::Rtt;
@@ -80,11 +81,11 @@ pub const OOW_ACK_INTERVAL_MS: u64 = 500;
 /// (`TCP_MAX_QUICKACKS`).
 pub const QUICKACKS: u8 = 16;
 
-/// An IPv4 address and port, in host order.
+/// An address and port.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub struct Endpoint {
-    /// IPv4 address.
-    pub addr: u32,
+    /// The address, IPv6 or IPv4 v4-mapped.
+    pub addr: Addr,
     /// Port.
     pub port: u16,
 }
@@ -891,8 +892,11 @@ impl Conn {
         if !e.seq.between(self.snd_una, self.data.snd_max) {
             return IcmpAction::OutOfWindow;
         }
-        if (e.icmp_type, e.code) == (ICMP_DEST_UNREACH, ICMP_FRAG_NEEDED) {
-            return IcmpAction::MtuReduced(e.mtu);
+        if e.ignored_pmtu() {
+            return IcmpAction::Ignored;
+        }
+        if let Some(mtu) = e.pmtu() {
+            return IcmpAction::MtuReduced(u16::try_from(mtu).unwrap_or(u16::MAX));
         }
         let Some(errno) = e.errno() else { return IcmpAction::Ignored };
         if self.state == State::SynSent {
@@ -1046,8 +1050,8 @@ pub(crate) mod tests {
     use super::*;
     use crate::request::{Request, RequestOutcome};
 
-    pub(crate) const CLIENT: Endpoint = Endpoint { addr: 0x0a00_0001, port: 40000 };
-    pub(crate) const SERVER: Endpoint = Endpoint { addr: 0x0a00_0002, port: 80 };
+    pub(crate) const CLIENT: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0001), port: 40000 };
+    pub(crate) const SERVER: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0002), port: 80 };
     const ISS: SeqNum = SeqNum(1000);
     const IRS: SeqNum = SeqNum(0xffff_fff0);
     const NOW: u64 = 5_000;
@@ -1317,7 +1321,7 @@ pub(crate) mod tests {
     }
 
     fn icmp_about(c: &Conn, icmp_type: u8, code: u8, seq: SeqNum) -> IcmpError {
-        IcmpError { icmp_type, code, local: c.local, remote: c.remote, seq, mtu: 0 }
+        IcmpError { icmp_type, code, local: c.local, remote: c.remote, seq, mtu: 0, v6: false }
     }
 
     #[test]

@@ -218,7 +218,7 @@ mod tests {
     impl CookieHash for TestHash {
         fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32 {
             let mut x = self.0 ^ (key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for v in [local.addr, remote.addr, u32::from(local.port) << 16 | u32::from(remote.port), count] {
+            for v in [local.addr.ipv4(), remote.addr.ipv4(), u32::from(local.port) << 16 | u32::from(remote.port), count] {
                 x = (x ^ u64::from(v)).wrapping_mul(0xff51_afd7_ed55_8ccd);
                 x ^= x >> 33;
             }

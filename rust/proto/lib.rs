@@ -18,6 +18,7 @@
 // in the code that runs in the kernel (tests may do as they like).
 #![cfg_attr(not(test), deny(clippy::arithmetic_side_effects, clippy::indexing_slicing))]
 
+pub mod addr;
 pub mod cc;
 pub mod checksum;
 pub mod conn;
@@ -26,6 +27,7 @@ pub mod fastopen;
 pub mod icmp;
 pub mod input;
 pub mod ipv4;
+pub mod ipv6;
 pub mod mib;
 pub mod options;
 pub mod output;

@@ -461,7 +461,7 @@ pub(crate) mod tests {
         use crate::icmp::*;
         let syn = Segment { src_port: CLIENT.port, dst_port: SERVER.port, seq: SeqNum(5), flags: Flags::SYN, ..Segment::default() };
         let (req, _) = Request::new(Config::default(), SERVER, CLIENT, &syn, ISS, 0, 0);
-        let about = |icmp_type, code, seq| IcmpError { icmp_type, code, local: SERVER, remote: CLIENT, seq, mtu: 0 };
+        let about = |icmp_type, code, seq| IcmpError { icmp_type, code, local: SERVER, remote: CLIENT, seq, mtu: 0, v6: false };
         assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_HOST_UNREACH, ISS)), Some(true));
         assert_eq!(req.on_icmp(&about(ICMP_TIME_EXCEEDED, 0, ISS)), Some(true));
         assert_eq!(req.on_icmp(&about(ICMP_DEST_UNREACH, ICMP_PORT_UNREACH, ISS)), Some(false));

@@ -20,7 +20,8 @@
 //! +-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+-+
 //! ```
 
-use super::checksum::pseudo_header_ipv4;
+use super::addr::Addr;
+use super::checksum::pseudo_header;
 use super::options::{Options, MAX_OPTION_LEN};
 use super::seq::SeqNum;
 
@@ -121,8 +122,8 @@ pub struct Segment {
 impl Segment {
     /// Parses the TCP segment `buf` (header and payload, nothing after it).
     /// With `addrs = Some((src, dst))` the checksum is verified over the
-    /// IPv4 pseudo-header of those addresses (host-order values).
-    pub fn parse(buf: &[u8], addrs: Option<(u32, u32)>) -> Result<Segment, Error> {
+    /// pseudo-header of those addresses (IPv4's for v4-mapped ones).
+    pub fn parse(buf: &[u8], addrs: Option<(Addr, Addr)>) -> Result<Segment, Error> {
         let Some(&[sp0, sp1, dp0, dp1, s0, s1, s2, s3, a0, a1, a2, a3, off, fl, w0, w1, _, _, u0, u1]) =
             buf.get(..HEADER_LEN)
         else {
@@ -137,7 +138,7 @@ impl Segment {
         };
         if let Some((src, dst)) = addrs {
             let len = u16::try_from(buf.len()).map_err(|_| Error::Truncated)?;
-            if pseudo_header_ipv4(src, dst, len).add_bytes(buf).finish() != 0 {
+            if pseudo_header(src, dst, len).add_bytes(buf).finish() != 0 {
                 return Err(Error::BadChecksum);
             }
         }
@@ -166,7 +167,7 @@ impl Segment {
     /// and fills in the checksum over the pseudo-header of `src` → `dst`.
     /// Returns the header length, or `None` if `buf` is too short for the
     /// header and payload or the segment is longer than 64 KiB.
-    pub fn emit(&self, buf: &mut [u8], payload_len: usize, src: u32, dst: u32) -> Option<usize> {
+    pub fn emit(&self, buf: &mut [u8], payload_len: usize, src: Addr, dst: Addr) -> Option<usize> {
         self.emit_with(buf, payload_len, src, dst, false)
     }
 
@@ -174,11 +175,11 @@ impl Segment {
     /// pseudo-header's sum, for the device (or the stack, segmenting) to
     /// complete over the header and payload (`__tcp_v4_send_check`). The
     /// payload need not be in `buf` yet; only the header is written.
-    pub fn emit_partial(&self, buf: &mut [u8], payload_len: usize, src: u32, dst: u32) -> Option<usize> {
+    pub fn emit_partial(&self, buf: &mut [u8], payload_len: usize, src: Addr, dst: Addr) -> Option<usize> {
         self.emit_with(buf, payload_len, src, dst, true)
     }
 
-    fn emit_with(&self, buf: &mut [u8], payload_len: usize, src: u32, dst: u32, partial: bool) -> Option<usize> {
+    fn emit_with(&self, buf: &mut [u8], payload_len: usize, src: Addr, dst: Addr, partial: bool) -> Option<usize> {
         let hlen = self.emit_header_len();
         let total = hlen.checked_add(payload_len)?;
         let tcp_len = u16::try_from(total).ok()?;
@@ -200,7 +201,7 @@ impl Segment {
         ]);
         fixed.copy_from_slice(&w);
         self.options.emit(opts);
-        let pseudo = pseudo_header_ipv4(src, dst, tcp_len);
+        let pseudo = pseudo_header(src, dst, tcp_len);
         let csum = if partial { pseudo.fold() } else { pseudo.add_bytes(seg).finish() };
         seg.get_mut(16..18)?.copy_from_slice(&csum.to_be_bytes());
         Some(hlen)
@@ -226,8 +227,8 @@ mod tests {
     use crate::options::tests::arb_options;
     use proptest::prelude::*;
 
-    const SRC: u32 = 0x0a00_0001;
-    const DST: u32 = 0x0a00_0002;
+    const SRC: Addr = Addr::v4(0x0a00_0001);
+    const DST: Addr = Addr::v4(0x0a00_0002);
 
     /// A SYN laid out as Linux's TCP writes one (10.0.0.1:41518 to
     /// 10.0.0.2:80): MSS 1460, SACK-permitted, timestamps, window scale 7;
@@ -242,7 +243,7 @@ mod tests {
         raw[16] = 0;
         raw[17] = 0;
         let len = raw.len() as u16;
-        let c = pseudo_header_ipv4(SRC, DST, len).add_bytes(raw).finish();
+        let c = pseudo_header(SRC, DST, len).add_bytes(raw).finish();
         raw[16..18].copy_from_slice(&c.to_be_bytes());
     }
 
@@ -302,6 +303,18 @@ mod tests {
     }
 
     #[test]
+    fn ipv6_segments_are_summed_over_the_ipv6_pseudo_header() {
+        let v6 = |last| Addr([0x20, 0x01, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]);
+        let s = Segment { flags: Flags::ACK | Flags::PSH, header_len: 20, ..Segment::default() };
+        let mut buf = [0u8; 25];
+        buf[20..].copy_from_slice(b"hello");
+        assert_eq!(s.emit(&mut buf, 5, v6(1), v6(2)), Some(20));
+        assert_eq!(Segment::parse(&buf, Some((v6(1), v6(2)))), Ok(s));
+        assert_eq!(Segment::parse(&buf, Some((v6(1), v6(3)))), Err(Error::BadChecksum));
+        assert_eq!(Segment::parse(&buf, Some((SRC, DST))), Err(Error::BadChecksum));
+    }
+
+    #[test]
     fn emit_refuses_short_buffers() {
         let s = Segment { options: Options { mss: Some(1), ..Options::default() }, ..Segment::default() };
         assert_eq!(s.emit(&mut [0u8; 23], 0, SRC, DST), None);
@@ -337,6 +350,7 @@ mod tests {
         fn parse_emit_roundtrip(s in arb_segment(),
                                 payload in proptest::collection::vec(any::<u8>(), 0..100),
                                 src: u32, dst: u32) {
+            let (src, dst) = (Addr::v4(src), Addr::v4(dst));
             let hlen = s.emit_header_len();
             let mut buf = vec![0u8; hlen + payload.len()];
             buf[hlen..].copy_from_slice(&payload);
@@ -353,6 +367,7 @@ mod tests {
         fn a_completed_partial_checksum_is_the_full_one(s in arb_segment(),
                                 payload in proptest::collection::vec(any::<u8>(), 0..100),
                                 src: u32, dst: u32) {
+            let (src, dst) = (Addr::v4(src), Addr::v4(dst));
             let hlen = s.emit_header_len();
             let mut full = vec![0u8; hlen + payload.len()];
             full[hlen..].copy_from_slice(&payload);
@@ -369,6 +384,7 @@ mod tests {
         #[test]
         fn parse_never_panics(raw in proptest::collection::vec(any::<u8>(), 0..80),
                               src: u32, dst: u32) {
+            let (src, dst) = (Addr::v4(src), Addr::v4(dst));
             for addrs in [None, Some((src, dst))] {
                 if let Ok(s) = Segment::parse(&raw, addrs) {
                     prop_assert!(usize::from(s.header_len) <= raw.len());

@@ -315,6 +315,7 @@ impl<S: Bytes> Stream<S> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::Addr;
     use crate::conn::{Config, Endpoint};
     use crate::request::{Request, RequestOutcome};
     use crate::segment::Flags;
@@ -322,8 +323,8 @@ mod tests {
     use crate::state::State;
     use proptest::prelude::*;
 
-    const A: Endpoint = Endpoint { addr: 0x0a00_0001, port: 40000 };
-    const B: Endpoint = Endpoint { addr: 0x0a00_0002, port: 80 };
+    const A: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0001), port: 40000 };
+    const B: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0002), port: 80 };
 
     /// A segment on the wire: header and payload.
     type Wire = (Segment, Vec<u8>);

@@ -9,6 +9,16 @@
  *
  * Addresses are IPv4 `struct sockaddr_in` with sin_family AF_INET; on the
  * wire the connection is plain TCP.
+ *
+ * An IPv6 socket is asked for with the protocol RTCPPROTO_TCP6, as AF_SMC
+ * asks with SMCPROTO_SMC6:
+ *
+ *	int fd = socket(AF_RTCP, SOCK_STREAM, RTCPPROTO_TCP6);
+ *
+ * It then behaves as an AF_INET6 TCP socket: addresses are `struct
+ * sockaddr_in6` with sin6_family AF_INET6, a socket on `::` takes IPv4
+ * clients too (seen as ::ffff:a.b.c.d) unless IPV6_V6ONLY, and a
+ * v4-mapped destination is reached over IPv4.
  */
 #ifndef _UAPI_LINUX_RTCP_H
 #define _UAPI_LINUX_RTCP_H
@@ -20,5 +30,9 @@
 #ifndef PF_RTCP
 #define PF_RTCP		AF_RTCP
 #endif
+
+/* socket()'s protocol: an IPv4 socket (0, or IPPROTO_TCP), an IPv6 one. */
+#define RTCPPROTO_TCP		0
+#define RTCPPROTO_TCP6		1
 
 #endif /* _UAPI_LINUX_RTCP_H */

@@ -13,6 +13,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use proto::addr::Addr;
 use proto::conn::{Config, Conn, Endpoint};
 use proto::cookie::{CookieHash, Cookies};
 use proto::options::Options;
@@ -23,8 +24,8 @@ use proto::state::State;
 use proto::stream::{rx_capacity, Stream};
 use std::collections::VecDeque;
 
-const A: Endpoint = Endpoint { addr: 0x0a00_0001, port: 40000 };
-const B: Endpoint = Endpoint { addr: 0x0a00_0002, port: 80 };
+const A: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0001), port: 40000 };
+const B: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0002), port: 80 };
 
 /// The script: bytes taken from the front, zeros once it ends.
 struct Script<'a>(&'a [u8]);
@@ -59,7 +60,7 @@ impl Script<'_> {
 struct Hash;
 impl CookieHash for Hash {
     fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32 {
-        (local.addr ^ remote.addr.rotate_left(7) ^ u32::from(remote.port) << 16 ^ count ^ key as u32)
+        (local.addr.ipv4() ^ remote.addr.ipv4().rotate_left(7) ^ u32::from(remote.port) << 16 ^ count ^ key as u32)
             .wrapping_mul(0x9e37_79b1)
     }
 }

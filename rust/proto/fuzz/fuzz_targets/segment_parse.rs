@@ -7,16 +7,29 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use proto::addr::Addr;
 use proto::segment::Segment;
 
 fuzz_target!(|data: &[u8]| {
-    // The first 8 bytes pick the pseudo-header addresses.
-    let (addrs, seg) = match data.split_first_chunk::<8>() {
-        Some((a, rest)) => {
-            let src = u32::from_be_bytes([a[0], a[1], a[2], a[3]]);
-            let dst = u32::from_be_bytes([a[4], a[5], a[6], a[7]]);
-            (Some((src, dst)), rest)
-        }
+    // The first byte picks the family, the next 8 (IPv4) or 32 (IPv6)
+    // bytes the pseudo-header addresses, IPv4's v4-mapped.
+    let (addrs, seg) = match data.split_first() {
+        Some((&f, rest)) if f & 1 == 0 => match rest.split_first_chunk::<8>() {
+            Some((a, rest)) => {
+                let src = Addr::v4(u32::from_be_bytes([a[0], a[1], a[2], a[3]]));
+                let dst = Addr::v4(u32::from_be_bytes([a[4], a[5], a[6], a[7]]));
+                (Some((src, dst)), rest)
+            }
+            None => (None, rest),
+        },
+        Some((_, rest)) => match rest.split_first_chunk::<32>() {
+            Some((a, rest)) => {
+                let src = Addr(a[..16].try_into().unwrap());
+                let dst = Addr(a[16..].try_into().unwrap());
+                (Some((src, dst)), rest)
+            }
+            None => (None, rest),
+        },
         None => (None, data),
     };
     for addrs in [None, addrs] {
@@ -29,7 +42,7 @@ fuzz_target!(|data: &[u8]| {
         let mut out = vec![0u8; s.emit_header_len() + payload.len()];
         let at = s.emit_header_len();
         out[at..].copy_from_slice(payload);
-        let (src, dst) = addrs.unwrap_or((0, 0));
+        let (src, dst) = addrs.unwrap_or((Addr::V4_ANY, Addr::V4_ANY));
         if s.emit(&mut out, payload.len(), src, dst).is_some() {
             let again = Segment::parse(&out, Some((src, dst))).expect("emitted segment parses");
             // Linux's aligned layout may have no room for every SACK block
