@@ -206,7 +206,7 @@ impl Hook for RtcpHook {
                     pkt.update_pmtu(net, u32::from(mtu));
                     // The route's MTU as it is now (the route clamps what the
                     // message said: `ip_rt_min_pmtu`, a locked MTU).
-                    let af = &IPV4;
+                    let af = crate::rtcp_af::of(e.remote.addr);
                     let Ok(route) = (af.route)(net, sk.flow_key(), e.local, e.remote) else { return };
                     let mss = sk.shared().clamp_mss(af.mss(route.mtu()));
                     drive(&sk, now_ms(), |st| {
