@@ -46,8 +46,20 @@
 
 #define MAX_SAMPLES 1000000
 
-static struct sockaddr_in addr = { .sin_family = AF_INET };
-static int family;
+/* The server's address, IPv4 or IPv6 (the port at the same place in
+ * both), its length, and the family and protocol of every socket. */
+static union {
+	struct sockaddr sa;
+	struct sockaddr_in sin;
+	struct sockaddr_in6 sin6;
+} addr;
+static socklen_t addr_len;
+static int family, protocol;
+
+static int stream(void)
+{
+	return socket(family, SOCK_STREAM, protocol);
+}
 
 static long long now_ns(void)
 {
@@ -91,10 +103,10 @@ static void *serve_one(void *arg)
 
 static int serve(void)
 {
-	int one = 1, l = socket(family, SOCK_STREAM, 0);
+	int one = 1, l = stream();
 
 	setsockopt(l, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (l < 0 || bind(l, (void *)&addr, sizeof(addr)) || listen(l, 1024))
+	if (l < 0 || bind(l, &addr.sa, addr_len) || listen(l, 1024))
 		return perror("listen"), 1;
 	printf("ready\n");
 	fflush(stdout);
@@ -114,12 +126,12 @@ static int serve(void)
 
 static int dial(char kind)
 {
-	int fd = socket(family, SOCK_STREAM, 0), one = 1;
+	int fd = stream(), one = 1;
 
 	if (fd < 0)
 		return -1;
 	setsockopt(fd, SOL_TCP, TCP_NODELAY, &one, sizeof(one));
-	if (connect(fd, (void *)&addr, sizeof(addr)) || send(fd, &kind, 1, 0) != 1) {
+	if (connect(fd, &addr.sa, addr_len) || send(fd, &kind, 1, 0) != 1) {
 		close(fd);
 		return -1;
 	}
@@ -243,12 +255,12 @@ static long mem_free_kb(void)
 
 static int listen_on(int port, int backlog)
 {
-	struct sockaddr_in a = addr;
-	int one = 1, fd = socket(family, SOCK_STREAM, 0);
+	typeof(addr) a = addr;
+	int one = 1, fd = stream();
 
-	a.sin_port = htons(port);
+	a.sin.sin_port = htons(port);
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (fd < 0 || bind(fd, (void *)&a, sizeof(a)) || listen(fd, backlog))
+	if (fd < 0 || bind(fd, &a.sa, addr_len) || listen(fd, backlog))
 		return -1;
 	return fd;
 }
@@ -256,7 +268,7 @@ static int listen_on(int port, int backlog)
 static int scale(const char *name, int n)
 {
 	struct rlimit rl = { 2 * n + 64, 2 * n + 64 };
-	int l = listen_on(ntohs(addr.sin_port), 1024), *fds = calloc(2 * n, sizeof(int)), open = 0;
+	int l = listen_on(ntohs(addr.sin.sin_port), 1024), *fds = calloc(2 * n, sizeof(int)), open = 0;
 	long long t0, t1, t2;
 	long before, held;
 
@@ -265,9 +277,9 @@ static int scale(const char *name, int n)
 	before = mem_free_kb();
 	t0 = now_ns();
 	while (open < n) {
-		int c = socket(family, SOCK_STREAM, 0), a;
+		int c = stream(), a;
 
-		if (c < 0 || connect(c, (void *)&addr, sizeof(addr)) || (a = accept(l, NULL, NULL)) < 0)
+		if (c < 0 || connect(c, &addr.sa, addr_len) || (a = accept(l, NULL, NULL)) < 0)
 			return fprintf(stderr, "scale: %d connections, then %s\n", open, strerror(errno)), 1;
 		fds[2 * open] = c;
 		fds[2 * open + 1] = a;
@@ -297,7 +309,7 @@ static int port_range(const char *range)
 
 static int ports(const char *name)
 {
-	int port = ntohs(addr.sin_port), l0 = listen_on(port, 1100), l1 = listen_on(port + 1, 1100);
+	int port = ntohs(addr.sin.sin_port), l0 = listen_on(port, 1100), l1 = listen_on(port + 1, 1100);
 	struct linger abort_close = { 1, 0 };
 	struct rlimit rl = { 4096, 4096 };
 	static int fds[2100];
@@ -311,11 +323,11 @@ static int ports(const char *name)
 	if (port_range("20000 20999"))
 		return perror("ports"), 1;
 	while (n < 2100) {
-		struct sockaddr_in a = addr;
-		int fd = socket(family, SOCK_STREAM, 0);
+		typeof(addr) a = addr;
+		int fd = stream();
 
-		a.sin_port = htons(port + n % 2);
-		if (fd < 0 || connect(fd, (void *)&a, sizeof(a))) {
+		a.sin.sin_port = htons(port + n % 2);
+		if (fd < 0 || connect(fd, &a.sa, addr_len)) {
 			err = errno;
 			close(fd);
 			break;
@@ -337,9 +349,20 @@ int main(int argc, char **argv)
 {
 	if (argc < 5)
 		return fprintf(stderr, "usage: see the source\n"), 2;
-	family = !strcmp(argv[2], "rtcp") ? AF_RTCP : AF_INET;
-	inet_pton(AF_INET, argv[3], &addr.sin_addr);
-	addr.sin_port = htons(atoi(argv[4]));
+	/* An IPv6 ADDR: AF_INET6, or RTCP's IPv6 sockets. */
+	if (strchr(argv[3], ':')) {
+		addr.sin6.sin6_family = AF_INET6;
+		inet_pton(AF_INET6, argv[3], &addr.sin6.sin6_addr);
+		addr_len = sizeof(addr.sin6);
+		family = !strcmp(argv[2], "rtcp") ? AF_RTCP : AF_INET6;
+		protocol = family == AF_RTCP ? RTCPPROTO_TCP6 : 0;
+	} else {
+		addr.sin.sin_family = AF_INET;
+		inet_pton(AF_INET, argv[3], &addr.sin.sin_addr);
+		addr_len = sizeof(addr.sin);
+		family = !strcmp(argv[2], "rtcp") ? AF_RTCP : AF_INET;
+	}
+	addr.sin.sin_port = htons(atoi(argv[4]));
 
 	if (!strcmp(argv[1], "serve"))
 		return serve();

@@ -5,7 +5,8 @@
 # namespaces, AF_INET then AF_RTCP in the same boot, each benchmark for
 # SECONDS: bulk throughput of one stream and of eight, request/response
 # latency (one byte each way on one connection), and the CRR loop
-# (connect, one byte each way, close); then nginx with wrk and iperf3,
+# (connect, one byte each way, close), and bulk and CRR again over IPv6
+# (AF_INET6 against RTCP's IPv6 sockets); then nginx with wrk and iperf3,
 # plain and under rtcpize. One line per run, then the ratios
 # AF_RTCP/AF_INET and rtcpize/plain: with RUNS rounds of it all, one
 # after the other (interleaved, so that no benchmark always runs at the
@@ -22,6 +23,7 @@ ip -n bench-a link add va type veth peer name vb netns bench-b
 ip -n bench-a link set lo up && ip -n bench-b link set lo up
 ip -n bench-a link set va up && ip -n bench-b link set vb up
 ip -n bench-a addr add 10.0.2.1/24 dev va && ip -n bench-b addr add 10.0.2.2/24 dev vb
+ip -n bench-a addr add fd00:2::1/64 dev va nodad && ip -n bench-b addr add fd00:2::2/64 dev vb nodad
 
 # One round of every benchmark, its figures in $out.
 round() {
@@ -35,18 +37,26 @@ round() {
 	srv_inet=$!
 	ip netns exec bench-b "$here/rtcp_bench" serve rtcp 10.0.2.2 9002 >/dev/null &
 	srv_rtcp=$!
+	# The same over IPv6: AF_INET6 and RTCP's IPv6 sockets.
+	ip netns exec bench-b "$here/rtcp_bench" serve inet fd00:2::2 9003 >/dev/null &
+	srv_inet6=$!
+	ip netns exec bench-b "$here/rtcp_bench" serve rtcp fd00:2::2 9004 >/dev/null &
+	srv_rtcp6=$!
 	sleep 0.5
-	for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs"; do
+	for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs" "bulk6 $secs 1" "crr6 $secs"; do
 		set -- $run
 		for family in inet rtcp; do
-			port=9001
+			port=9001 to=10.0.2.2
 			[ "$family" = rtcp ] && port=9002
-			ip netns exec bench-a "$here/rtcp_bench" "$1" "$family" 10.0.2.2 "$port" "${@:2}" |
+			if [ "${1%6}" != "$1" ]; then
+				to=fd00:2::2 port=$((port + 2))
+			fi
+			ip netns exec bench-a "$here/rtcp_bench" "${1%6}" "$family" "$to" "$port" "${@:2}" |
 				tee "$out/$1-${3:-x}-$family"
 		done
 	done
-	kill "$srv_inet" "$srv_rtcp"
-	wait "$srv_inet" "$srv_rtcp" 2>/dev/null
+	kill "$srv_inet" "$srv_rtcp" "$srv_inet6" "$srv_rtcp6"
+	wait "$srv_inet" "$srv_rtcp" "$srv_inet6" "$srv_rtcp6" 2>/dev/null
 
 	# Scale, over loopback in one namespace: SCALE_CONNS connections
 	# opened and held (time, and memory per connection), then closed; and
@@ -134,6 +144,8 @@ ratios() {
 	ratio "crr-x" 4 "CRR conn/s"
 	ratio "crr-x" 5 "CRR median"
 	ratio "crr-x" 6 "CRR p99"
+	ratio "bulk6-1" 4 "IPv6 bulk throughput, one stream" inet rtcp AF_RTCP6/AF_INET6
+	ratio "crr6-x" 4 "IPv6 CRR conn/s" inet rtcp AF_RTCP6/AF_INET6
 	ratio "scale-x" 5 "connections opened per second, ${SCALE_CONNS:-20000} held"
 	ratio "scale-x" 6 "memory per idle connection"
 	ratio "scale-x" 7 "time to close them"

@@ -11,7 +11,6 @@
 //! from one runs on IPv4's operations ([`crate::rtcp_af::of`]) while the
 //! socket shows `sockaddr_in6`s.
 
-use core::fmt;
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
@@ -51,7 +50,7 @@ pub(crate) static IPV6: AfOps = AfOps {
         let [w0, w1, w2, w3] = ep.addr.words().map(u32::swap_bytes);
         write!(f, "{w0:08X}{w1:08X}{w2:08X}{w3:08X}")
     },
-    fmt_addr: |ep, f| fmt_ipv6(ep.addr, f),
+    fmt_addr: |ep, f| write!(f, "{}", ep.addr),
 };
 
 /// The address as two words, high then low.
@@ -65,43 +64,6 @@ fn halves(a: Addr) -> [u64; 2] {
 fn raw_halves(a: Addr) -> [u64; 2] {
     let [a0, a1, a2, a3, a4, a5, a6, a7, b0, b1, b2, b3, b4, b5, b6, b7] = a.0;
     [u64::from_le_bytes([a0, a1, a2, a3, a4, a5, a6, a7]), u64::from_le_bytes([b0, b1, b2, b3, b4, b5, b6, b7])]
-}
-
-/// An IPv6 address as RFC 5952 writes it (`%pI6c`): lower-case groups,
-/// the first longest run of two or more zero groups as `::`, an IPv4
-/// address v4-mapped as `::ffff:a.b.c.d`.
-pub(crate) fn fmt_ipv6(a: Addr, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-    if a.is_v4() {
-        let [x, y, z, w] = a.ipv4().to_be_bytes();
-        return write!(f, "::ffff:{x}.{y}.{z}.{w}");
-    }
-    let g = a.groups();
-    // The longest run of zero groups (the first of equals), if two or more.
-    let (mut best, mut run) = ((0usize, 0usize), (0usize, 0usize));
-    for (i, &v) in g.iter().enumerate() {
-        if v == 0 {
-            run = if run.1 == 0 { (i, 1) } else { (run.0, run.1 + 1) };
-            if run.1 > best.1 {
-                best = run;
-            }
-        } else {
-            run = (0, 0);
-        }
-    }
-    let (start, len) = if best.1 >= 2 { best } else { (g.len(), 0) };
-    for (i, v) in g.iter().enumerate() {
-        if i == start {
-            f.write_str("::")?;
-        }
-        if i >= start && i < start + len {
-            continue;
-        }
-        if i != 0 && i != start + len {
-            f.write_str(":")?;
-        }
-        write!(f, "{v:x}")?;
-    }
-    Ok(())
 }
 
 /// `tcp_v6_connect`'s checks of the destination `dst` of an IPv6 socket,

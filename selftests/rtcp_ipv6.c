@@ -318,6 +318,79 @@ TEST_F(netns, v6only_before_and_after_bind)
 	}
 }
 
+/* With net.rtcp.syncookies 2, every IPv6 connection to an RTCP listener
+ * goes through a cookie (IPv6's MSS table), and carries bytes. */
+TEST_F(netns, syn_cookies_over_ipv6)
+{
+	long sent = rtcp_stat("SyncookiesSent"), recv = rtcp_stat("SyncookiesRecv");
+	int port, l, fd;
+
+	ASSERT_EQ(0, write_sysctl("/proc/sys/net/rtcp/syncookies", "2"));
+	l = listener(AF_RTCP, "::1", &port);
+	ASSERT_LE(0, l);
+	for (int i = 0; i < 3; i++) {
+		struct sockaddr_in6 dst = sin6_of("::1", port);
+
+		fd = stream6(i == 1 ? AF_RTCP : AF_INET6);
+		ASSERT_EQ(0, connect(fd, (void *)&dst, sizeof(dst)));
+		int a = accept(l, NULL, NULL);
+
+		ASSERT_LE(0, a);
+		EXPECT_EQ(0, exchange(fd, a, 3000)) TH_LOG("client %d", i);
+		close(a);
+		close(fd);
+	}
+	EXPECT_EQ(sent + 3, rtcp_stat("SyncookiesSent"));
+	EXPECT_EQ(recv + 3, rtcp_stat("SyncookiesRecv"));
+	close(l);
+}
+
+/* SOL_IPV6 options a TCP socket acts on: each value set, then read back,
+ * on a new socket of each family: the same answers. */
+TEST_F(netns, sockopts_like_inet6)
+{
+	static const struct { const char *name; int opt; int val; socklen_t len; } cases[] = {
+		{ "TCLASS 0xb8", IPV6_TCLASS, 0xb8, 4 },
+		{ "TCLASS 0xff (ECN bits kept)", IPV6_TCLASS, 0xff, 4 },
+		{ "TCLASS -1", IPV6_TCLASS, -1, 4 },
+		{ "TCLASS -2", IPV6_TCLASS, -2, 4 },
+		{ "TCLASS 256", IPV6_TCLASS, 256, 4 },
+		{ "TCLASS short", IPV6_TCLASS, 8, 2 },
+		{ "UNICAST_HOPS 7", IPV6_UNICAST_HOPS, 7, 4 },
+		{ "UNICAST_HOPS -1", IPV6_UNICAST_HOPS, -1, 4 },
+		{ "UNICAST_HOPS 256", IPV6_UNICAST_HOPS, 256, 4 },
+		{ "UNICAST_HOPS -2", IPV6_UNICAST_HOPS, -2, 4 },
+		{ "RECVERR 1", IPV6_RECVERR, 1, 4 },
+		{ "V6ONLY 1", IPV6_V6ONLY, 1, 4 },
+		{ "V6ONLY 7", IPV6_V6ONLY, 7, 4 },
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int set[2], get[2], val[2];
+
+		for (int f = 0; f < 2; f++) {
+			int fd = stream6(families6[f]);
+			socklen_t vl = sizeof(int);
+
+			ASSERT_LE(0, fd);
+			set[f] = res(setsockopt(fd, SOL_IPV6, cases[i].opt, &cases[i].val, cases[i].len));
+			val[f] = -100;
+			get[f] = res(getsockopt(fd, SOL_IPV6, cases[i].opt, &val[f], &vl));
+			close(fd);
+		}
+		EXPECT_EQ(set[0], set[1]) TH_LOG("%s: set AF_INET6 %d, AF_RTCP6 %d", cases[i].name, set[0], set[1]);
+		EXPECT_EQ(get[0], get[1]) TH_LOG("%s", cases[i].name);
+		EXPECT_EQ(val[0], val[1]) TH_LOG("%s: AF_INET6 reads %d, AF_RTCP6 %d", cases[i].name, val[0], val[1]);
+	}
+	/* An IPv4 socket has no SOL_IPV6 options (ip_setsockopt's answer). */
+	for (int f = 0; f < 2; f++) {
+		int fd = socket(f ? AF_RTCP : AF_INET, SOCK_STREAM, 0), one = 1;
+
+		EXPECT_EQ(-ENOPROTOOPT, res(setsockopt(fd, SOL_IPV6, IPV6_V6ONLY, &one, sizeof(one))));
+		close(fd);
+	}
+}
+
 /* connect() to ::ffff:127.0.0.1 goes over IPv4 to an AF_INET server,
  * and the socket names itself in the v4-mapped form. */
 TEST_F(netns, v4_mapped_connect)

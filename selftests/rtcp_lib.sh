@@ -63,6 +63,12 @@ setup() {
 		link set vb mtu ${MTU:-1500} up
 		addr add $ADDR_B/24 dev vb
 	EOF
+	# IPv6 too when the script names addresses for it (nodad: usable at
+	# once, no duplicate address detection to wait for).
+	if [ -n "${ADDR6_A:-}" ]; then
+		ip -n "$A" addr add "$ADDR6_A/64" dev va nodad || return 1
+		ip -n "$B" addr add "$ADDR6_B/64" dev vb nodad || return 1
+	fi
 	ip netns exec "$A" sleep 3600 </dev/null >/dev/null 2>&1 &
 	hold_a=$!
 	ip netns exec "$B" sleep 3600 </dev/null >/dev/null 2>&1 &

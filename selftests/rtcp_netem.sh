@@ -8,7 +8,8 @@
 # RTCP to RTCP; when segments are lost, RTCP's RetransSegs counter moves.
 #
 # rtcp_netem.sh [CASE...] runs the cases named (clean, loss_1, loss_5,
-# delay_50, delay_reorder, duplicate, mix), all by default; two runs at
+# delay_50, delay_reorder, duplicate, mix, and over IPv6 v6_clean and
+# v6_mix), all by default; two runs at
 # once use namespaces of their own.
 #
 # Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
@@ -18,6 +19,10 @@ A=rtcp-netem-a-$$
 B=rtcp-netem-b-$$
 ADDR_A=10.0.2.1
 ADDR_B=10.0.2.2
+ADDR6_A=fd00:2::1
+ADDR6_B=fd00:2::2
+# The server's address the transfers go to (the v6_ cases: IPv6's).
+to=$ADDR_B
 . "$(dirname "$(readlink -f "$0")")/rtcp_lib.sh"
 
 # netem with the arguments on both ends (none: no netem). Under netem each
@@ -48,11 +53,11 @@ retrans() {
 # $3; both must report the whole count.
 transfer() {
 	local client=$1 server=$2 port=$3 bytes=$4 sink_pid
-	ip netns exec "$B" "$tool" sink "$server" "$ADDR_B" "$port" >"$tmp/sink-$port" 2>&1 &
+	ip netns exec "$B" "$tool" sink "$server" "$to" "$port" >"$tmp/sink-$port" 2>&1 &
 	sink_pid=$!
 	wait_line "$tmp/sink-$port" ready || { echo "# the sink did not start"; return 1; }
 	local sent="" got="" line
-	if ! ip netns exec "$A" "$tool" send "$client" "$ADDR_B" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
+	if ! ip netns exec "$A" "$tool" send "$client" "$to" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
 		read -r sent <"$tmp/send-$port"
 		echo "# $client -> $server: the sender failed: $sent"
 		kill "$sink_pid" 2>/dev/null
@@ -98,13 +103,16 @@ test_delay_50() { three_ways 9060 1048576 0 delay 50ms; }
 test_delay_reorder() { three_ways 9030 1048576 0 delay 25ms 5ms reorder 25% 50%; }
 test_duplicate() { three_ways 9040 1048576 0 duplicate 5%; }
 test_mix() { three_ways 9050 1048576 1 loss 2% duplicate 2% delay 5ms reorder 10% 50%; }
+# The same over IPv6 (RTCP's IPv6 sockets, AF_INET6 TCP).
+test_v6_clean() { to=$ADDR6_B three_ways 9070 2097152 0; }
+test_v6_mix() { to=$ADDR6_B three_ways 9080 1048576 1 loss 2% duplicate 2% delay 5ms reorder 10% 50%; }
 
 ktap_print_header
 if ! setup; then
 	ktap_skip_all "cannot set up netns and veth"
 	exit "$KSFT_FAIL"
 fi
-cases=(clean loss_1 loss_5 delay_50 delay_reorder duplicate mix)
+cases=(clean loss_1 loss_5 delay_50 delay_reorder duplicate mix v6_clean v6_mix)
 declare -A what=(
 	[clean]="2 MiB over veth, all three pairings"
 	[loss_1]="1 MiB under 1% loss, intact, with retransmissions"
@@ -113,5 +121,7 @@ declare -A what=(
 	[delay_reorder]="1 MiB under 25 ms delay with reordering, intact"
 	[duplicate]="1 MiB under 5% duplication, intact"
 	[mix]="1 MiB under loss, duplication, delay and reordering, intact"
+	[v6_clean]="2 MiB over veth and IPv6, all three pairings"
+	[v6_mix]="1 MiB over IPv6 under loss, duplication, delay and reordering, intact"
 )
 run_cases "$@"

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Test helper for the shell selftests: one side of a connection, over
- * AF_RTCP or AF_INET.
+ * AF_RTCP or AF_INET. An IPv6 ADDR (with a %scope for a link-local one)
+ * makes the socket an IPv6 one: AF_INET6, or AF_RTCP's RTCPPROTO_TCP6.
  *
  *	rtcp_tool connect rtcp|inet ADDR PORT [MS] connect, print the time it
  *	                                          took in ms, keep the connection
@@ -23,6 +24,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
 #include <signal.h>
@@ -42,6 +44,24 @@ static int fail(const char *what)
 	return 1;
 }
 
+/* A socket address of either family, and its length. */
+struct addr {
+	union {
+		struct sockaddr sa;
+		struct sockaddr_in sin;
+		struct sockaddr_in6 sin6;
+	};
+	socklen_t len;
+};
+
+/* The peer's address as text. */
+static const char *addr_text(const struct addr *a, char *buf, size_t len)
+{
+	if (a->sa.sa_family == AF_INET6)
+		return inet_ntop(AF_INET6, &a->sin6.sin6_addr, buf, len);
+	return inet_ntop(AF_INET, &a->sin.sin_addr, buf, len);
+}
+
 static long now_ms(void)
 {
 	struct timespec ts;
@@ -52,12 +72,12 @@ static long now_ms(void)
 
 /* Listens on `addr`, says "ready", and accepts one connection: its fd,
  * or -1 (said why). */
-static int accept_one(int fd, struct sockaddr_in *addr)
+static int accept_one(int fd, struct addr *addr)
 {
 	int one = 1, c;
 
 	setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	if (bind(fd, (void *)addr, sizeof(*addr)) || listen(fd, 4))
+	if (bind(fd, &addr->sa, addr->len) || listen(fd, 4))
 		return fail("bind/listen"), -1;
 	printf("ready\n");
 	fflush(stdout);
@@ -111,7 +131,7 @@ static void bulk_event(const char *call, int err, short revents)
 #define BULK_PERIOD 65521	/* a prime: no segment size divides it */
 #define BULK_TICK 32768		/* the most sent each 100 ms */
 
-static int bulk(int fd, struct sockaddr_in *addr, int argc, char **argv)
+static int bulk(int fd, struct addr *addr, int argc, char **argv)
 {
 	/* The stream repeats pattern()'s first BULK_PERIOD bytes: sent
 	 * straight from this table and checked with memcmp(), which costs
@@ -136,7 +156,7 @@ static int bulk(int fd, struct sockaddr_in *addr, int argc, char **argv)
 		if (c < 0)
 			return 1;
 		close(fd);
-	} else if (connect(fd, (void *)addr, sizeof(*addr))) {
+	} else if (connect(fd, &addr->sa, addr->len)) {
 		return fail("connect");
 	}
 	if (fcntl(c, F_SETFL, O_NONBLOCK))
@@ -203,23 +223,27 @@ static int bulk(int fd, struct sockaddr_in *addr, int argc, char **argv)
 
 int main(int argc, char **argv)
 {
-	struct sockaddr_in addr = { .sin_family = AF_INET };
-	int family, fd;
+	struct addrinfo hints = { .ai_flags = AI_NUMERICHOST | AI_NUMERICSERV, .ai_socktype = SOCK_STREAM }, *ai;
+	struct addr addr;
+	int rtcp, v6, fd;
 
 	if (argc < 5)
 		return fprintf(stderr, "usage: see the source\n"), 2;
-	family = !strcmp(argv[2], "rtcp") ? AF_RTCP : AF_INET;
-	if (inet_pton(AF_INET, argv[3], &addr.sin_addr) != 1)
+	rtcp = !strcmp(argv[2], "rtcp");
+	if (getaddrinfo(argv[3], argv[4], &hints, &ai) || ai->ai_addrlen > sizeof(addr.sin6))
 		return fprintf(stderr, "bad address %s\n", argv[3]), 2;
-	addr.sin_port = htons(atoi(argv[4]));
-	fd = socket(family, SOCK_STREAM, 0);
+	memcpy(&addr.sa, ai->ai_addr, ai->ai_addrlen);
+	addr.len = ai->ai_addrlen;
+	freeaddrinfo(ai);
+	v6 = addr.sa.sa_family == AF_INET6;
+	fd = socket(rtcp ? AF_RTCP : addr.sa.sa_family, SOCK_STREAM, rtcp && v6 ? RTCPPROTO_TCP6 : 0);
 	if (fd < 0)
 		return fail("socket");
 
 	if (!strcmp(argv[1], "connect")) {
 		long start = now_ms();
 
-		if (connect(fd, (void *)&addr, sizeof(addr)))
+		if (connect(fd, &addr.sa, addr.len))
 			return fail("connect");
 		printf("connected %ld\n", now_ms() - start);
 		fflush(stdout);
@@ -234,20 +258,20 @@ int main(int argc, char **argv)
 		int one = 1, n = atoi(argv[5]);
 
 		setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-		if (bind(fd, (void *)&addr, sizeof(addr)) || listen(fd, 64))
+		if (bind(fd, &addr.sa, addr.len) || listen(fd, 64))
 			return fail("bind/listen");
 		printf("ready\n");
 		fflush(stdout);
 		for (int i = 0; i < n; i++) {
-			struct sockaddr_in peer;
-			socklen_t len = sizeof(peer);
-			char buf[INET_ADDRSTRLEN];
-			int c = accept(fd, (void *)&peer, &len);
+			struct addr peer;
+			char buf[INET6_ADDRSTRLEN];
+			int c;
 
+			peer.len = sizeof(peer.sin6);
+			c = accept(fd, &peer.sa, &peer.len);
 			if (c < 0)
 				return fail("accept");
-			printf("accepted %s:%d\n", inet_ntop(AF_INET, &peer.sin_addr, buf, sizeof(buf)),
-			       ntohs(peer.sin_port));
+			printf("accepted %s:%d\n", addr_text(&peer, buf, sizeof(buf)), ntohs(peer.sin.sin_port));
 			fflush(stdout);
 			/* Keep the connection until the peer is done with it. */
 			usleep(200000);
@@ -260,7 +284,7 @@ int main(int argc, char **argv)
 		unsigned long long len = strtoull(argv[5], NULL, 0), off = 0;
 		long start = now_ms();
 
-		if (connect(fd, (void *)&addr, sizeof(addr)))
+		if (connect(fd, &addr.sa, addr.len))
 			return fail("connect");
 		while (off < len) {
 			size_t n = len - off < sizeof(buf) ? len - off : sizeof(buf);

@@ -25,7 +25,9 @@ MTU=1400
 capture_start() {
 	ip netns exec "$B" tcpdump -i vb -nn -l -v "tcp port $2" >"$1.txt" 2>"$1.log" &
 	cap_pid=$!
-	wait_line "$1.log" "listening on"
+	# tcpdump under TCG, beside the other jobs, on a busy host: a bound
+	# on a hang, not on its start-up time.
+	wait_line "$1.log" "listening on" 120 || { echo "# tcpdump did not start: $(cat "$1.log")"; return 1; }
 }
 
 # Stops the capture once it holds the final ACK of port $2 (or after 30 s).

@@ -336,6 +336,12 @@ unsafe fn parse6(skb: *mut sys::sk_buff) -> Option<Parsed> {
     // while the bytes are looked at.
     let linear = |len: usize| unsafe { pull(skb, len) };
     let ip = ipv6::Ipv6::parse_fixed(linear(ipv6::HEADER_LEN)?)?;
+    // A v4-mapped address on an IPv6 packet is no connection's (RTCP's
+    // would be IPv4's): left to Linux, which drops it (`tcp_v6_rcv`,
+    // `tcp_v6_conn_request`).
+    if ip.src.is_v4() || ip.dst.is_v4() {
+        return None;
+    }
     // SAFETY: the skb is live.
     let skb_len = unsafe { (*skb).len } as usize;
     let total = ip.total_len.min(skb_len);

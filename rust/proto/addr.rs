@@ -7,6 +7,8 @@
 //! the core, the tables and a listener on `::` treat IPv4 and IPv6 peers
 //! alike; only the glue's family operations tell them apart.
 
+use core::fmt;
+
 /// The prefix of a v4-mapped address: 80 zero bits and 16 one bits.
 const V4_MAPPED_PREFIX: [u8; 12] = [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff];
 
@@ -93,6 +95,47 @@ impl Addr {
     }
 }
 
+/// An IPv6 address as RFC 5952 writes it (`%pI6c`): lower-case groups,
+/// the first longest run of two or more zero groups as `::`, an IPv4
+/// address v4-mapped as `::ffff:a.b.c.d`.
+impl fmt::Display for Addr {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let a = *self;
+        if a.is_v4() {
+            let [x, y, z, w] = a.ipv4().to_be_bytes();
+            return write!(f, "::ffff:{x}.{y}.{z}.{w}");
+        }
+        let g = a.groups();
+        // The longest run of zero groups (the first of equals), if two or more.
+        let (mut best, mut run) = ((0usize, 0usize), (0usize, 0usize));
+        for (i, &v) in g.iter().enumerate() {
+            if v == 0 {
+                run = if run.1 == 0 { (i, 1) } else { (run.0, run.1.saturating_add(1)) };
+                if run.1 > best.1 {
+                    best = run;
+                }
+            } else {
+                run = (0, 0);
+            }
+        }
+        let (start, len) = if best.1 >= 2 { best } else { (g.len(), 0) };
+        let end = start.saturating_add(len);
+        for (i, v) in g.iter().enumerate() {
+            if i == start {
+                f.write_str("::")?;
+            }
+            if i >= start && i < end {
+                continue;
+            }
+            if i != 0 && i != end {
+                f.write_str(":")?;
+            }
+            write!(f, "{v:x}")?;
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -136,6 +179,26 @@ mod tests {
         assert!(!Addr::ANY.overlaps(true, a4, false));
         assert!(Addr::ANY.overlaps(true, a6, true));
         assert!(!a6.overlaps(true, a4, false));
+    }
+
+    #[test]
+    fn shown_as_rfc5952_writes_them() {
+        let parse = |groups: [u16; 8]| {
+            let mut b = [0u8; 16];
+            for (i, g) in groups.iter().enumerate() {
+                b[2 * i..2 * i + 2].copy_from_slice(&g.to_be_bytes());
+            }
+            Addr(b).to_string()
+        };
+        assert_eq!(parse([0x2001, 0xdb8, 0, 0, 0, 0, 0, 1]), "2001:db8::1");
+        assert_eq!(parse([0; 8]), "::");
+        assert_eq!(parse([0, 0, 0, 0, 0, 0, 0, 1]), "::1");
+        assert_eq!(parse([0x2001, 0xdb8, 0, 0, 0, 0, 0, 0]), "2001:db8::");
+        assert_eq!(parse([1, 0, 0, 2, 0, 0, 0, 3]), "1:0:0:2::3");
+        assert_eq!(parse([1, 0, 0, 2, 0, 0, 3, 4]), "1::2:0:0:3:4");
+        assert_eq!(parse([1, 0, 2, 3, 4, 5, 6, 7]), "1:0:2:3:4:5:6:7");
+        assert_eq!(parse([0xfe80, 0, 0, 0, 0, 0, 0, 0xa]), "fe80::a");
+        assert_eq!(Addr::v4(0x0a00_0001).to_string(), "::ffff:10.0.0.1");
     }
 
     proptest! {

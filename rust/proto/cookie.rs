@@ -26,8 +26,16 @@ use super::request::{Request, RequestOutcome};
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
 
-/// The peer MSS values a cookie can name (`msstab`).
+/// The peer MSS values a cookie of an IPv4 connection can name (`msstab`).
 pub const MSS_TABLE: [u16; 4] = [536, 1300, 1440, 1460];
+/// The same over IPv6 (`msstab` of `net/ipv6/syncookies.c`: the usual
+/// MTUs less IPv6's 60 bytes of headers).
+pub const MSS_TABLE_V6: [u16; 4] = [1280 - 60, 1480 - 60, 1500 - 60, 9000 - 60];
+
+/// The table of a connection with the peer `remote`.
+fn table(remote: Endpoint) -> &'static [u16; 4] {
+    if remote.addr.is_v4() { &MSS_TABLE } else { &MSS_TABLE_V6 }
+}
 /// Bits of the cookie below the minute counter (`COOKIEBITS`).
 pub const COOKIE_BITS: u32 = 24;
 const COOKIE_MASK: u32 = (1 << COOKIE_BITS) - 1;
@@ -45,11 +53,11 @@ pub trait CookieHash {
     fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32;
 }
 
-/// The index in [`MSS_TABLE`] of the largest value not above `mss` (the
+/// The index in `table` of the largest value not above `mss` (the
 /// smallest entry when all are above).
-fn mss_index(mss: u16) -> u32 {
+fn mss_index(table: &[u16; 4], mss: u16) -> u32 {
     let mut i = 0;
-    for (n, &m) in (0u32..).zip(MSS_TABLE.iter()) {
+    for (n, &m) in (0u32..).zip(table.iter()) {
         if mss >= m {
             i = n;
         }
@@ -95,7 +103,7 @@ pub fn check(
     }
     let count = minute.wrapping_sub(diff);
     let index = c.wrapping_sub(h.hash(local, remote, count, 1)) & COOKIE_MASK;
-    MSS_TABLE.get(usize::try_from(index).ok()?).copied()
+    table(remote).get(usize::try_from(index).ok()?).copied()
 }
 
 /// Our TSval's clock part with the options in its low bits, never ahead of
@@ -131,7 +139,7 @@ impl<H: CookieHash> Cookies<'_, H> {
     pub fn synack(&self, cfg: Config, local: Endpoint, remote: Endpoint, syn: &Segment, now: u64) -> Segment {
         let (h, minute, ts_offset) = (self.hash, self.minute, self.ts_offset);
         let peer_mss = syn.options.mss.filter(|&m| m > 0).unwrap_or(DEFAULT_MSS);
-        let index = mss_index(peer_mss);
+        let index = mss_index(table(remote), peer_mss);
         let iss = make(h, local, remote, syn.seq, index, minute);
         // Without timestamps, the cookie cannot carry window scale or SACK.
         let mut syn = *syn;
@@ -208,6 +216,7 @@ impl<H: CookieHash> Cookies<'_, H> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::addr::Addr;
     use crate::conn::tests::{CLIENT, SERVER};
     use crate::state::State;
     use proptest::prelude::*;
@@ -218,7 +227,9 @@ mod tests {
     impl CookieHash for TestHash {
         fn hash(&self, local: Endpoint, remote: Endpoint, count: u32, key: usize) -> u32 {
             let mut x = self.0 ^ (key as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15);
-            for v in [local.addr.ipv4(), remote.addr.ipv4(), u32::from(local.port) << 16 | u32::from(remote.port), count] {
+            let [l0, l1, l2, l3] = local.addr.words();
+            let [r0, r1, r2, r3] = remote.addr.words();
+            for v in [l0, l1, l2, l3, r0, r1, r2, r3, u32::from(local.port) << 16 | u32::from(remote.port), count] {
                 x = (x ^ u64::from(v)).wrapping_mul(0xff51_afd7_ed55_8ccd);
                 x ^= x >> 33;
             }
@@ -276,12 +287,23 @@ mod tests {
 
     #[test]
     fn mss_index_takes_the_largest_entry_not_above() {
-        assert_eq!(mss_index(0), 0);
-        assert_eq!(mss_index(536), 0);
-        assert_eq!(mss_index(1299), 0);
-        assert_eq!(mss_index(1300), 1);
-        assert_eq!(mss_index(1460), 3);
-        assert_eq!(mss_index(9000), 3);
+        assert_eq!(mss_index(&MSS_TABLE, 0), 0);
+        assert_eq!(mss_index(&MSS_TABLE, 536), 0);
+        assert_eq!(mss_index(&MSS_TABLE, 1299), 0);
+        assert_eq!(mss_index(&MSS_TABLE, 1300), 1);
+        assert_eq!(mss_index(&MSS_TABLE, 1460), 3);
+        assert_eq!(mss_index(&MSS_TABLE, 9000), 3);
+    }
+
+    #[test]
+    fn ipv6_cookies_name_ipv6_mss_values() {
+        let v6 = |last, port| Endpoint { addr: Addr([0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, last]), port };
+        let (server, client) = (v6(1, 80), v6(2, 40000));
+        for (mss, want) in [(1300u16, 1220u16), (1440, 1440), (1460, 1440), (9000, 8940), (536, 1220)] {
+            let i = mss_index(table(client), mss);
+            let c = make(&H, server, client, SeqNum(5), i, MINUTE);
+            assert_eq!(check(&H, server, client, c, SeqNum(5), MINUTE), Some(want), "mss {mss}");
+        }
     }
 
     #[test]
@@ -436,7 +458,7 @@ mod tests {
         #[test]
         fn cookies_round_trip(irs in any::<u32>(), mss in any::<u16>(), minute in any::<u32>(), key in any::<u64>()) {
             let h = TestHash(key);
-            let i = mss_index(mss);
+            let i = mss_index(&MSS_TABLE, mss);
             let c = make(&h, SERVER, CLIENT, SeqNum(irs), i, minute);
             let want = MSS_TABLE[i as usize];
             prop_assert_eq!(check(&h, SERVER, CLIENT, c, SeqNum(irs), minute), Some(want));

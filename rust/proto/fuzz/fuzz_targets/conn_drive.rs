@@ -26,6 +26,9 @@ use std::collections::VecDeque;
 
 const A: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0001), port: 40000 };
 const B: Endpoint = Endpoint { addr: Addr::v4(0x0a00_0002), port: 80 };
+/// The same ends over IPv6 (the setup byte's bit 5 picks them).
+const A6: Endpoint = Endpoint { addr: Addr([0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 1]), port: 40000 };
+const B6: Endpoint = Endpoint { addr: Addr([0x20, 1, 0x0d, 0xb8, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 2]), port: 80 };
 
 /// The script: bytes taken from the front, zeros once it ends.
 struct Script<'a>(&'a [u8]);
@@ -109,7 +112,7 @@ fn segment(sc: &mut Script<'_>, from: Endpoint, to: Option<&Conn>) -> (Segment, 
     let urgent = sc.u16();
     let plen = usize::from(sc.u16() % 3000);
     let payload: Vec<u8> = (0..plen).map(|i| (i as u8) ^ kind).collect();
-    let dst_port = if from == A { B.port } else { A.port };
+    let dst_port = if from.port == A.port { B.port } else { A.port };
     let seg = Segment { src_port: from.port, dst_port, seq, ack, flags, window, urgent, options, ..Segment::default() };
     (seg, payload)
 }
@@ -141,12 +144,13 @@ fuzz_target!(|data: &[u8]| {
     };
     let peer_cfg = Config { sack: setup & 8 != 0, timestamps: setup & 16 != 0, ..cfg };
     let mut now = u64::from(sc.u16());
+    let (a_end, b_end) = if setup & 32 != 0 { (A6, B6) } else { (A, B) };
     let (tx, rx) = (256 + usize::from(sc.u16()), rx_capacity(&cfg));
 
     // The handshake, the client A to the listener B.
-    let (mut a, syn) = Conn::connect(cfg, A, B, SeqNum(sc.u32()), sc.u32(), now);
+    let (mut a, syn) = Conn::connect(cfg, a_end, b_end, SeqNum(sc.u32()), sc.u32(), now);
     assert_eq!(listen_segment(&syn), ListenAction::Syn);
-    let (mut req, synack) = Request::new(peer_cfg, B, A, &syn, SeqNum(sc.u32()), sc.u32(), now);
+    let (mut req, synack) = Request::new(peer_cfg, b_end, a_end, &syn, SeqNum(sc.u32()), sc.u32(), now);
     let Some(ack) = a.on_segment(&synack, 0, now).reply else { return };
     let RequestOutcome::Established(b) = req.on_segment(&ack, 0, now) else { return };
     let mut ends =
@@ -162,7 +166,7 @@ fuzz_target!(|data: &[u8]| {
         steps += 1;
         let op = sc.u8();
         let i = usize::from(op >> 7);
-        let (me, peer) = if i == 0 { (A, B) } else { (B, A) };
+        let (me, peer) = if i == 0 { (a_end, b_end) } else { (b_end, a_end) };
         match op & 0x7f {
             // A forged segment to one end.
             0..=19 => {
@@ -234,12 +238,12 @@ fuzz_target!(|data: &[u8]| {
                     }
                 } else if listen_segment(&seg) == ListenAction::Syn {
                     if op & 1 != 0 {
-                        let (r, _) = Request::new(peer_cfg, B, me, &seg, SeqNum(sc.u32()), 3, now);
+                        let (r, _) = Request::new(peer_cfg, b_end, me, &seg, SeqNum(sc.u32()), 3, now);
                         listener = Some(r);
                     } else {
-                        let _ = cookies.synack(peer_cfg, B, me, &seg, now);
+                        let _ = cookies.synack(peer_cfg, b_end, me, &seg, now);
                     }
-                } else if let Some(c) = cookies.accept(peer_cfg, B, me, &seg, now) {
+                } else if let Some(c) = cookies.accept(peer_cfg, b_end, me, &seg, now) {
                     assert!(!c.snd_nxt.before(c.snd_una));
                 }
             }

@@ -1,0 +1,200 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+#
+# RTCP's IPv6 sockets over real netdevices: two network namespaces joined
+# by a veth pair (MTU 1400, addresses without duplicate address detection),
+# Linux's TCP (AF_INET6) on one end and RTCP on the other, both ways, and
+# RTCP on both ends. A capture on the receiving side checks what went on
+# the wire: the SYN offers MSS 1340 (the MTU less IPv6's 40 bytes and
+# TCP's 20), SACK, timestamps and window scale, the SYN-ACK answers in
+# kind. Then: a connection to a link-local address, with its scope (and
+# EINVAL without one); 64 MiB each way between RTCP and Linux's TCP, every
+# byte checked; and path MTU discovery through a router whose far link
+# has IPv6's least MTU (1280): its ICMPv6 packet-too-big lowers the RTCP
+# sender's segments, as the capture behind the router shows, and the
+# transfer arrives intact.
+#
+# Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
+
+set -u
+A=rtcp-v6-a-$$
+B=rtcp-v6-b-$$
+ADDR_A=10.0.16.1
+ADDR_B=10.0.16.2
+ADDR6_A=fd00:16::1
+ADDR6_B=fd00:16::2
+MTU=1400
+. "$(dirname "$(readlink -f "$0")")/rtcp_lib.sh"
+
+# The namespaces of the path MTU case: a client, a router, a server.
+PA=rtcp-v6-pa-$$
+PR=rtcp-v6-pr-$$
+PB=rtcp-v6-pb-$$
+cleanup6() {
+	ip netns del "$PA" 2>/dev/null
+	ip netns del "$PR" 2>/dev/null
+	ip netns del "$PB" 2>/dev/null
+	cleanup
+}
+trap cleanup6 EXIT
+
+# Starts a capture in namespace $2 on device $3 of filter $4, decoded
+# (-v) into $1.txt as it goes.
+capture_start() {
+	ip netns exec "$2" tcpdump -i "$3" -nn -l -v "$4" >"$1.txt" 2>"$1.log" &
+	cap_pid=$!
+	# tcpdump under TCG, beside the other jobs, on a busy host: a bound
+	# on a hang, not on its start-up time.
+	wait_line "$1.log" "listening on" 120 || { echo "# tcpdump did not start: $(cat "$1.log")"; return 1; }
+}
+
+capture_stop() {
+	kill "$cap_pid" 2>/dev/null
+	wait "$cap_pid" 2>/dev/null
+}
+
+# One handshake from a client of kind $1 in A to a server of kind $2 in B,
+# on port $3, over IPv6; the capture must show the options both ways.
+handshake() {
+	local client=$1 server=$2 port=$3 pcap=$tmp/$1-$2
+	capture_start "$pcap" "$B" vb "tcp port $port" || return 1
+	ip netns exec "$B" "$tool" serve "$server" "$ADDR6_B" "$port" 1 >"$tmp/srv-$port" 2>&1 &
+	local srv=$!
+	wait_line "$tmp/srv-$port" ready || { echo "# the server did not start"; return 1; }
+	ip netns exec "$A" "$tool" connect "$client" "$ADDR6_B" "$port" || return 1
+	wait "$srv" || return 1
+	wait_line "$pcap.txt" "> $ADDR6_B.$port: Flags [.]" || echo "# no final ACK in the capture"
+	capture_stop
+	local syn="" synack="" line
+	while IFS= read -r line; do
+		[[ -z $syn && $line == *"$ADDR6_A."*" > $ADDR6_B.$port: Flags [S],"* ]] && syn=$line
+		[[ -z $synack && $line == *"$ADDR6_B.$port > $ADDR6_A."*": Flags [S.],"* ]] && synack=$line
+	done <"$pcap.txt"
+	echo "# SYN:     $syn"
+	echo "# SYN-ACK: $synack"
+	if [ -z "$syn" ] || [ -z "$synack" ]; then
+		while IFS= read -r line; do echo "# capture: $line"; done <"$pcap.txt"
+		return 1
+	fi
+	for seg in "$syn" "$synack"; do
+		[[ $seg == *"mss 1340"* ]] || { echo "# no MSS 1340"; return 1; }
+		[[ $seg == *"sackOK"* ]] || { echo "# no SACK-permitted"; return 1; }
+		[[ $seg == *"TS val"* ]] || { echo "# no timestamps"; return 1; }
+		[[ $seg == *"wscale"* ]] || { echo "# no window scale"; return 1; }
+	done
+	local tsval="" ecr=""
+	[[ $syn =~ TS\ val\ ([0-9]+)\ ecr ]] && tsval=${BASH_REMATCH[1]}
+	[[ $synack =~ TS\ val\ [0-9]+\ ecr\ ([0-9]+) ]] && ecr=${BASH_REMATCH[1]}
+	[ -n "$tsval" ] && [ "$tsval" = "$ecr" ] || { echo "# TSecr $ecr is not TSval $tsval"; return 1; }
+	grep -q "accepted $ADDR6_A:" "$tmp/srv-$port" || { echo "# the server saw: $(cat "$tmp/srv-$port")"; return 1; }
+}
+
+test_rtcp_to_linux() { handshake rtcp inet 8101; }
+test_linux_to_rtcp() { handshake inet rtcp 8102; }
+test_rtcp_to_rtcp() { handshake rtcp rtcp 8103; }
+
+# A link-local server address: reached with the client's interface as
+# its scope; without one, connect() is EINVAL (as AF_INET6's).
+test_link_local() {
+	ip -n "$A" addr add fe80::a/64 dev va nodad || return 1
+	ip -n "$B" addr add fe80::b/64 dev vb nodad || return 1
+	ip netns exec "$B" "$tool" serve rtcp "fe80::b%vb" 8104 1 >"$tmp/srv-ll" 2>&1 &
+	local srv=$!
+	wait_line "$tmp/srv-ll" ready || { echo "# the server did not start: $(cat "$tmp/srv-ll")"; return 1; }
+	local err
+	err=$(ip netns exec "$A" "$tool" connect rtcp fe80::b 8104 2>&1)
+	echo "# without a scope: $err"
+	[[ $err == *"Invalid argument"* ]] || { kill "$srv"; return 1; }
+	ip netns exec "$A" "$tool" connect rtcp "fe80::b%va" 8104 || { kill "$srv"; return 1; }
+	wait "$srv" || return 1
+	echo "# $(cat "$tmp/srv-ll" | tail -1)"
+	grep -q "accepted fe80::a:" "$tmp/srv-ll"
+}
+
+# $3 bytes from a client of kind $1 in A to a sink of kind $2 in B on port
+# $4, over IPv6 (or the address $5); both must report the whole count.
+transfer() {
+	local client=$1 server=$2 bytes=$3 port=$4 to=${5:-$ADDR6_B} ns_c=${6:-$A} ns_s=${7:-$B}
+	ip netns exec "$ns_s" "$tool" sink "$server" "$to" "$port" >"$tmp/sink-$port" 2>&1 &
+	local sink=$!
+	wait_line "$tmp/sink-$port" ready || { echo "# the sink did not start"; return 1; }
+	if ! ip netns exec "$ns_c" "$tool" send "$client" "$to" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
+		echo "# $client -> $server: the sender failed: $(cat "$tmp/send-$port")"
+		kill "$sink" 2>/dev/null
+		wait "$sink"
+		return 1
+	fi
+	wait "$sink"
+	local got
+	got=$(grep received "$tmp/sink-$port")
+	echo "# $client -> $server: $(cat "$tmp/send-$port"); sink: $got"
+	[ "$got" = "received $bytes" ]
+}
+
+test_integrity_64m() {
+	transfer rtcp inet 67108864 8105 && transfer inet rtcp 67108864 8106
+}
+
+# Client PA, router PR, server PB: fd00:17::/64 between PA and PR (MTU
+# 1500), fd00:18::/64 between PR and PB, whose router end has MTU 1280
+# (PB's own end 1500, so that PB offers MSS 1440 and only the path is
+# narrower). RTCP in PA sends 1 MiB to Linux's TCP in PB; the router
+# answers its first full segments with packet too big; behind the
+# router (which cuts its GSO packets into segments: gso_max_segs 1) no
+# packet is longer than 1280 bytes and the data segments carry 1208
+# bytes (1280 less 40, 20, and 12 of timestamps).
+test_pmtu() {
+	printf 'netns add %s\nnetns add %s\nnetns add %s\n' "$PA" "$PR" "$PB" | ip -batch - || return 1
+	ip -n "$PA" -batch - <<-EOF || return 1
+		link set lo up
+		link add pa type veth peer name ra netns $PR
+		link set pa up
+		addr add fd00:17::1/64 dev pa nodad
+		route add default via fd00:17::2
+	EOF
+	ip -n "$PB" -batch - <<-EOF || return 1
+		link set lo up
+		link add pb type veth peer name rb netns $PR
+		link set pb up
+		addr add fd00:18::2/64 dev pb nodad
+		route add default via fd00:18::1
+	EOF
+	ip -n "$PR" -batch - <<-EOF || return 1
+		link set lo up
+		link set ra up
+		link set rb mtu 1280 gso_max_segs 1 up
+		addr add fd00:17::2/64 dev ra nodad
+		addr add fd00:18::1/64 dev rb nodad
+	EOF
+	ip netns exec "$PR" sysctl -qw net.ipv6.conf.all.forwarding=1 || return 1
+	local pcap=$tmp/pmtu
+	capture_start "$pcap" "$PB" pb "tcp port 8107" || return 1
+	transfer rtcp inet 1048576 8107 fd00:18::2 "$PA" "$PB" || { capture_stop; return 1; }
+	capture_stop
+	local line longest=0 data=0 len
+	while IFS= read -r line; do
+		if [[ $line =~ payload\ length:\ ([0-9]+) ]]; then
+			len=$((BASH_REMATCH[1] + 40))
+			[ "$len" -gt "$longest" ] && longest=$len
+		fi
+		[[ $line == *"fd00:17::1."*" > fd00:18::2.8107: Flags [.],"*"length 1208"* ]] && data=$((data + 1))
+	done <"$pcap.txt"
+	local ptb
+	ptb=$(ip netns exec "$PR" cat /proc/net/snmp6 | while read -r k v; do [ "$k" = Icmp6OutPktTooBigs ] && echo "$v"; done)
+	echo "# behind the router: longest packet $longest bytes, $data data segments of 1208 bytes; the router sent ${ptb:-?} packet too big"
+	[ "$longest" -gt 0 ] && [ "$longest" -le 1280 ] && [ "$data" -gt 0 ] && [ "${ptb:-0}" -ge 1 ]
+}
+
+ktap_print_header
+if ! setup; then
+	ktap_skip_all "cannot set up netns and veth"
+	exit "$KSFT_FAIL"
+fi
+ktap_set_plan 6
+ktap_test_result "RTCP client to Linux TCP server over IPv6 veth, options on the wire" test_rtcp_to_linux
+ktap_test_result "Linux TCP client to RTCP server over IPv6 veth, options on the wire" test_linux_to_rtcp
+ktap_test_result "RTCP to RTCP over IPv6 veth, options on the wire" test_rtcp_to_rtcp
+ktap_test_result "a link-local server: reached with a scope, EINVAL without" test_link_local
+ktap_test_result "64 MiB each way between RTCP and Linux TCP over IPv6, intact" test_integrity_64m
+ktap_test_result "ICMPv6 packet too big from a router lowers RTCP's segments (PMTU)" test_pmtu
+ktap_finished
