@@ -6,7 +6,7 @@
 //! C headers: [`include/linux/skbuff.h`], [`include/net/ip.h`],
 //! [`include/net/ipv6.h`].
 
-use crate::proto::{addr::Addr, ipv4, ipv6, segment::Segment};
+use crate::proto::{addr::Addr, conn::Endpoint, ipv4, ipv6, segment::Segment};
 use crate::sys;
 use core::ptr::NonNull;
 use kernel::prelude::*;
@@ -70,6 +70,8 @@ pub(crate) struct TcpSkb {
     src: Addr,
     dst: Addr,
     tcp_len: usize,
+    /// IPv6's flow label of the connection.
+    label: u32,
 }
 
 /// The most TCP bytes (header and payload) one skb carries: an IPv4
@@ -154,7 +156,12 @@ pub(crate) fn build(src: Addr, dst: Addr, seg: &Segment, payload: Option<(&Share
             sys::rtcp_helper_skb_set_gso_tcp(p, mss as u16, segs, v6);
         }
     }
-    Ok(TcpSkb { skb, src, dst, tcp_len })
+    let label = if v6 {
+        ipv6::flow_label(Endpoint { addr: src, port: seg.src_port }, Endpoint { addr: dst, port: seg.dst_port })
+    } else {
+        0
+    };
+    Ok(TcpSkb { skb, src, dst, tcp_len, label })
 }
 
 /// The bytes of an skb (`skb->len`).
@@ -178,7 +185,7 @@ pub(crate) const LINEAR_MAX: usize = 2048;
 pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Result {
     let ttl = if key.ttl != 0 { key.ttl } else { route.hoplimit() };
     let df = !route.mtu_locked();
-    let TcpSkb { skb, src, dst, tcp_len } = t;
+    let TcpSkb { skb, src, dst, tcp_len, .. } = t;
     let p = skb.skb.as_ptr();
     // SAFETY: `build` kept `HEADER_LEN` bytes of headroom in front of the
     // TCP header; they become the IP header.
@@ -206,13 +213,13 @@ pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Resu
 /// with IRQs off.
 pub(crate) fn transmit6(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Result {
     let hops = if key.ttl != 0 { key.ttl } else { route.hoplimit() };
-    let TcpSkb { skb, src, dst, tcp_len } = t;
+    let TcpSkb { skb, src, dst, tcp_len, label } = t;
     let p = skb.skb.as_ptr();
     // SAFETY: `build` kept `ipv6::HEADER_LEN` bytes of headroom in front
     // of the TCP header of an IPv6 segment; they become the IPv6 header.
     let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv6::HEADER_LEN as u32).cast::<u8>(), ipv6::HEADER_LEN) };
     let ip: &mut [u8; ipv6::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
-    ipv6::emit_tcp(ip, &src, &dst, tcp_len, key.tos, hops).ok_or(EMSGSIZE)?;
+    ipv6::emit_tcp(ip, &src, &dst, tcp_len, key.tos, label, hops).ok_or(EMSGSIZE)?;
     // SAFETY: `p` is our skb with the IPv6 header at its data;
     // `skb_dst_set` takes over the route's reference.
     unsafe {

@@ -8,6 +8,7 @@
 //! reassembly: the fragments of a TCP segment are left to Linux.
 
 use super::addr::Addr;
+use super::conn::Endpoint;
 
 /// The fixed IPv6 header.
 pub const HEADER_LEN: usize = 40;
@@ -104,14 +105,27 @@ pub fn ext_step(next: u8, head: [u8; 2]) -> Option<Option<(u8, usize)>> {
     }
 }
 
+/// The flow label of a connection's packets (RFC 6437), as Linux's
+/// `ip6_make_flowlabel` derives it from the flow's hash when
+/// `net.ipv6.auto_flowlabels` asks (its default): 20 bits of a hash of
+/// the four-tuple, the same for every packet of the connection, never 0.
+pub fn flow_label(local: Endpoint, remote: Endpoint) -> u32 {
+    let label = super::reuseport::flow_hash(local, remote).rotate_left(16) & FLOWLABEL_MASK;
+    if label == 0 { 1 } else { label }
+}
+
+/// The flow label's bits of the first word.
+pub const FLOWLABEL_MASK: u32 = 0x000f_ffff;
+
 /// Writes a fixed header for a TCP segment of `payload_len` bytes from
-/// `src` to `dst`, with the traffic class `tclass` and `hop_limit`, no
-/// flow label and no extension header. `None` if the payload exceeds 64
+/// `src` to `dst`, with the traffic class `tclass`, the flow label `label`
+/// and `hop_limit`, no extension header. `None` if the payload exceeds 64
 /// KiB.
-pub fn emit_tcp(buf: &mut [u8; HEADER_LEN], src: &Addr, dst: &Addr, payload_len: usize, tclass: u8, hop_limit: u8) -> Option<()> {
+pub fn emit_tcp(buf: &mut [u8; HEADER_LEN], src: &Addr, dst: &Addr, payload_len: usize, tclass: u8, label: u32, hop_limit: u8) -> Option<()> {
     let [p0, p1] = u16::try_from(payload_len).ok()?.to_be_bytes();
+    let [_, l0, l1, l2] = (label & FLOWLABEL_MASK).to_be_bytes();
     let mut words = [0u8; 8];
-    words.copy_from_slice(&[0x60 | tclass >> 4, tclass << 4, 0, 0, p0, p1, NEXTHDR_TCP, hop_limit]);
+    words.copy_from_slice(&[0x60 | tclass >> 4, tclass << 4 | l0, l1, l2, p0, p1, NEXTHDR_TCP, hop_limit]);
     let (head, addrs) = buf.split_at_mut(8);
     head.copy_from_slice(&words);
     let (s, d) = addrs.split_at_mut(16);
@@ -153,13 +167,19 @@ pub(crate) mod tests {
     #[test]
     fn emit_then_parse() {
         let mut h = [0u8; HEADER_LEN];
-        emit_tcp(&mut h, &addr(1), &addr(2), 20, 0xb8, 7).unwrap();
+        emit_tcp(&mut h, &addr(1), &addr(2), 20, 0xb8, 0xabcde, 7).unwrap();
+        assert_eq!(u32::from_be_bytes([h[0], h[1], h[2], h[3]]), 0x6b8a_bcde);
         let mut p = h.to_vec();
         p.resize(60, 0);
         let got = Ipv6::parse(&p).unwrap();
         assert_eq!(got, Ipv6 { src: addr(1), dst: addr(2), protocol: NEXTHDR_TCP, header_len: 40, total_len: 60, tclass: 0xb8 });
         assert_eq!(h[7], 7);
-        assert!(emit_tcp(&mut h, &addr(1), &addr(2), 65_536, 0, 64).is_none());
+        assert!(emit_tcp(&mut h, &addr(1), &addr(2), 65_536, 0, 1, 64).is_none());
+        let (a, b) = (Endpoint { addr: addr(1), port: 1 }, Endpoint { addr: addr(2), port: 2 });
+        let l = flow_label(a, b);
+        assert!(l != 0 && l <= FLOWLABEL_MASK);
+        assert_eq!(l, flow_label(a, b));
+        assert_ne!(l, flow_label(a, Endpoint { port: 3, ..b }));
     }
 
     #[test]
