@@ -14,6 +14,10 @@
 # sender's segments, as the capture behind the router shows, and the
 # transfer arrives intact.
 #
+# rtcp_veth6.sh [CASE...] runs the cases named (rtcp_to_linux,
+# linux_to_rtcp, rtcp_to_rtcp, link_local, integrity_64m, pmtu), all by
+# default; two runs at once use namespaces of their own.
+#
 # Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
 
 set -u
@@ -190,11 +194,13 @@ if ! setup; then
 	ktap_skip_all "cannot set up netns and veth"
 	exit "$KSFT_FAIL"
 fi
-ktap_set_plan 6
-ktap_test_result "RTCP client to Linux TCP server over IPv6 veth, options on the wire" test_rtcp_to_linux
-ktap_test_result "Linux TCP client to RTCP server over IPv6 veth, options on the wire" test_linux_to_rtcp
-ktap_test_result "RTCP to RTCP over IPv6 veth, options on the wire" test_rtcp_to_rtcp
-ktap_test_result "a link-local server: reached with a scope, EINVAL without" test_link_local
-ktap_test_result "64 MiB each way between RTCP and Linux TCP over IPv6, intact" test_integrity_64m
-ktap_test_result "ICMPv6 packet too big from a router lowers RTCP's segments (PMTU)" test_pmtu
-ktap_finished
+cases=(rtcp_to_linux linux_to_rtcp rtcp_to_rtcp link_local integrity_64m pmtu)
+declare -A what=(
+	[rtcp_to_linux]="RTCP client to Linux TCP server over IPv6 veth, options on the wire"
+	[linux_to_rtcp]="Linux TCP client to RTCP server over IPv6 veth, options on the wire"
+	[rtcp_to_rtcp]="RTCP to RTCP over IPv6 veth, options on the wire"
+	[link_local]="a link-local server: reached with a scope, EINVAL without"
+	[integrity_64m]="64 MiB each way between RTCP and Linux TCP over IPv6, intact"
+	[pmtu]="ICMPv6 packet too big from a router lowers RTCP's segments (PMTU)"
+)
+run_cases "$@"
