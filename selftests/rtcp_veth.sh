@@ -41,7 +41,9 @@ capture_stop() {
 server_start() {
 	ip netns exec "$B" "$tool" serve "$2" "$ADDR_B" "$3" "$4" >"$1" 2>&1 &
 	srv_pid=$!
-	wait_line "$1" ready
+	# A bound on a hang: under TCG beside the other jobs a program's start
+	# can take tens of seconds.
+	wait_line "$1" ready 120 || { echo "# the server did not start: $(cat "$1")"; return 1; }
 }
 
 # One handshake from a client of kind $1 in A to a server of kind $2 in B,

@@ -64,7 +64,7 @@ handshake() {
 	capture_start "$pcap" "$B" vb "tcp port $port" || return 1
 	ip netns exec "$B" "$tool" serve "$server" "$ADDR6_B" "$port" 1 >"$tmp/srv-$port" 2>&1 &
 	local srv=$!
-	wait_line "$tmp/srv-$port" ready || { echo "# the server did not start"; return 1; }
+	wait_line "$tmp/srv-$port" ready 120 || { echo "# the server did not start: $(cat "$tmp/srv-$port")"; return 1; }
 	ip netns exec "$A" "$tool" connect "$client" "$ADDR6_B" "$port" || return 1
 	wait "$srv" || return 1
 	wait_line "$pcap.txt" "> $ADDR6_B.$port: Flags [.]" || echo "# no final ACK in the capture"
@@ -104,7 +104,7 @@ test_link_local() {
 	ip -n "$B" addr add fe80::b/64 dev vb nodad || return 1
 	ip netns exec "$B" "$tool" serve rtcp "fe80::b%vb" 8104 1 >"$tmp/srv-ll" 2>&1 &
 	local srv=$!
-	wait_line "$tmp/srv-ll" ready || { echo "# the server did not start: $(cat "$tmp/srv-ll")"; return 1; }
+	wait_line "$tmp/srv-ll" ready 120 || { echo "# the server did not start: $(cat "$tmp/srv-ll")"; return 1; }
 	local err
 	err=$(ip netns exec "$A" "$tool" connect rtcp fe80::b 8104 2>&1)
 	echo "# without a scope: $err"
@@ -121,7 +121,7 @@ transfer() {
 	local client=$1 server=$2 bytes=$3 port=$4 to=${5:-$ADDR6_B} ns_c=${6:-$A} ns_s=${7:-$B}
 	ip netns exec "$ns_s" "$tool" sink "$server" "$to" "$port" >"$tmp/sink-$port" 2>&1 &
 	local sink=$!
-	wait_line "$tmp/sink-$port" ready || { echo "# the sink did not start"; return 1; }
+	wait_line "$tmp/sink-$port" ready 120 || { echo "# the sink did not start: $(cat "$tmp/sink-$port")"; return 1; }
 	if ! ip netns exec "$ns_c" "$tool" send "$client" "$to" "$port" "$bytes" >"$tmp/send-$port" 2>&1; then
 		echo "# $client -> $server: the sender failed: $(cat "$tmp/send-$port")"
 		kill "$sink" 2>/dev/null
