@@ -155,6 +155,15 @@ outcome() {
 	echo "$call $err $at"
 }
 
+# RTCP's sockets in both namespaces, for a test that failed.
+show_socks() {
+	local ns line
+	for ns in "$A" "$B"; do
+		[ -r "$(ns_proc "$ns" rtcp)" ] || continue
+		while IFS= read -r line; do echo "# $ns: $line"; done <"$(ns_proc "$ns" rtcp)"
+	done
+}
+
 # Waits (at most $1 s) for the processes of the ends in "$2..." to exit.
 wait_exit() {
 	local bound=$1 e pid end
@@ -163,7 +172,7 @@ wait_exit() {
 	for e in "$@"; do
 		if [[ $e == *.a ]]; then pid=${apid[${e%.a}]}; else pid=${bpid[${e%.b}]}; fi
 		while kill -0 "$pid" 2>/dev/null; do
-			[ "$SECONDS" -lt "$end" ] || { echo "# $e still running after $bound s"; return 1; }
+			[ "$SECONDS" -lt "$end" ] || { echo "# $e still running after $bound s"; show_socks; return 1; }
 			nap 0.2
 		done
 		wait "$pid" 2>/dev/null || :
