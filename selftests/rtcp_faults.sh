@@ -172,7 +172,12 @@ wait_exit() {
 	for e in "$@"; do
 		if [[ $e == *.a ]]; then pid=${apid[${e%.a}]}; else pid=${bpid[${e%.b}]}; fi
 		while kill -0 "$pid" 2>/dev/null; do
-			[ "$SECONDS" -lt "$end" ] || { echo "# $e still running after $bound s"; show_socks; return 1; }
+			[ "$SECONDS" -lt "$end" ] || {
+				echo "# $e still running after $bound s; its last words:"
+				tail -n 3 "$tmp/$e.out" | sed 's/^/#   /'
+				show_socks
+				return 1
+			}
 			nap 0.2
 		done
 		wait "$pid" 2>/dev/null || :
@@ -411,7 +416,9 @@ case_route() {
 finish_all() {
 	local c e ret=0 sa ra sb rb
 	for c in "${conns[@]}"; do kill -TERM "${apid[$c]}" "${bpid[$c]}"; done
-	wait_exit 120 $(ends "${conns[@]}") || return 1
+	# A bound on a hang: each end reads all the other sent, with the VM's
+	# CPUs busy (a Linux TCP pair, too, needed more than 120 s once).
+	wait_exit 300 $(ends "${conns[@]}") || return 1
 	for c in "${conns[@]}"; do
 		read -r _ sa ra < <(grep '^done' "$tmp/$c.a.out")
 		read -r _ sb rb < <(grep '^done' "$tmp/$c.b.out")
