@@ -152,8 +152,7 @@ pub(crate) fn bind(sk: &Sock<RtcpProto>, raw: &[u8]) -> Result {
             return Err(EINVAL);
         }
     }
-    // SAFETY: `net` is alive; a plain sysctl read.
-    let sysctl_nonlocal = unsafe { crate::sys::rtcp_helper_ipv6_nonlocal_bind(net.as_ptr()) };
+    let sysctl_nonlocal = net::inet::ipv6_nonlocal_bind(net);
     let local = net::inet::ipv6_local(net, addr.addr, sk.bind_options().dev)?;
     if !nonlocal && !sysctl_nonlocal && !local {
         return Err(EADDRNOTAVAIL);
@@ -212,8 +211,7 @@ pub(crate) fn getsockopt(sk: &Sock<RtcpProto>, name: i32) -> Result<i32> {
         sys::IPV6_V6ONLY => i32::from(sk.bind_options().v6only),
         sys::IPV6_TCLASS => i32::from(ip.tclass.load(Ordering::Relaxed)),
         sys::IPV6_UNICAST_HOPS => match ip.hops.load(Ordering::Relaxed) {
-            // SAFETY: the namespace is alive; a plain sysctl read.
-            v if v < 0 => unsafe { sys::rtcp_helper_ipv6_default_hops(sk.net().as_ptr()) },
+            v if v < 0 => net::inet::ipv6_default_hops(sk.net()),
             v => v,
         },
         sys::IPV6_RECVERR => i32::from(ip.recverr()),

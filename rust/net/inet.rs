@@ -66,6 +66,18 @@ pub(crate) fn ipv6_local(net: &Net, addr: Addr, ifindex: i32) -> Result<bool> {
     Ok(r > 0)
 }
 
+/// `net.ipv6.ip_nonlocal_bind`: an IPv6 socket may bind any address.
+pub(crate) fn ipv6_nonlocal_bind(net: &Net) -> bool {
+    // SAFETY: `net` is alive; a plain sysctl read.
+    unsafe { sys::rtcp_helper_ipv6_nonlocal_bind(net.as_ptr()) }
+}
+
+/// The namespace's default IPv6 hop limit (`devconf_all->hop_limit`).
+pub(crate) fn ipv6_default_hops(net: &Net) -> i32 {
+    // SAFETY: `net` is alive; a plain sysctl read.
+    unsafe { sys::rtcp_helper_ipv6_default_hops(net.as_ptr()) }
+}
+
 /// A socket address, `struct sockaddr_in` or `struct sockaddr_in6`, in
 /// host order; an IPv4 one's address v4-mapped, as the core keeps it.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
