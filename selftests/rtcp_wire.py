@@ -13,7 +13,15 @@ same, field by field, times within a tolerance.
 
     rtcp_wire.py record FILE [P...]   run every scenario (or those whose
                                   names start with a P), write the recording
-    rtcp_wire.py compare A B      KTAP, one test per scenario, and the total
+    rtcp_wire.py record --attempt N FILE =NAME...
+                                  record the named scenarios again, on
+                                  ports of attempt N's own
+    rtcp_wire.py differing A1 B1 [A2 B2...]
+                                  the scenarios that differed on every
+                                  attempt (as =NAME, for record)
+    rtcp_wire.py compare A1 B1 [A2 B2...]
+                                  KTAP, one test per scenario (as Linux
+                                  if one attempt was), and the total
 
 Run by rtcp_wire.sh, which makes the namespace and runs the three steps.
 """
@@ -53,6 +61,9 @@ PEER_TSVAL = 500_000
 # the scenario times from on): a timer that ran late on a busy guest
 # shifts the ones after it, which is no difference between the stacks.
 TIME_TOLERANCE = 0.35
+# A scenario that differed is recorded again (rtcp_wire.sh), on ports
+# this far from the attempt's before.
+ATTEMPT_PORTS = 1000
 ETH_P_ALL = 0x0003
 
 
@@ -1140,22 +1151,26 @@ SCENARIOS = {
 
 def chosen(name, only):
     """Whether scenario `name` runs, of those the prefixes `only` name:
-    all if it names none; a prefix with ^ in front leaves its own out."""
+    all if it names none; a prefix with ^ in front leaves its own out,
+    one with = in front is a whole name."""
     take = [o for o in only if not o.startswith("^")]
     leave = [o[1:] for o in only if o.startswith("^")]
     if any(name.startswith(o) for o in leave):
         return False
-    return not take or any(name.startswith(o) for o in take)
+    return not take or any(name == o[1:] if o.startswith("=") else name.startswith(o) for o in take)
 
 
-def record(path, only=()):
+def record(path, only=(), attempt=1):
     global CURRENT
     load_scapy()
     out = {}
     for i, (name, (run, _, _)) in enumerate(SCENARIOS.items()):
         if not chosen(name, only):
             continue
-        peer = CURRENT = Peer(40000 + i, 8000 + i)
+        # Ports of the scenario's own, and of its attempt's: a connection
+        # of an earlier attempt may still be in TIME-WAIT.
+        base = ATTEMPT_PORTS * (attempt - 1)
+        peer = CURRENT = Peer(40000 + base + i, 8000 + base + i)
         peer.their_mac = get_if_hwaddr("w0")
         try:
             segs = run(peer)
@@ -1197,45 +1212,89 @@ def first_difference(a, b, timed, fields=FIELDS):
     return None
 
 
-def compare(inet_path, rtcp_path):
-    with open(inet_path) as f:
-        inet = json.load(f)
-    with open(rtcp_path) as f:
-        rtcp = json.load(f)
-    # The scenarios recorded (all, unless `record` was given prefixes).
-    ran = {name: sc for name, sc in SCENARIOS.items() if name in inet or name in rtcp}
+def load_attempts(paths):
+    """The recordings of each attempt, as (inet, rtcp) pairs, from the
+    paths inet1 rtcp1 inet2 rtcp2 ...: a later attempt holds only the
+    scenarios that still differed."""
+    out = []
+    for inet_path, rtcp_path in zip(paths[::2], paths[1::2]):
+        with open(inet_path) as f, open(rtcp_path) as g:
+            out.append((json.load(f), json.load(g)))
+    return out
+
+
+def verdicts(attempts):
+    """Each recorded scenario's name, (timed, why), and its difference on
+    each attempt that recorded it, up to the first where it was the same
+    (None)."""
+    first_inet, first_rtcp = attempts[0]
+    for name, (_, timed, why) in SCENARIOS.items():
+        if name not in first_inet and name not in first_rtcp:
+            continue
+        diffs = []
+        for inet, rtcp in attempts:
+            if diffs and name not in inet and name not in rtcp:
+                break
+            a, b = inet.get(name), rtcp.get(name)
+            diffs.append(first_difference(a, b, timed) if a is not None and b is not None else "not recorded")
+            if diffs[-1] is None or why:
+                break
+        yield name, timed, why, diffs, (a, b)
+
+
+def differing(paths):
+    """The scenarios, not marked as different, that differed on every
+    attempt so far: the ones to record again."""
+    for name, _, why, diffs, _ in verdicts(load_attempts(paths)):
+        if diffs[-1] is not None and not why:
+            print("=" + name)
+    return 0
+
+
+def compare(paths):
+    """KTAP over the attempts: a scenario is as Linux if one attempt
+    recorded the same from both stacks. The stacks are recorded at once,
+    each beside the other and beside whatever else the machine runs: a
+    timer or a packet delayed by a busy guest is a difference that the
+    next attempt does not repeat, a difference between the stacks is
+    one that every attempt does. Each earlier difference is shown."""
+    attempts = load_attempts(paths)
+    ran = list(verdicts(attempts))
     print("TAP version 13")
     print("1..%d" % len(ran))
-    same = fails = 0
-    for i, (name, (_, timed, why)) in enumerate(ran.items(), 1):
-        a, b = inet.get(name), rtcp.get(name)
+    same = fails = retried = 0
+    for i, (name, timed, why, diffs, (a, b)) in enumerate(ran, 1):
         if isinstance(a, dict):
             print("# %s: the scenario broke with Linux's TCP: %s" % (name, a))
-        diff = first_difference(a, b, timed) if a is not None and b is not None else "not recorded"
+        for k, d in enumerate(diffs[:-1], 1):
+            print("# %s: attempt %d: %s" % (name, k, d))
+        diff = diffs[-1]
         if diff is None:
             same += 1
-            print("# %s: same%s" % (name, ", though marked as different: the mark can go" if why else ""))
+            retried += len(diffs) > 1
+            print("# %s: same%s%s" % (name, " on attempt %d" % len(diffs) if len(diffs) > 1 else "",
+                                       ", though marked as different: the mark can go" if why else ""))
             print("ok %d %s" % (i, name))
-        elif why:
-            print("# %s: %s" % (name, diff))
-            rest = first_difference(a, b, timed, [k for k in FIELDS if k not in ("win", "opts")]) if a and b else diff
-            print("# %s: apart from windows and options: %s" % (name, rest or "same"))
+            continue
+        print("# %s: %s" % (name, diff))
+        rest = first_difference(a, b, timed, [k for k in FIELDS if k not in ("win", "opts")]) if a and b else diff
+        print("# %s: apart from windows and options: %s" % (name, rest or "same"))
+        if why:
             print("ok %d %s # XFAIL %s" % (i, name, why))
         else:
             fails += 1
-            print("# %s: %s" % (name, diff))
-            rest = first_difference(a, b, timed, [k for k in FIELDS if k not in ("win", "opts")]) if a and b else diff
-            print("# %s: apart from windows and options: %s" % (name, rest or "same"))
             print("not ok %d %s" % (i, name))
-    print("# rtcp-wire: %d of %d scenarios as Linux" % (same, len(ran)))
+    print("# rtcp-wire: %d of %d scenarios as Linux (%d of them on a later attempt)" % (same, len(ran), retried))
     return 1 if fails else 0
 
 
 if __name__ == "__main__":
-    if len(sys.argv) >= 3 and sys.argv[1] == "record":
+    if len(sys.argv) >= 5 and sys.argv[1] == "record" and sys.argv[2] == "--attempt":
+        record(sys.argv[4], sys.argv[5:], int(sys.argv[3]))
+    elif len(sys.argv) >= 3 and sys.argv[1] == "record":
         record(sys.argv[2], sys.argv[3:])
-    elif len(sys.argv) == 4 and sys.argv[1] == "compare":
-        sys.exit(compare(sys.argv[2], sys.argv[3]))
+    elif len(sys.argv) >= 4 and len(sys.argv) % 2 == 0 and sys.argv[1] in ("compare", "differing"):
+        sys.exit((compare if sys.argv[1] == "compare" else differing)(sys.argv[2:]))
     else:
         print(__doc__, file=sys.stderr)
         sys.exit(2)
