@@ -77,6 +77,7 @@ bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len) { return p
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb) { return skb_network_header(skb); }
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb) { return !skb_checksum_init(skb, IPPROTO_TCP, inet_compute_pseudo) && !skb_checksum_complete(skb); }
 bool rtcp_helper_tcp6_checksum_ok(struct sk_buff *skb) { return !skb_checksum_init(skb, IPPROTO_TCP, ip6_compute_pseudo) && !skb_checksum_complete(skb); }
+int rtcp_helper_inet6_iif(const struct sk_buff *skb) { return inet6_iif(skb); }
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent) { sock_graft(sk, parent); }
 int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size) { return copy_from_sockptr(dst, src, size); }
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i) { return copy_to_iter(src, len, i); }

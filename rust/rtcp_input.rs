@@ -16,6 +16,7 @@ use crate::net::bh::BhOff;
 use crate::net::buf::{Claim, Lease, SharedBytes};
 use crate::net::rxq::{Plan, RxQueue};
 use crate::net::skb::SkbPayload;
+use crate::net::route::FlowKey;
 use crate::net::{Net, Packet, Route, Sock, ZcRef};
 use crate::net::netns::rmem_max;
 use crate::proto::conn::{initial_window, Config, Conn, ConnError, Endpoint, Outcome};
@@ -485,7 +486,7 @@ pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
 pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, payload: &SkbPayload<'_>, now: u64) {
     let local = pkt.local();
     let remote = pkt.remote();
-    let key = sk.flow_key();
+    let key = sk.flow_key().toward(remote.addr, pkt.ip.iif);
     let mut reply = None;
     let mut established = None;
     let mut from_request = false;
@@ -494,7 +495,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
     // What a SYN or a cookie needs (the route back, the keyed hash) is
     // gathered before the listener's lock: a route lookup may enable BHs,
     // which must not happen with IRQs off.
-    let offer = Offer::of(net, sk, local, remote, &pkt.seg);
+    let offer = Offer::of(net, sk, key, local, remote, &pkt.seg);
     {
         let mut tcb = sk.shared().tcb.lock();
         let Tcb::Listen(l) = &mut *tcb else { return };
@@ -579,6 +580,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                                 let (mut req, _) =
                                     Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
                                 req.defer_accept = sk.shared().defer_accept();
+                                req.iif = if key.oif != sk.flow_key().oif { key.oif } else { 0 };
                                 // Fast Open: the connection now, or a cookie
                                 // in the SYN-ACK (`tcp_try_fastopen`).
                                 let fo = fastopen::on_syn(net, sk, l, local, remote, &pkt.seg, pkt.payload_len);
@@ -609,14 +611,14 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         sk.reset_timer(d.saturating_sub(now));
     }
     if let Some(conn) = established {
-        if accept_child(net, sk, conn, None) && from_request {
+        if accept_child(net, sk, conn, key.oif, None) && from_request {
             if let Tcb::Listen(l) = &mut *sk.shared().tcb.lock() {
                 l.requests.remove(local, remote);
             }
         }
     }
     if let Some((conn, synack)) = fastopen_child {
-        accept_child(net, sk, conn, Some((payload, pkt.payload_len, synack)));
+        accept_child(net, sk, conn, key.oif, Some((payload, pkt.payload_len, synack)));
     }
 }
 
@@ -636,14 +638,22 @@ pub(crate) struct Offer<'a> {
 
 impl<'a> Offer<'a> {
     /// The offer for `seg` if it is a SYN or an ACK (anything else needs
-    /// none) and the peer can be routed to.
-    pub(crate) fn of(net: &'a Net, sk: &Sock<RtcpProto>, local: Endpoint, remote: Endpoint, seg: &Segment) -> Option<Offer<'a>> {
+    /// none) and the peer can be routed to (with `key`, the listener's
+    /// [`FlowKey::toward`] the peer).
+    pub(crate) fn of(
+        net: &'a Net,
+        sk: &Sock<RtcpProto>,
+        key: FlowKey,
+        local: Endpoint,
+        remote: Endpoint,
+        seg: &Segment,
+    ) -> Option<Offer<'a>> {
         use crate::proto::segment::Flags;
         if seg.flags.contains(Flags::RST) || !seg.flags.intersects(Flags::SYN | Flags::ACK) {
             return None;
         }
         let af = crate::rtcp_af::of(remote.addr);
-        let route = (af.route)(net, sk.flow_key(), local, remote).ok()?;
+        let route = (af.route)(net, key, local, remote).ok()?;
         let path = Path::of(sk, &route);
         let syn_retries = RtcpNet::of(net).sysctl_u8(SYNACK_RETRIES);
         // The listener's SO_RCVBUF and SO_SNDBUF if the user set them, else

@@ -193,7 +193,9 @@ impl Requests {
 /// A handshake completed on listener `sk`, or a Fast Open SYN made a
 /// connection (`fastopen`: the SYN's payload of so many bytes, and the
 /// SYN-ACK to send): a child sock for the connection, in the demux table
-/// and on the accept queue; `accept()` is woken. False if there was no
+/// and on the accept queue; `accept()` is woken. `oif`: the device of the
+/// listener's answers to the peer ([`crate::net::route::FlowKey::toward`]), which a
+/// link-local peer's connection is bound to. False if there was no
 /// memory for it (`syn_recv_sock` failing: `ListenDrops`): the segment is
 /// dropped and the request stays, for the peer's next one to try again,
 /// as Linux's `tcp_check_req` keeps it (a Fast Open SYN goes unanswered,
@@ -202,6 +204,7 @@ pub(crate) fn accept_child(
     net: &Net,
     sk: &ARef<Sock<RtcpProto>>,
     conn: Conn,
+    oif: i32,
     fastopen: Option<(&SkbPayload<'_>, u32, Segment)>,
 ) -> bool {
     let (local, remote) = (conn.local, conn.remote);
@@ -222,6 +225,12 @@ pub(crate) fn accept_child(
     child.inherit(sk);
     child.shared().inherit(sk.shared());
     child.shared().ip.inherit(&sk.shared().ip);
+    // A link-local peer's connection is bound to the device its SYN came
+    // in on (`tcp_v6_syn_recv_sock`: `sk_bound_dev_if = ir_iif`).
+    if oif != sk.flow_key().oif && child.bind_to_index(oif).is_err() {
+        Stats::inc(&RtcpNet::of(net).stats.listen_drops);
+        return false;
+    }
     child.shared().sync_options(&child, &mut stream.conn);
     RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);
     let state = stream.conn.state.linux();
@@ -234,7 +243,7 @@ pub(crate) fn accept_child(
     if let Some((_, _, synack)) = &fastopen {
         // The SYN-ACK before anyone may accept and write (`tcp_conn_request`
         // sends it before it queues the child), then its timer.
-        send(crate::rtcp_af::of(remote.addr), net, sk.flow_key(), local, remote, synack);
+        send(crate::rtcp_af::of(remote.addr), net, child.flow_key(), local, remote, synack);
         if let Some(d) = deadline {
             child.reset_timer(d.saturating_sub(now_ms()));
         }

@@ -45,7 +45,7 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
                     let retries = pruned_retries(req.cfg.syn_retries, qlen, young, backlog);
                     match req.on_timer_within(now, retries) {
                         RequestTimer::Synack(seg) => {
-                            let _ = synacks.push((req.local, req.remote, seg), GFP_ATOMIC);
+                            let _ = synacks.push((req.local, req.remote, req.iif, seg), GFP_ATOMIC);
                             true
                         }
                         RequestTimer::Wait => true,
@@ -57,8 +57,9 @@ pub(crate) fn timer(sk: &Sock<RtcpProto>) {
             Tcb::Idle => return,
         }
     };
-    for (local, remote, seg) in synacks.iter() {
-        send_counted(crate::rtcp_af::of(remote.addr), net, sk.flow_key(), *local, *remote, seg, true);
+    let key = sk.flow_key();
+    for (local, remote, iif, seg) in synacks.iter() {
+        send_counted(crate::rtcp_af::of(remote.addr), net, key.toward(remote.addr, *iif), *local, *remote, seg, true);
     }
     if let Some(ms) = rearm {
         sk.reset_timer(ms);

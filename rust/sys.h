@@ -89,6 +89,7 @@ bool rtcp_helper_pskb_may_pull(struct sk_buff *skb, unsigned int len);
 unsigned char *rtcp_helper_skb_network_header(const struct sk_buff *skb);
 bool rtcp_helper_tcp_checksum_ok(struct sk_buff *skb);
 bool rtcp_helper_tcp6_checksum_ok(struct sk_buff *skb);
+int rtcp_helper_inet6_iif(const struct sk_buff *skb);
 void rtcp_helper_sock_graft(struct sock *sk, struct socket *parent);
 int rtcp_helper_copy_from_sockptr(void *dst, sockptr_t src, size_t size);
 size_t rtcp_helper_copy_to_iter(const void *src, size_t len, struct iov_iter *i);

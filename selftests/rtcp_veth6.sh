@@ -112,13 +112,51 @@ test_link_local() {
 	ip netns exec "$A" "$tool" connect rtcp "fe80::b%va" 8104 || { kill "$srv"; return 1; }
 	wait "$srv" || return 1
 	echo "# $(cat "$tmp/srv-ll" | tail -1)"
-	grep -q "accepted fe80::a:" "$tmp/srv-ll"
+	grep -q "accepted fe80::a%vb:" "$tmp/srv-ll" || return 1
+	# A listener on :: bound to no device: the SYN-ACK goes back out of
+	# the device the SYN came in on, and the connection is bound to it,
+	# its peer's name carrying that scope (tcp_v6_init_req's ir_iif), for
+	# Linux's TCP and for RTCP alike. A second device in B with fe80::/64
+	# of its own makes a lookup without the device go wrong.
+	ip -n "$B" -batch - <<-EOF || return 1
+		link add ll0 type dummy
+		link set ll0 up
+		addr add fe80::1:b/64 dev ll0 nodad
+	EOF
+	local kind port=8110
+	for kind in inet rtcp; do
+		ip netns exec "$B" "$tool" serve "$kind" :: $port 1 >"$tmp/srv-ll-$kind" 2>&1 &
+		srv=$!
+		wait_line "$tmp/srv-ll-$kind" ready 120 || { echo "# the server did not start: $(cat "$tmp/srv-ll-$kind")"; return 1; }
+		ip netns exec "$A" "$tool" connect rtcp "fe80::b%va" $port || { kill "$srv"; return 1; }
+		wait "$srv" || return 1
+		echo "# $kind on [::]:$port: $(tail -1 "$tmp/srv-ll-$kind")"
+		grep -q "accepted fe80::a%vb:" "$tmp/srv-ll-$kind" || return 1
+		port=$((port + 1))
+	done
+}
+
+# The counters of namespace $1, a "name value" line each: Linux's TCP's
+# (/proc/net/snmp, /proc/net/netstat) and RTCP's (rtcp.NAME).
+counters() {
+	ip netns exec "$1" awk 'FNR % 2 == 1 { split($0, h) }
+		FNR % 2 == 0 { for (i = 2; i <= NF; i++) print h[1] h[i], $i }' /proc/net/snmp /proc/net/netstat
+	ip netns exec "$1" sed 's/^/rtcp./' /proc/net/rtcp_stat
+}
+
+# The counters that moved since file $2 was written by counters $1.
+counters_moved() {
+	counters "$1" | awk 'NR == FNR { was[$1] = $2; next } $2 != was[$1] { printf " %s+%d", $1, $2 - was[$1] }' "$2" -
 }
 
 # $3 bytes from a client of kind $1 in A to a sink of kind $2 in B on port
 # $4, over IPv6 (or the address $5); both must report the whole count.
+# The counters that moved on each side are shown (what a slow transfer
+# spent its time on).
 transfer() {
 	local client=$1 server=$2 bytes=$3 port=$4 to=${5:-$ADDR6_B} ns_c=${6:-$A} ns_s=${7:-$B}
+	counters "$ns_c" >"$tmp/counters-c-$port"
+	counters "$ns_s" >"$tmp/counters-s-$port"
 	ip netns exec "$ns_s" "$tool" sink "$server" "$to" "$port" >"$tmp/sink-$port" 2>&1 &
 	local sink=$!
 	wait_line "$tmp/sink-$port" ready 120 || { echo "# the sink did not start: $(cat "$tmp/sink-$port")"; return 1; }
@@ -132,6 +170,8 @@ transfer() {
 	local got
 	got=$(grep received "$tmp/sink-$port")
 	echo "# $client -> $server: $(cat "$tmp/send-$port"); sink: $got"
+	echo "# the sender's side:$(counters_moved "$ns_c" "$tmp/counters-c-$port")"
+	echo "# the receiver's side:$(counters_moved "$ns_s" "$tmp/counters-s-$port")"
 	[ "$got" = "received $bytes" ]
 }
 

@@ -34,6 +34,9 @@ pub(crate) struct NetHeader {
     /// Bytes before the TCP header: the IPv4 header with its options, or
     /// IPv6's fixed header with its extension headers.
     pub(crate) header_len: usize,
+    /// The device an IPv6 packet came in on (`inet6_iif`); 0 for IPv4,
+    /// whose TCP never asks.
+    pub(crate) iif: i32,
 }
 
 /// A received TCP segment, as the hook parsed it (checksum not yet looked
@@ -303,7 +306,7 @@ unsafe fn parse(skb: *mut sys::sk_buff) -> Option<Parsed> {
     let ip = Ipv4::parse(linear(crate::proto::ipv4::HEADER_LEN)?)?;
     // SAFETY: the skb is live.
     let skb_len = unsafe { (*skb).len } as usize;
-    let hdr = NetHeader { src: Addr::v4(ip.src), dst: Addr::v4(ip.dst), header_len: ip.header_len };
+    let hdr = NetHeader { src: Addr::v4(ip.src), dst: Addr::v4(ip.dst), header_len: ip.header_len, iif: 0 };
     // Trailing padding (a short frame) is not part of the packet.
     let total = ip.total_len.min(skb_len);
     if ip.protocol == sys::IPPROTO_ICMP as u8 {
@@ -360,7 +363,9 @@ unsafe fn parse6(skb: *mut sys::sk_buff) -> Option<Parsed> {
             }
         }
     }
-    let hdr = NetHeader { src: ip.src, dst: ip.dst, header_len };
+    // SAFETY: the skb is live, an IPv6 one past `ip6_rcv`.
+    let iif = unsafe { sys::rtcp_helper_inet6_iif(skb) };
+    let hdr = NetHeader { src: ip.src, dst: ip.dst, header_len, iif };
     if protocol == ipv6::NEXTHDR_ICMP {
         let icmp_type = *linear(header_len.checked_add(1)?)?.get(header_len)?;
         if !IcmpError::is_error_type6(icmp_type) {

@@ -28,6 +28,19 @@ pub(crate) struct FlowKey {
     pub(crate) ttl: u8,
 }
 
+impl FlowKey {
+    /// The key of an answer to `remote`, whose segment came in on device
+    /// `iif`: a link-local peer is reached back through that device when
+    /// the socket is bound to none (`tcp_v6_init_req`'s `ir_iif`).
+    pub(crate) fn toward(self, remote: Addr, iif: i32) -> FlowKey {
+        if self.oif == 0 && remote.is_link_local() {
+            FlowKey { oif: iif, ..self }
+        } else {
+            self
+        }
+    }
+}
+
 /// A route: a reference on a `struct dst_entry` (an IPv4 `rtable`'s or
 /// an IPv6 `rt6_info`'s), dropped with `dst_release`.
 ///

@@ -119,6 +119,10 @@ pub struct Request {
     /// answer to one (`tcp_check_req`'s `tsecr_reject`). None without
     /// timestamps, and for a request rebuilt from a cookie.
     pub snt_tsval: Option<(u32, u32)>,
+    /// The device the SYN of a link-local peer came in on, which its
+    /// SYN-ACKs go out of (`ir_iif`); 0 for any other peer. The glue's:
+    /// the core only keeps it.
+    pub iif: i32,
 }
 
 impl Request {
@@ -153,6 +157,7 @@ impl Request {
             acked: false,
             fastopen: None,
             snt_tsval: None,
+            iif: 0,
         };
         let mut req = req;
         let synack = req.synack_again(now);
