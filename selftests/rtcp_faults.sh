@@ -164,6 +164,25 @@ show_socks() {
 	done
 }
 
+# What an end $1 still running after $2 s and its peer saw: their last
+# words, bytes sent and received, the sockets of both stacks, and the
+# counters that are not zero.
+stuck() {
+	local e=$1 peer ns
+	peer=${e%.?}.a
+	[[ $e == *.a ]] && peer=${e%.a}.b
+	echo "# $e still running after $2 s"
+	for e in "$e" "$peer"; do
+		echo "# $e: sent and received $(moved_now "$e"); its last words:"
+		tail -n 3 "$tmp/$e.out" | sed 's/^/#   /'
+	done
+	show_socks
+	for ns in "$A" "$B"; do
+		ip netns exec "$ns" ss -tanoi | sed "s/^/# $ns: /"
+		echo "# $ns: $(ip netns exec "$ns" awk '$2 != 0 { printf " %s", $0 }' /proc/net/rtcp_stat)"
+	done
+}
+
 # Waits (at most $1 s) for the processes of the ends in "$2..." to exit.
 wait_exit() {
 	local bound=$1 e pid end
@@ -173,9 +192,7 @@ wait_exit() {
 		if [[ $e == *.a ]]; then pid=${apid[${e%.a}]}; else pid=${bpid[${e%.b}]}; fi
 		while kill -0 "$pid" 2>/dev/null; do
 			[ "$SECONDS" -lt "$end" ] || {
-				echo "# $e still running after $bound s; its last words:"
-				tail -n 3 "$tmp/$e.out" | sed 's/^/#   /'
-				show_socks
+				stuck "$e" "$bound"
 				return 1
 			}
 			nap 0.2
@@ -412,7 +429,8 @@ case_route() {
 }
 
 # Ends every connection of conns gracefully (SIGTERM: shut down, read
-# to the end) and checks that each end received all the other sent.
+# to the end, wait until the peer has acknowledged all: no end leaves an
+# orphan) and checks that each end received all the other sent.
 finish_all() {
 	local c e ret=0 sa ra sb rb
 	for c in "${conns[@]}"; do kill -TERM "${apid[$c]}" "${bpid[$c]}"; done

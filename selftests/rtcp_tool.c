@@ -24,6 +24,7 @@
 #define _GNU_SOURCE
 #include <arpa/inet.h>
 #include <errno.h>
+#include <net/if.h>
 #include <netdb.h>
 #include <netinet/tcp.h>
 #include <poll.h>
@@ -32,6 +33,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -55,11 +57,21 @@ struct addr {
 };
 
 /* The peer's address as text. */
+/* The address of `a` as text, an IPv6 one with its %scope if it has one. */
 static const char *addr_text(const struct addr *a, char *buf, size_t len)
 {
-	if (a->sa.sa_family == AF_INET6)
-		return inet_ntop(AF_INET6, &a->sin6.sin6_addr, buf, len);
-	return inet_ntop(AF_INET, &a->sin.sin_addr, buf, len);
+	char dev[IF_NAMESIZE];
+	size_t n;
+
+	if (a->sa.sa_family != AF_INET6)
+		return inet_ntop(AF_INET, &a->sin.sin_addr, buf, len);
+	if (!inet_ntop(AF_INET6, &a->sin6.sin6_addr, buf, len))
+		return NULL;
+	n = strlen(buf);
+	if (a->sin6.sin6_scope_id && n + 1 < len)
+		snprintf(buf + n, len - n, "%%%s",
+			 if_indextoname(a->sin6.sin6_scope_id, dev) ?: "?");
+	return buf;
 }
 
 static long now_ms(void)
@@ -124,7 +136,8 @@ static void bulk_event(const char *call, int err, short revents)
  * ECONNRESET revents=0x... at MS", "recv EOF ..." (and it keeps sending),
  * "poll ...". SIGUSR1: close() at once, leaving the kernel any unsent
  * data (an orphan), print "closed at MS" and exit 0. SIGTERM: stop
- * sending, shut down the sending side, read to the peer's end, print
+ * sending, shut down the sending side, read to the peer's end, wait
+ * until the peer has acknowledged everything (TIOCOUTQ 0), print
  * "done SENT RECEIVED" and exit 0. Exits 3 after an error, and after
  * 600 s whatever happens (a bound on a hang).
  */
@@ -181,8 +194,20 @@ static int bulk(int fd, struct addr *addr, int argc, char **argv)
 				return bulk_event("shutdown", errno, 0), 3;
 		}
 		if (finishing && eof) {
-			printf("done %llu %llu\n", sent, rcvd);
-			return 0;
+			int queued;
+
+			/* Not before the peer has acknowledged all we sent:
+			 * our exit would leave the rest to an orphan, which
+			 * Linux's TCP ends silently after a few zero window
+			 * probes once their backoff reaches TCP_RTO_MAX_MS
+			 * (tcp_probe_timer), and a peer whose reader a busy
+			 * guest starved would wait for the rest for ever. */
+			if (ioctl(c, TIOCOUTQ, &queued))
+				return bulk_event("ioctl", errno, 0), 3;
+			if (!queued) {
+				printf("done %llu %llu\n", sent, rcvd);
+				return 0;
+			}
 		}
 		if (wall_ms() - last >= 100) {
 			last = wall_ms();
@@ -264,7 +289,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 		for (int i = 0; i < n; i++) {
 			struct addr peer;
-			char buf[INET6_ADDRSTRLEN];
+			char buf[INET6_ADDRSTRLEN + IF_NAMESIZE];
 			int c;
 
 			peer.len = sizeof(peer.sin6);
