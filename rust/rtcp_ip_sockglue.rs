@@ -24,6 +24,9 @@ pub(crate) struct IpOpts {
     /// `IP_TTL` (`inet->uc_ttl`; -1: the route's).
     ttl: AtomicI32,
     recverr: AtomicBool,
+    /// `IPV6_RECVERR` (`np->recverr`), IPv6's own flag: an IPv6 socket's
+    /// IPv4 connections go by `IP_RECVERR`, as `tcp_v4_err` reads it.
+    recverr6: AtomicBool,
     /// `IPV6_TCLASS` (`np->tclass`).
     pub(crate) tclass: AtomicU8,
     /// `IPV6_UNICAST_HOPS` (`np->hop_limit`; -1: the route's).
@@ -39,6 +42,7 @@ impl IpOpts {
             tos: AtomicU8::new(0),
             ttl: AtomicI32::new(-1),
             recverr: AtomicBool::new(false),
+            recverr6: AtomicBool::new(false),
             tclass: AtomicU8::new(0),
             hops: AtomicI32::new(-1),
             freebind: AtomicBool::new(false),
@@ -56,6 +60,7 @@ impl IpOpts {
         self.hops.store(parent.hops.load(Ordering::Relaxed), Ordering::Relaxed);
         for (to, from) in [
             (&self.recverr, &parent.recverr),
+            (&self.recverr6, &parent.recverr6),
             (&self.freebind, &parent.freebind),
             (&self.transparent, &parent.transparent),
             (&self.bind_address_no_port, &parent.bind_address_no_port),
@@ -82,15 +87,16 @@ impl IpOpts {
         self.freebind.load(Ordering::Relaxed) || self.transparent.load(Ordering::Relaxed)
     }
 
-    /// `IP_RECVERR`: an ICMP error on a connection is a hard error,
-    /// reported at once (`tcp_v4_err`).
-    pub(crate) fn recverr(&self) -> bool {
-        self.recverr.load(Ordering::Relaxed)
+    /// `IP_RECVERR` (`v6` false) or `IPV6_RECVERR`: an ICMP error of
+    /// that family on a connection is reported at once (`tcp_v4_err`,
+    /// `tcp_v6_err`).
+    pub(crate) fn recverr(&self, v6: bool) -> bool {
+        if v6 { &self.recverr6 } else { &self.recverr }.load(Ordering::Relaxed)
     }
 
-    /// Sets `IP_RECVERR` (`IPV6_RECVERR` shares it).
-    pub(crate) fn set_recverr(&self, on: bool) {
-        self.recverr.store(on, Ordering::Relaxed);
+    /// Sets `IPV6_RECVERR`.
+    pub(crate) fn set_recverr6(&self, on: bool) {
+        self.recverr6.store(on, Ordering::Relaxed);
     }
 
     /// `IP_BIND_ADDRESS_NO_PORT`: `bind()` to port 0 leaves the port to

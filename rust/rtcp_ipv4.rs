@@ -192,9 +192,10 @@ impl Hook for RtcpHook {
                 IcmpAction::Soft => {
                     if let Some(errno) = e.errno() {
                         let err = icmp_errno(errno).to_errno().wrapping_neg();
-                        // IP_RECVERR: the error is reported at once
-                        // (`tcp_v4_err`); the connection goes on.
-                        if sk.shared().ip.recverr() {
+                        // IP_RECVERR, or IPV6_RECVERR for an ICMPv6
+                        // error: reported at once (`tcp_v4_err`,
+                        // `tcp_v6_err`); the connection goes on.
+                        if sk.shared().ip.recverr(!e.remote.addr.is_v4()) {
                             sk.report_error(err);
                         } else {
                             sk.set_soft_error(err);

@@ -197,7 +197,7 @@ pub(crate) fn setsockopt(sk: &Sock<RtcpProto>, name: i32, opt: &OptIn) -> Result
             }
             ip.hops.store(val, Ordering::Relaxed);
         }
-        _ => ip.set_recverr(val != 0),
+        _ => ip.set_recverr6(val != 0),
     }
     Ok(())
 }
@@ -214,7 +214,7 @@ pub(crate) fn getsockopt(sk: &Sock<RtcpProto>, name: i32) -> Result<i32> {
             v if v < 0 => net::inet::ipv6_default_hops(sk.net()),
             v => v,
         },
-        sys::IPV6_RECVERR => i32::from(ip.recverr()),
+        sys::IPV6_RECVERR => i32::from(ip.recverr(true)),
         _ => return Err(ENOPROTOOPT),
     })
 }

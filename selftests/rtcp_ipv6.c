@@ -346,7 +346,8 @@ TEST_F(netns, syn_cookies_over_ipv6)
 }
 
 /* SOL_IPV6 options a TCP socket acts on: each value set, then read back,
- * on a new socket of each family: the same answers. */
+ * on a new socket of each family: the same answers; the SOL_IP options
+ * of the same socket (its IPv4 connections') stay as they were. */
 TEST_F(netns, sockopts_like_inet6)
 {
 	static const struct { const char *name; int opt; int val; socklen_t len; } cases[] = {
@@ -366,7 +367,8 @@ TEST_F(netns, sockopts_like_inet6)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
-		int set[2], get[2], val[2];
+		static const int ip_opts[] = { IP_RECVERR, IP_TOS, IP_TTL };
+		int set[2], get[2], val[2], ip[2][3];
 
 		for (int f = 0; f < 2; f++) {
 			int fd = stream6(families6[f]);
@@ -376,11 +378,21 @@ TEST_F(netns, sockopts_like_inet6)
 			set[f] = res(setsockopt(fd, SOL_IPV6, cases[i].opt, &cases[i].val, cases[i].len));
 			val[f] = -100;
 			get[f] = res(getsockopt(fd, SOL_IPV6, cases[i].opt, &val[f], &vl));
+			for (int o = 0; o < 3; o++) {
+				vl = sizeof(int);
+				ip[f][o] = -100;
+				if (getsockopt(fd, SOL_IP, ip_opts[o], &ip[f][o], &vl))
+					ip[f][o] = -errno;
+			}
 			close(fd);
 		}
 		EXPECT_EQ(set[0], set[1]) TH_LOG("%s: set AF_INET6 %d, AF_RTCP6 %d", cases[i].name, set[0], set[1]);
 		EXPECT_EQ(get[0], get[1]) TH_LOG("%s", cases[i].name);
 		EXPECT_EQ(val[0], val[1]) TH_LOG("%s: AF_INET6 reads %d, AF_RTCP6 %d", cases[i].name, val[0], val[1]);
+		for (int o = 0; o < 3; o++) {
+			EXPECT_EQ(ip[0][o], ip[1][o]) TH_LOG("%s: SOL_IP option %d then: AF_INET6 %d, AF_RTCP6 %d",
+							     cases[i].name, ip_opts[o], ip[0][o], ip[1][o]);
+		}
 	}
 	/* An IPv4 socket has no SOL_IPV6 options (ip_setsockopt's answer). */
 	for (int f = 0; f < 2; f++) {
