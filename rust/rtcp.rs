@@ -12,6 +12,7 @@ use kernel::{new_spinlock, new_spinlock_irq};
 
 use crate::net::buf::Claim;
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, usecs_to_ticks};
+use crate::net::route::IpHeader;
 use crate::net::rxq::{Part, Plan};
 use crate::net::{self, Msg, PollTable, PortReservation, ProtoDef, Route, Sock, SockAddr, Socket, ZcRef};
 use crate::proto::cc::Algorithm;
@@ -317,8 +318,8 @@ impl net::Proto for RtcpProto {
         })
     }
 
-    fn ip_header(sk: &Sock<RtcpProto>) -> (u8, u8) {
-        sk.shared().ip.header(sk.shared().v6.load(Ordering::Relaxed))
+    fn ip_header(sk: &Sock<RtcpProto>) -> IpHeader {
+        sk.shared().ip.header()
     }
 
     /// `SO_KEEPALIVE`: the connection starts (or stops) probing an idle

@@ -11,6 +11,7 @@
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU8, Ordering};
 use kernel::prelude::*;
 
+use crate::net::route::IpHeader;
 use crate::net::{inet, OptIn, Sock};
 use crate::proto::ipv4::stream_tos;
 use crate::rtcp::RtcpProto;
@@ -69,16 +70,16 @@ impl IpOpts {
         }
     }
 
-    /// The IP header's TOS and TTL (0: the route's hop limit); an IPv6
-    /// socket's traffic class and hop limit (`IPV6_TCLASS`,
-    /// `IPV6_UNICAST_HOPS`), its connections to IPv4 peers included.
-    pub(crate) fn header(&self, v6: bool) -> (u8, u8) {
-        if v6 {
-            let hops = u8::try_from(self.hops.load(Ordering::Relaxed)).unwrap_or(0);
-            return (self.tclass.load(Ordering::Relaxed), hops);
+    /// What the IP headers carry: the IPv4 header's TOS and TTL, the
+    /// IPv6 header's traffic class and hop limit (0: the route's hop
+    /// limit). Each connection takes its family's.
+    pub(crate) fn header(&self) -> IpHeader {
+        IpHeader {
+            tos: self.tos.load(Ordering::Relaxed),
+            ttl: u8::try_from(self.ttl.load(Ordering::Relaxed)).unwrap_or(0),
+            tclass: self.tclass.load(Ordering::Relaxed),
+            hops: u8::try_from(self.hops.load(Ordering::Relaxed)).unwrap_or(0),
         }
-        let ttl = u8::try_from(self.ttl.load(Ordering::Relaxed)).unwrap_or(0);
-        (self.tos.load(Ordering::Relaxed), ttl)
     }
 
     /// May `bind()` take an address that is not local

@@ -276,30 +276,41 @@ static void read_wire(int pkt, int port, struct wire_seen *w)
  * listener's on its SYN-ACK and on what the accepted socket sends; the
  * TOS without the ECN bits the user gave. Seen with a packet socket on
  * lo, before the connections close (Linux's TIME-WAIT answers with the
- * namespace's TTL).
+ * namespace's TTL). With `v6`, IPv6 sockets (AF_INET6, and AF_RTCP's
+ * RTCPPROTO_TCP6) over ::ffff:127.0.0.1: their IPv4 connections carry
+ * the sockets' SOL_IP options, as tcp_v6_connect's ipv6_mapped ones do.
  */
-TEST_F(netns, tos_and_ttl_on_the_wire)
+static void tos_and_ttl_seen(struct __test_metadata *_metadata, bool v6)
 {
 	struct wire_seen seen[2];
 
 	for (int f = 0; f < 2; f++) {
 		struct sockaddr_ll ll = { .sll_family = AF_PACKET, .sll_protocol = htons(ETH_P_IP),
 					  .sll_ifindex = (int)if_nametoindex("lo") };
-		struct sockaddr_in a = sin_of("127.0.0.1", 7000 + f);
+		int port = 7000 + f + (v6 ? 10 : 0);
+		struct sockaddr_in a = sin_of("127.0.0.1", port);
+		struct sockaddr_in6 a6 = { .sin6_family = AF_INET6, .sin6_port = htons(port) };
+		int proto = v6 && families[f] == AF_RTCP ? RTCPPROTO_TCP6 : 0;
+		int family = v6 && families[f] == AF_INET ? AF_INET6 : families[f];
 		int pkt = socket(AF_PACKET, SOCK_DGRAM, htons(ETH_P_IP));
-		int l = stream(families[f]), c = stream(families[f]), s;
+		int l = socket(family, SOCK_STREAM, proto), c = socket(family, SOCK_STREAM, proto), s;
 		int ltos = 0x2b, lttl = 42, ctos = 0xb8, cttl = 7;
+		socklen_t alen = v6 ? sizeof(a6) : sizeof(a);
+		void *addr = v6 ? (void *)&a6 : (void *)&a;
 		char b[100] = { 0 };
 
+		ASSERT_EQ(1, inet_pton(AF_INET6, "::ffff:127.0.0.1", &a6.sin6_addr));
 		ASSERT_LE(0, pkt);
+		ASSERT_LE(0, l);
+		ASSERT_LE(0, c);
 		ASSERT_EQ(0, bind(pkt, (void *)&ll, sizeof(ll)));
 		ASSERT_EQ(0, setsockopt(l, SOL_IP, IP_TOS, &ltos, sizeof(ltos)));
 		ASSERT_EQ(0, setsockopt(l, SOL_IP, IP_TTL, &lttl, sizeof(lttl)));
 		ASSERT_EQ(0, setsockopt(c, SOL_IP, IP_TOS, &ctos, sizeof(ctos)));
 		ASSERT_EQ(0, setsockopt(c, SOL_IP, IP_TTL, &cttl, sizeof(cttl)));
-		ASSERT_EQ(0, bind(l, (void *)&a, sizeof(a)));
+		ASSERT_EQ(0, bind(l, addr, alen));
 		ASSERT_EQ(0, listen(l, 4));
-		ASSERT_EQ(0, connect_res(c, &a));
+		ASSERT_EQ(0, connect(c, addr, alen));
 		s = accept(l, NULL, NULL);
 		ASSERT_LE(0, s);
 		ASSERT_EQ((ssize_t)sizeof(b), send(c, b, sizeof(b), 0));
@@ -308,13 +319,14 @@ TEST_F(netns, tos_and_ttl_on_the_wire)
 		ASSERT_EQ((ssize_t)sizeof(b), recv(c, b, sizeof(b), MSG_WAITALL));
 		usleep(200000);
 		memset(&seen[f], 0, sizeof(seen[f]));
-		read_wire(pkt, 7000 + f, &seen[f]);
+		read_wire(pkt, port, &seen[f]);
 		close(pkt);
 		close(s);
 		close(c);
 		close(l);
-		TH_LOG("%s: server tos %#x ttl %d (%d seen), client tos %#x ttl %d (%d seen)", FAMILY_NAME(families[f]),
-		       seen[f].srv_tos, seen[f].srv_ttl, seen[f].srv_n, seen[f].cli_tos, seen[f].cli_ttl, seen[f].cli_n);
+		TH_LOG("%s%s: server tos %#x ttl %d (%d seen), client tos %#x ttl %d (%d seen)",
+		       FAMILY_NAME(families[f]), v6 ? " (IPv6 socket)" : "", seen[f].srv_tos, seen[f].srv_ttl,
+		       seen[f].srv_n, seen[f].cli_tos, seen[f].cli_ttl, seen[f].cli_n);
 	}
 	for (int f = 0; f < 2; f++) {
 		/* SYN-ACK and data; SYN, ACK and data. */
@@ -325,6 +337,16 @@ TEST_F(netns, tos_and_ttl_on_the_wire)
 		EXPECT_EQ(0xb8, seen[f].cli_tos) TH_LOG("%s", FAMILY_NAME(families[f]));
 		EXPECT_EQ(7, seen[f].cli_ttl) TH_LOG("%s", FAMILY_NAME(families[f]));
 	}
+}
+
+TEST_F(netns, tos_and_ttl_on_the_wire)
+{
+	tos_and_ttl_seen(_metadata, false);
+}
+
+TEST_F(netns, tos_and_ttl_on_the_wire_of_ipv6_sockets_ipv4_connections)
+{
+	tos_and_ttl_seen(_metadata, true);
 }
 
 /* The ISN of the first SYN the packet socket holds from `port`, or 0. */

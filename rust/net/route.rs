@@ -22,10 +22,23 @@ pub(crate) struct FlowKey {
     pub(crate) mark: u32,
     /// The socket's owner, for uid routing rules.
     pub(crate) uid: u32,
-    /// `IP_TOS`: the IP header's TOS byte.
+    /// What the IP header carries.
+    pub(crate) ip: IpHeader,
+}
+
+/// The fields of a sock's IP headers that its options set, for each
+/// family: an IPv6 socket's connections to IPv4 peers carry its `SOL_IP`
+/// options, as Linux's `ipv6_mapped` ones go out through `ip_queue_xmit`.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct IpHeader {
+    /// `IP_TOS`: the IPv4 header's TOS byte.
     pub(crate) tos: u8,
     /// `IP_TTL` (0: the route's hop limit).
     pub(crate) ttl: u8,
+    /// `IPV6_TCLASS`: the IPv6 header's traffic class.
+    pub(crate) tclass: u8,
+    /// `IPV6_UNICAST_HOPS` (0: the route's hop limit).
+    pub(crate) hops: u8,
 }
 
 impl FlowKey {
@@ -225,9 +238,9 @@ unsafe impl Send for Route {}
 
 impl<P: Proto> Sock<P> {
     /// The route lookup key of the socket: `SO_BINDTODEVICE`, `SO_MARK`
-    /// and its owner; with the IP header's TOS and TTL.
+    /// and its owner; with what its IP headers carry.
     pub(crate) fn flow_key(&self) -> FlowKey {
-        let (tos, ttl) = P::ip_header(self);
+        let ip = P::ip_header(self);
         // SAFETY: the sock is alive; plain values set by setsockopt.
         unsafe {
             let sk = self.as_ptr();
@@ -235,8 +248,7 @@ impl<P: Proto> Sock<P> {
                 oif: (*sk).__sk_common.skc_bound_dev_if,
                 mark: (*sk).sk_mark,
                 uid: (*sk).sk_uid.val,
-                tos,
-                ttl,
+                ip,
             }
         }
     }

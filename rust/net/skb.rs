@@ -183,7 +183,7 @@ pub(crate) const LINEAR_MAX: usize = 2048;
 /// TOS and TTL of `key` (the route's hop limit without one). Must not be
 /// called with IRQs off.
 pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Result {
-    let ttl = if key.ttl != 0 { key.ttl } else { route.hoplimit() };
+    let ttl = if key.ip.ttl != 0 { key.ip.ttl } else { route.hoplimit() };
     let df = !route.mtu_locked();
     let TcpSkb { skb, src, dst, tcp_len, .. } = t;
     let p = skb.skb.as_ptr();
@@ -191,7 +191,7 @@ pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Resu
     // TCP header; they become the IP header.
     let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv4::HEADER_LEN as u32).cast::<u8>(), ipv4::HEADER_LEN) };
     let ip: &mut [u8; ipv4::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
-    ipv4::emit_tcp(ip, src.ipv4(), dst.ipv4(), tcp_len, key.tos, ttl, df).ok_or(EMSGSIZE)?;
+    ipv4::emit_tcp(ip, src.ipv4(), dst.ipv4(), tcp_len, key.ip.tos, ttl, df).ok_or(EMSGSIZE)?;
     // SAFETY: `p` is our skb with the IP header at its data; `skb_dst_set`
     // takes over the route's reference.
     unsafe {
@@ -212,14 +212,14 @@ pub(crate) fn transmit(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Resu
 /// hop limit without one), as `ip6_xmit` writes it. Must not be called
 /// with IRQs off.
 pub(crate) fn transmit6(net: &Net, route: Route, key: FlowKey, t: TcpSkb) -> Result {
-    let hops = if key.ttl != 0 { key.ttl } else { route.hoplimit() };
+    let hops = if key.ip.hops != 0 { key.ip.hops } else { route.hoplimit() };
     let TcpSkb { skb, src, dst, tcp_len, label } = t;
     let p = skb.skb.as_ptr();
     // SAFETY: `build` kept `ipv6::HEADER_LEN` bytes of headroom in front
     // of the TCP header of an IPv6 segment; they become the IPv6 header.
     let ip = unsafe { core::slice::from_raw_parts_mut(sys::skb_push(p, ipv6::HEADER_LEN as u32).cast::<u8>(), ipv6::HEADER_LEN) };
     let ip: &mut [u8; ipv6::HEADER_LEN] = ip.try_into().map_err(|_| EINVAL)?;
-    ipv6::emit_tcp(ip, &src, &dst, tcp_len, key.tos, label, hops).ok_or(EMSGSIZE)?;
+    ipv6::emit_tcp(ip, &src, &dst, tcp_len, key.ip.tclass, label, hops).ok_or(EMSGSIZE)?;
     // SAFETY: `p` is our skb with the IPv6 header at its data;
     // `skb_dst_set` takes over the route's reference.
     unsafe {

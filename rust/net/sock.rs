@@ -39,9 +39,9 @@ pub(crate) trait Proto: Sized + 'static {
     /// socket lock is held).
     fn keepalive(sk: &Sock<Self>, on: bool);
 
-    /// The IP header's TOS and TTL (0: the route's) for the sock's
-    /// segments (`inet->tos`, `inet->uc_ttl`).
-    fn ip_header(sk: &Sock<Self>) -> (u8, u8);
+    /// What the IP headers of the sock's segments carry (`inet->tos`,
+    /// `inet->uc_ttl`, `np->tclass`, `np->hop_limit`).
+    fn ip_header(sk: &Sock<Self>) -> super::route::IpHeader;
 }
 
 /// The memory layout of one sock of protocol `P`.
