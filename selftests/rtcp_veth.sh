@@ -13,8 +13,8 @@
 # Needs: KSFT_DIR, the kernel's tools/testing/selftests; rtcp.ko loaded.
 
 set -u
-A=rtcp-veth-a
-B=rtcp-veth-b
+A=rtcp-veth-a-$$
+B=rtcp-veth-b-$$
 ADDR_A=10.0.1.1
 ADDR_B=10.0.1.2
 MTU=1400
@@ -243,12 +243,14 @@ if ! setup; then
 	ktap_skip_all "cannot set up netns and veth"
 	exit "$KSFT_FAIL"
 fi
-ktap_set_plan 7
-ktap_test_result "RTCP client to Linux TCP server over veth, options on the wire" test_rtcp_to_linux
-ktap_test_result "Linux TCP client to RTCP server over veth, options on the wire" test_linux_to_rtcp
-ktap_test_result "RTCP to RTCP over veth, options on the wire" test_rtcp_to_rtcp
-ktap_test_result "lost SYNs are retransmitted 1 s apart, then with backoff" test_syn_loss_backoff
-ktap_test_result "lost SYN-ACKs are retransmitted by the RTCP listener" test_synack_loss
-ktap_test_result "a lost final ACK from Linux TCP: the SYN-ACK again, then accept()" test_final_ack_loss_linux
-ktap_test_result "a lost final ACK from RTCP: the SYN-ACK again, then accept()" test_final_ack_loss_rtcp
-ktap_finished
+cases=(rtcp_to_linux linux_to_rtcp rtcp_to_rtcp syn_loss_backoff synack_loss final_ack_loss_linux final_ack_loss_rtcp)
+declare -A what=(
+	[rtcp_to_linux]="RTCP client to Linux TCP server over veth, options on the wire"
+	[linux_to_rtcp]="Linux TCP client to RTCP server over veth, options on the wire"
+	[rtcp_to_rtcp]="RTCP to RTCP over veth, options on the wire"
+	[syn_loss_backoff]="lost SYNs are retransmitted 1 s apart, then with backoff"
+	[synack_loss]="lost SYN-ACKs are retransmitted by the RTCP listener"
+	[final_ack_loss_linux]="a lost final ACK from Linux TCP: the SYN-ACK again, then accept()"
+	[final_ack_loss_rtcp]="a lost final ACK from RTCP: the SYN-ACK again, then accept()"
+)
+run_cases "$@"
