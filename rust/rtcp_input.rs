@@ -486,7 +486,10 @@ pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
 pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet, payload: &SkbPayload<'_>, now: u64) {
     let local = pkt.local();
     let remote = pkt.remote();
-    let key = sk.flow_key().toward(remote.addr, pkt.ip.iif);
+    let listener_key = sk.flow_key();
+    let key = listener_key.toward(remote.addr, pkt.ip.iif);
+    // The device a link-local peer's request and connection keep (0: none).
+    let iif = if key.oif != listener_key.oif { key.oif } else { 0 };
     let mut reply = None;
     let mut established = None;
     let mut from_request = false;
@@ -580,7 +583,7 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
                                 let (mut req, _) =
                                     Request::new(o.cfg, local, remote, &pkt.seg, SeqNum(o.isn), o.ts_offset, now);
                                 req.defer_accept = sk.shared().defer_accept();
-                                req.iif = if key.oif != sk.flow_key().oif { key.oif } else { 0 };
+                                req.iif = iif;
                                 // Fast Open: the connection now, or a cookie
                                 // in the SYN-ACK (`tcp_try_fastopen`).
                                 let fo = fastopen::on_syn(net, sk, l, local, remote, &pkt.seg, pkt.payload_len);
@@ -611,14 +614,14 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
         sk.reset_timer(d.saturating_sub(now));
     }
     if let Some(conn) = established {
-        if accept_child(net, sk, conn, key.oif, None) && from_request {
+        if accept_child(net, sk, conn, iif, None) && from_request {
             if let Tcb::Listen(l) = &mut *sk.shared().tcb.lock() {
                 l.requests.remove(local, remote);
             }
         }
     }
     if let Some((conn, synack)) = fastopen_child {
-        accept_child(net, sk, conn, key.oif, Some((payload, pkt.payload_len, synack)));
+        accept_child(net, sk, conn, iif, Some((payload, pkt.payload_len, synack)));
     }
 }
 

@@ -193,9 +193,9 @@ impl Requests {
 /// A handshake completed on listener `sk`, or a Fast Open SYN made a
 /// connection (`fastopen`: the SYN's payload of so many bytes, and the
 /// SYN-ACK to send): a child sock for the connection, in the demux table
-/// and on the accept queue; `accept()` is woken. `oif`: the device of the
-/// listener's answers to the peer ([`crate::net::route::FlowKey::toward`]), which a
-/// link-local peer's connection is bound to. False if there was no
+/// and on the accept queue; `accept()` is woken. `iif`: the device a
+/// link-local peer's SYN came in on, which its connection is bound to
+/// ([`crate::net::route::FlowKey::toward`]; 0: none). False if there was no
 /// memory for it (`syn_recv_sock` failing: `ListenDrops`): the segment is
 /// dropped and the request stays, for the peer's next one to try again,
 /// as Linux's `tcp_check_req` keeps it (a Fast Open SYN goes unanswered,
@@ -204,7 +204,7 @@ pub(crate) fn accept_child(
     net: &Net,
     sk: &ARef<Sock<RtcpProto>>,
     conn: Conn,
-    oif: i32,
+    iif: i32,
     fastopen: Option<(&SkbPayload<'_>, u32, Segment)>,
 ) -> bool {
     let (local, remote) = (conn.local, conn.remote);
@@ -225,11 +225,8 @@ pub(crate) fn accept_child(
     child.inherit(sk);
     child.shared().inherit(sk.shared());
     child.shared().ip.inherit(&sk.shared().ip);
-    // A link-local peer's connection is bound to the device its SYN came
-    // in on (`tcp_v6_syn_recv_sock`: `sk_bound_dev_if = ir_iif`).
-    if oif != sk.flow_key().oif && child.bind_to_index(oif).is_err() {
-        Stats::inc(&RtcpNet::of(net).stats.listen_drops);
-        return false;
+    if iif != 0 {
+        child.bind_child_to(iif);
     }
     child.shared().sync_options(&child, &mut stream.conn);
     RtcpNet::of(net).socks.fetch_add(1, Ordering::Relaxed);

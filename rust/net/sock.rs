@@ -583,6 +583,13 @@ impl<P: Proto> Sock<P> {
         BindOptions { reuse: c.skc_reuse(), reuseport: c.skc_reuseport(), dev: c.skc_bound_dev_if, v6only: c.skc_ipv6only() != 0 }
     }
 
+    /// Binds a child sock, not yet visible to anyone, to the interface
+    /// `ifindex` (`tcp_v6_syn_recv_sock`: `sk_bound_dev_if = ir_iif`).
+    pub(crate) fn bind_child_to(&self, ifindex: i32) {
+        // SAFETY: the sock is alive and nobody else can see it yet.
+        unsafe { (*self.as_ptr()).__sk_common.skc_bound_dev_if = ifindex }
+    }
+
     /// Binds the sock to the interface `ifindex` (`sk_bound_dev_if`), as
     /// an IPv6 connect to a link-local address with a scope does. Under
     /// the sock's lock.
