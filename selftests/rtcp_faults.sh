@@ -172,6 +172,13 @@ stuck() {
 	peer=${e%.?}.a
 	[[ $e == *.a ]] && peer=${e%.a}.b
 	echo "# $e still running after $2 s"
+	# Where its process is: running, or asleep in the kernel, and where.
+	local pid=${bpid[${e%.b}]:-}
+	[[ $e == *.a ]] && pid=${apid[${e%.a}]:-}
+	if [ -n "$pid" ] && [ -r "/proc/$pid/status" ]; then
+		echo "# $e: pid $pid: $(grep -E '^(Name|State|PPid)' "/proc/$pid/status" | tr '\n\t' '  ')in $(cat "/proc/$pid/wchan" 2>/dev/null) (the last pid given: $(cat /proc/sys/kernel/ns_last_pid))"
+		sed 's/^/#   /' "/proc/$pid/stack" 2>/dev/null
+	fi
 	for e in "$e" "$peer"; do
 		echo "# $e: sent and received $(moved_now "$e"); its last words:"
 		tail -n 3 "$tmp/$e.out" | sed 's/^/#   /'
