@@ -99,6 +99,33 @@ ns_stat() {
 	done <"$(ns_proc "$1" rtcp_stat)"
 }
 
+# Checks the handshake in tcpdump's text $1 (-n -v) from $2 to $3 port
+# $4: the SYN and the SYN-ACK each carry MSS $5, SACK-permitted,
+# timestamps and window scale, and the SYN-ACK echoes the SYN's TSval.
+# The shell's own matching: no program started.
+check_handshake() {
+	local text=$1 a=$2 b=$3 port=$4 mss=$5 syn="" synack="" line seg tsval="" ecr=""
+	while IFS= read -r line; do
+		[[ -z $syn && $line == *"$a."*" > $b.$port: Flags [S],"* ]] && syn=$line
+		[[ -z $synack && $line == *"$b.$port > $a."*": Flags [S.],"* ]] && synack=$line
+	done <"$text"
+	echo "# SYN:     $syn"
+	echo "# SYN-ACK: $synack"
+	if [ -z "$syn" ] || [ -z "$synack" ]; then
+		while IFS= read -r line; do echo "# capture: $line"; done <"$text"
+		return 1
+	fi
+	for seg in "$syn" "$synack"; do
+		[[ $seg == *"mss $mss"* ]] || { echo "# no MSS $mss"; return 1; }
+		[[ $seg == *"sackOK"* ]] || { echo "# no SACK-permitted"; return 1; }
+		[[ $seg == *"TS val"* ]] || { echo "# no timestamps"; return 1; }
+		[[ $seg == *"wscale"* ]] || { echo "# no window scale"; return 1; }
+	done
+	[[ $syn =~ TS\ val\ ([0-9]+)\ ecr ]] && tsval=${BASH_REMATCH[1]}
+	[[ $synack =~ TS\ val\ [0-9]+\ ecr\ ([0-9]+) ]] && ecr=${BASH_REMATCH[1]}
+	[ -n "$tsval" ] && [ "$tsval" = "$ecr" ] || { echo "# TSecr $ecr is not TSval $tsval"; return 1; }
+}
+
 # Runs the cases named in "$@" as KTAP tests, all of the array `cases`
 # (in its order) when none is named: case C runs test_C, described by
 # what[C]. A name with no description ends the script before the plan.

@@ -55,29 +55,7 @@ handshake() {
 	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" || return 1
 	wait "$srv_pid" || return 1
 	capture_stop "$pcap" "$port"
-	# The checks use the shell's own matching: no program started.
-	local syn="" synack="" line
-	while IFS= read -r line; do
-		[[ -z $syn && $line == *"$ADDR_A."*" > $ADDR_B.$port: Flags [S],"* ]] && syn=$line
-		[[ -z $synack && $line == *"$ADDR_B.$port > $ADDR_A."*": Flags [S.],"* ]] && synack=$line
-	done <"$pcap.txt"
-	echo "# SYN:     $syn"
-	echo "# SYN-ACK: $synack"
-	if [ -z "$syn" ] || [ -z "$synack" ]; then
-		while IFS= read -r line; do echo "# capture: $line"; done <"$pcap.txt"
-		return 1
-	fi
-	for seg in "$syn" "$synack"; do
-		[[ $seg == *"mss 1360"* ]] || { echo "# no MSS 1360"; return 1; }
-		[[ $seg == *"sackOK"* ]] || { echo "# no SACK-permitted"; return 1; }
-		[[ $seg == *"TS val"* ]] || { echo "# no timestamps"; return 1; }
-		[[ $seg == *"wscale"* ]] || { echo "# no window scale"; return 1; }
-	done
-	# The SYN-ACK echoes the SYN's TSval.
-	local tsval="" ecr=""
-	[[ $syn =~ TS\ val\ ([0-9]+)\ ecr ]] && tsval=${BASH_REMATCH[1]}
-	[[ $synack =~ TS\ val\ [0-9]+\ ecr\ ([0-9]+) ]] && ecr=${BASH_REMATCH[1]}
-	[ -n "$tsval" ] && [ "$tsval" = "$ecr" ] || { echo "# TSecr $ecr is not TSval $tsval"; return 1; }
+	check_handshake "$pcap.txt" "$ADDR_A" "$ADDR_B" "$port" 1360 || return 1
 	# The final ACK completes it.
 	wait_line "$pcap.txt" "> $ADDR_B.$port: Flags [.]" 0 || { echo "# no final ACK"; return 1; }
 }

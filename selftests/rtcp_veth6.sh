@@ -69,27 +69,7 @@ handshake() {
 	wait "$srv" || return 1
 	wait_line "$pcap.txt" "> $ADDR6_B.$port: Flags [.]" || echo "# no final ACK in the capture"
 	capture_stop
-	local syn="" synack="" line
-	while IFS= read -r line; do
-		[[ -z $syn && $line == *"$ADDR6_A."*" > $ADDR6_B.$port: Flags [S],"* ]] && syn=$line
-		[[ -z $synack && $line == *"$ADDR6_B.$port > $ADDR6_A."*": Flags [S.],"* ]] && synack=$line
-	done <"$pcap.txt"
-	echo "# SYN:     $syn"
-	echo "# SYN-ACK: $synack"
-	if [ -z "$syn" ] || [ -z "$synack" ]; then
-		while IFS= read -r line; do echo "# capture: $line"; done <"$pcap.txt"
-		return 1
-	fi
-	for seg in "$syn" "$synack"; do
-		[[ $seg == *"mss 1340"* ]] || { echo "# no MSS 1340"; return 1; }
-		[[ $seg == *"sackOK"* ]] || { echo "# no SACK-permitted"; return 1; }
-		[[ $seg == *"TS val"* ]] || { echo "# no timestamps"; return 1; }
-		[[ $seg == *"wscale"* ]] || { echo "# no window scale"; return 1; }
-	done
-	local tsval="" ecr=""
-	[[ $syn =~ TS\ val\ ([0-9]+)\ ecr ]] && tsval=${BASH_REMATCH[1]}
-	[[ $synack =~ TS\ val\ [0-9]+\ ecr\ ([0-9]+) ]] && ecr=${BASH_REMATCH[1]}
-	[ -n "$tsval" ] && [ "$tsval" = "$ecr" ] || { echo "# TSecr $ecr is not TSval $tsval"; return 1; }
+	check_handshake "$pcap.txt" "$ADDR6_A" "$ADDR6_B" "$port" 1340 || return 1
 	grep -q "accepted $ADDR6_A:" "$tmp/srv-$port" || { echo "# the server saw: $(cat "$tmp/srv-$port")"; return 1; }
 }
 
