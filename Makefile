@@ -14,6 +14,8 @@
 #                   without debug checks (BENCH_SECONDS per family,
 #                   BENCH_RUNS rounds, 5: each ratio's median and range;
 #                   SCALE_CONNS connections held, 20000)
+#   make profile    where the benchmarks' time goes: perf's top symbols for
+#                   each family (BENCH_PROFILE: bulk,bulk8,rr,crr,bulk6)
 #   make kernel     only fetch, patch, configure and build the kernel
 #   make clean      remove build outputs (the kernel cache stays)
 #
@@ -45,7 +47,7 @@ MODULE_DIR := module
 LLVM ?= $(LLVM_SUFFIX)
 endif
 ifneq ($(KDIR),)
-ifneq ($(filter test run wire bench,$(MAKECMDGOALS)),)
+ifneq ($(filter test run wire bench profile,$(MAKECMDGOALS)),)
 $(error make test, run and bench boot RTCP's own kernel; KDIR= is for make and make modules_install)
 endif
 endif
@@ -115,6 +117,16 @@ bench: deps rtcpize
 	@$(MAKE) -C bench
 	@scripts/vm.sh bench
 
+# Where the benchmarks' time goes: perf in the benchmark kernel's VM, one
+# benchmark at a time for each family (BENCH_PROFILE, comma-separated:
+# bulk, bulk8, rr, crr, bulk6, crr6), its top symbols printed.
+profile: deps rtcpize
+	@command -v perf >/dev/null || DEBIAN_FRONTEND=noninteractive apt-get install -y -q linux-perf
+	@command -v rustfilt >/dev/null || cargo install --quiet --locked rustfilt
+	@kdir=$$(scripts/kernel.sh bench) && $(call KMAKE,bench-module) modules
+	@$(MAKE) -C bench
+	@BENCH_PROFILE=$${BENCH_PROFILE:-bulk,bulk8,rr,crr,bulk6} scripts/vm.sh bench
+
 clean:
 	$(MAKE) -C selftests clean
 	$(MAKE) -C demo clean
@@ -122,4 +134,4 @@ clean:
 	$(MAKE) -C bench clean
 	rm -rf build rust/proto/target rust/proto/fuzz/target
 
-.PHONY: all deps kernel module modules_install headers_install selftests demo rtcpize cargo-test build-checks test run wire fuzz bench clean
+.PHONY: all deps kernel module modules_install headers_install selftests demo rtcpize cargo-test build-checks test run wire fuzz bench profile clean

@@ -155,6 +155,57 @@ ratios() {
 	ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain
 }
 
+# PROFILE set: where each benchmark's time goes, instead of its figures.
+# perf samples every CPU (the software clock: TCG has no PMU) while the
+# benchmark runs, once for each family, and prints the share of each
+# part (idle, the kernel, rtcp.ko, user space) and the functions that
+# took the most samples,
+# themselves and, for rtcp.ko's, under them (bench/perf_top.py names
+# them from /proc/kallsyms; Rust's v0 names go through rustfilt, which
+# make profile installs).
+profile() {
+	local run family port to data demangle=${RUSTFILT:-cat}
+	ip netns exec bench-b "$here/rtcp_bench" serve inet 10.0.2.2 9001 >/dev/null &
+	local srv=($!)
+	ip netns exec bench-b "$here/rtcp_bench" serve rtcp 10.0.2.2 9002 >/dev/null &
+	srv+=($!)
+	ip netns exec bench-b "$here/rtcp_bench" serve inet fd00:2::2 9003 >/dev/null &
+	srv+=($!)
+	ip netns exec bench-b "$here/rtcp_bench" serve rtcp fd00:2::2 9004 >/dev/null &
+	srv+=($!)
+	sleep 0.5
+	data=$top/perf.data
+	for run in ${PROFILE//,/ }; do
+		for family in inet rtcp; do
+			port=9001 to=10.0.2.2
+			[ "$family" = rtcp ] && port=9002
+			if [ "${run%6}" != "$run" ]; then
+				to=fd00:2::2 port=$((port + 2))
+			fi
+			set -- "${run%6}"
+			case $1 in
+			bulk) set -- bulk "$secs" 1 ;;
+			bulk8) set -- bulk "$secs" 8 ;;
+			*) set -- "$1" "$secs" ;;
+			esac
+			echo "# profile: $run $family"
+			# No build-id cache: the guest's root is the host's, read-only.
+			perf record -q -a -g -F 499 -N -o "$data" -- \
+				ip netns exec bench-a "$here/rtcp_bench" "$1" "$family" "$to" "$port" "${@:2}"
+			perf script -i "$data" -F ip 2>/dev/null | python3 "$here/perf_top.py" "$demangle"
+		done
+	done
+	kill "${srv[@]}"
+	wait "${srv[@]}" 2>/dev/null
+}
+if [ -n "${PROFILE:-}" ]; then
+	profile
+	rm -rf "$top"
+	ip netns del bench-a
+	ip netns del bench-b
+	exit 0
+fi
+
 for n in $(seq "$runs"); do
 	out=$top/run-$n
 	mkdir -p "$out"
