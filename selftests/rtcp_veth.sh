@@ -176,15 +176,20 @@ test_synack_loss() {
 # connection until the end); the listener's request waits in
 # SYN-RECEIVED meanwhile, and the client's ACK of the next SYN-ACK (at
 # 3 s, or later if the loss was lifted late) brings the connection to
-# accept().
+# accept(). The listener sends its SYN-ACK 8 times (synack_retries), not
+# 5: the fifth leaves at 31 s, and on a guest busy enough its ACK can be
+# lost too before the shell gets to lift the loss (a run saw it: the
+# request went at 63 s and nothing came after); the eighth leaves at
+# 247 s.
 final_ack_loss() {
 	local client=$1 port=$2 before after
+	ip netns exec "$B" sysctl -qw net.rtcp.synack_retries=8 || return 1
 	before=$(ns_stat "$B" RetransSegs)
 	server_start "$tmp/srv-$port" rtcp "$port" 1 || return 1
 	drop_flags "$A" va 0x10 exactly || return 1
 	capture_start "$tmp/fa-$port" "$port" || return 1
 	local start=$(date +%s%N)
-	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" 120000 >"$tmp/conn-$port" 2>&1 &
+	ip netns exec "$A" "$tool" connect "$client" "$ADDR_B" "$port" 600000 >"$tmp/conn-$port" 2>&1 &
 	local conn=$!
 	local got=0 end=$((SECONDS + 30))
 	while [ "$SECONDS" -lt "$end" ]; do
@@ -201,6 +206,17 @@ final_ack_loss() {
 	echo "# after $got lost ACK(s): $waiting request(s) in SYN-RECEIVED"
 	drops_then_pass "$A" va 2 || return 1
 	[ "$waiting" = 1 ] || return 1
+	# accept(): a bound on a hang (the last SYN-ACK leaves at 247 s),
+	# and what went wrong if not.
+	if ! wait_line "$tmp/srv-$port" accepted 400; then
+		kill "$cap_pid" "$srv_pid" "$conn" 2>/dev/null
+		wait "$cap_pid" "$srv_pid" "$conn" 2>/dev/null
+		echo "# not accepted; the capture on vb, then B's and A's counters:"
+		sed 's/^/# cap: /' "$tmp/fa-$port.txt"
+		echo "# B:$(ip netns exec "$B" awk '$2 != 0 { printf " %s", $0 }' /proc/net/rtcp_stat)"
+		echo "# A: $(ip netns exec "$A" nstat -asz 2>/dev/null | grep -E 'Challenge|Retrans|PAWS' | tr -s ' \n' ' ')"
+		return 1
+	fi
 	wait "$srv_pid" || return 1
 	kill "$cap_pid"; wait "$cap_pid" 2>/dev/null
 	sed 's/^/# cap: /' "$tmp/fa-$port.txt"
