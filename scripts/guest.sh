@@ -90,6 +90,7 @@ if [ "$mode" = selftests ]; then
 	done <"$out/tests"
 	wait
 	head -n 1 /proc/stat >"$out/cpu-after"
+	grep '^processes' /proc/stat >"$out/forks"
 	while read -r _ name _; do
 		cat "$out/rc-$name" >>"$out/results" 2>/dev/null
 		cat "$out/time-$name" >>"$out/times" 2>/dev/null

@@ -105,6 +105,11 @@ def time_summary(out):
     busy = cpu_busy(out)
     if busy is not None:
         lines.append(f"#   {'guest CPUs busy':<24} {busy:5.0f} %  (over the tests)")
+    # Past pid_max (32768 here), a pid a test still watches may name
+    # another process.
+    forks = (read(out / "forks") or "").split()
+    if len(forks) == 2 and forks[1].isdigit():
+        lines.append(f"#   {'processes started':<24} {int(forks[1]):6d}  (since boot)")
     cases = []
     for f in sorted(out.glob("stamps-*")):
         prev = None
