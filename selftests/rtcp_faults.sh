@@ -65,18 +65,43 @@ fresh() {
 	setup
 }
 
+# The start time of process $2 (clock ticks after boot: field 22 of
+# /proc/PID/stat) into the variable named $1, without starting a program.
+started() {
+	local stat
+	{ read -r stat <"/proc/$2/stat"; } 2>/dev/null || { printf -v "$1" %s gone; return; }
+	stat=${stat##*) }
+	# shellcheck disable=SC2086 # the fields, one a word
+	set -- "$1" $stat
+	printf -v "$1" %s "${21}"
+}
+
+# Whether process $1, started at $2 (started), still runs: a zombie has
+# ended, and a pid given to another process since (the guest starts tens
+# of thousands in a run, past pid_max) is not ours.
+running() {
+	local stat
+	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1
+	stat=${stat##*) }
+	# shellcheck disable=SC2086
+	set -- "$2" $stat
+	[ "$2" != Z ] && [ "${21}" = "$1" ]
+}
+
 # Starts connection $1 (a name) from a client of family $2 in A to a
 # server of family $3 in B at $4:$5. Its files: $tmp/$1.{a,b}.{out,st}.
-declare -A apid bpid
+declare -A apid bpid astart bstart
 start_conn() {
 	local n=$1 fa=$2 fb=$3 addr=$4 port=$5
 	ip netns exec "$B" "$tool" bulk "$fb" "$addr" "$port" listen "$tmp/$n.b.st" $RTO_MAX >"$tmp/$n.b.out" 2>&1 &
 	bpid[$n]=$!
+	started "bstart[$n]" "$!"
 	# (Starting a program can take long beside the other jobs: 120 s
 	# bounds a hang.)
 	wait_line "$tmp/$n.b.out" ready 120 || { echo "# $n: no listener: $(cat "$tmp/$n.b.out")"; return 1; }
 	ip netns exec "$A" "$tool" bulk "$fa" "$addr" "$port" connect "$tmp/$n.a.st" $RTO_MAX >"$tmp/$n.a.out" 2>&1 &
 	apid[$n]=$!
+	started "astart[$n]" "$!"
 	wait_line "$tmp/$n.a.out" established 120 && wait_line "$tmp/$n.b.out" established 120 ||
 		{ echo "# $n: not connected"; cat "$tmp/$n.a.out" "$tmp/$n.b.out"; return 1; }
 }
@@ -192,12 +217,16 @@ stuck() {
 
 # Waits (at most $1 s) for the processes of the ends in "$2..." to exit.
 wait_exit() {
-	local bound=$1 e pid end
+	local bound=$1 e pid start end
 	shift
 	end=$((SECONDS + bound))
 	for e in "$@"; do
-		if [[ $e == *.a ]]; then pid=${apid[${e%.a}]}; else pid=${bpid[${e%.b}]}; fi
-		while kill -0 "$pid" 2>/dev/null; do
+		if [[ $e == *.a ]]; then
+			pid=${apid[${e%.a}]} start=${astart[${e%.a}]}
+		else
+			pid=${bpid[${e%.b}]} start=${bstart[${e%.b}]}
+		fi
+		while running "$pid" "$start"; do
 			[ "$SECONDS" -lt "$end" ] || {
 				stuck "$e" "$bound"
 				return 1
@@ -213,7 +242,7 @@ kill_tools() {
 	local p
 	for p in "${apid[@]}" "${bpid[@]}"; do kill -KILL "$p" 2>/dev/null; done
 	for p in "${apid[@]}" "${bpid[@]}"; do wait "$p" 2>/dev/null; done
-	apid=() bpid=()
+	apid=() bpid=() astart=() bstart=()
 }
 
 # Checks that each end in "$3..." ended with a call failing with one of
