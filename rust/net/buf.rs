@@ -29,6 +29,7 @@ use super::mem::Pool;
 use crate::proto::ring::{Bytes, Spans};
 use crate::sys;
 use core::{
+    mem::MaybeUninit,
     ops::Range,
     ptr::NonNull,
     sync::atomic::{AtomicBool, AtomicPtr, AtomicUsize, Ordering},
@@ -83,9 +84,14 @@ impl ClaimCell {
 ///
 /// The bytes are in order-0 pages, the `i`-th of `pages` holding bytes
 /// `i * PAGE_SIZE ..` of the `len`: `len.div_ceil(PAGE_SIZE)` entries,
-/// each a live, initialised page on which the region holds one reference,
-/// or (in a sparse region) null: a hole, which no byte has been written to
-/// yet. An entry changes only under the connection's lock
+/// each a live page on which the region holds one reference, or (in a
+/// sparse region) null: a hole, which no byte has been written to yet. A
+/// page's bytes are initialised, but for those of a page that
+/// [`SharedBytes::renew`] put in for a writer's room, which are not until
+/// written: its bytes outside the room are copied from the page it
+/// replaced, and the room is the writer's to fill ([`Claim::fill`]). Room
+/// becomes data only by being written, and only data is ever read, sent
+/// or copied elsewhere, so no byte is read before it is written. An entry changes only under the connection's lock
 /// ([`SharedBytes::renew`], or a first write into a hole). `held` counts
 /// the live entries, each charged to `pool`.
 /// While `claim` is active, only its [`Claim`] writes its ranges (a write
@@ -449,9 +455,15 @@ impl SharedBytes {
 
 /// A zeroed order-0 page, with its one reference.
 fn zeroed_page(flags: Flags) -> Result<NonNull<sys::page>> {
+    new_page(flags | __GFP_ZERO)
+}
+
+/// An order-0 page, with its one reference; not zeroed unless `flags`
+/// say so.
+fn new_page(flags: Flags) -> Result<NonNull<sys::page>> {
     // The page's reference is handed over to `put_page`, which frees it
     // with the last one (`Page`'s drop would free it regardless).
-    let page = core::mem::ManuallyDrop::new(Page::alloc_page(flags | __GFP_ZERO)?);
+    let page = core::mem::ManuallyDrop::new(Page::alloc_page(flags)?);
     NonNull::new(page.as_ptr().cast()).ok_or(ENOMEM)
 }
 
@@ -513,7 +525,8 @@ impl Bytes for SharedBytes {
         // only by a claim's holder, and this range is not one it writes
         // (just checked; a claim made later needs `&mut self`).
         // SAFETY: `p..p + n` is inside the region (`at`), initialised
-        // (type invariant), and not written while borrowed (above).
+        // (type invariant: only a renewed page's room may not be, and
+        // what is read is data), and not written while borrowed (above).
         Some(unsafe { core::slice::from_raw_parts(p, n) })
     }
 
@@ -524,7 +537,10 @@ impl Bytes for SharedBytes {
         }
         let (p, n) = region.at(&r)?;
         // SAFETY: as for `range`; `&mut self` excludes any other use of
-        // the ring's own handle, and no claim reaches these bytes.
+        // the ring's own handle, and no claim reaches these bytes. (The
+        // writers through here are the receive side's, into zeroed pages:
+        // a send buffer's room is written only by a claim, which sees
+        // it as `MaybeUninit`.)
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
@@ -588,7 +604,11 @@ impl Lease {
                     None => self.0.in_hole(p.start),
                 };
                 if shared && !fresh.0.iter().any(|&(j, _)| j == i) {
-                    let new = zeroed_page(GFP_KERNEL)?;
+                    // Not zeroed: what of it is not copied over from the
+                    // old page is room, which the writer fills before it
+                    // is data (`Region`'s invariant), as Linux's TCP
+                    // copies into page frags it does not zero.
+                    let new = new_page(GFP_KERNEL)?;
                     fresh.0.push((i, new), GFP_KERNEL).inspect_err(|_| {
                         // SAFETY: the new page's only reference, ours.
                         unsafe { sys::rtcp_helper_put_page(new.as_ptr()) }
@@ -617,7 +637,7 @@ impl Claim {
     /// Hands the claimed bytes to `copy` in order, one piece of storage
     /// at a time, to fill, until it fills less than it was given; how
     /// many it filled. Nothing for a claim to read.
-    pub(crate) fn fill(&mut self, mut copy: impl FnMut(&mut [u8]) -> usize) -> usize {
+    pub(crate) fn fill(&mut self, mut copy: impl FnMut(&mut [MaybeUninit<u8>]) -> usize) -> usize {
         if !self.write {
             return 0;
         }
@@ -627,10 +647,10 @@ impl Claim {
             let Some((p, n)) = self.region.at(&r) else { break };
             // Claimed to write (type invariant): nobody else reads or
             // writes these bytes, and `&mut self` makes this slice the only
-            // one.
-            // SAFETY: inside the region and initialised (`at`, `Region`'s
-            // invariant), and not shared (above).
-            let dst = unsafe { core::slice::from_raw_parts_mut(p, n) };
+            // one. Room in a renewed page is not initialised (`Region`'s
+            // invariant): the slice is of `MaybeUninit`.
+            // SAFETY: inside the region (`at`), and not shared (above).
+            let dst = unsafe { core::slice::from_raw_parts_mut(p.cast::<MaybeUninit<u8>>(), n) };
             let k = copy(dst).min(n);
             got += k;
             if k < n {
@@ -655,8 +675,9 @@ impl Claim {
             let Some((p, n)) = self.region.at(&r) else { break };
             // Claimed (type invariant): nobody writes these bytes but this
             // claim's `fill`, which `&self` excludes.
-            // SAFETY: inside the region and initialised (`at`, `Region`'s
-            // invariant), and not written (above).
+            // SAFETY: inside the region (`at`) and initialised (a read
+            // claim is of data: `Region`'s invariant), and not written
+            // (above).
             let src = unsafe { core::slice::from_raw_parts(p, n) };
             let k = copy(src).min(n);
             out += k;

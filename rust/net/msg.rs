@@ -7,6 +7,7 @@
 use crate::sys;
 use super::skb::SkbRef;
 use core::marker::PhantomData;
+use core::mem::MaybeUninit;
 use kernel::prelude::*;
 
 /// The message of one `sendmsg` or `recvmsg` call.
@@ -56,7 +57,7 @@ impl Msg<'_> {
 
     /// Copies the user's next bytes into `dst`; how many (fewer on a fault
     /// or when the user's buffers end).
-    pub(crate) fn copy_from_user(&mut self, dst: &mut [u8]) -> usize {
+    pub(crate) fn copy_from_user(&mut self, dst: &mut [MaybeUninit<u8>]) -> usize {
         // SAFETY: `dst` is writable for its length; the iterator is the
         // call's (type invariant); process context, may fault and sleep.
         unsafe { sys::rtcp_helper_copy_from_iter(dst.as_mut_ptr().cast(), dst.len(), &raw mut (*self.msg).msg_iter) }
