@@ -77,8 +77,9 @@ started() {
 }
 
 # Whether process $1, started at $2 (started), still runs: a zombie has
-# ended, and a pid given to another process since (the guest starts tens
-# of thousands in a run, past pid_max) is not ours.
+# ended, and a pid given to another process since (were the guest to
+# start more than pid_max in a run; a whole suite starts about 3,300) is
+# not ours.
 running() {
 	local stat
 	{ read -r stat <"/proc/$1/stat"; } 2>/dev/null || return 1

@@ -91,8 +91,9 @@ impl ClaimCell {
 /// written: its bytes outside the room are copied from the page it
 /// replaced, and the room is the writer's to fill ([`Claim::fill`]). Room
 /// becomes data only by being written, and only data is ever read, sent
-/// or copied elsewhere, so no byte is read before it is written. An entry changes only under the connection's lock
-/// ([`SharedBytes::renew`], or a first write into a hole). `held` counts
+/// or copied elsewhere, so no byte is read before it is written. An entry
+/// changes only under the connection's lock ([`SharedBytes::renew`], or a
+/// first write into a hole). `held` counts
 /// the live entries, each charged to `pool`.
 /// While `claim` is active, only its [`Claim`] writes its ranges (a write
 /// claim) or nobody writes them (a read claim), and nobody else reads or
@@ -536,11 +537,11 @@ impl Bytes for SharedBytes {
             return None;
         }
         let (p, n) = region.at(&r)?;
+        // The writers through here are the receive side's, into zeroed
+        // pages: a send buffer's room is written only by a claim, which
+        // sees it as `MaybeUninit`.
         // SAFETY: as for `range`; `&mut self` excludes any other use of
-        // the ring's own handle, and no claim reaches these bytes. (The
-        // writers through here are the receive side's, into zeroed pages:
-        // a send buffer's room is written only by a claim, which sees
-        // it as `MaybeUninit`.)
+        // the ring's own handle, and no claim reaches these bytes.
         Some(unsafe { core::slice::from_raw_parts_mut(p, n) })
     }
 
