@@ -151,6 +151,13 @@ int rtcp_helper_page_ref_count(struct page *page) { return page_count(page); }
 void rtcp_helper_get_page(struct page *page) { get_page(page); }
 void rtcp_helper_put_page(struct page *page) { put_page(page); }
 u32 rtcp_helper_rmem_max(void) { return READ_ONCE(sysctl_rmem_max); }
+/* What one segment of mss bytes costs a sender (tcp_sndbuf_expand's per_mss). */
+u32 rtcp_helper_sndmem_per_mss(u32 mss)
+{
+	u32 per_mss = min(mss, 1U << 20) + MAX_TCP_HEADER + SKB_DATA_ALIGN(sizeof(struct skb_shared_info));
+
+	return roundup_pow_of_two(per_mss) + SKB_DATA_ALIGN(sizeof(struct sk_buff));
+}
 /* net.ipv4.tcp_mem[i] (sysctl_tcp_mem is not exported; tcp_prot points to it). */
 long rtcp_helper_tcp_mem(int i) { return i >= 0 && i < 3 ? READ_ONCE(tcp_prot.sysctl_mem[i]) : 0; }
 void rtcp_helper_sock_set_custom_sockopt(struct socket *sock) { set_bit(SOCK_CUSTOM_SOCKOPT, &sock->flags); }

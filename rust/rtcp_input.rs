@@ -9,6 +9,7 @@
 
 use core::cell::Cell;
 use core::sync::atomic::Ordering;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 use kernel::sync::aref::ARef;
 
@@ -39,6 +40,7 @@ use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYN_LINEAR_TIMEOUTS, SYNACK_RE
 use crate::rtcp_output::Outbox;
 use crate::rtcp_output::send;
 use crate::rtcp_proc::Stats;
+use crate::sys;
 
 /// A connection with its buffers, the received payloads kept in their
 /// skbs for its reader ([`RxQueue`]), and its `MSG_ZEROCOPY` sends not
@@ -275,8 +277,8 @@ impl Path {
 /// written: an idle connection holds none, as Linux's holds no skb. Their
 /// pages are charged to the namespace `rn`'s memory (`net.rtcp.mem`).
 pub(crate) fn new_stream(conn: Conn, rn: &RtcpNet, flags: kernel::alloc::Flags) -> Result<RtcpStream> {
-    let tx = SharedBytes::sparse(conn.cfg.sndbuf as usize, &rn.mem, flags)?;
-    let rx = SharedBytes::sparse(stream::rx_capacity(&conn.cfg), &rn.mem, flags)?;
+    let tx = SharedBytes::sparse(conn.cfg.sndbuf as usize, 0, &rn.mem, flags)?;
+    let rx = SharedBytes::sparse(stream::rx_capacity(&conn.cfg), 0, &rn.mem, flags)?;
     Ok(RtcpStream::new(Stream::new(conn, tx, rx), rn))
 }
 
@@ -420,40 +422,47 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
     Some(out)
 }
 
-/// A buffer of `size` bytes to grow into: paged to send from (`sparse`
-/// false), or with its pages taken as segments land in it, to receive;
-/// allocated in process context, and a failure only means no growth.
-/// None under memory pressure (`tcp_should_expand_sndbuf`,
-/// `tcp_rcv_space_adjust`), nor past the namespace's memory.
-fn bigger(rn: &RtcpNet, size: usize, sparse: bool) -> Option<SharedBytes> {
+/// A buffer of `size` bytes to grow into, with its pages taken as they
+/// are first written, but for the first `paged` bytes (what the old
+/// buffer's bytes are copied into); allocated in process context, and a
+/// failure only means no growth. None under memory pressure
+/// (`tcp_should_expand_sndbuf`, `tcp_rcv_space_adjust`), nor past the
+/// namespace's memory.
+fn bigger(rn: &RtcpNet, size: usize, paged: usize) -> Option<SharedBytes> {
     if rn.mem.under_pressure() {
         return None;
     }
-    let flags = GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN;
-    if sparse { SharedBytes::sparse(size, &rn.mem, flags) } else { SharedBytes::pages(size, &rn.mem, flags) }.ok()
+    SharedBytes::sparse(size, paged, &rn.mem, GFP_KERNEL | kernel::alloc::flags::__GFP_NOWARN).ok()
 }
 
-/// `tcp_sndbuf_expand`: when the user left `SO_SNDBUF` to the protocol and
-/// `more` bytes to send do not fit, the send buffer doubles, as often as
-/// they need, up to `net.rtcp.wmem`'s most. Whether it grew.
+/// `tcp_new_space`'s `tcp_sndbuf_expand`: when the user left `SO_SNDBUF`
+/// to the protocol and `more` bytes to send do not fit, the send buffer
+/// grows to what the congestion window asks for
+/// ([`Conn::sndbuf_wanted`](crate::proto::conn::Conn)), up to
+/// `net.rtcp.wmem`'s most; not while the window is full (a larger buffer
+/// would only queue behind it). Each growth copies the data, so it is by
+/// half again at least. Whether it grew.
 pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
     if sk.user_buf_sizes().1.is_some() {
         return false;
     }
     let rn = RtcpNet::of(sk.net());
     let most = rn.buf_sizes(WMEM).max;
-    let size = match sk.shared().tcb.lock().stream() {
+    let (size, cap) = match sk.shared().tcb.lock().stream() {
         Some(st) if st.conn.may_send() && st.tx.free() < more && (1..most).contains(&st.tx.capacity()) => {
-            let need = st.tx.len().saturating_add(more);
-            let mut size = st.tx.capacity();
-            while size < need && size < most {
-                size = size.saturating_mul(2);
+            let cap = st.tx.capacity();
+            // SAFETY: a pure computation on its argument.
+            let wanted = st.conn.sndbuf_wanted(|mss| unsafe { sys::rtcp_helper_sndmem_per_mss(mss) });
+            match wanted.map(|w| w as usize) {
+                Some(w) if w > cap => {
+                    (w.max(cap.saturating_add(cap / 2)).next_multiple_of(PAGE_SIZE).min(most), cap)
+                }
+                _ => return false,
             }
-            size.min(most)
         }
         _ => return false,
     };
-    let Some(new) = bigger(rn, size, false) else { return false };
+    let Some(new) = bigger(rn, size, cap) else { return false };
     // The buffer left behind is freed after the lock.
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_tx(new));
     old.is_some()
@@ -476,7 +485,7 @@ pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
         }
         _ => return false,
     };
-    let Some(new) = bigger(rn, size, true) else { return false };
+    let Some(new) = bigger(rn, size, 0) else { return false };
     let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
     old.is_some()
 }

@@ -52,11 +52,11 @@ const SYSCTLS: [IntDef; 10] = [
     // it, as Linux charges skbs.
     IntDef { name: c"rmem", default: &[4096, 131_072, 6_291_456], min: 1, max: i32::MAX },
     // The send buffer of a connection whose user left SO_SNDBUF to the
-    // protocol: the least, the start (one page, so that a short
-    // connection costs little), the most it grows to as the data needs
-    // (doubling). Its pages are taken as the writer first fills them (an
-    // idle connection holds none), and all of them when it grows.
-    IntDef { name: c"wmem", default: &[4096, 4096, 1 << 20], min: 1, max: i32::MAX },
+    // protocol: the least, the start (one page), the most it grows to as
+    // the congestion window asks (`tcp_sndbuf_expand`; the most is
+    // `tcp_wmem`'s). Its pages are taken as the writer first fills them
+    // (an idle connection holds none).
+    IntDef { name: c"wmem", default: &[4096, 4096, 4 << 20], min: 1, max: i32::MAX },
     // SYN retransmissions that wait 1 s each before the backoff starts,
     // on top of `syn_retries` (Linux 7.3's default: 4).
     IntDef { name: c"syn_linear_timeouts", default: &[4], min: 0, max: MAX_TCP_SYNCNT as i32 },

@@ -143,6 +143,7 @@ int rtcp_helper_page_ref_count(struct page *page);
 void rtcp_helper_get_page(struct page *page);
 void rtcp_helper_put_page(struct page *page);
 u32 rtcp_helper_rmem_max(void);
+u32 rtcp_helper_sndmem_per_mss(u32 mss);
 long rtcp_helper_tcp_mem(int i);
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name);
 void rtcp_helper_flush_workqueue(struct workqueue_struct *wq);

@@ -562,10 +562,12 @@ TEST_F(data, tcp_info)
 }
 
 /* Buffers left to the protocol start at net.rtcp.rmem's and wmem's start
- * and grow, doubling, up to their most: the send buffer (from one page)
- * when a write does not fit, the window (from half of rmem's start, as
- * Linux's tcp_rmem[1] of 131072 gives a window under 64 KiB) when a reader
- * slower than the writer finds it full, up to half of rmem's most. */
+ * and grow up to their most: the send buffer (from one page) when a write
+ * does not fit, to what the congestion window asks (tcp_sndbuf_expand:
+ * with loopback's MSS, past wmem's most at once), the window (from half
+ * of rmem's start, as Linux's tcp_rmem[1] of 131072 gives a window under
+ * 64 KiB) when a reader slower than the writer finds it full, up to half
+ * of rmem's most. */
 TEST_F_TIMEOUT(data, buffers_grow_as_the_data_needs, 120)
 {
 	static char buf[1 << 20];

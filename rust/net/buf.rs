@@ -16,7 +16,7 @@
 //! buffer meanwhile; a [`Lease`] does only that, and tells whether the
 //! connection still has the same buffer.
 //!
-//! A send buffer is made of order-0 pages ([`SharedBytes::pages`]): a
+//! A send buffer is made of order-0 pages ([`SharedBytes::sparse`]): a
 //! segment's skb takes a reference on the pages of its payload instead of
 //! a copy (as Linux's TCP sends the page frags `tcp_sendmsg` filled). A
 //! page an skb still holds may not be written again: its bytes may still
@@ -256,64 +256,48 @@ impl SharedBytes {
         SharedBytes(None)
     }
 
-    /// `len` zeroed bytes in order-0 pages (a send buffer: segments take
-    /// its pages, [`SharedBytes::frags`]), charged to `pool`: `ENOBUFS`
-    /// if the namespace has no room for them.
-    pub(crate) fn pages(len: usize, pool: &Arc<Pool>, flags: Flags) -> Result<SharedBytes> {
+    /// `len` bytes in order-0 pages taken as they are first written (a
+    /// hole reads as nothing: the reader only reads what was written), but
+    /// for the first `paged` bytes, which get zeroed pages now (what a
+    /// buffer that grows copies its old bytes into, under the connection's
+    /// lock, where a page could only be had atomically). The receive
+    /// buffer's window, or the send buffer's room, costs memory only where
+    /// segments land or the writer writes, as Linux's TCP charges only the
+    /// skbs it holds. Each page is charged to `pool`: the first `paged`
+    /// now (`ENOBUFS` if the namespace has no room for them), the others
+    /// as they are taken.
+    pub(crate) fn sparse(len: usize, paged: usize, pool: &Arc<Pool>, flags: Flags) -> Result<SharedBytes> {
         if len == 0 {
             return Ok(SharedBytes::empty());
         }
         let n = len.div_ceil(PAGE_SIZE);
-        if !pool.charge_pages(n, false) {
+        let now = paged.min(len).div_ceil(PAGE_SIZE);
+        // (Nothing to charge for holes only: a buffer made while the
+        // namespace is past its most takes its pages as it may.)
+        if now > 0 && !pool.charge_pages(now, false) {
             return Err(ENOBUFS);
         }
-        // INVARIANT: the `n` pages are charged; `len` is set once every
-        // page is in, and `held` counts them; a failure before drops the
-        // region, and the pages taken so far with it, and the charge.
+        // INVARIANT: `n` entries, the first `now` live zeroed pages (the
+        // region's reference each, charged above, counted by `held`), the
+        // others holes. A failure before the last page is in drops the
+        // region, the pages taken so far with it, and the charge.
         let mut region = Region {
-            len: 0,
-            pages: KVec::new(),
+            len,
+            pages: KVec::with_capacity(n, flags)?,
             claim: ClaimCell::new(),
             pool: pool.clone(),
-            held: AtomicUsize::new(n),
+            held: AtomicUsize::new(now),
             reserve: AtomicBool::new(true),
         };
-        region.pages.reserve(n, flags)?;
-        for _ in 0..n {
-            let page = zeroed_page(flags)?;
-            region.pages.push(AtomicPtr::new(page.as_ptr()), flags).inspect_err(|_| {
-                // SAFETY: the new page's only reference, ours.
-                unsafe { sys::rtcp_helper_put_page(page.as_ptr()) }
+        for i in 0..n {
+            let page = if i < now { zeroed_page(flags)?.as_ptr() } else { core::ptr::null_mut() };
+            region.pages.push(AtomicPtr::new(page), flags).inspect_err(|_| {
+                if let Some(page) = NonNull::new(page) {
+                    // SAFETY: the new page's only reference, ours.
+                    unsafe { sys::rtcp_helper_put_page(page.as_ptr()) }
+                }
             })?;
         }
-        region.len = len;
-        Ok(SharedBytes(Some(Arc::new(region, flags)?)))
-    }
-
-    /// `len` bytes in order-0 pages taken as they are first written (a
-    /// receive buffer: the window it offers costs memory only where
-    /// segments land in it, as Linux's TCP charges a receive queue only
-    /// for the skbs it holds). A hole reads as nothing: the reader only
-    /// reads what was written.
-    /// Its pages are charged to `pool` as they are taken.
-    pub(crate) fn sparse(len: usize, pool: &Arc<Pool>, flags: Flags) -> Result<SharedBytes> {
-        if len == 0 {
-            return Ok(SharedBytes::empty());
-        }
-        let n = len.div_ceil(PAGE_SIZE);
-        let mut pages = KVec::with_capacity(n, flags)?;
-        for _ in 0..n {
-            pages.push(AtomicPtr::new(core::ptr::null_mut()), flags)?;
-        }
-        // INVARIANT: `n` entries, every one a hole; none charged.
-        let region = Region {
-            len,
-            pages,
-            claim: ClaimCell::new(),
-            pool: pool.clone(),
-            held: AtomicUsize::new(0),
-            reserve: AtomicBool::new(true),
-        };
         Ok(SharedBytes(Some(Arc::new(region, flags)?)))
     }
 

@@ -238,6 +238,24 @@ impl Conn {
         }
     }
 
+    /// `tcp_should_expand_sndbuf` and `tcp_sndbuf_expand`: the send
+    /// buffer the congestion window asks for, `per_mss` of memory for each
+    /// of twice its segments (Cubic's cut of a window in fast recovery,
+    /// rounded up to leave a writer slow to wake some cushion), and at
+    /// least the initial window's. `per_mss` gives what one segment of
+    /// `mss` bytes costs (the kernel's skb sizes). None while the window
+    /// is full: a larger buffer would only queue more behind it.
+    pub fn sndbuf_wanted(&self, per_mss: impl FnOnce(u32) -> u32) -> Option<u32> {
+        let d = &self.data;
+        let flight = d.snd_max.diff(self.snd_una).max(0) as u32;
+        if flight >= d.cc.cwnd {
+            return None;
+        }
+        let mss = self.send_mss().max(1);
+        let segs = d.cc.cwnd.checked_div(mss).unwrap_or(0).max(super::cc::INIT_CWND);
+        Some(segs.saturating_mul(2).saturating_mul(per_mss(mss)))
+    }
+
     /// The smallest step by which the window's right edge moves (RFC 9293
     /// 3.8.6.2.2: one segment, or half the buffer if that is less).
     fn sws_step(&self) -> u32 {

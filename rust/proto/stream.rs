@@ -651,6 +651,36 @@ mod tests {
     }
 
     #[test]
+    fn the_send_buffer_wanted_follows_the_congestion_window() {
+        let (mut a, mut b) = pair(Config { timestamps: false, mss: 1000, ..Config::default() }, 100_000, 100_000);
+        a.conn.data.nodelay = true;
+        let mss = a.conn.send_mss();
+        assert_eq!(mss, 1000);
+        let per_mss = |m: u32| {
+            assert_eq!(m, mss, "each segment costed at the MSS");
+            4352
+        };
+        // Nothing in flight: twice the initial window's segments.
+        assert_eq!(a.conn.sndbuf_wanted(per_mss), Some(2 * 10 * 4352));
+        // The window full: none, a larger buffer would only queue.
+        assert_eq!(a.write(&[1u8; 20_000]), 20_000);
+        let sent = drain(&mut a, 1, None);
+        assert_eq!(sent.len(), 10, "the initial window");
+        assert_eq!(a.conn.sndbuf_wanted(per_mss), None);
+        // Its ACKs grow the window (slow start): more is wanted.
+        let mut acks = vec![];
+        for w in &sent {
+            acks.extend(deliver(&mut b, w, 2).reply);
+        }
+        for ack in &acks {
+            a.on_segment(ack, &[][..], 0, 3);
+        }
+        let cwnd = a.conn.data.cc.cwnd / mss;
+        assert!(cwnd > 10, "the window grew to {cwnd} segments");
+        assert_eq!(a.conn.sndbuf_wanted(per_mss), Some(2 * cwnd * 4352));
+    }
+
+    #[test]
     fn a_reader_outgrows_the_buffer_by_taking_half_of_it_in_a_round_trip() {
         let (_, mut b) = pair(Config { timestamps: false, ..Config::default() }, 4096, 4096);
         // The handshake's instant round trip (its sample rounds to 1 us):
