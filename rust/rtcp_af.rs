@@ -11,15 +11,13 @@
 use core::fmt;
 use kernel::prelude::*;
 
-use crate::net::buf::SharedBytes;
 use crate::net::route::FlowKey;
 use crate::net::siphash::SipKey;
-use crate::net::skb::TcpSkb;
+use crate::net::skb::{Payload, TcpSkb};
 use crate::net::{Net, Route};
 use crate::proto::addr::Addr;
 use crate::proto::conn::Endpoint;
 use crate::proto::cookie::CookieHash;
-use crate::proto::ring::Spans;
 use crate::proto::segment::Segment;
 
 /// The operations of the family a connection to or from `addr` runs
@@ -33,9 +31,6 @@ pub(crate) fn of(addr: Addr) -> &'static AfOps {
 /// The TCP header without options.
 const TCP_HEADER_LEN: u32 = 20;
 
-/// A segment's payload in a send buffer: the bytes of the spans.
-pub(crate) type Payload<'a> = Option<(&'a SharedBytes, Spans)>;
-
 /// One address family's operations.
 pub(crate) struct AfOps {
     /// The network header without options (`net_header_len`).
@@ -44,7 +39,8 @@ pub(crate) struct AfOps {
     /// unspecified local address lets the route choose one.
     pub(crate) route: fn(&Net, FlowKey, Endpoint, Endpoint) -> Result<Route>,
     /// A segment from `local` to `remote` built into an skb, its payload
-    /// (cut into segments of `mss` bytes) from a send buffer, its
+    /// (cut into segments of `mss` bytes) from a send buffer's held pages
+    /// (after the connection's lock), its
     /// checksum over the family's pseudo-header (`send_check`).
     pub(crate) build: fn(Endpoint, Endpoint, &Segment, Payload<'_>, u16) -> Result<TcpSkb>,
     /// A built segment out on `route`, under the family's network header

@@ -374,13 +374,13 @@ pub(crate) fn done(sk: &Sock<RtcpProto>, err: Option<ConnError>) {
 pub(crate) type Driven = (Outcome, bool);
 
 /// Runs `f` on `sk`'s connection under its lock, where the segments it
-/// sends then are built; sends them and carries out the outcome after the
-/// lock (`after`). The outcome, or `None` if there is no connection or `f`
+/// sends then are chosen (their pages held); builds and sends them and
+/// carries out the outcome after the lock (`after`). The outcome, or `None` if there is no connection or `f`
 /// declined.
 pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
     let net = sk.net();
-    // Segments leave in the order they were built: no other context
-    // builds this connection's next ones before these are sent (softirqs
+    // Segments leave in the order they were chosen: no other context
+    // chooses this connection's next ones before these are sent (softirqs
     // off, so that one on this CPU cannot wait for us).
     let bh = BhOff::new();
     let xmit = sk.shared().xmit.lock();

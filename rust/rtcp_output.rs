@@ -1,19 +1,20 @@
 // SPDX-License-Identifier: GPL-2.0
 
 //! What a connection sends, the counterpart of `net/ipv4/tcp_output.c`:
-//! segments built under the connection's lock and sent after it, full ones
-//! joined into GSO skbs (`tcp_write_xmit`, `tcp_transmit_skb`).
+//! segments chosen under the connection's lock (their payloads' pages
+//! held) and built into skbs and sent after it, full ones joined into GSO
+//! skbs (`tcp_write_xmit`, `tcp_transmit_skb`).
 
 use core::sync::atomic::Ordering;
 use kernel::prelude::*;
 
-use crate::net::buf::SharedBytes;
+use crate::net::buf::{HeldFrag, SharedBytes};
 use crate::net::route::FlowKey;
 use crate::net::{skb, Net, Route, Sock};
 use crate::proto::conn::{Conn, Endpoint};
 use crate::proto::icmp::IcmpErrno;
 use crate::proto::output::Transmit;
-use crate::proto::ring::{Ring, Spans};
+use crate::proto::ring::Ring;
 use crate::proto::segment::Segment;
 use crate::sys;
 
@@ -38,14 +39,21 @@ pub(crate) fn send_counted(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint,
     let _ = sent;
 }
 
-/// The segments of one connection, built under its lock and sent after it
-/// (a route lookup and `ip_local_out` must not run with IRQs off).
+/// The segments of one connection, chosen under its lock and built and
+/// sent after it (an skb's allocation and headers need no lock, and a
+/// route lookup and `ip_local_out` must not run with IRQs off): each
+/// segment's header, and the pages of its payload held by references
+/// taken under the lock.
 pub(crate) struct Outbox {
     /// The operations of the connection's family.
     af: &'static AfOps,
     local: Endpoint,
     remote: Endpoint,
-    skbs: KVec<skb::TcpSkb>,
+    /// Each segment: its header, its segment size (GSO), its payload's
+    /// length and how many of `frags` hold it.
+    segs: KVec<(Segment, u16, usize, usize)>,
+    /// The payloads' pages, in the order of `segs`.
+    frags: KVec<HeldFrag>,
     /// Whether a retransmission is among them.
     rtx: bool,
 }
@@ -55,21 +63,22 @@ impl Outbox {
     const MAX: usize = 64;
 
     pub(crate) fn new(c: &Conn) -> Outbox {
-        Outbox { af: crate::rtcp_af::of(c.remote.addr), local: c.local, remote: c.remote, skbs: KVec::new(), rtx: false }
+        Outbox {
+            af: crate::rtcp_af::of(c.remote.addr),
+            local: c.local,
+            remote: c.remote,
+            segs: KVec::new(),
+            frags: KVec::new(),
+            rtx: false,
+        }
     }
 
-    /// Builds `seg` (no payload), counting it. A segment that cannot be
-    /// built is lost like one dropped on the way.
+    /// Queues `seg` (no payload), counting it. A segment that cannot be
+    /// queued is lost like one dropped on the way.
     pub(crate) fn push(&mut self, net: &Net, seg: &Segment, retransmission: bool) {
         RtcpNet::of(net).stats.sent(seg, retransmission);
         self.rtx |= retransmission;
-        self.build(seg, None, u16::MAX);
-    }
-
-    fn build(&mut self, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) {
-        if let Ok(t) = (self.af.build)(self.local, self.remote, seg, payload, mss) {
-            let _ = self.skbs.push(t, GFP_ATOMIC);
-        }
+        let _ = self.segs.push((*seg, u16::MAX, 0, 0), GFP_ATOMIC);
     }
 
     /// Everything the connection sends now. Full segments back to back
@@ -130,29 +139,54 @@ impl Outbox {
         plain && full && next && room && h == b.seg && frags() == Some(true)
     }
 
-    /// The skb of `t` with its payload from the send buffer. One of more
-    /// than a segment carries PSH, which GSO leaves on the last of them
+    /// Queues `t` with the pages of its payload held. One of more than a
+    /// segment carries PSH, which GSO leaves on the last of them
     /// (`tcp_transmit_skb` forces it on GSO packets, so that the
-    /// receiver's GRO flushes at once).
+    /// receiver's GRO flushes at once). A segment whose pages cannot be
+    /// held or queued is lost like one dropped on the way.
     fn build_from(&mut self, s: &RtcpStream, t: &Transmit, size: u32) {
-        let payload = s.tx.data_spans(t.off as usize, t.len as usize).map(|spans| (s.tx.storage(), spans));
         let mut seg = t.seg;
         if t.len > size {
             seg.flags = seg.flags | crate::proto::segment::Flags::PSH;
         }
-        self.build(&seg, payload, u16::try_from(size).unwrap_or(u16::MAX));
+        let first = self.frags.len();
+        let mut len = 0;
+        if let Some((a, b)) = s.tx.data_spans(t.off as usize, t.len as usize) {
+            len = a.len().saturating_add(b.len());
+            for r in [a, b] {
+                let Some(held) = s.tx.storage().hold(r) else { return self.frags.truncate(first) };
+                for f in held {
+                    if self.frags.push(f, GFP_ATOMIC).is_err() {
+                        return self.frags.truncate(first);
+                    }
+                }
+            }
+        }
+        let n = self.frags.len().saturating_sub(first);
+        let mss = u16::try_from(size).unwrap_or(u16::MAX);
+        if self.segs.push((seg, mss, len, n), GFP_ATOMIC).is_err() {
+            self.frags.truncate(first);
+        }
     }
 
-    /// Sends the segments of `sk` on the route it keeps (`__sk_dst_check`
-    /// in `ip_queue_xmit`), or one looked up now, and kept if `keep`.
-    /// When there is none and a retransmission is among them, the
-    /// lookup's error becomes the connection's soft error, which its
-    /// timeout reports in place of `ETIMEDOUT` (`inet_sk_rebuild_header`,
-    /// which `__tcp_retransmit_skb` calls, keeps it in `sk_err_soft`).
-    pub(crate) fn send(self, net: &Net, sk: &Sock<RtcpProto>, keep: bool) {
+    /// Builds the segments and sends them on the route `sk` keeps
+    /// (`__sk_dst_check` in `ip_queue_xmit`), or one looked up now, and
+    /// kept if `keep`. When there is none and a retransmission is among
+    /// them, the lookup's error becomes the connection's soft error,
+    /// which its timeout reports in place of `ETIMEDOUT`
+    /// (`inet_sk_rebuild_header`, which `__tcp_retransmit_skb` calls,
+    /// keeps it in `sk_err_soft`). A segment that cannot be built is lost
+    /// like one dropped on the way.
+    pub(crate) fn send(mut self, net: &Net, sk: &Sock<RtcpProto>, keep: bool) {
         let (local, remote) = (self.local, self.remote);
         let key = sk.flow_key();
-        for t in self.skbs {
+        let mut frags = self.frags.drain_all();
+        for (seg, mss, len, n) in self.segs.drain_all() {
+            let mut held = frags.by_ref().take(n);
+            let built = (self.af.build)(local, remote, &seg, (len > 0).then_some((len, &mut held as &mut dyn Iterator<Item = HeldFrag>)), mss);
+            // (Pages a failed build left are put.)
+            held.for_each(drop);
+            let Ok(t) = built else { continue };
             let rt = match Route::cached(sk, local.addr, sk.shared().dst_cookie.load(Ordering::Relaxed)) {
                 Some(rt) => Ok(rt),
                 None => (self.af.route)(net, key, local, remote).inspect(|rt| {

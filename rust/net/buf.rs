@@ -239,12 +239,55 @@ fn pieces(region: Option<&Region>, r: Range<usize>) -> Pieces<'_> {
     Pieces { region, at: r.start, end: r.end }
 }
 
-/// A page of an outgoing segment's payload: `len` bytes at `off`.
-pub(crate) struct Frag {
-    pub(crate) page: NonNull<sys::page>,
-    pub(crate) off: usize,
-    pub(crate) len: usize,
+/// A page of an outgoing segment's payload, `len` bytes of data at `off`,
+/// held by a reference of its own, taken under the connection's lock
+/// ([`SharedBytes::hold`]): the skb is built from it after the lock.
+///
+/// # Invariants
+///
+/// `page` is a live, mapped page on which this holds one reference;
+/// `off + len <= PAGE_SIZE`. Its bytes `off..off + len` were data of the
+/// buffer when held, and nobody writes them while this lasts: room is
+/// written only in pages no skb or frag holds ([`SharedBytes::claim`],
+/// [`Lease::fresh_pages`]), and data only by becoming room again once
+/// acknowledged, in a page the buffer then replaces.
+pub(crate) struct HeldFrag {
+    page: NonNull<sys::page>,
+    off: usize,
+    len: usize,
 }
+
+impl HeldFrag {
+    /// The bytes (a copy for an skb's linear part).
+    pub(crate) fn bytes(&self) -> &[u8] {
+        // SAFETY: a live page of ours, mapped as every page is on 64-bit;
+        // the bytes lie within it, are initialised (data) and are not
+        // written while this lasts (type invariant).
+        unsafe {
+            let p = sys::rtcp_helper_page_address(self.page.as_ptr()).cast::<u8>().add(self.off);
+            core::slice::from_raw_parts(p, self.len)
+        }
+    }
+
+    /// The page, the offset and the length, with the reference: the
+    /// caller's to hand on (an skb's frag) or to put.
+    pub(crate) fn into_raw(self) -> (NonNull<sys::page>, usize, usize) {
+        let r = (self.page, self.off, self.len);
+        core::mem::forget(self);
+        r
+    }
+}
+
+impl Drop for HeldFrag {
+    fn drop(&mut self) {
+        // SAFETY: our reference on a live page (type invariant).
+        unsafe { sys::rtcp_helper_put_page(self.page.as_ptr()) };
+    }
+}
+
+// SAFETY: a page reference may be dropped from any context; the bytes
+// it reads are written by nobody while it lasts.
+unsafe impl Send for HeldFrag {}
 
 /// The bytes of a connection's buffer, as its ring holds them (empty: no
 /// allocation).
@@ -357,11 +400,10 @@ impl SharedBytes {
         self.0.as_ref().is_some_and(|r| Arc::ptr_eq(r, &lease.0))
     }
 
-    /// The pages of the bytes of `r`, in order, or `None` if they are not
-    /// all inside a paged store. Under the connection's lock (pages change
-    /// only under it): each is live while the caller holds it, and takes a
-    /// reference of its own to keep one.
-    pub(crate) fn frags(&self, r: Range<usize>) -> Option<impl Iterator<Item = Frag> + '_> {
+    /// The pages of the data `r`, in order, each held by a reference of
+    /// its own, or `None` if they are not all inside a paged store. Under
+    /// the connection's lock (pages change only under it).
+    pub(crate) fn hold(&self, r: Range<usize>) -> Option<impl Iterator<Item = HeldFrag> + '_> {
         let region = self.0.as_deref()?;
         if r.start > r.end || r.end > region.len {
             return None;
@@ -371,7 +413,12 @@ impl SharedBytes {
         }
         Some(pieces(Some(region), r).filter_map(move |p| {
             let (page, off) = region.page(p.start)?;
-            Some(Frag { page, off, len: p.len() })
+            // SAFETY: a live page of the region, which the connection's
+            // lock keeps in place while the reference is taken.
+            unsafe { sys::rtcp_helper_get_page(page.as_ptr()) };
+            // INVARIANT: the reference just taken, on data bytes within
+            // the page (`pieces` keeps each within one).
+            Some(HeldFrag { page, off, len: p.len() })
         }))
     }
 

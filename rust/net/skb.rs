@@ -11,10 +11,9 @@ use crate::sys;
 use core::ptr::NonNull;
 use kernel::prelude::*;
 
-use super::buf::SharedBytes;
+use super::buf::HeldFrag;
 use super::route::{FlowKey, Route};
 use super::netns::Net;
-use crate::proto::ring::{Bytes, Spans};
 
 /// An skb this code owns (freed on drop unless handed on).
 ///
@@ -78,16 +77,20 @@ pub(crate) struct TcpSkb {
 /// datagram's length field bounds it, GSO or not.
 pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
 
-/// Builds `seg` from `src` to `dst` with the payload `spans` of `buf` (the
-/// one or two pieces of the send buffer's bytes it carries; `None`: no
-/// payload). Callable under a spinlock (`GFP_ATOMIC`), as the connection's
-/// lock `buf` asks for.
+/// A segment's payload: its length, and the send buffer's pages that
+/// hold it, in order ([`SharedBytes::hold`](super::buf::SharedBytes::hold)).
+pub(crate) type Payload<'a> = Option<(usize, &'a mut dyn Iterator<Item = HeldFrag>)>;
+
+/// Builds `seg` from `src` to `dst` with the payload the send buffer's
+/// pages hold (`None`: no payload): its length and the pages, each held
+/// by a reference taken under the connection's lock, so that the skb is
+/// built after it (`GFP_ATOMIC`: callers may be in softirq).
 ///
 /// A payload of one segment's worth is copied after the header. A longer
-/// one is not copied: the skb takes a reference on the send buffer's pages
-/// that hold it (as Linux's TCP sends the page frags `tcp_sendmsg` filled),
-/// and the buffer does not write them again while it lasts
-/// ([`SharedBytes`]).
+/// one is not copied: the skb takes over the references on the pages
+/// that hold it (as Linux's TCP sends the page frags `tcp_sendmsg`
+/// filled), and the buffer does not write them again while they last
+/// ([`HeldFrag`]).
 ///
 /// The checksum is left for the device to complete (`CHECKSUM_PARTIAL`,
 /// as Linux's TCP sends; the stack completes it in software for a device
@@ -95,11 +98,11 @@ pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
 /// of `mss` bytes, which the device or the stack cuts (`SKB_GSO_TCPV4`,
 /// `SKB_GSO_TCPV6`: each piece gets its sequence number and checksum, PSH
 /// and FIN only the last). Two v4-mapped addresses make an IPv4 segment,
-/// others an IPv6 one.
-pub(crate) fn build(src: Addr, dst: Addr, seg: &Segment, payload: Option<(&SharedBytes, Spans)>, mss: u16) -> Result<TcpSkb> {
+/// others an IPv6 one. The pages of a payload it fails on are put.
+pub(crate) fn build(src: Addr, dst: Addr, seg: &Segment, payload: Payload<'_>, mss: u16) -> Result<TcpSkb> {
     let v6 = !(src.is_v4() && dst.is_v4());
     let ip_len = if v6 { ipv6::HEADER_LEN } else { ipv4::HEADER_LEN };
-    let len = payload.as_ref().map_or(0, |(_, (a, b))| a.len().saturating_add(b.len()));
+    let len = payload.as_ref().map_or(0, |(n, _)| *n);
     let hlen = seg.emit_header_len();
     let tcp_len = hlen.checked_add(len).filter(|&n| n <= MAX_TCP_LEN).ok_or(EMSGSIZE)?;
     let linear = if len <= LINEAR_MAX { len } else { 0 };
@@ -111,12 +114,12 @@ pub(crate) fn build(src: Addr, dst: Addr, seg: &Segment, payload: Option<(&Share
     let buf = skb.put(hlen + linear);
     let (hdr, body) = buf.split_at_mut_checked(hlen).ok_or(EMSGSIZE)?;
     seg.emit_partial(hdr, len, src, dst).ok_or(EMSGSIZE)?;
-    if let Some((bytes, (a, b))) = payload {
+    if let Some((_, frags)) = payload {
         if linear > 0 {
             let mut done = 0;
-            for piece in [a, b].into_iter().flat_map(|r| bytes.pieces(r)) {
-                let n = piece.len();
-                let from = bytes.range(piece).ok_or(EINVAL)?;
+            for f in frags {
+                let from = f.bytes();
+                let n = from.len();
                 body.get_mut(done..done + n).ok_or(EMSGSIZE)?.copy_from_slice(from);
                 done += n;
             }
@@ -124,19 +127,15 @@ pub(crate) fn build(src: Addr, dst: Addr, seg: &Segment, payload: Option<(&Share
                 return Err(EINVAL);
             }
         } else {
-            for (frag, f) in [a, b].into_iter().filter_map(|r| bytes.frags(r)).flatten().enumerate() {
+            for (frag, f) in frags.enumerate() {
                 if frag >= sys::RTCP_MAX_SKB_FRAGS as usize {
                     return Err(EMSGSIZE);
                 }
-                // `f.page` is a live page of the send buffer (the caller
-                // holds the connection's lock), on which the skb takes a
-                // reference of its own (dropped when the skb is freed).
-                // SAFETY: the skb is ours; the page is live and the skb
-                // keeps it for its `len` bytes at `off`.
-                unsafe {
-                    sys::rtcp_helper_get_page(f.page.as_ptr());
-                    sys::rtcp_helper_skb_add_rx_frag(p, frag as i32, f.page.as_ptr(), f.off as i32, f.len as i32, f.len as u32);
-                }
+                let (page, off, n) = f.into_raw();
+                // SAFETY: the skb is ours; it takes over the frag's
+                // reference on the live page, for its `n` bytes at `off`
+                // (dropped when the skb is freed).
+                unsafe { sys::rtcp_helper_skb_add_rx_frag(p, frag as i32, page.as_ptr(), off as i32, n as i32, n as u32) };
             }
             if skb_len(p) != hlen + len {
                 return Err(EINVAL);
