@@ -40,7 +40,6 @@ use crate::rtcp_netns::{CHILD_BUF, RMEM, RtcpNet, SYN_LINEAR_TIMEOUTS, SYNACK_RE
 use crate::rtcp_output::Outbox;
 use crate::rtcp_output::send;
 use crate::rtcp_proc::Stats;
-use crate::sys;
 
 /// A connection with its buffers, the received payloads kept in their
 /// skbs for its reader ([`RxQueue`]), and its `MSG_ZEROCOPY` sends not
@@ -451,8 +450,7 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
     let (size, cap) = match sk.shared().tcb.lock().stream() {
         Some(st) if st.conn.may_send() && st.tx.free() < more && (1..most).contains(&st.tx.capacity()) => {
             let cap = st.tx.capacity();
-            // SAFETY: a pure computation on its argument.
-            let wanted = st.conn.sndbuf_wanted(|mss| unsafe { sys::rtcp_helper_sndmem_per_mss(mss) });
+            let wanted = st.conn.sndbuf_wanted(crate::net::skb::sndmem_per_mss);
             match wanted.map(|w| w as usize) {
                 Some(w) if w > cap => {
                     (w.max(cap.saturating_add(cap / 2)).next_multiple_of(PAGE_SIZE).min(most), cap)

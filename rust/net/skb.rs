@@ -73,6 +73,14 @@ pub(crate) struct TcpSkb {
     label: u32,
 }
 
+/// What one segment of `mss` bytes costs a sender in memory
+/// (`tcp_sndbuf_expand`'s `per_mss`: an skb's head and its share of a
+/// page).
+pub(crate) fn sndmem_per_mss(mss: u32) -> u32 {
+    // SAFETY: a pure computation on its argument.
+    unsafe { sys::rtcp_helper_sndmem_per_mss(mss) }
+}
+
 /// The most TCP bytes (header and payload) one skb carries: an IPv4
 /// datagram's length field bounds it, GSO or not.
 pub(crate) const MAX_TCP_LEN: usize = 65_535 - ipv4::HEADER_LEN;
