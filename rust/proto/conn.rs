@@ -1464,6 +1464,15 @@ pub(crate) mod tests {
         assert_eq!(c.tso_segs(), 65_536 / c.send_mss());
         c.rtt = Rtt::default();
         assert_eq!(c.tso_segs(), 0, "no round trip yet: no bound");
+        // A queue stretched the smoothed round trip to 30 ms; the least
+        // one seen, 100 us, still says the path is short (`tcp_min_rtt`).
+        c.rtt.sample(100);
+        for _ in 0..50 {
+            c.rtt.sample(30_000);
+        }
+        assert!(c.rtt.srtt_us().unwrap() > 25_000);
+        assert_eq!(c.rtt.min_us(), Some(100));
+        assert_eq!(c.tso_segs(), 65_536 / c.send_mss());
     }
 
     #[test]

@@ -359,11 +359,11 @@ impl Conn {
     /// about a millisecond's worth (`sk_pacing_shift` of 10) at the pacing
     /// rate Linux derives from the window and the round trip
     /// (`tcp_update_pacing_rate`: 200 % of cwnd * MSS / SRTT in slow
-    /// start, 120 % after), more on a path of a few milliseconds or less
-    /// (`tcp_tso_rtt_log`), at least two (`tcp_min_tso_segs`). Linux puts
-    /// PSH on each such skb (for the receiver's GRO), which lands on the
-    /// last of its segments. 0: no bound (no round trip measured yet: an
-    /// unbounded rate).
+    /// start, 120 % after), more on a path whose least round trip is a
+    /// few milliseconds or less (`tcp_tso_rtt_log`), at least two
+    /// (`tcp_min_tso_segs`). Linux puts PSH on each such skb (for the
+    /// receiver's GRO), which lands on the last of its segments. 0: no
+    /// bound (no round trip measured yet: an unbounded rate).
     pub fn tso_segs(&self) -> u32 {
         let Some(srtt) = self.rtt.srtt_us() else { return 0 };
         let mss = u64::from(self.send_mss().max(1));
@@ -376,8 +376,10 @@ impl Conn {
         let rate = mss.saturating_mul(10_000).saturating_mul(ratio).saturating_mul(cwnd.max(out));
         let rate = rate.checked_div(u64::from(srtt)).unwrap_or(rate);
         let mut bytes = rate >> 10;
-        // Linux measures this against the least round trip seen.
-        let r = srtt >> 9;
+        // Against the least round trip seen (`tcp_min_rtt`), not the
+        // smoothed one, which a queue on the path or a slow receiver
+        // stretches.
+        let r = self.rtt.min_us().unwrap_or(srtt) >> 9;
         if r < 32 {
             bytes = bytes.saturating_add(GSO_MAX_SIZE >> r);
         }

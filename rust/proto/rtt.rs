@@ -46,6 +46,10 @@ pub struct Rtt {
     srtt_us: u32,
     /// Round-trip time variation.
     rttvar_us: u32,
+    /// The least sample (`tcp_min_rtt`; 0 before the first). Linux keeps
+    /// the least of the last five minutes (`tcp_min_rtt_wlen`); this is
+    /// the least of the connection's life.
+    min_us: u32,
     /// Backoffs since the last sample or acknowledgment (RFC 6298 5.5).
     backoff: u8,
     /// The handshake ended without a sample: until one comes the timeout
@@ -59,6 +63,7 @@ impl Rtt {
     pub fn sample(&mut self, r_us: u32) {
         // A zero sample (below the clock's resolution) still counts.
         let r = r_us.max(1);
+        self.min_us = if self.min_us == 0 { r } else { self.min_us.min(r) };
         if self.srtt_us == 0 {
             self.srtt_us = r;
             self.rttvar_us = r / 2;
@@ -86,6 +91,11 @@ impl Rtt {
     /// The smoothed round-trip time, if there was a sample.
     pub fn srtt_us(&self) -> Option<u32> {
         (self.srtt_us != 0).then_some(self.srtt_us)
+    }
+
+    /// The least round-trip time sampled, if there was a sample.
+    pub fn min_us(&self) -> Option<u32> {
+        (self.min_us != 0).then_some(self.min_us)
     }
 
     /// The round-trip time variation.
