@@ -7,9 +7,9 @@
 //! cannot aim its connections at one bucket; and local ports to
 //! listeners (as `inet_lhashfn`).
 
-use kernel::new_spinlock_irq;
+use crate::new_spinlock_bh;
 use kernel::prelude::*;
-use kernel::sync::SpinLockIrq;
+use crate::net::bh::SpinLockBh;
 
 use crate::net::siphash::SipKey;
 use crate::net::SockAddr;
@@ -27,10 +27,9 @@ pub(crate) struct Entry<T> {
 
 /// One bucket, with its own lock (as each of Linux's established hash
 /// chains has one, `inet_ehash_lockp`): a lookup only contends with
-/// lookups and changes of the same bucket. Taken with IRQs off, as the
-/// receive path takes it in softirq and a connection's end may come with
-/// IRQs off; never two at once.
-type Bucket<T> = Pin<KBox<SpinLockIrq<KVec<Entry<T>>>>>;
+/// lookups and changes of the same bucket. Taken with softirqs off, as
+/// the receive path and the timers take it in softirq; never two at once.
+type Bucket<T> = Pin<KBox<SpinLockBh<KVec<Entry<T>>>>>;
 
 /// Four-tuples to `T`s.
 pub(crate) struct ConnTable<T> {
@@ -43,7 +42,7 @@ impl<T: Clone> ConnTable<T> {
     pub(crate) fn new() -> Result<Self> {
         let mut buckets = KVec::with_capacity(1 << BITS, GFP_KERNEL)?;
         for _ in 0..1usize << BITS {
-            buckets.push(KBox::pin_init(new_spinlock_irq!(KVec::new(), "rtcp_conns"), GFP_KERNEL)?, GFP_KERNEL)?;
+            buckets.push(KBox::pin_init(new_spinlock_bh!(KVec::new(), "rtcp_conns"), GFP_KERNEL)?, GFP_KERNEL)?;
         }
         Ok(ConnTable { buckets, key: SipKey::random() })
     }

@@ -108,6 +108,9 @@ void rtcp_helper_sk_send_sigurg(struct sock *sk) { read_lock_bh(&sk->sk_callback
 void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
 void rtcp_helper_local_bh_disable(void) { local_bh_disable(); }
 void rtcp_helper_local_bh_enable(void) { local_bh_enable(); }
+void rtcp_helper_spin_lock_bh(spinlock_t *l) { spin_lock_bh(l); }
+void rtcp_helper_spin_unlock_bh(spinlock_t *l) { spin_unlock_bh(l); }
+int rtcp_helper_spin_trylock_bh(spinlock_t *l) { return spin_trylock_bh(l); }
 size_t rtcp_helper_copy_from_iter(void *dst, size_t len, struct iov_iter *i) { return copy_from_iter(dst, len, i); }
 bool rtcp_helper_sock_flag_linger(const struct sock *sk) { return sock_flag(sk, SOCK_LINGER); }
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk) { return sock_flag(sk, SOCK_KEEPOPEN); }

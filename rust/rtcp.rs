@@ -7,8 +7,10 @@
 
 use core::sync::atomic::{AtomicBool, AtomicI32, AtomicU32, Ordering};
 use kernel::prelude::*;
-use kernel::sync::{SpinLock, SpinLockIrq};
-use kernel::{new_spinlock, new_spinlock_irq};
+use kernel::sync::SpinLock;
+use crate::net::bh::SpinLockBh;
+use kernel::new_spinlock;
+use crate::new_spinlock_bh;
 
 use crate::net::buf::Claim;
 use crate::net::clock::{msecs_to_ticks, now_ms, ticks_to_msecs, ticks_to_usecs, usecs_to_ticks};
@@ -107,7 +109,7 @@ impl Tcb {
 #[pin_data]
 pub(crate) struct RtcpShared {
     #[pin]
-    pub(crate) tcb: SpinLockIrq<Tcb>,
+    pub(crate) tcb: SpinLockBh<Tcb>,
     /// Held, with softirqs off, from before the connection's lock until
     /// the segments built under it are sent ([`drive`]): one context's
     /// segments leave before the next one's are built, in sequence, as
@@ -161,7 +163,7 @@ pub(crate) struct RtcpShared {
     /// its listener's, or its own after close() if `bind()` chose it. Let
     /// go when the connection is over ([`done`]) or the sock goes.
     #[pin]
-    pub(crate) held_port: SpinLockIrq<Option<PortReservation>>,
+    pub(crate) held_port: SpinLockBh<Option<PortReservation>>,
     /// The `SOL_IP` options.
     pub(crate) ip: IpOpts,
     /// The Fast Open options.
@@ -292,7 +294,7 @@ impl net::Proto for RtcpProto {
 
     fn shared() -> impl PinInit<RtcpShared, Error> {
         try_pin_init!(RtcpShared {
-            tcb <- new_spinlock_irq!(Tcb::Idle, "rtcp_tcb"),
+            tcb <- new_spinlock_bh!(Tcb::Idle, "rtcp_tcb"),
             xmit <- new_spinlock!((), "rtcp_xmit"),
             keep_idle: AtomicU32::new(0),
             keep_intvl: AtomicU32::new(0),
@@ -312,7 +314,7 @@ impl net::Proto for RtcpProto {
             gso_segs: AtomicU32::new(0),
             dst_cookie: AtomicU32::new(0),
             v6: AtomicBool::new(false),
-            held_port <- new_spinlock_irq!(None, "rtcp_held_port"),
+            held_port <- new_spinlock_bh!(None, "rtcp_held_port"),
             ip: IpOpts::new(),
             fastopen <- crate::rtcp_fastopen::FastOpenSock::new(),
         })

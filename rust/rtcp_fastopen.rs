@@ -7,9 +7,9 @@
 //! core's ([`crate::proto::fastopen`]).
 
 use core::sync::atomic::{AtomicBool, AtomicU32, Ordering};
-use kernel::new_spinlock_irq;
+use crate::new_spinlock_bh;
 use kernel::prelude::*;
-use kernel::sync::SpinLockIrq;
+use crate::net::bh::SpinLockBh;
 
 use crate::net::siphash::SipKey;
 use crate::net::clock::now_ms;
@@ -70,7 +70,7 @@ pub(crate) struct FastOpenSock {
     pub(crate) deferred: AtomicBool,
     /// `TCP_FASTOPEN_KEY` (none: the namespace's key).
     #[pin]
-    keys: SpinLockIrq<Option<Keys>>,
+    keys: SpinLockBh<Option<Keys>>,
 }
 
 impl FastOpenSock {
@@ -80,7 +80,7 @@ impl FastOpenSock {
             connect: AtomicBool::new(false),
             no_cookie: AtomicBool::new(false),
             deferred: AtomicBool::new(false),
-            keys <- new_spinlock_irq!(None, "rtcp_fastopen_keys"),
+            keys <- new_spinlock_bh!(None, "rtcp_fastopen_keys"),
         })
     }
 

@@ -503,8 +503,8 @@ pub(crate) fn listener_input(net: &Net, sk: &ARef<Sock<RtcpProto>>, pkt: &Packet
     let mut fastopen_child = None;
     let mut rearm = None;
     // What a SYN or a cookie needs (the route back, the keyed hash) is
-    // gathered before the listener's lock: a route lookup may enable BHs,
-    // which must not happen with IRQs off.
+    // gathered before the listener's lock, which the listener's other
+    // segments and calls then wait on the less.
     let offer = Offer::of(net, sk, key, local, remote, &pkt.seg);
     {
         let mut tcb = sk.shared().tcb.lock();

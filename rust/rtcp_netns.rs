@@ -6,9 +6,11 @@
 //! `net/ipv4/sysctl_net_ipv4.c` (under `net.rtcp`).
 
 use core::sync::atomic::{AtomicUsize, Ordering};
-use kernel::{new_mutex, new_spinlock_irq};
+use kernel::new_mutex;
+use crate::new_spinlock_bh;
+use crate::net::bh::SpinLockBh;
 use kernel::prelude::*;
-use kernel::sync::{Arc, Mutex, SpinLockIrq};
+use kernel::sync::{Arc, Mutex};
 use kernel::sync::aref::ARef;
 
 use crate::net::mem::Pool;
@@ -97,7 +99,7 @@ pub(crate) struct RtcpNet {
     pub(crate) conns: crate::demux::ConnTable<ARef<Sock<RtcpProto>>>,
     /// Listeners by local address (`INADDR_ANY` matches every address).
     #[pin]
-    pub(crate) listeners: SpinLockIrq<crate::demux::ListenTable<ARef<Sock<RtcpProto>>>>,
+    pub(crate) listeners: SpinLockBh<crate::demux::ListenTable<ARef<Sock<RtcpProto>>>>,
     /// The ports `connect()` picked, shared among four-tuples.
     pub(crate) connect_ports: Arc<ConnectPorts>,
     /// Held by a connect from picking its port until its connection is
@@ -119,7 +121,7 @@ pub(crate) struct RtcpNet {
     /// The Fast Open cookies servers gave, by address (Linux keeps them
     /// in its TCP metrics, `tcp_fastopen_cache_set`).
     #[pin]
-    pub(crate) fastopen_cache: SpinLockIrq<crate::rtcp_fastopen::Cache>,
+    pub(crate) fastopen_cache: SpinLockBh<crate::rtcp_fastopen::Cache>,
     /// `/proc/net/rtcp`, `/proc/net/rtcp6`.
     proc: net::procfs::ProcFile<ProcRtcp<false>>,
     proc6: net::procfs::ProcFile<ProcRtcp<true>>,
@@ -260,7 +262,7 @@ impl Pernet for RtcpPernet {
             stats: Stats::default(),
             socks: AtomicUsize::new(0),
             conns: crate::demux::ConnTable::new()?,
-            listeners <- new_spinlock_irq!(crate::demux::ListenTable::new()?, "rtcp_listeners"),
+            listeners <- new_spinlock_bh!(crate::demux::ListenTable::new()?, "rtcp_listeners"),
             connect_ports: ConnectPorts::new()?,
             connect_pick <- new_mutex!((), "rtcp_connect_pick"),
             hook: HookRegistration::new(net, &HOOK)?,
@@ -274,7 +276,7 @@ impl Pernet for RtcpPernet {
             mem: Pool::new(mem_limits.clone()?)?,
             cookie_keys: CookieKeys([SipKey::random(), SipKey::random()]),
             fastopen_key: SipKey::random(),
-            fastopen_cache <- new_spinlock_irq!(crate::rtcp_fastopen::Cache::new(), "rtcp_fastopen_cache"),
+            fastopen_cache <- new_spinlock_bh!(crate::rtcp_fastopen::Cache::new(), "rtcp_fastopen_cache"),
             proc: net::procfs::ProcFile::new(net)?,
             proc6: net::procfs::ProcFile::new(net)?,
             proc_stat: net::procfs::ProcFile::new(net)?,

@@ -40,8 +40,8 @@ pub(crate) fn send_counted(af: &AfOps, net: &Net, key: FlowKey, local: Endpoint,
 }
 
 /// The segments of one connection, chosen under its lock and built and
-/// sent after it (an skb's allocation and headers need no lock, and a
-/// route lookup and `ip_local_out` must not run with IRQs off): each
+/// sent after it (an skb's allocation and headers, the route and
+/// `ip_local_out` need no lock, and the lock is held the less): each
 /// segment's header, and the pages of its payload held by references
 /// taken under the lock.
 pub(crate) struct Outbox {

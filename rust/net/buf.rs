@@ -143,7 +143,7 @@ impl Region {
             if !slot.load(Ordering::Acquire).is_null() {
                 continue;
             }
-            // Under the connection's lock, in softirq or with IRQs off; a
+            // Under the connection's lock, in softirq or with softirqs off; a
             // failure (no memory, or none left to the namespace) only
             // drops the segment that wanted the page (the peer sends it
             // again).

@@ -15,12 +15,12 @@ use core::{
 use kernel::{
     error::to_result,
     ffi::c_int,
-    new_spinlock_irq,
     prelude::*,
-    sync::{Arc, SpinLockIrq},
+    sync::Arc,
     workqueue::{Queue, Work, WorkItem},
 };
 
+use super::bh::SpinLockBh;
 use super::netns::Net;
 use super::sock::BindOptions;
 use crate::proto::addr::Addr;
@@ -573,7 +573,7 @@ impl Drop for PortReservation {
 #[pin_data]
 pub(crate) struct ConnectPorts {
     #[pin]
-    buckets: SpinLockIrq<KVec<KVec<ConnectPort>>>,
+    buckets: SpinLockBh<KVec<KVec<ConnectPort>>>,
 }
 
 /// One port of [`ConnectPorts`].
@@ -593,7 +593,7 @@ impl ConnectPorts {
         for _ in 0..1usize << CONNECT_PORT_BITS {
             buckets.push(KVec::new(), GFP_KERNEL)?;
         }
-        Arc::pin_init(pin_init!(ConnectPorts { buckets <- new_spinlock_irq!(buckets, "rtcp_connect_ports") }), GFP_KERNEL)
+        Arc::pin_init(pin_init!(ConnectPorts { buckets <- crate::new_spinlock_bh!(buckets, "rtcp_connect_ports") }), GFP_KERNEL)
     }
 
     fn bucket(port: u16) -> usize {
