@@ -24,7 +24,7 @@ use crate::proto::state::State;
 use crate::sys;
 
 use crate::af_rtcp::RtcpOps;
-use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx};
+use crate::rtcp_input::{RtcpStream, drive, grow_rx, grow_tx, send_pending};
 use crate::rtcp_ip_sockglue::IpOpts;
 use crate::rtcp_ipv4::icmp_errno;
 use crate::rtcp_minisocks::Listener;
@@ -116,6 +116,16 @@ pub(crate) struct RtcpShared {
     /// Linux's TCP sends only while it owns the socket.
     #[pin]
     pub(crate) xmit: SpinLock<()>,
+    /// A writer holds the socket and pushes its bytes ([`Pushing`]): the
+    /// receive softirq then leaves the sending to it, as Linux's TCP
+    /// leaves a segment for the socket's owner (`tcp_add_backlog`), so
+    /// that one CPU sends the connection's segments and they reach the
+    /// peer in order (over veth each CPU queues what it sends on its own
+    /// backlog: two CPUs sending by turns reorder the segments, which the
+    /// peer takes for losses).
+    pub(crate) pushing: AtomicBool,
+    /// The receive softirq left segments to send to the writer.
+    pub(crate) push_deferred: AtomicBool,
     /// An IPv6 socket (`RTCPPROTO_TCP6`): addresses given and shown as
     /// `sockaddr_in6`, a listener on `::` takes IPv4 clients too. Set
     /// when the sock is made (a child takes its listener's). Which
@@ -296,6 +306,8 @@ impl net::Proto for RtcpProto {
         try_pin_init!(RtcpShared {
             tcb <- new_spinlock_bh!(Tcb::Idle, "rtcp_tcb"),
             xmit <- new_spinlock!((), "rtcp_xmit"),
+            pushing: AtomicBool::new(false),
+            push_deferred: AtomicBool::new(false),
             keep_idle: AtomicU32::new(0),
             keep_intvl: AtomicU32::new(0),
             keep_cnt: AtomicU32::new(0),
@@ -440,7 +452,7 @@ impl RtcpOps {
     /// Sends what the connection has to send now (after the user wrote,
     /// read, or changed an option), then carries out the rest.
     pub(crate) fn push(sk: &Sock<RtcpProto>) {
-        drive(sk, now_ms(), |_| Some((Outcome::default(), false)));
+        drive(sk, now_ms(), send_pending);
     }
 
     /// `tcp_disconnect`: abort, and leave `ECONNRESET` in `SO_ERROR` when a
@@ -545,6 +557,42 @@ fn mem_budget(rn: &RtcpNet, least: usize, queued: usize) -> usize {
     rn.mem.send_room().max(least.saturating_sub(queued))
 }
 
+/// The socket held by a writer that pushes its bytes: while it lives,
+/// the receive softirq processes the peer's segments but leaves what the
+/// connection sends then to the writer ([`RtcpShared::pushing`]), which
+/// sends it at its next push, or when it lets the socket go (to wait or
+/// to return), as `release_sock` processes the socket's backlog.
+struct Pushing<'a> {
+    sk: &'a Sock<RtcpProto>,
+    _owned: net::sock::SockGuard<'a, RtcpProto>,
+}
+
+impl<'a> Pushing<'a> {
+    fn new(sk: &'a Sock<RtcpProto>) -> Pushing<'a> {
+        let owned = sk.lock();
+        sk.shared().pushing.store(true, Ordering::SeqCst);
+        Pushing { sk, _owned: owned }
+    }
+
+    /// Sends what the connection has to send, what the softirq left too.
+    fn push(&self) {
+        self.sk.shared().push_deferred.store(false, Ordering::SeqCst);
+        RtcpOps::push(self.sk);
+    }
+}
+
+impl Drop for Pushing<'_> {
+    fn drop(&mut self) {
+        // After this store a softirq sends for itself; what it left before
+        // it is sent here (each side reads the other's flag after writing
+        // its own: one of them sends).
+        self.sk.shared().pushing.store(false, Ordering::SeqCst);
+        if self.sk.shared().push_deferred.swap(false, Ordering::SeqCst) {
+            RtcpOps::push(self.sk);
+        }
+    }
+}
+
 /// [`sendmsg`]'s bytes into the send buffer.
 pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, flags: i32) -> Result<usize> {
     // One timeout for every wait of the call, as `sk_wait_event`
@@ -560,7 +608,7 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
     }
     // The socket lock serialises writers; it is let go while waiting
     // (as sk_wait_event does), so that other calls get through.
-    let mut owned = Some(sk.lock());
+    let mut owned = Some(Pushing::new(sk));
     let mut sent = 0usize;
     let rn = RtcpNet::of(sk.net());
     let least = rn.buf_sizes(WMEM).min;
@@ -626,7 +674,7 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             } else {
                 sk.wait_until(&mut timeo, || ready(sk))
             };
-            owned = Some(sk.lock());
+            owned = Some(Pushing::new(sk));
             match ready {
                 Ok(true) => continue,
                 Ok(false) if sent > 0 => return Ok(sent),
@@ -683,7 +731,9 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             _ => 0,
         };
         sent += taken;
-        RtcpOps::push(sk);
+        if let Some(p) = &owned {
+            p.push();
+        }
         if taken < got {
             // The connection ended between the two locks.
             break;

@@ -19,6 +19,7 @@ use crate::net::rxq::{Plan, RxQueue};
 use crate::net::skb::SkbPayload;
 use crate::net::route::FlowKey;
 use crate::net::{Net, Packet, Route, Sock, ZcRef};
+use crate::net::clock::now_ms;
 use crate::net::netns::rmem_max;
 use crate::proto::conn::{initial_window, Config, Conn, ConnError, Endpoint, Outcome};
 use crate::proto::options::TCPOLEN_TSTAMP_ALIGNED;
@@ -377,7 +378,26 @@ pub(crate) type Driven = (Outcome, bool);
 /// carries out the outcome after the lock (`after`). The outcome, or `None` if there is no connection or `f`
 /// declined.
 pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
+    drive_as(sk, now, false, f)
+}
+
+/// [`drive`] for a segment from the peer (the receive softirq): while a
+/// writer pushes ([`crate::rtcp::RtcpShared::pushing`]), only the
+/// segment's own reply goes from here; what the connection sends next is
+/// left to the writer, which sends it at its next push or when it lets
+/// the socket go.
+pub(crate) fn drive_rx(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStream) -> Option<Driven>) -> Option<Outcome> {
+    drive_as(sk, now, true, f)
+}
+
+fn drive_as(
+    sk: &Sock<RtcpProto>,
+    now: u64,
+    may_defer: bool,
+    f: impl FnOnce(&mut RtcpStream) -> Option<Driven>,
+) -> Option<Outcome> {
     let net = sk.net();
+    let mut deferred = false;
     // Segments leave in the order they were chosen: no other context
     // chooses this connection's next ones before these are sent (softirqs
     // off, so that one on this CPU cannot wait for us).
@@ -398,7 +418,12 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
         if let Some(r) = &out.reply {
             ob.push(net, r, retransmission);
         }
-        ob.drain(net, st, now, sk.shared().gso_segs.load(Ordering::Relaxed));
+        if may_defer && sk.shared().pushing.load(Ordering::SeqCst) {
+            sk.shared().push_deferred.store(true, Ordering::SeqCst);
+            deferred = true;
+        } else {
+            ob.drain(net, st, now, sk.shared().gso_segs.load(Ordering::Relaxed));
+        }
         // The completions of MSG_ZEROCOPY sends whose bytes the peer has
         // acknowledged, or all of them once the connection is over.
         st.zc_complete(out.closed || out.error.is_some() || st.conn.state == State::Closed);
@@ -418,7 +443,16 @@ pub(crate) fn drive(sk: &Sock<RtcpProto>, now: u64, f: impl FnOnce(&mut RtcpStre
         Route::forget(sk);
     }
     after(sk, &out, state, deadline, writable, now);
+    // The writer let the socket go since: it may not have seen the flag.
+    if deferred && !sk.shared().pushing.load(Ordering::SeqCst) && sk.shared().push_deferred.swap(false, Ordering::SeqCst) {
+        drive(sk, now_ms(), send_pending);
+    }
     Some(out)
+}
+
+/// A [`drive`] that only sends what the connection has to send.
+pub(crate) fn send_pending(_: &mut RtcpStream) -> Option<Driven> {
+    Some((Outcome::default(), false))
 }
 
 /// A buffer of `size` bytes to grow into, with its pages taken as they

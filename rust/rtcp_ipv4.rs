@@ -22,7 +22,7 @@ use crate::proto::seq::SeqNum;
 use crate::af_rtcp::{RtcpOps, SS_CONNECTING};
 use crate::rtcp::{RtcpOwned, RtcpProto, TCP_SYN_SENT, TCP_TIME_WAIT, Tcb};
 use crate::rtcp_af::AfOps;
-use crate::rtcp_input::{Offer, Path, done, drive, listener_input, new_stream, our_config};
+use crate::rtcp_input::{Offer, Path, done, drive, drive_rx, listener_input, new_stream, our_config};
 use crate::rtcp_minisocks::Listener;
 use crate::rtcp_netns::{MAX_BUF, RtcpNet, SYNCOOKIES, SYN_RETRIES, WMEM};
 use crate::rtcp_proc::Stats;
@@ -115,7 +115,7 @@ impl Hook for RtcpHook {
         match target {
             Target::Conn(sk) => {
                 let Some(out) =
-                    drive(&sk, now, |st| Some((st.receive(&pkt.seg, payload, pkt.payload_len, now), false)))
+                    drive_rx(&sk, now, |st| Some((st.receive(&pkt.seg, payload, pkt.payload_len, now), false)))
                 else {
                     return;
                 };
