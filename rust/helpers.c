@@ -69,6 +69,23 @@ struct page *rtcp_helper_alloc_page(void) { return alloc_page(GFP_ATOMIC); }
 void *rtcp_helper_page_address(struct page *page) { return page_address(page); }
 void rtcp_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off, int size, unsigned int truesize) { skb_add_rx_frag(skb, i, page, off, size, truesize); }
 void rtcp_helper_skb_set_gso_tcp(struct sk_buff *skb, u16 size, u16 segs, bool v6) { skb_shinfo(skb)->gso_size = size; skb_shinfo(skb)->gso_segs = segs; skb_shinfo(skb)->gso_type = v6 ? SKB_GSO_TCPV6 : SKB_GSO_TCPV4; }
+/* What a received skb costs a receive buffer as Linux's TCP counts it: its
+ * truesize; the same less a head that holds none of the payload (at `off`
+ * from the data), as tcp_grow_window's truesize_adjust; and its gso_size. */
+void rtcp_helper_skb_rx_cost(const struct sk_buff *skb, unsigned int off, unsigned int len, u32 *truesize, u32 *grow, u32 *gso)
+{
+	u32 t = skb->truesize;
+
+	*truesize = t;
+	if (skb_headlen(skb) <= off) {
+		u32 adj = t - SKB_TRUESIZE(skb_end_offset(skb));
+
+		if ((int)adj >= (int)len)
+			t = adj;
+	}
+	*grow = t;
+	*gso = skb_is_gso(skb) ? skb_shinfo(skb)->gso_size : 0;
+}
 void rtcp_helper_skb_reserve(struct sk_buff *skb, int len) { skb_reserve(skb, len); }
 void rtcp_helper_skb_reset_network_header(struct sk_buff *skb) { skb_reset_network_header(skb); }
 void rtcp_helper_skb_dst_set(struct sk_buff *skb, struct dst_entry *dst) { skb_dst_set(skb, dst); }

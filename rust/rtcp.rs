@@ -804,14 +804,14 @@ pub(crate) fn recvmsg(sock: &Socket<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             if peek {
                 break;
             }
-            let (tell, outgrown) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
-                Some(st) => (st.took_planned(&plan, skip + out), st.reader_outgrows_rx(out, now_ms())),
-                None => (false, false),
+            let (tell, wanted) = match sk.shared().tcb.lock().stream().filter(|st| st.rx.storage().is(&lease)) {
+                Some(st) => (st.took_planned(&plan, skip + out), st.rcvbuf_wanted(out, now_ms())),
+                None => (false, None),
             };
             // The skbs read to their end are freed here, with the
             // lock let go.
             drop(plan);
-            let grew = outgrown && grow_rx(sk);
+            let grew = wanted.is_some_and(|b| grow_rx(sk, b));
             // A window update, if the window grew enough to tell.
             if tell || grew {
                 RtcpOps::push(sk);

@@ -95,6 +95,10 @@ impl stream::Payload for KeepOffer<'_, '_> {
         }
         self.may
     }
+
+    fn cost(&self) -> Option<crate::proto::rwnd::Cost> {
+        self.payload.cost()
+    }
 }
 
 impl RtcpStream {
@@ -217,9 +221,11 @@ impl RtcpStream {
 pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Option<u32>, tx: usize, peer_ts: bool, window_clamp: u32) -> Config {
     let Path { mss, adv_mss, init_cwnd, rto_min_us } = *path;
     let sizes = RtcpNet::of(net).buf_sizes(RMEM);
-    // Half the buffer is window (`tcp_win_from_space`); the user's
-    // SO_RCVBUF was doubled by the core.
-    let space = user_rx.unwrap_or(u32::try_from(sizes.start / 2).unwrap_or(u32::MAX));
+    // The buffer is the user's SO_RCVBUF (doubled by the core), else the
+    // namespace's start; half of it is window until the peer's segments
+    // say how much of their memory is payload (`tcp_win_from_space`).
+    let rcvbuf = user_rx.map_or(u32::try_from(sizes.start).unwrap_or(u32::MAX), |r| r.saturating_mul(2));
+    let space = rcvbuf / 2;
     let most = u32::try_from(sizes.max).unwrap_or(u32::MAX).max(rmem_max());
     let seg = if peer_ts { adv_mss.saturating_sub(TCPOLEN_TSTAMP_ALIGNED) } else { adv_mss };
     // TCP_WINDOW_CLAMP, and SO_RCVBUF's space below it
@@ -240,6 +246,8 @@ pub(crate) fn our_config(net: &Net, path: &Path, syn_retries: u8, user_rx: Optio
         // The buffer keeps its whole space: what rounding the window down
         // to the MSS left over holds unread bytes before they shrink it.
         rcv_space: space,
+        rcvbuf,
+        rmem_max: u32::try_from(sizes.max).unwrap_or(u32::MAX),
         wscale,
         sndbuf: u32::try_from(tx).unwrap_or(u32::MAX),
         window_clamp,
@@ -500,25 +508,33 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
     old.is_some()
 }
 
-/// `tcp_rcv_space_adjust`: when the user left `SO_RCVBUF` to the protocol
-/// and the reader outgrew the receive buffer
-/// ([`Stream::reader_outgrows_rx`]), it doubles, up to the window that
-/// half of `net.rtcp.rmem`'s most gives (`tcp_win_from_space`), and the
-/// window with it. Whether it grew.
-pub(crate) fn grow_rx(sk: &Sock<RtcpProto>) -> bool {
+/// `tcp_rcvbuf_grow`: when the user left `SO_RCVBUF` to the protocol, the
+/// receive buffer becomes `rcvbuf` (Linux's units, within
+/// `net.rtcp.rmem`'s most; [`Stream::rcvbuf_wanted`]), its ring grown
+/// first if it holds less (by half again at least, as each growth copies
+/// the unread bytes). Whether the buffer grew.
+pub(crate) fn grow_rx(sk: &Sock<RtcpProto>, rcvbuf: u32) -> bool {
     if sk.user_buf_sizes().0.is_some() {
         return false;
     }
     let rn = RtcpNet::of(sk.net());
-    let most = rn.buf_sizes(RMEM).max / 2;
+    let most = rn.buf_sizes(RMEM).max;
+    let rcvbuf = rcvbuf.min(u32::try_from(most).unwrap_or(u32::MAX));
     let size = match sk.shared().tcb.lock().stream() {
-        Some(st) if (1..most).contains(&st.rx.capacity()) => {
-            st.rx.capacity().saturating_mul(2).min(most)
+        Some(st) => {
+            let slack = st.conn.data.rx_slack as usize;
+            let need = (rcvbuf as usize).saturating_add(slack);
+            let cap = st.rx.capacity();
+            if need <= cap {
+                st.set_rcvbuf(rcvbuf);
+                return true;
+            }
+            need.max(cap.saturating_add(cap / 2)).min(most.saturating_add(slack)).next_multiple_of(PAGE_SIZE)
         }
-        _ => return false,
+        None => return false,
     };
     let Some(new) = bigger(rn, size, 0) else { return false };
-    let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new));
+    let old = sk.shared().tcb.lock().stream().map(|st| st.grow_rx(new, rcvbuf));
     old.is_some()
 }
 

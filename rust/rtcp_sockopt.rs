@@ -119,7 +119,8 @@ fn tcp_info(sk: &Sock<RtcpProto>) -> sys::tcp_info {
         u32::MAX => TCP_INFINITE_SSTHRESH,
         t => t / mss,
     };
-    i.tcpi_rcv_space = c.cfg.rcv_wnd;
+    i.tcpi_rcv_space = c.data.rwin.space;
+    i.tcpi_rcv_ssthresh = c.data.rwin.ssthresh;
     i.tcpi_pmtu = u32::from(c.cfg.mss).saturating_add(crate::rtcp_af::of(c.remote.addr).headers());
     i.tcpi_total_retrans = c.data.total_retrans;
     i.tcpi_snd_wnd = c.snd_wnd;
@@ -401,13 +402,13 @@ pub(crate) fn getsockopt(sock: &Socket<RtcpProto>, level: i32, name: i32) -> Res
         sys::TCP_RTO_MAX_MS => i32::try_from(sh.rto_bounds(sk).1).unwrap_or(i32::MAX),
         sys::TCP_QUICKACK => i32::from(!sh.pingpong.load(Ordering::Relaxed)),
         sys::TCP_NOTSENT_LOWAT => sh.notsent_lowat.load(Ordering::Relaxed) as i32,
-        // A connection's clamp (TCP_WINDOW_CLAMP's, until the buffer
-        // grows past it), else its most window, the space of its whole
-        // buffer (`tcp_full_space`); before one, what the user set.
+        // A connection's clamp (`window_clamp`: TCP_WINDOW_CLAMP's, or the
+        // window of the whole buffer less a segment, and what the buffer's
+        // growth and the peer's ratio make it); before one, what the user
+        // set.
         sys::TCP_WINDOW_CLAMP => {
             let clamp = match sh.tcb.lock().conn().filter(|c| c.state != State::Closed) {
-                Some(c) if c.cfg.window_clamp != 0 => c.cfg.window_clamp,
-                Some(c) => c.cfg.rcv_space.max(c.cfg.rcv_wnd),
+                Some(c) => c.window_clamp(),
                 None => sh.window_clamp.load(Ordering::Relaxed),
             };
             i32::try_from(clamp).unwrap_or(i32::MAX)

@@ -126,6 +126,7 @@ void *rtcp_helper_page_address(struct page *page);
 void rtcp_helper_skb_add_rx_frag(struct sk_buff *skb, int i, struct page *page, int off, int size, unsigned int truesize);
 const unsigned int RTCP_MAX_SKB_FRAGS = MAX_SKB_FRAGS;
 void rtcp_helper_skb_set_gso_tcp(struct sk_buff *skb, u16 size, u16 segs, bool v6);
+void rtcp_helper_skb_rx_cost(const struct sk_buff *skb, unsigned int off, unsigned int len, u32 *truesize, u32 *grow, u32 *gso);
 void rtcp_helper_sk_data_ready(struct sock *sk);
 bool rtcp_helper_sock_flag_linger(const struct sock *sk);
 bool rtcp_helper_sock_flag_keepopen(const struct sock *sk);

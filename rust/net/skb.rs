@@ -393,4 +393,12 @@ impl crate::proto::stream::Payload for SkbPayload<'_> {
         // range was checked above; `dst` is writable for `n` bytes.
         unsafe { sys::skb_copy_bits(self.skb, off as i32, dst.as_mut_ptr().cast(), n as i32) == 0 }
     }
+
+    fn cost(&self) -> Option<crate::proto::rwnd::Cost> {
+        let (mut truesize, mut grow, mut gso) = (0u32, 0u32, 0u32);
+        // SAFETY: the skb is alive (type invariant); the helper only reads
+        // it and writes the three locals.
+        unsafe { sys::rtcp_helper_skb_rx_cost(self.skb, self.off, self.len, &mut truesize, &mut grow, &mut gso) };
+        Some(crate::proto::rwnd::Cost { truesize, grow_truesize: grow, seg_size: gso })
+    }
 }

@@ -125,8 +125,16 @@ pub struct Config {
     /// rather than twice the last (`tcp_syn_linear_timeouts`): they come
     /// on top of `syn_retries`.
     pub syn_linear_timeouts: u8,
-    /// Bytes the send buffer holds (the receive buffer is `rcv_wnd`).
+    /// Bytes the send buffer holds.
     pub sndbuf: u32,
+    /// The receive buffer in Linux's units, `truesize` (`sk_rcvbuf`; 0:
+    /// twice `rcv_space`, or `rcv_wnd`). The window is what it holds at
+    /// the peer's segments' ratio of payload to memory
+    /// ([`super::rwnd`]).
+    pub rcvbuf: u32,
+    /// The most the receive buffer may grow to (`tcp_rmem[2]`; 0: its
+    /// default, 6 MiB).
+    pub rmem_max: u32,
     /// The window growth in congestion avoidance (`TCP_CONGESTION`).
     pub congestion: super::cc::Algorithm,
     /// The most window ever offered (`TCP_WINDOW_CLAMP`, `window_clamp`;
@@ -156,6 +164,8 @@ impl Default for Config {
             syn_retries: 6,
             syn_linear_timeouts: 4,
             sndbuf: 65_536,
+            rcvbuf: 0,
+            rmem_max: 0,
             congestion: super::cc::Algorithm::Cubic,
             window_clamp: 0,
         }
@@ -441,12 +451,17 @@ pub struct Data {
     pub probing: bool,
     /// Bytes received in order and not read yet.
     pub rx_unread: u32,
-    /// Bytes the receive buffer holds past the window (`cfg.rcv_wnd`),
-    /// for what a window rounded up to the scale lets in.
+    /// Bytes the receive buffer holds past the most window it offers, for
+    /// what a window rounded up to the scale lets in.
     pub rx_slack: u32,
-    /// Room in the receive buffer past `cfg.rcv_wnd` and before the slack
-    /// (see [`Config::rcv_space`]).
-    pub rx_extra: u32,
+    /// Bytes the receive buffer holds, slack included (0: not known yet,
+    /// the initial window and the slack).
+    pub rx_cap: u32,
+    /// The numbers the offered window is chosen by.
+    pub rwin: super::rwnd::RcvWindow,
+    /// What the segment being taken in costs the buffer, when the caller
+    /// knows ([`Conn::on_segment_costing`]).
+    pub rx_cost: Option<super::rwnd::Cost>,
     /// What arrived past `RCV.NXT`.
     pub ooo: super::reasm::Reassembly,
     /// Bytes that arrived again, below `RCV.NXT`, for the next ACK to
@@ -720,6 +735,16 @@ impl Conn {
         rst
     }
 
+    /// [`Conn::on_segment`] for a segment whose payload costs the
+    /// receive buffer `cost`, as Linux counts its skbs: the window grows
+    /// as Linux's would for it.
+    pub fn on_segment_costing(&mut self, seg: &Segment, payload_len: u32, cost: super::rwnd::Cost, now: u64) -> Outcome {
+        self.data.rx_cost = Some(cost);
+        let out = self.on_segment(seg, payload_len, now);
+        self.data.rx_cost = None;
+        out
+    }
+
     /// Processes an incoming segment of this connection.
     pub fn on_segment(&mut self, seg: &Segment, payload_len: u32, now: u64) -> Outcome {
         // What a segment sets off is sent as `tcp_data_snd_check` does,
@@ -853,6 +878,7 @@ impl Conn {
         d.rcv_adv = self.rcv_nxt.add(self.rcv_wnd);
         d.rcv_wup = self.rcv_nxt;
         d.quickacks = QUICKACKS;
+        self.init_rcv_window();
     }
 
     /// Takes in the peer's SYN: its sequence number and options.

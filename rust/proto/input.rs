@@ -33,6 +33,7 @@
 
 use super::conn::{Conn, ConnError, Outcome, Place, DELACK_MS, OOW_ACK_INTERVAL_MS, TIME_WAIT_MS};
 use super::mib::Mib;
+use super::rwnd::Cost;
 use super::options::TCP_MAX_WSCALE;
 use super::segment::{Flags, Segment};
 use super::seq::SeqNum;
@@ -506,6 +507,8 @@ impl Conn {
             // ACK with SACK either way (RFC 5681 4.2: at once).
             if self.data.ooo.add(start, end) {
                 out.data = Some(place);
+                let cost = self.data.rx_cost.unwrap_or(Cost::of_len(payload_len));
+                self.rcv_window_data(payload_len, cost, 0, false, false);
                 if seg.flags.contains(Flags::FIN) && end == seg.seq.add(payload_len) {
                     self.fin_out_of_order(end, now, out);
                 }
@@ -525,6 +528,9 @@ impl Conn {
         let readable = nxt.diff(self.rcv_nxt).max(0) as u32;
         self.rcv_nxt = nxt;
         self.data.rx_unread = self.data.rx_unread.saturating_add(readable);
+        let cost = self.data.rx_cost.unwrap_or(Cost::of_len(payload_len));
+        let header = u32::try_from(seg.options.len()).unwrap_or(0).saturating_add(20);
+        self.rcv_window_data(payload_len, cost, header, seg.flags.contains(Flags::PSH), true);
         self.rcv_wnd = self.free_window();
         out.readable = readable;
         // ACK every second full segment, a filled hole, and the first

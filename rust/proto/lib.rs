@@ -36,6 +36,7 @@ pub mod request;
 pub mod reuseport;
 pub mod ring;
 pub mod rtt;
+pub mod rwnd;
 pub mod segment;
 pub mod seq;
 pub mod state;

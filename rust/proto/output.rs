@@ -116,6 +116,7 @@ impl Conn {
     /// stays.
     pub fn set_window_clamp(&mut self, clamp: u32) {
         self.cfg.window_clamp = clamp;
+        self.clamp_rcv_window(clamp);
         self.rcv_wnd = self.free_window();
     }
 
@@ -142,8 +143,10 @@ impl Conn {
     }
 
     /// The user read `n` bytes from the receive buffer's head. True when
-    /// the window grew enough to tell the peer (`tcp_cleanup_rbuf`):
-    /// [`Conn::transmit`] then sends the update.
+    /// the window grew enough to tell the peer (`tcp_cleanup_rbuf`: the
+    /// window still open is half the clamp or less, and the one we would
+    /// offer is twice it at least): [`Conn::transmit`] then sends the
+    /// update.
     pub fn on_read(&mut self, n: u32) -> bool {
         let d = &mut self.data;
         let n = n.min(d.rx_unread);
@@ -152,32 +155,20 @@ impl Conn {
         if !matches!(self.state, State::Established | State::FinWait1 | State::FinWait2) {
             return false;
         }
-        let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
-        let now_free = self.rcv_wnd;
-        // Tell the peer when what it may send at least doubled and grew by
-        // a segment or more.
-        let update = now_free >= offered.saturating_mul(2) && now_free.saturating_sub(offered) >= self.sws_step();
+        let open = self.receive_window();
+        let clamp = match self.data.rwin.rcvbuf {
+            0 => self.cfg.rcv_wnd,
+            _ => self.data.rwin.clamp,
+        };
+        if open.saturating_mul(2) > clamp {
+            return false;
+        }
+        let (wnd, _) = self.select_window();
+        let update = wnd != 0 && wnd >= open.saturating_mul(2);
         if update {
             self.data.ack_now = true;
         }
         update
-    }
-
-    /// The receive buffer grew: the window may reach `wnd`, with `slack`
-    /// bytes of room past it ([`crate::stream::rx_capacity`]). The peer
-    /// hears of it as after a read ([`Conn::on_read`]). A smaller window
-    /// is ignored: a window never shrinks.
-    pub fn grow_window(&mut self, wnd: u32, slack: u32) {
-        if wnd <= self.cfg.rcv_wnd.saturating_add(self.data.rx_extra) {
-            return;
-        }
-        self.cfg.rcv_wnd = wnd;
-        // The clamp follows the buffer (`tcp_rcvbuf_grow` sets
-        // `window_clamp` to the new window, over TCP_WINDOW_CLAMP).
-        self.cfg.window_clamp = 0;
-        self.data.rx_extra = 0;
-        self.data.rx_slack = slack;
-        self.on_read(0);
     }
 
     /// The user is done sending (`close()`, or `shutdown(SHUT_WR)` with
@@ -203,24 +194,24 @@ impl Conn {
         Outcome::default()
     }
 
-    /// Room in the receive buffer from `RCV.NXT`: the window and the slack
-    /// past it.
+    /// Room in the receive buffer from `RCV.NXT`: all of the ring past
+    /// the unread bytes, the slack for a window rounded up included.
     pub(crate) fn rx_room(&self) -> u32 {
-        let d = &self.data;
-        self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_add(d.rx_slack).saturating_sub(d.rx_unread)
+        self.rx_ring().saturating_sub(self.data.rx_unread)
     }
 
-    /// The window the buffer has room for: `cfg.rcv_wnd`, less the unread
-    /// bytes that do not fit in the room past it (`tcp_space` capped by
-    /// `rcv_ssthresh` in `__tcp_select_window`).
+    /// The window segments are accepted in: the edge offered last, or
+    /// what would be offered now if that is further
+    /// ([`Conn::select_window`]).
     pub(crate) fn free_window(&self) -> u32 {
-        let d = &self.data;
-        let free = self.cfg.rcv_wnd.min(self.cfg.rcv_wnd.saturating_add(d.rx_extra).saturating_sub(d.rx_unread));
-        // `__tcp_select_window`'s `full_space` is within `window_clamp`.
-        match self.cfg.window_clamp {
-            0 => free,
-            clamp => free.min(clamp),
+        let (wnd, _) = self.select_window();
+        if self.data.rwin.rcvbuf == 0 {
+            return match self.cfg.window_clamp {
+                0 => wnd,
+                clamp => wnd.min(clamp),
+            };
         }
+        wnd.max(self.receive_window())
     }
 
     /// The size of the segments we send: [`Data::snd_mss`] once the data
@@ -256,40 +247,25 @@ impl Conn {
         Some(segs.saturating_mul(2).saturating_mul(per_mss(mss)))
     }
 
-    /// The smallest step by which the window's right edge moves (RFC 9293
-    /// 3.8.6.2.2: one segment, or half the buffer if that is less).
-    fn sws_step(&self) -> u32 {
-        // Half the window the clamp lets us offer (`__tcp_select_window`'s
-        // `full_space`).
-        let full = match self.cfg.window_clamp {
-            0 => self.cfg.rcv_wnd,
-            clamp => self.cfg.rcv_wnd.min(clamp),
-        };
-        u32::from(self.neg.mss).min(full / 2).max(1)
-    }
-
-    /// The window field of a segment, moving the right edge forward only
-    /// by a useful step and never back (`tcp_select_window`).
+    /// The window field of a segment (`tcp_select_window`): the window
+    /// [`Conn::select_window`] offers, but never an edge before the one
+    /// offered last, and never more than the field says at our scale.
     pub(crate) fn advertise(&mut self) -> u16 {
         let shift = self.neg.rcv_wscale.min(TCP_MAX_WSCALE);
-        let offered = self.data.rcv_adv.diff(self.rcv_nxt).max(0) as u32;
-        let free = self.rcv_wnd;
-        // In units of the scale: the edge offered before, rounded up so
-        // that it never looks like it shrank (`tcp_select_window`); the
-        // free room, rounded down; and the free room rounded up, which is
-        // as far past the buffer as rounding may reach (what does not fit
-        // there is dropped and sent again, as when a window is overrun).
         let unit = 1u32 << shift;
-        let up = |n: u32| n.saturating_add(unit.saturating_sub(1)) >> shift;
-        let keep = up(offered);
-        let units = if free >= offered.saturating_add(self.sws_step()) { (free >> shift).max(keep) } else { keep };
-        let field = u16::try_from(units.min(up(free))).unwrap_or(u16::MAX);
-        let edge = self.rcv_nxt.add(u32::from(field) << shift);
-        if edge.after(self.data.rcv_adv) {
+        let open = if self.data.rwin.rcvbuf == 0 && self.data.rcv_adv == SeqNum(0) { 0 } else { self.receive_window() };
+        let (wnd, low) = self.select_window();
+        if low {
+            self.data.quickacks = 0;
+        }
+        let wnd = if wnd < open { open.checked_next_multiple_of(unit).unwrap_or(open) } else { wnd };
+        let wnd = wnd.min(u32::from(u16::MAX) << shift);
+        let edge = self.rcv_nxt.add(wnd);
+        if edge.after(self.data.rcv_adv) || self.data.rwin.rcvbuf != 0 {
             self.data.rcv_adv = edge;
         }
         self.data.rcv_wup = self.rcv_nxt;
-        field
+        u16::try_from(wnd >> shift).unwrap_or(u16::MAX)
     }
 
     /// A segment from this side with the ACK of everything received, our
