@@ -514,10 +514,12 @@ pub(crate) fn grow_tx(sk: &Sock<RtcpProto>, more: usize) -> bool {
 /// first if it holds less (by half again at least, as each growth copies
 /// the unread bytes). Whether the buffer grew.
 pub(crate) fn grow_rx(sk: &Sock<RtcpProto>, rcvbuf: u32) -> bool {
-    if sk.user_buf_sizes().0.is_some() {
+    let rn = RtcpNet::of(sk.net());
+    // Under memory pressure nothing grows (`tcp_rcv_space_adjust`'s
+    // buffer is charged skb by skb, which pressure refuses).
+    if sk.user_buf_sizes().0.is_some() || rn.mem.under_pressure() {
         return false;
     }
-    let rn = RtcpNet::of(sk.net());
     let most = rn.buf_sizes(RMEM).max;
     let rcvbuf = rcvbuf.min(u32::try_from(most).unwrap_or(u32::MAX));
     let size = match sk.shared().tcb.lock().stream() {
