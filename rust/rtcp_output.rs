@@ -6,6 +6,7 @@
 //! skbs (`tcp_write_xmit`, `tcp_transmit_skb`).
 
 use core::sync::atomic::Ordering;
+use kernel::page::PAGE_SIZE;
 use kernel::prelude::*;
 
 use crate::net::buf::{HeldFrag, SharedBytes};
@@ -95,9 +96,33 @@ impl Outbox {
         // The segments gathered so far, as one: its first header, the
         // payload of all, and the size of each (the first one's).
         let mut batch: Option<(Transmit, u32)> = None;
-        for _ in 0..Self::MAX {
-            let Some(t) = s.conn.transmit(now) else { break };
-            RtcpNet::of(net).stats.sent(&t.seg, t.retransmission);
+        // New data comes from the connection in runs of full segments
+        // that one skb holds: within the device's (or the pacing's) count,
+        // the largest TCP packet (with the longest header), and the skb's
+        // frags (a run's pages, at most one more than its bytes fill at
+        // each of its ends and at each side of the ring's wrap).
+        let mss = s.conn.send_mss().max(1);
+        let by_len = (skb::MAX_TCP_LEN.saturating_sub(60) / mss as usize) as u32;
+        let by_frags = ((sys::RTCP_MAX_SKB_FRAGS as usize).saturating_sub(4).saturating_mul(PAGE_SIZE) / mss as usize) as u32;
+        let per_skb = match gso_segs {
+            0 => by_len,
+            n => n.min(by_len),
+        }
+        .max(1);
+        let run = per_skb.min(by_frags).max(1);
+        let mut left = Self::MAX as u32;
+        let mut stats = crate::rtcp_proc::Sent::default();
+        while left > 0 {
+            // A run that may join the skb being gathered fills what it
+            // has left (its pages are counted exactly then, [`Outbox::joins`]).
+            let most = match &batch {
+                Some((b, size)) if *size == mss && b.seg.flags == crate::proto::segment::Flags::ACK => per_skb.saturating_sub(b.len / mss).clamp(1, run),
+                _ => run,
+            };
+            let Some(t) = s.conn.transmit_run(now, most.min(left)) else { break };
+            let n = t.len.checked_div(t.size).unwrap_or(1);
+            left = left.saturating_sub(n.max(1));
+            stats.add(&t.seg, t.retransmission, n);
             self.rtx |= t.retransmission;
             if let Some((b, size)) = batch.as_mut() {
                 if Self::joins(&s.tx, b, *size, &t, gso_segs) {
@@ -106,16 +131,19 @@ impl Outbox {
                     continue;
                 }
             }
-            if let Some((b, size)) = batch.replace((t, t.len)) {
+            let size = if t.size == 0 { t.len } else { t.size };
+            if let Some((b, size)) = batch.replace((t, size)) {
                 self.build_from(s, &b, size);
             }
         }
         if let Some((b, size)) = batch {
             self.build_from(s, &b, size);
         }
+        stats.count(&RtcpNet::of(net).stats);
     }
 
-    /// Whether `t` can ride in the GSO skb of `b` (segments of `size`):
+    /// Whether `t` (one segment, or a run of segments of `size`) can ride
+    /// in the GSO skb of `b` (segments of `size`):
     /// it follows `b` in sequence and in the send buffer, every segment of
     /// `b` is full and carries no PSH or FIN, the headers are the same but
     /// for the sequence number (and `t`'s PSH or FIN, which GSO leaves on
@@ -126,11 +154,12 @@ impl Outbox {
         h.seq = b.seg.seq;
         h.flags = b.seg.flags;
         let plain = b.seg.flags == crate::proto::segment::Flags::ACK;
-        let full = size > 0 && b.len % size == 0 && t.len > 0 && t.len <= size;
+        // `t` is one segment, or a run of segments of `b`'s size.
+        let full = size > 0 && b.len % size == 0 && t.len > 0 && (t.len <= size && t.size == 0 || t.size == size);
         let next = t.seg.seq == b.seg.seq.add(b.len) && t.off == b.off.wrapping_add(b.len);
         let room = (b.len as usize).saturating_add(t.len as usize).saturating_add(b.seg.emit_header_len())
             <= skb::MAX_TCP_LEN
-            && (gso_segs == 0 || b.len / size.max(1) < gso_segs);
+            && (gso_segs == 0 || b.len.saturating_add(t.len).div_ceil(size.max(1)) <= gso_segs);
         let frags = || {
             let (x, y) = tx.data_spans(b.off as usize, b.len.saturating_add(t.len) as usize)?;
             let pages = tx.storage().pages_of(x).saturating_add(tx.storage().pages_of(y));

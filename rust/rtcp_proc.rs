@@ -62,12 +62,41 @@ impl Stats {
 
     /// Counts a segment going out.
     pub(crate) fn sent(&self, seg: &Segment, retransmission: bool) {
-        Self::inc(&self.out_segs);
+        let mut sent = Sent::default();
+        sent.add(seg, retransmission, 1);
+        sent.count(self);
+    }
+}
+
+/// Segments going out, gathered to be counted at once (one atomic add a
+/// counter, not one a segment).
+#[derive(Default)]
+pub(crate) struct Sent {
+    out: usize,
+    retrans: usize,
+    rsts: usize,
+}
+
+impl Sent {
+    /// `n` segments with the header `seg` (only the last of a run may
+    /// differ, and never by RST).
+    pub(crate) fn add(&mut self, seg: &Segment, retransmission: bool, n: u32) {
+        let n = (n as usize).max(1);
+        self.out = self.out.saturating_add(n);
         if retransmission {
-            Self::inc(&self.retrans_segs);
+            self.retrans = self.retrans.saturating_add(n);
         }
         if seg.flags.contains(crate::proto::segment::Flags::RST) {
-            Self::inc(&self.out_rsts);
+            self.rsts = self.rsts.saturating_add(1);
+        }
+    }
+
+    /// Adds them to `stats`.
+    pub(crate) fn count(&self, stats: &Stats) {
+        for (c, n) in [(&stats.out_segs, self.out), (&stats.retrans_segs, self.retrans), (&stats.out_rsts, self.rsts)] {
+            if n > 0 {
+                c.fetch_add(n, Ordering::Relaxed);
+            }
         }
     }
 }

@@ -709,7 +709,7 @@ impl Conn {
         self.snd_nxt = first.add(len);
         d.snd_max = self.snd_nxt;
         self.deadline = Some(now.saturating_add(u64::from(self.rto_ms)));
-        Transmit { seg, off: 0, len, retransmission: false }
+        Transmit { seg, off: 0, len, retransmission: false, size: 0 }
     }
 
     /// Aborts the connection: the RST to send, if the state calls for one

@@ -35,6 +35,10 @@ pub struct Transmit {
     pub len: u32,
     /// It carries sequence numbers sent before.
     pub retransmission: bool,
+    /// The size of each segment when it is a run of several
+    /// ([`Conn::transmit_run`]): every one full but the header's flags on
+    /// the last only (0: one segment).
+    pub size: u32,
 }
 
 impl Conn {
@@ -447,6 +451,15 @@ impl Conn {
     /// The next segment to send now, if any (`tcp_write_xmit`); call until
     /// it returns `None`.
     pub fn transmit(&mut self, now: u64) -> Option<Transmit> {
+        self.transmit_run(now, 1)
+    }
+
+    /// [`Conn::transmit`], but new data goes as a run of up to `most` full
+    /// segments at once when it can (as `tcp_write_xmit` sends a TSO skb):
+    /// the same segments, in the same state after, as that many calls of
+    /// [`Conn::transmit`] would give, with one header for all (the
+    /// flags of the last; the others are plain ACKs).
+    pub fn transmit_run(&mut self, now: u64, most: u32) -> Option<Transmit> {
         // A Fast Open SYN with the bytes written for it.
         if self.state == State::SynSent && self.data.syn_pending && self.data.snd_end.after(self.iss.add(1)) {
             return Some(self.syn_with_data(now));
@@ -519,6 +532,11 @@ impl Conn {
             // Urgent mode lets everything out (`tcp_nagle_test`).
             let nagle = len < mss && !push && !d.wakeup && !d.urg.sending() && (held || (!d.nodelay && flight > 0 && small_out));
             if len > 0 && !nagle {
+                if len == mss && most > 1 {
+                    if let Some(t) = self.new_run(mss, usable.min(unsent), most, now) {
+                        return Some(t);
+                    }
+                }
                 return Some(self.segment_at(self.snd_nxt, len, now));
             }
             if len > 0 && flight == 0 && !self.data.probing {
@@ -592,6 +610,45 @@ impl Conn {
         Outcome::reply(probe)
     }
 
+    /// Full segments of `mss` bytes of new data from `SND.NXT`, at most
+    /// `most` and `room` bytes of them, as one run, when there are two or
+    /// more. The run ends with the first segment that a single call
+    /// would mark with PSH (the end of a write, or past half the peer's
+    /// largest window since the last PSH), with our FIN, or with
+    /// urgent data: what follows goes in another.
+    fn new_run(&mut self, mss: u32, room: u32, most: u32, now: u64) -> Option<Transmit> {
+        let d = &self.data;
+        let seq = self.snd_nxt;
+        if seq != d.snd_max || d.rtx_limit.is_some() || d.urg.sending() || d.syn_pending {
+            return None;
+        }
+        let mut n = room.checked_div(mss).unwrap_or(0).min(most);
+        // The first segment to take a PSH (or the FIN) ends the run.
+        let tail = d.snd_end.diff(seq).max(0) as u32;
+        let forced = d.pushed.add(d.max_window / 2).diff(seq);
+        for k in 1..n {
+            let end = k.saturating_mul(mss);
+            if end >= tail || i64::from(end) > i64::from(forced) {
+                n = k;
+                break;
+            }
+        }
+        if n < 2 {
+            return None;
+        }
+        let len = n.saturating_mul(mss);
+        let timed = self.data.timed;
+        let mut t = self.segment_at(seq, len, now);
+        t.size = mss;
+        // As the first of them, alone, would have been timed, and as the
+        // last was the last sent.
+        if timed.is_none() && t.len > mss && self.data.timed.is_some() {
+            self.data.timed = Some((seq.add(mss), now));
+        }
+        self.data.last_len = mss;
+        Some(t)
+    }
+
     /// The segment starting at `seq` with up to `max` bytes (and our FIN if
     /// it ends the data), sent now: `SND.NXT`, the highest sequence sent
     /// and the timer follow it.
@@ -646,7 +703,7 @@ impl Conn {
                 self.schedule_loss_probe(now);
             }
         }
-        Transmit { seg, off: seq.diff(self.snd_una).max(0) as u32, len, retransmission }
+        Transmit { seg, off: seq.diff(self.snd_una).max(0) as u32, len, retransmission, size: 0 }
     }
 
     /// How many timeouts in a row the connection takes before it gives

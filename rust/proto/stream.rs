@@ -322,7 +322,13 @@ impl<S: Bytes> Stream<S> {
     /// The next segment to send and its payload (two slices of the send
     /// buffer), if any.
     pub fn transmit(&mut self, now: u64) -> Option<(Transmit, &[u8], &[u8])> {
-        let t = self.conn.transmit(now)?;
+        self.transmit_run(now, 1)
+    }
+
+    /// [`Stream::transmit`], with new data in runs of up to `most` full
+    /// segments ([`Conn::transmit_run`]).
+    pub fn transmit_run(&mut self, now: u64, most: u32) -> Option<(Transmit, &[u8], &[u8])> {
+        let t = self.conn.transmit_run(now, most)?;
         let (a, b) = self.tx.slices(t.off as usize, t.len as usize).unwrap_or((&[], &[]));
         Some((t, a, b))
     }
@@ -587,7 +593,7 @@ mod tests {
         // A short segment after it measures nothing and grows nothing
         // while the window is this large for its memory.
         let ssthresh = b.conn.data.rwin.ssthresh;
-        let seg = Segment { seq: w[0].0.seq.add(1448), ..w[0].0.clone() };
+        let seg = Segment { seq: w[0].0.seq.add(1448), ..w[0].0 };
         b.conn.on_segment_costing(&seg, 100, Cost { truesize: 2304, grow_truesize: 2304, seg_size: 0 }, 2);
         assert_eq!(b.conn.data.rwin.ssthresh, ssthresh);
     }
@@ -1726,8 +1732,102 @@ mod tests {
         }
     }
 
+    #[test]
+    fn new_data_goes_in_runs_that_end_at_a_push() {
+        let cfg = Config { timestamps: false, ..Config::default() };
+        let (mut a, _) = pair(cfg, 100_000, 100_000);
+        a.conn.data.nodelay = true;
+        assert_eq!(a.write(&[1u8; 5 * 1460 + 100]), 5 * 1460 + 100);
+        let (t, x, y) = a.transmit_run(1, 4).unwrap();
+        assert_eq!((t.len, t.size, x.len() + y.len()), (4 * 1460, 1460, 4 * 1460));
+        assert_eq!(t.seg.flags, Flags::ACK, "no PSH: the write goes on");
+        // One full segment is left before the tail: alone, not a run.
+        let (t, ..) = a.transmit_run(1, 4).unwrap();
+        assert_eq!((t.len, t.size), (1460, 0));
+        let (t, ..) = a.transmit_run(1, 4).unwrap();
+        assert_eq!((t.len, t.size), (100, 0));
+        assert!(t.seg.flags.contains(Flags::PSH));
+        assert!(a.transmit_run(1, 4).is_none(), "all of it went");
+    }
+
+    /// The segments of a run ([`Conn::transmit_run`]), one by one, as
+    /// [`Conn::transmit`] gives them.
+    fn segments_of(t: Transmit) -> Vec<Transmit> {
+        if t.size == 0 {
+            return vec![t];
+        }
+        let n = t.len / t.size;
+        (0..n)
+            .map(|i| {
+                let mut seg = t.seg;
+                seg.seq = t.seg.seq.add(i * t.size);
+                if i + 1 < n {
+                    seg.flags = Flags::ACK;
+                }
+                Transmit { seg, off: t.off + i * t.size, len: t.size, retransmission: t.retransmission, size: 0 }
+            })
+            .collect()
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
+        /// A run of segments is the segments one at a time: the same
+        /// headers and payloads, the connection in the same state after,
+        /// whatever was written, with or without PSH, and whatever the
+        /// windows and timestamps.
+        #[test]
+        fn a_run_is_its_segments_one_at_a_time(
+            writes in proptest::collection::vec((1u32..40_000, any::<bool>(), 0u8..3), 1..16),
+            most in 2u32..50,
+            rx in 3000u32..300_000,
+            timestamps in any::<bool>(),
+            mss in prop_oneof![Just(536u16), Just(1460u16), Just(9000u16)],
+        ) {
+            let cfg = Config { rcv_wnd: rx, timestamps, mss, ..Config::default() };
+            let (a, syn) = Conn::connect(cfg, A, B, SeqNum(0xffff_0000), 3, 0);
+            let (mut req, synack) = Request::new(cfg, B, A, &syn, SeqNum(77), 5, 0);
+            let mut one = a;
+            let ack = one.on_segment(&synack, 0, 0).reply.unwrap();
+            let RequestOutcome::Established(mut b) = req.on_segment(&ack, 0, 0) else { panic!("no connection") };
+            let mut run = one.clone();
+            let mut now = 1;
+            for (n, push, read) in writes {
+                one.queued(n, push);
+                run.queued(n, push);
+                let mut singles = vec![];
+                while let Some(t) = one.transmit(now) {
+                    singles.push(t);
+                    prop_assert!(singles.len() < 10_000);
+                }
+                let mut runs = vec![];
+                while let Some(t) = run.transmit_run(now, most) {
+                    prop_assert!(t.size == 0 || (t.len / t.size >= 2 && t.len / t.size <= most && t.len % t.size == 0));
+                    runs.extend(segments_of(t));
+                    prop_assert!(runs.len() < 10_000);
+                }
+                prop_assert_eq!(&singles, &runs);
+                prop_assert_eq!(&one, &run);
+                // The peer takes them (and reads them, or not), and both
+                // senders take its answers.
+                let mut answers = vec![];
+                for t in &singles {
+                    answers.extend(b.on_segment(&t.seg, t.len, now).reply);
+                }
+                if read > 0 {
+                    b.on_read(b.data.rx_unread);
+                }
+                now += u64::from(read);
+                while let Some(t) = b.transmit(now) {
+                    answers.push(t.seg);
+                }
+                for r in &answers {
+                    one.on_segment(r, 0, now);
+                    run.on_segment(r, 0, now);
+                }
+                prop_assert_eq!(&one, &run);
+            }
+        }
+
         /// Whatever the channel does, each side reads exactly what the
         /// other wrote, and both close.
         #[test]
