@@ -13,7 +13,9 @@
 #                   iperf3 under rtcpize against plain), on a kernel
 #                   without debug checks (BENCH_SECONDS per family,
 #                   BENCH_RUNS rounds, 5: each ratio's median and range;
-#                   SCALE_CONNS connections held, 20000)
+#                   SCALE_CONNS connections held, 20000; BENCH_ONLY,
+#                   comma-separated, runs only the benchmarks it names:
+#                   bulk,bulk8,rr,crr,bulk6,crr6,scale,ports,wrk,iperf3)
 #   make profile    where the benchmarks' time goes: perf's top symbols for
 #                   each family (BENCH_PROFILE: bulk,bulk8,rr,crr,bulk6)
 #   make kernel     only fetch, patch, configure and build the kernel

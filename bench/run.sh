@@ -13,11 +13,20 @@
 # same point of the boot), each ratio's median and range over the rounds.
 #
 #   run.sh SECONDS [RUNS]
+#
+# ONLY (make bench's BENCH_ONLY), comma-separated, runs only the
+# benchmarks it names (bulk bulk8 rr crr bulk6 crr6 scale ports wrk
+# iperf3) and reports only their ratios: for an A/B of one change.
 set -u
 here=$(dirname "$(readlink -f "$0")")
 secs=${1:-10}
 runs=${2:-1}
 top=$(mktemp -d)
+only=${ONLY:-}
+# Whether benchmark $1 runs this time.
+wanted() {
+	[ -z "$only" ] || [[ ",$only," == *",$1,"* ]]
+}
 ip netns add bench-a && ip netns add bench-b
 ip -n bench-a link add va type veth peer name vb netns bench-b
 ip -n bench-a link set lo up && ip -n bench-b link set lo up
@@ -45,6 +54,9 @@ round() {
 	sleep 0.5
 	for run in "bulk $secs 1" "bulk $secs 8" "rr $secs" "crr $secs" "bulk6 $secs 1" "crr6 $secs"; do
 		set -- $run
+		name=$1
+		[ "$1 ${3:-}" = "bulk 8" ] && name=bulk8
+		wanted "$name" || continue
 		for family in inet rtcp; do
 			port=9001 to=10.0.2.2
 			[ "$family" = rtcp ] && port=9002
@@ -66,9 +78,9 @@ round() {
 	for family in inet rtcp; do
 		port=9101
 		[ "$family" = rtcp ] && port=9201
-		ip netns exec bench-a "$here/rtcp_bench" scale "$family" 127.0.0.1 "$port" "${SCALE_CONNS:-20000}" |
+		wanted scale && ip netns exec bench-a "$here/rtcp_bench" scale "$family" 127.0.0.1 "$port" "${SCALE_CONNS:-20000}" |
 			tee "$out/scale-x-$family"
-		ip netns exec bench-a "$here/rtcp_bench" ports "$family" 127.0.0.1 $((port + 10)) |
+		wanted ports && ip netns exec bench-a "$here/rtcp_bench" ports "$family" 127.0.0.1 $((port + 10)) |
 			tee "$out/ports-x-$family"
 	done
 
@@ -84,6 +96,7 @@ round() {
 	head -c 16384 /dev/urandom >"$out/www/small"
 	port=8080
 	for conn in keepalive close; do
+		wanted wrk || continue
 		for family in plain rtcpize; do
 			wrap=()
 			[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
@@ -104,6 +117,7 @@ round() {
 		done
 	done
 	for family in plain rtcpize; do
+		wanted iperf3 || continue
 		wrap=()
 		[ "$family" = rtcpize ] && wrap=("$rtcpize" run)
 		iperf3_run bench-b bench-a 10.0.2.2 "$port" "$out/iperf3.json" "-t $prog_secs" "${wrap[@]}"
@@ -137,22 +151,22 @@ ratio() {
 
 # Every ratio of the round in $out.
 ratios() {
-	ratio "bulk-1" 4 "bulk throughput, one stream"
-	ratio "bulk-8" 4 "bulk throughput, eight streams"
-	ratio "rr-x" 4 "request/response median latency"
-	ratio "rr-x" 5 "request/response p99 latency"
-	ratio "crr-x" 4 "CRR conn/s"
-	ratio "crr-x" 5 "CRR median"
-	ratio "crr-x" 6 "CRR p99"
-	ratio "bulk6-1" 4 "IPv6 bulk throughput, one stream" inet rtcp AF_RTCP6/AF_INET6
-	ratio "crr6-x" 4 "IPv6 CRR conn/s" inet rtcp AF_RTCP6/AF_INET6
-	ratio "scale-x" 5 "connections opened per second, ${SCALE_CONNS:-20000} held"
-	ratio "scale-x" 6 "memory per idle connection"
-	ratio "scale-x" 7 "time to close them"
-	ratio "ports-x" 3 "connections from a 1,000-port range"
-	ratio "wrk-keepalive" 4 "nginx+wrk requests/s, keep-alive" plain rtcpize rtcpize/plain
-	ratio "wrk-close" 4 "nginx+wrk requests/s, a connection per request" plain rtcpize rtcpize/plain
-	ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain
+	wanted bulk && ratio "bulk-1" 4 "bulk throughput, one stream"
+	wanted bulk8 && ratio "bulk-8" 4 "bulk throughput, eight streams"
+	wanted rr && ratio "rr-x" 4 "request/response median latency"
+	wanted rr && ratio "rr-x" 5 "request/response p99 latency"
+	wanted crr && ratio "crr-x" 4 "CRR conn/s"
+	wanted crr && ratio "crr-x" 5 "CRR median"
+	wanted crr && ratio "crr-x" 6 "CRR p99"
+	wanted bulk6 && ratio "bulk6-1" 4 "IPv6 bulk throughput, one stream" inet rtcp AF_RTCP6/AF_INET6
+	wanted crr6 && ratio "crr6-x" 4 "IPv6 CRR conn/s" inet rtcp AF_RTCP6/AF_INET6
+	wanted scale && ratio "scale-x" 5 "connections opened per second, ${SCALE_CONNS:-20000} held"
+	wanted scale && ratio "scale-x" 6 "memory per idle connection"
+	wanted scale && ratio "scale-x" 7 "time to close them"
+	wanted ports && ratio "ports-x" 3 "connections from a 1,000-port range"
+	wanted wrk && ratio "wrk-keepalive" 4 "nginx+wrk requests/s, keep-alive" plain rtcpize rtcpize/plain
+	wanted wrk && ratio "wrk-close" 4 "nginx+wrk requests/s, a connection per request" plain rtcpize rtcpize/plain
+	wanted iperf3 && ratio "iperf3-x" 3 "iperf3 throughput" plain rtcpize rtcpize/plain
 }
 
 # PROFILE set: where each benchmark's time goes, instead of its figures.

@@ -130,7 +130,7 @@ rm -f "$out/up" "$out/up.host"
 run_vng 4800 "$out/console.log" "$out/up" --run "$kdir/arch/x86/boot/bzImage" "${accel[@]}" \
 	--disable-microvm --append no5lvl \
 	--memory 2G --cpus 2 --rwdir "$out" --verbose \
-	--exec "SCALE_CONNS=${SCALE_CONNS:-20000} PROFILE=${BENCH_PROFILE:-} RUSTFILT=$(command -v rustfilt || :) bash $RTCP_TOP/scripts/guest.sh $out $mode $kdir $ko ${BENCH_SECONDS:-10} ${BENCH_RUNS:-5}" || rc=$?
+	--exec "SCALE_CONNS=${SCALE_CONNS:-20000} ONLY=${BENCH_ONLY:-} PROFILE=${BENCH_PROFILE:-} RUSTFILT=$(command -v rustfilt || :) bash $RTCP_TOP/scripts/guest.sh $out $mode $kdir $ko ${BENCH_SECONDS:-10} ${BENCH_RUNS:-5}" || rc=$?
 echo "$(( $(date +%s) - start ))" >"$out/vm-seconds"
 log "VM ran for $(cat "$out/vm-seconds") s"
 [ "$rc" = 124 ] && log "the VM did not finish in time; console: $out/console.log"
