@@ -163,6 +163,15 @@ void rtcp_helper_sk_reset_timer(struct sock *sk, unsigned long expires)
 	if (mod_timer(&sk->sk_timer, expires))
 		__sock_put(sk);
 }
+/* The same with timer_reduce: the timer fires at expires or before (a
+ * pending timer that fires sooner stays). A pending timer whose expiry is
+ * not later returns at once, without the timer base's lock. */
+void rtcp_helper_sk_reduce_timer(struct sock *sk, unsigned long expires)
+{
+	sock_hold(sk);
+	if (timer_reduce(&sk->sk_timer, expires))
+		__sock_put(sk);
+}
 void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f) { sock_valbool_flag(sk, f, sock_flag(from, f)); }
 int rtcp_helper_put_user_int(int val, unsigned long arg) { return put_user(val, (int __user *)arg); }
 struct workqueue_struct *rtcp_helper_alloc_workqueue(const char *name) { return alloc_workqueue("%s", WQ_UNBOUND, 0, name); }

@@ -311,9 +311,19 @@ pub(crate) fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline:
         done(sk, None);
         return;
     }
-    match deadline {
-        Some(d) => sk.reset_timer(d.saturating_sub(now)),
-        None => sk.stop_timer(),
+    // The timer only ever moves sooner (`timer_reduce`): one that fires
+    // before the connection's deadline finds nothing due
+    // ([`Conn::on_timer`](crate::proto::conn::Conn::on_timer)) and arms
+    // it again from there, and no deadline leaves a pending timer to fire
+    // for nothing. So an ACK that moves the retransmission timeout later
+    // (each one does) costs no change of the timer, nor does the end of a
+    // delayed ACK, where a timer reset and stopped takes the timer base's
+    // lock with IRQs off twice per round trip. And `after`, run outside
+    // the connection's lock, may run after a later event's own: the timer
+    // is never stopped or put later on an old deadline's word, so the last
+    // event's deadline is always kept.
+    if let Some(d) = deadline {
+        sk.reduce_timer(d.saturating_sub(now));
     }
     let old = sk.state();
     if state.linux() != old && state != State::Closed {

@@ -134,6 +134,7 @@ bool rtcp_helper_sock_flag_dead(const struct sock *sk);
 void rtcp_helper_sk_net_refcnt_downgrade(struct sock *sk);
 void rtcp_helper_sk_stop_timer_sync(struct sock *sk);
 void rtcp_helper_sk_reset_timer(struct sock *sk, unsigned long expires);
+void rtcp_helper_sk_reduce_timer(struct sock *sk, unsigned long expires);
 void rtcp_helper_sock_copy_flag(struct sock *sk, const struct sock *from, int f);
 const int RTCP_SOCK_KEEPOPEN = SOCK_KEEPOPEN;
 const int RTCP_SOCK_LINGER = SOCK_LINGER;

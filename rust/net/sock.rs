@@ -459,12 +459,17 @@ impl<P: Proto> Sock<P> {
     /// concurrent [`Sock::stop_timer`] (RTCP calls both outside any lock
     /// they share) never drops one not yet taken.
     pub(crate) fn reset_timer(&self, ms: u64) {
-        let ms = u32::try_from(ms).unwrap_or(u32::MAX);
         // SAFETY: the sock is alive; its timer was set up by `alloc`.
-        unsafe {
-            let expires = sys::rtcp_helper_jiffies().wrapping_add(kernel::time::msecs_to_jiffies(ms));
-            sys::rtcp_helper_sk_reset_timer(self.as_ptr(), expires);
-        }
+        unsafe { sys::rtcp_helper_sk_reset_timer(self.as_ptr(), expires_in(ms)) }
+    }
+
+    /// Makes the sock's timer fire `ms` milliseconds from now at the
+    /// latest (`timer_reduce`): a pending timer due sooner is left as it
+    /// is, and one not pending is armed. It holds a reference on the sock
+    /// while pending, taken before it is armed, as [`Sock::reset_timer`].
+    pub(crate) fn reduce_timer(&self, ms: u64) {
+        // SAFETY: the sock is alive; its timer was set up by `alloc`.
+        unsafe { sys::rtcp_helper_sk_reduce_timer(self.as_ptr(), expires_in(ms)) }
     }
 
     /// Disarms the timer (and drops its reference, if it was pending).
@@ -705,3 +710,11 @@ unsafe impl<P: Proto> AlwaysRefCounted for Sock<P> {
 unsafe impl<P: Proto> Send for Sock<P> {}
 // SAFETY: as above.
 unsafe impl<P: Proto> Sync for Sock<P> {}
+
+/// The jiffies `ms` milliseconds from now (rounded up: a timer armed for
+/// them fires no sooner).
+fn expires_in(ms: u64) -> usize {
+    let ms = u32::try_from(ms).unwrap_or(u32::MAX);
+    // SAFETY: reads the jiffies counter.
+    unsafe { sys::rtcp_helper_jiffies() }.wrapping_add(kernel::time::msecs_to_jiffies(ms))
+}
