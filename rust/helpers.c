@@ -123,6 +123,40 @@ void rtcp_helper_sk_data_ready(struct sock *sk) { sk->sk_data_ready(sk); }
 /* sk_socket stays while the callback lock is held (sock_orphan clears it under that lock). */
 void rtcp_helper_sk_send_sigurg(struct sock *sk) { read_lock_bh(&sk->sk_callback_lock); sk_send_sigurg(sk); read_unlock_bh(&sk->sk_callback_lock); }
 void rtcp_helper_sk_write_space(struct sock *sk) { sk->sk_write_space(sk); }
+/* SOCK_NOSPACE (and SOCKWQ_ASYNC_NOSPACE for SIGIO), as
+ * sk_stream_wait_memory and tcp_poll set them: a writer found no room, so
+ * the next ACK that frees some wakes writers (rtcp_helper_sk_new_space).
+ * The barrier orders the flag before the caller's next look at the room
+ * (tcp_poll's race breaker). Process context, the socket held. */
+void rtcp_helper_sk_set_nospace(struct sock *sk)
+{
+	sk_set_bit(SOCKWQ_ASYNC_NOSPACE, sk);
+	set_bit(SOCK_NOSPACE, &sk->sk_socket->flags);
+	smp_mb__after_atomic();
+}
+/* tcp_check_space and tcp_new_space: the ACK freed room, which wakes writers
+ * only if one found none since the last such wake-up (SOCK_NOSPACE, cleared
+ * as sk_stream_write_space clears it); a reader asleep on the same wait
+ * queue is not woken by every ACK. Any context: sock_orphan may clear
+ * sk_socket meanwhile, and the socket is freed an RCU grace period after
+ * (sock_free_inode). */
+void rtcp_helper_sk_new_space(struct sock *sk)
+{
+	struct socket *sock;
+	bool wake = false;
+
+	/* Pairs with the barrier after the flag is set. */
+	smp_mb();
+	rcu_read_lock();
+	sock = READ_ONCE(sk->sk_socket);
+	if (sock && test_bit(SOCK_NOSPACE, &sock->flags)) {
+		clear_bit(SOCK_NOSPACE, &sock->flags);
+		wake = true;
+	}
+	rcu_read_unlock();
+	if (wake)
+		sk->sk_write_space(sk);
+}
 void rtcp_helper_local_bh_disable(void) { local_bh_disable(); }
 void rtcp_helper_local_bh_enable(void) { local_bh_enable(); }
 void rtcp_helper_spin_lock_bh(spinlock_t *l) { spin_lock_bh(l); }

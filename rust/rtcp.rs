@@ -612,6 +612,9 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
     let mut sent = 0usize;
     let rn = RtcpNet::of(sk.net());
     let least = rn.buf_sizes(WMEM).min;
+    // A non-blocking call that found no room looks once more after it
+    // set SOCK_NOSPACE.
+    let mut looked_again = false;
     while sent < len {
         let err = sk.take_error();
         if err != 0 {
@@ -639,10 +642,6 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
             continue;
         }
         if room == 0 {
-            if timeo == 0 {
-                return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
-            }
-            drop(owned.take());
             let ready = |sk: &Sock<RtcpProto>| {
                 sk.has_error()
                     || match sk.shared().tcb.lock().stream() {
@@ -655,6 +654,20 @@ pub(crate) fn send_stream(sk: &Sock<RtcpProto>, msg: &mut Msg<'_>, len: usize, f
                         None => true,
                     }
             };
+            // The next ACK that makes room wakes writers (and SIGIO, and an
+            // edge-triggered epoll's EPOLLOUT after this EAGAIN), as
+            // `sk_stream_wait_memory` sets SOCK_NOSPACE; then one more look
+            // at the room, for an ACK that came since the first (it ran
+            // without the socket lock, and so saw no flag).
+            sk.set_nospace();
+            if timeo == 0 {
+                if !looked_again && ready(sk) {
+                    looked_again = true;
+                    continue;
+                }
+                return if sent > 0 { Ok(sent) } else { Err(EAGAIN) };
+            }
+            drop(owned.take());
             let ready = if starved {
                 // Waiting for the namespace's memory, which other
                 // connections free without waking this one: a look
@@ -926,8 +939,15 @@ pub(crate) fn poll(sock: &Socket<RtcpProto>, wait: &PollTable<'_>) -> u32 {
         if readable {
             mask |= EPOLLIN | EPOLLRDNORM;
         }
-        // "Writable" (to fail at once) once the sending side is shut.
-        if writable || shutdown & SEND_SHUTDOWN != 0 {
+        // "Writable" (to fail at once) once the sending side is shut. Not
+        // writable: the next ACK that makes room wakes the poller
+        // (SOCK_NOSPACE), and one more look catches an ACK that came
+        // before the flag (tcp_poll's race breaker).
+        let writable = writable || shutdown & SEND_SHUTDOWN != 0 || {
+            sk.set_nospace();
+            sk.shared().tcb.lock().stream().is_none_or(|st| st.conn.writable())
+        };
+        if writable {
             mask |= EPOLLOUT | EPOLLWRNORM;
         }
         if urgent {

@@ -346,10 +346,11 @@ pub(crate) fn after(sk: &Sock<RtcpProto>, out: &Outcome, state: State, deadline:
     if out.readable > 0 || out.eof || out.urg_at.is_some() {
         sk.data_ready();
     }
-    // `sk_stream_write_space`: writers wake when a write makes real
-    // progress, not at every ACK.
+    // `tcp_check_space`: writers wake when an ACK makes room and one of
+    // them found none (`SOCK_NOSPACE`), not at every ACK: a reader asleep
+    // on the same wait queue (request/response) would be woken by each.
     if out.acked > 0 && writable {
-        sk.write_space();
+        sk.new_space();
     }
 }
 

@@ -155,6 +155,8 @@ const unsigned int RTCP_SIOCINQ = SIOCINQ;
 const unsigned int RTCP_SIOCOUTQ = SIOCOUTQ;
 const unsigned int RTCP_SIOCOUTQNSD = SIOCOUTQNSD;
 void rtcp_helper_sk_write_space(struct sock *sk);
+void rtcp_helper_sk_set_nospace(struct sock *sk);
+void rtcp_helper_sk_new_space(struct sock *sk);
 void rtcp_helper_local_bh_disable(void);
 void rtcp_helper_local_bh_enable(void);
 void rtcp_helper_spin_lock_bh(spinlock_t *l);

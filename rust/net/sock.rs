@@ -295,6 +295,22 @@ impl<P: Proto> Sock<P> {
         unsafe { sys::rtcp_helper_sk_write_space(self.as_ptr()) }
     }
 
+    /// A writer found no room (`SOCK_NOSPACE`, as `sk_stream_wait_memory`
+    /// and `tcp_poll` set it): the next ACK that frees room wakes writers
+    /// ([`Sock::new_space`]). Call before the last look at the room; the
+    /// socket must be alive (process context, a call on it).
+    pub(crate) fn set_nospace(&self) {
+        // SAFETY: the sock is alive and has its socket (a call on it).
+        unsafe { sys::rtcp_helper_sk_set_nospace(self.as_ptr()) }
+    }
+
+    /// An ACK freed room (`tcp_check_space`): writers wake if one found
+    /// none since the last time ([`Sock::set_nospace`]), not at every ACK.
+    pub(crate) fn new_space(&self) {
+        // SAFETY: the sock is alive; the helper reads its socket under RCU.
+        unsafe { sys::rtcp_helper_sk_new_space(self.as_ptr()) }
+    }
+
     /// `sk_stream_error`: the error a stream write reports, `EPIPE` with
     /// `SIGPIPE` unless `MSG_NOSIGNAL` (the pending error, if any, first).
     pub(crate) fn stream_error(&self, flags: i32, err: Error) -> Error {
